@@ -1,0 +1,45 @@
+"""Every Kafka topic name and Redis key shape in one place.
+
+Topic names are the defaults; deployments can prefix them with ``NEWSALERT_TOPIC_PREFIX``.
+Redis keys are versioned (``na:v1:``) so a future change of layout can live beside the
+old one during a rolling upgrade. Every key that is written carries a TTL.
+"""
+
+from __future__ import annotations
+
+TOPIC_ARTICLES = "articles"
+TOPIC_ALERTS = "alerts"
+TOPIC_ARTICLES_DLQ = "articles.dlq"
+TOPIC_ALERTS_DLQ = "alerts.dlq"
+
+MATCHER_GROUP = "newsalert-matcher"
+DISPATCHER_GROUP = "newsalert-dispatcher"
+
+REDIS_PREFIX = "na:v1:"
+
+#: Kafka header names set on DLQ records.
+HEADER_DLQ_REASON = "newsalert-dlq-reason"
+HEADER_DLQ_SOURCE = "newsalert-dlq-source"
+
+#: Largest article body accepted (bytes of the whole JSON record); larger goes to the DLQ.
+DEFAULT_MAX_ARTICLE_BYTES = 1_000_000
+
+
+def seen_article_key(prefix: str, digest: str) -> str:
+    """Exact-duplicate mark for an article (id, canonical URL or body hash digest)."""
+    return f"{prefix}seen:{digest}"
+
+
+def story_band_key(prefix: str, band: int, bucket: str) -> str:
+    """Near-duplicate LSH band bucket: which story ids hashed into it."""
+    return f"{prefix}story:{band}:{bucket}"
+
+
+def alert_group_key(prefix: str, rule_id: str, story_id: str) -> str:
+    """Repeat-window mark: one alert per (rule, story) within the repeat interval."""
+    return f"{prefix}alerted:{rule_id}:{story_id}"
+
+
+def delivered_key(prefix: str, subscription_id: str, delivery_id: str) -> str:
+    """Set once a webhook delivery got a 2xx, so a redelivered alert is not sent twice."""
+    return f"{prefix}delivered:{subscription_id}:{delivery_id}"

@@ -1,0 +1,52 @@
+"""Runtime settings, read once from ``NEWSALERT_*`` environment variables at the edge.
+
+Core code never reads ``os.environ``: the CLI builds one :class:`Settings` and passes it
+down. The config *file* (rules and subscriptions) is separate: see ``newsalert.config``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from newsalert import constants
+
+
+class Settings(BaseSettings):
+    """Process settings. Every field maps to ``NEWSALERT_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSALERT_", extra="ignore")
+
+    kafka_bootstrap: str = Field(
+        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
+    )
+    redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL.")
+    topic_prefix: str = Field("", description="Prefix for every topic name (e.g. 'prod.').")
+    redis_prefix: str = Field(constants.REDIS_PREFIX, description="Prefix of every Redis key.")
+    config: Path | None = Field(None, description="Rules and subscriptions file.")
+    max_article_bytes: int = Field(
+        constants.DEFAULT_MAX_ARTICLE_BYTES, description="Larger input records go to the DLQ."
+    )
+    webhook_allow_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs webhooks may reach despite the SSRF guard (e.g. 127.0.0.0/8).",
+    )
+    webhook_timeout_s: float = Field(10.0, description="Per-request webhook timeout.")
+    reload_interval_s: float = Field(0.5, description="How often the rule file is checked.")
+    log_level: str = Field("INFO", description="Python logging level.")
+
+    def topic(self, name: str) -> str:
+        """The full topic name for one of the ``constants.TOPIC_*`` names."""
+        return f"{self.topic_prefix}{name}"
+
+    @field_validator("webhook_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        """Accept ``127.0.0.0/8,::1/128`` from the environment."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
