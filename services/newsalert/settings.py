@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     )
     webhook_timeout_s: float = Field(10.0, description="Per-request webhook timeout.")
     reload_interval_s: float = Field(0.5, description="How often the rule file is checked.")
+    repeat_interval_s: float = Field(
+        86_400.0, description="At most one alert per (rule, story) within this many seconds."
+    )
+    story_window_s: float = Field(
+        259_200.0, description="A near-duplicate within this many seconds joins the story."
+    )
     log_level: str = Field("INFO", description="Python logging level.")
 
     def topic(self, name: str) -> str:

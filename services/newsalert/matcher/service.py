@@ -1,0 +1,179 @@
+"""The matcher service: consume articles, match, dedupe, publish alerts, DLQ bad input.
+
+At-least-once: FastStream's batch subscriber with ``AckPolicy.NACK_ON_ERROR`` commits
+the batch's offsets only after the handler returned, i.e. after every alert of the batch
+was stored by the broker (``acks=all``) and the dedupe marks were made final. Any
+infrastructure error rewinds the partitions to the batch start (nack) after a backoff,
+so nothing is lost and Redis being down pauses consumption instead of letting alerts
+through unchecked. Invalid records are not errors: they go to ``articles.dlq`` with the
+reason and the original bytes, and the offset moves on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from redis.exceptions import RedisError
+
+from newsalert import constants, metrics
+from newsalert.errors import ArticleError
+from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.matcher.decode import decode_article
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
+from newsalert.rules import CompiledRules
+from newsalert.settings import Settings
+
+log = logging.getLogger("newsalert.matcher")
+
+_RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class MatcherService:
+    """Runs the matcher in the current event loop until :meth:`stop`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        rules: Callable[[], CompiledRules],
+        dedupe: Any,
+        *,
+        max_batch: int = 200,
+    ) -> None:
+        self._settings = settings
+        self._pipeline = ArticlePipeline(
+            rules, dedupe, timedelta(seconds=settings.repeat_interval_s)
+        )
+        self._max_batch = max_batch
+        self._producer: AIOKafkaProducer | None = None
+        self._broker: KafkaBroker | None = None
+        self._failures = 0
+        self.ready = False
+
+    async def start(self) -> None:
+        """Create topics if missing, connect, and start consuming."""
+        await ensure_topics(self._settings)
+        self._producer = make_producer(self._settings)
+        await self._producer.start()
+        broker = KafkaBroker(
+            self._settings.kafka_bootstrap,
+            graceful_timeout=30.0,
+            enable_idempotence=False,
+            logger=None,
+        )
+        subscriber = broker.subscriber(
+            self._settings.topic(constants.TOPIC_ARTICLES),
+            group_id=constants.MATCHER_GROUP,
+            batch=True,
+            max_records=self._max_batch,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+        )
+        subscriber(self._handle_batch)
+        self._broker = broker
+        await broker.start()
+        self.ready = True
+        log.info("matcher consuming %s", self._settings.topic(constants.TOPIC_ARTICLES))
+
+    async def stop(self) -> None:
+        """Finish the batch in flight, commit, close connections."""
+        self.ready = False
+        if self._broker is not None:
+            await self._broker.stop()  # waits for the running handler (graceful_timeout)
+            self._broker = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+
+    async def _handle_batch(self, message: KafkaMessage) -> None:
+        records: tuple[ConsumerRecord[bytes, bytes], ...] = (
+            message.raw_message
+            if isinstance(message.raw_message, tuple)
+            else (message.raw_message,)
+        )
+        try:
+            for record in records:
+                await self._handle_record(record)
+        except (RedisError, KafkaError, OSError) as exc:
+            # Rewind and try the batch again; alerts already published are republished
+            # with the same ids and dropped downstream, none is lost.
+            metrics.BATCH_RETRIES.inc()
+            metrics.DEPENDENCY_UP.labels("redis" if isinstance(exc, RedisError) else "kafka").set(0)
+            delay = _RETRY_BACKOFF_S[min(self._failures, len(_RETRY_BACKOFF_S) - 1)]
+            self._failures += 1
+            self.ready = False
+            log.warning("matcher batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
+            await asyncio.sleep(delay)
+            raise
+        if self._failures:
+            log.info("matcher recovered after %d failed tries", self._failures)
+        self._failures = 0
+        self.ready = True
+        metrics.DEPENDENCY_UP.labels("redis").set(1)
+        metrics.DEPENDENCY_UP.labels("kafka").set(1)
+
+    async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        try:
+            article = decode_article(record.value, self._settings.max_article_bytes)
+        except ArticleError as exc:
+            await self._to_dlq(record, exc.reason)
+            return
+        started = time.perf_counter()
+        outcome = await self._pipeline.process(article, event_time_of(article, record.timestamp))
+        metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+        try:
+            await self._publish(outcome)
+        except BaseException:
+            await self._pipeline.abandon(outcome)
+            raise
+        await self._pipeline.commit(outcome)
+        self._count(outcome)
+
+    async def _publish(self, outcome: ArticleOutcome) -> None:
+        assert self._producer is not None
+        topic = self._settings.topic(constants.TOPIC_ALERTS)
+        await send_all(
+            self._producer,
+            [
+                (topic, alert.alert_id.encode(), alert.model_dump_json().encode(), None)
+                for alert in outcome.alerts
+            ],
+        )
+
+    async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+        assert self._producer is not None
+        log.warning("article at %s/%d@%d to DLQ: %s", record.topic, record.partition, record.offset, reason)
+        source = f"{record.topic}/{record.partition}@{record.offset}"
+        await send_all(
+            self._producer,
+            [
+                (
+                    self._settings.topic(constants.TOPIC_ARTICLES_DLQ),
+                    record.key,
+                    record.value or b"",
+                    [
+                        (constants.HEADER_DLQ_REASON, reason.encode()),
+                        (constants.HEADER_DLQ_SOURCE, source.encode()),
+                    ],
+                )
+            ],
+        )
+        metrics.ARTICLES.labels("invalid").inc()
+
+    @staticmethod
+    def _count(outcome: ArticleOutcome) -> None:
+        if outcome.duplicate:
+            metrics.ARTICLES.labels("duplicate").inc()
+            return
+        metrics.ARTICLES.labels("matched" if outcome.matches else "unmatched").inc()
+        metrics.ALERTS_PUBLISHED.inc(len(outcome.alerts))
+        metrics.ALERTS_FOLDED.inc(len(outcome.claims) - len(outcome.alerts))

@@ -1,0 +1,27 @@
+"""Prometheus metrics of every service (one registry, the process default)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+ARTICLES = Counter(
+    "newsalert_articles_total",
+    "Input records handled by the matcher, by outcome.",
+    ["outcome"],  # matched, unmatched, duplicate, invalid
+)
+ALERTS_PUBLISHED = Counter("newsalert_alerts_published_total", "Alerts put on the alerts topic.")
+ALERTS_FOLDED = Counter(
+    "newsalert_alerts_folded_total", "Matches folded into an earlier alert of the same story."
+)
+MATCH_SECONDS = Histogram(
+    "newsalert_match_seconds",
+    "Time to match one article against the rule set.",
+    buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
+)
+BATCH_RETRIES = Counter(
+    "newsalert_matcher_batch_retries_total",
+    "Batches rewound for another try after an infrastructure error (Redis, Kafka).",
+)
+DEPENDENCY_UP = Gauge(
+    "newsalert_dependency_up", "1 when the dependency answered the last call.", ["dependency"]
+)
