@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         """The full topic name for one of the ``constants.TOPIC_*`` names."""
         return f"{self.topic_prefix}{name}"
 
+    def group(self, name: str) -> str:
+        """The consumer-group id for one of the ``constants.*_GROUP`` names (same prefix)."""
+        return f"{self.topic_prefix}{name}"
+
     @field_validator("webhook_allow_networks", mode="before")
     @classmethod
     def _split_networks(cls, value: object) -> object:

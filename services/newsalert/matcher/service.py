@@ -72,7 +72,7 @@ class MatcherService:
         )
         subscriber = broker.subscriber(
             self._settings.topic(constants.TOPIC_ARTICLES),
-            group_id=constants.MATCHER_GROUP,
+            group_id=self._settings.group(constants.MATCHER_GROUP),
             batch=True,
             max_records=self._max_batch,
             auto_offset_reset="earliest",
