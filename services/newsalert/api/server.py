@@ -1,0 +1,154 @@
+"""The small HTTP API: health, readiness, metrics, rules and "test this text".
+
+Runs inside the service process (``--api-port``) so readiness reflects the real state of
+the matcher and dispatcher it sits next to (Redis reachable, consumers running).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Generator, Sequence
+from typing import Any, Protocol
+
+import uvicorn
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
+
+from newsalert.models import Article
+from newsalert.rules import Document
+from newsalert.rules.reload import RuleReloader
+from newsalert.settings import Settings
+
+log = logging.getLogger("newsalert.api")
+
+
+class _Service(Protocol):
+    async def start(self) -> None: ...  # noqa: D102
+
+    async def stop(self) -> None: ...  # noqa: D102
+
+
+class TestText(BaseModel):
+    """Text to run against the live rule set."""
+
+    title: str = ""
+    body: str = ""
+    language: str | None = None
+    source: str | None = None
+
+
+class TestMatch(BaseModel):
+    """One rule that fired on the submitted text."""
+
+    rule_id: str
+    title: str | None
+    tags: list[str]
+    matched: list[str]
+
+
+class TestResult(BaseModel):
+    """Every rule that fires on the submitted text (no dedupe, nothing published)."""
+
+    matches: list[TestMatch] = Field(default_factory=list)
+
+
+def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
+    """The ASGI app; ``services`` are asked for their ``ready`` flag by /readyz."""
+    app = FastAPI(title="newsalert", version="1", docs_url="/docs", redoc_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz(response: Response) -> dict[str, Any]:
+        """Readiness: every service in this process is connected and consuming."""
+        states = {type(s).__name__: bool(getattr(s, "ready", True)) for s in services}
+        ready = all(states.values())
+        response.status_code = 200 if ready else 503
+        return {"ready": ready, "services": states, "rules": len(reloader.compiled)}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/rules")
+    async def rules() -> list[dict[str, Any]]:
+        """The rules live now (after the last good reload)."""
+        compiled = reloader.compiled
+        return [
+            {"id": rule.id, "title": rule.title, "tags": list(rule.tags)}
+            for rule in reloader.current.rules.rules
+            if compiled.rule(rule.id) is not None
+        ]
+
+    @app.get("/subscriptions")
+    async def subscriptions() -> list[dict[str, Any]]:
+        """Subscriptions (secrets are never shown)."""
+        return [
+            {"id": sub.id, "url": sub.url, "rules": list(sub.rules)}
+            for sub in reloader.current.subscriptions
+        ]
+
+    @app.post("/rules/test")
+    async def test_text(text: TestText) -> TestResult:
+        """Which live rules fire on this text (nothing is published or marked)."""
+        article = Article(id="api-test", **text.model_dump())
+        found = reloader.compiled.match(Document.from_article(article))
+        return TestResult(
+            matches=[
+                TestMatch(rule_id=m.rule_id, title=m.title, tags=list(m.tags), matched=list(m.matched))
+                for m in found
+            ]
+        )
+
+    return app
+
+
+class _EmbeddedUvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the runner owns SIGINT/SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class ApiServer:
+    """Serves :func:`create_app` with uvicorn inside the running event loop."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        reloader: RuleReloader,
+        services: Sequence[_Service],
+        port: int,
+        host: str = "0.0.0.0",  # noqa: S104  (probes and Prometheus reach it from outside the pod)
+    ) -> None:
+        self.ready = True
+        config = uvicorn.Config(
+            create_app(reloader, services),
+            host=host,
+            port=port,
+            log_level=settings.log_level.lower(),
+            lifespan="off",
+        )
+        self._server = _EmbeddedUvicorn(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start serving in the background."""
+        self._task = asyncio.create_task(self._server.serve(), name="api")
+        while not self._server.started and not self._task.done():
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
