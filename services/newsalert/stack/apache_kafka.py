@@ -11,6 +11,7 @@ fetches the broker jars with ``mvn dependency:copy-dependencies`` (from a small 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import base64
 import concurrent.futures
 import contextlib
@@ -31,13 +32,17 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from newsalert.errors import StackError
-from newsalert.stack.process import ServerProcess, free_port, log_tail
+from newsalert.stack.process import free_port, log_tail
 
 #: Kafka 4 runs on Java 17 or later.
 MIN_JAVA = 17
 
 _JAVA_VERSION = re.compile(r'version "(\d+)(?:\.(\d+))?')
 _STAMP = ".pom-sha256"
+#: Another process may grab a "free" port before the broker binds it; retry that often.
+_PORT_ATTEMPTS = 3
+#: A single-node broker shuts down in about a second; SIGKILL after this.
+_STOP_GRACE_S = 30.0
 
 _LOG4J2 = """\
 status = warn
@@ -72,7 +77,7 @@ class ApacheKafka:
         self.pom = pom
         self.jars_dir = jars_dir if jars_dir is not None else pom.parent / "target" / "jars"
         self.heap = heap
-        self._server: ServerProcess | None = None
+        self._process: subprocess.Popen[bytes] | None = None
         self._bootstrap: str | None = None
 
     @property
@@ -124,40 +129,30 @@ class ApacheKafka:
             raise StackError(f"cannot run Apache Kafka: {reason}")
         deadline = time.monotonic() + timeout_s
         jars = self.ensure_jars(timeout_s)
-        java = shutil.which("java") or "java"
-        classpath = f"{jars}/*"
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        port, controller_port = free_port(), free_port()
-        while controller_port == port:
-            controller_port = free_port()
-        config = self.state_dir / "server.properties"
-        config.write_text(server_properties(self.state_dir / "data", port, controller_port))
-        log4j = self.state_dir / "log4j2.properties"
-        log4j.write_text(_LOG4J2)
-        jvm = [java, f"-Xmx{self.heap}", f"-Dlog4j2.configurationFile={log4j}", "-cp", classpath]
-        self._format(jvm, config, _remaining(deadline))
-        self._server = ServerProcess.spawn(
-            "apache-kafka",
-            [*jvm, "kafka.Kafka", str(config)],
-            port,
-            self.log_path,
-            _remaining(deadline),
-        )
-        bootstrap = f"127.0.0.1:{port}"
-        try:
-            self._wait_for_metadata(bootstrap, deadline)
-        except StackError:
-            self.stop(remove_state=False)
-            raise
-        self._bootstrap = bootstrap
-        return bootstrap
+        for attempt in range(1, _PORT_ATTEMPTS + 1):
+            try:
+                bootstrap = self._start_once(jars, deadline)
+            except _PortTakenError:
+                if attempt == _PORT_ATTEMPTS:
+                    raise
+                continue
+            self._bootstrap = bootstrap
+            atexit.register(self.stop)
+            return bootstrap
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def stop(self, *, remove_state: bool = True) -> None:
         """SIGTERM the broker, wait, SIGKILL if it lingers; then remove ``state_dir``."""
-        if self._server is not None:
-            self._server.stop(timeout_s=30.0)
-            self._server = None
+        process, self._process = self._process, None
         self._bootstrap = None
+        atexit.unregister(self.stop)
+        if process is not None and process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=_STOP_GRACE_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=_STOP_GRACE_S)
         if remove_state:
             shutil.rmtree(self.state_dir, ignore_errors=True)
 
@@ -238,10 +233,44 @@ class ApacheKafka:
             tail = "\n".join((done.stdout + done.stderr).splitlines()[-15:])
             raise StackError(f"kafka StorageTool format failed (exit {done.returncode}):\n{tail}")
 
+    def _start_once(self, jars: Path, deadline: float) -> str:
+        """Format and start on fresh free ports; :class:`_PortTakenError` if one got taken."""
+        shutil.rmtree(self.state_dir, ignore_errors=True)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        port, controller_port = free_port(), free_port()
+        while controller_port == port:
+            controller_port = free_port()
+        config = self.state_dir / "server.properties"
+        config.write_text(server_properties(self.state_dir / "data", port, controller_port))
+        log4j = self.state_dir / "log4j2.properties"
+        log4j.write_text(_LOG4J2)
+        java = shutil.which("java") or "java"
+        jvm = [java, f"-Xmx{self.heap}", f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{jars}/*"]
+        self._format(jvm, config, _remaining(deadline))
+        self._spawn([*jvm, "kafka.Kafka", str(config)])
+        bootstrap = f"127.0.0.1:{port}"
+        try:
+            self._wait_for_metadata(bootstrap, deadline)
+        except StackError as exc:
+            self.stop(remove_state=False)
+            if "Address already in use" in log_tail(self.log_path, lines=200):
+                raise _PortTakenError(str(exc)) from exc
+            raise
+        return bootstrap
+
+    def _spawn(self, argv: list[str]) -> None:
+        with self.log_path.open("ab") as log:
+            try:
+                self._process = subprocess.Popen(
+                    argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+                )
+            except OSError as exc:
+                raise StackError(f"cannot start Apache Kafka ({argv[0]}): {exc}") from exc
+
     def _wait_for_metadata(self, bootstrap: str, deadline: float) -> None:
         last_error = "no attempt"
         while time.monotonic() < deadline:
-            if self._server is None or not self._server.alive():
+            if self._process is None or self._process.poll() is not None:
                 raise StackError(
                     f"Apache Kafka exited during start-up; log {self.log_path}:\n"
                     f"{log_tail(self.log_path)}"
@@ -257,6 +286,10 @@ class ApacheKafka:
             f"Apache Kafka on {bootstrap} served no metadata in time ({last_error}); "
             f"log {self.log_path}:\n{log_tail(self.log_path)}"
         )
+
+
+class _PortTakenError(StackError):
+    """A port picked as free was taken before the broker bound it."""
 
 
 def server_properties(data_dir: Path, port: int, controller_port: int) -> str:
