@@ -8,15 +8,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from newsalert.config_schema import ConfigFile
 from newsalert.models import schema_models
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     """``{name: schema}`` for every published record type, including the config file."""
     models: dict[str, type[BaseModel]] = dict(schema_models())
-    from newsalert.config import config_schema_model  # noqa: PLC0415
-
-    models["config"] = config_schema_model()
+    models["config"] = ConfigFile
     return {name: model.model_json_schema(mode="serialization") for name, model in models.items()}
 
 

@@ -17,9 +17,11 @@ def decode_article(value: bytes | None, max_bytes: int) -> Article:
     if len(value) > max_bytes:
         raise ArticleError(f"record is {len(value)} bytes, over the {max_bytes}-byte limit")
     try:
-        data = json.loads(value)
+        text = value.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ArticleError(f"not UTF-8: {exc.reason} at byte {exc.start}") from exc
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ArticleError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
     if not isinstance(data, dict):

@@ -1,0 +1,42 @@
+"""Input records become Articles or a one-line reason for the DLQ."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from newsalert.errors import ArticleError
+from newsalert.matcher.decode import decode_article
+
+
+def test_valid_article_keeps_extra_fields() -> None:
+    raw = json.dumps({"id": "a1", "title": "T", "body": "B", "topics": ["x"]}).encode()
+    article = decode_article(raw, 10_000)
+    assert article.id == "a1"
+    assert article.model_extra == {"topics": ["x"]}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "invalid JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1, 2]", "expected a JSON object, got list"),
+        (json.dumps({"title": "no id"}).encode(), "id: Field required"),
+        (json.dumps({"id": "   "}).encode(), "id: Value error, id must not be blank"),
+        (json.dumps({"id": "a", "published_at": "yesterday"}).encode(), "published_at:"),
+        (b"x" * 101, "101 bytes, over the 100-byte limit"),
+        (None, "empty record"),
+    ],
+)
+def test_bad_records_get_a_reason(raw: bytes | None, reason: str) -> None:
+    with pytest.raises(ArticleError) as caught:
+        decode_article(raw, 100)
+    assert reason in caught.value.reason
+
+
+def test_naive_published_at_is_utc() -> None:
+    article = decode_article(json.dumps({"id": "a", "published_at": "2026-01-01T10:00:00"}).encode(), 1000)
+    assert article.published_at is not None
+    assert article.published_at.utcoffset() is not None
