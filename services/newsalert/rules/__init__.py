@@ -1,1 +1,27 @@
-"""newsalert.rules."""
+"""The watch-rule language: parse, validate, compile into an index, match, explain.
+
+Pure core: imports no Kafka, Redis or HTTP. Entry points::
+
+    from newsalert.config import load_config
+    compiled = load_config(path, env=os.environ).rules.compile()
+    matches = compiled.match(Document.from_article(article))
+"""
+
+from newsalert.rules.document import Document, FieldText
+from newsalert.rules.index import CompiledRules
+from newsalert.rules.model import Rule, Term
+from newsalert.rules.problems import Problem, RuleFileError
+from newsalert.rules.results import RuleMatch
+from newsalert.rules.ruleset import RuleSet
+
+__all__ = [
+    "CompiledRules",
+    "Document",
+    "FieldText",
+    "Problem",
+    "Rule",
+    "RuleFileError",
+    "RuleMatch",
+    "RuleSet",
+    "Term",
+]

@@ -1,0 +1,116 @@
+"""An article normalised once for matching: per-field tokens, stems and lazy indexes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from newsalert.models import Article
+from newsalert.rules.model import FIELDS
+from newsalert.text import stems, tokenize
+
+
+@dataclass(slots=True)
+class FieldText:
+    """The tokens of one field and, built on first use, lookup structures over them."""
+
+    text: str
+    tokens: list[str]
+    stems: list[str]
+    _stem_set: frozenset[str] | None = field(default=None, repr=False)
+    _stem_positions: dict[str, list[int]] | None = field(default=None, repr=False)
+    _prefix_positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, text: str) -> FieldText:
+        """Tokenise and stem ``text``."""
+        tokens = tokenize(text)
+        return cls(text, tokens, stems(tokens))
+
+    @property
+    def stem_set(self) -> frozenset[str]:
+        """Every distinct stem of the field."""
+        if self._stem_set is None:
+            self._stem_set = frozenset(self.stems)
+        return self._stem_set
+
+    def stem_positions(self, stem: str) -> list[int]:
+        """Sorted token positions whose stem is ``stem``."""
+        index = self._stem_positions
+        if index is None:
+            index = {}
+            for position, value in enumerate(self.stems):
+                bucket = index.get(value)
+                if bucket is None:
+                    index[value] = [position]
+                else:
+                    bucket.append(position)
+            self._stem_positions = index
+        return index.get(stem, [])
+
+    def prefix_positions(self, prefix: str) -> list[int]:
+        """Sorted token positions whose (unstemmed) token starts with ``prefix``."""
+        found = self._prefix_positions.get(prefix)
+        if found is None:
+            found = [i for i, token in enumerate(self.tokens) if token.startswith(prefix)]
+            self._prefix_positions[prefix] = found
+        return found
+
+
+@dataclass(slots=True)
+class Document:
+    """What the matcher sees of an article: its text fields, language and source.
+
+    ``language`` and ``source`` are case-folded (``None`` when the article has none).
+    """
+
+    id: str
+    fields: dict[str, FieldText]
+    language: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_article(cls, article: Article) -> Document:
+        """Normalise ``article`` once; every rule then reads the same tokens."""
+        return cls.from_text(
+            title=article.title,
+            body=article.body,
+            id=article.id,
+            language=article.language,
+            source=article.source,
+        )
+
+    @classmethod
+    def from_text(
+        cls,
+        *,
+        title: str = "",
+        body: str = "",
+        id: str = "",
+        language: str | None = None,
+        source: str | None = None,
+    ) -> Document:
+        """A document from raw field texts (tests, ``rules explain --text``)."""
+        return cls(
+            id=id,
+            fields={"title": FieldText.of(title), "body": FieldText.of(body)},
+            language=language.casefold() if language else None,
+            source=source.casefold() if source else None,
+        )
+
+    def all_stems(self) -> set[str]:
+        """Distinct stems over every field."""
+        result: set[str] = set()
+        for name in FIELDS:
+            text = self.fields.get(name)
+            if text is not None:
+                result.update(text.stems)
+        return result
+
+    def all_tokens(self) -> set[str]:
+        """Distinct case-folded tokens over every field."""
+        result: set[str] = set()
+        for name in FIELDS:
+            text = self.fields.get(name)
+            if text is not None:
+                result.update(text.tokens)
+        return result

@@ -1,0 +1,201 @@
+"""Turn the ``rules:`` and ``defaults:`` YAML of a config file into :class:`Rule` objects.
+
+Parsing never stops at the first problem: each one is appended to a list with its file,
+line, column, rule id and reason, and the caller raises them all together.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from newsalert.rules.keywords import KeywordError, parse_keyword
+from newsalert.rules.model import DEFAULT_WINDOW, FIELDS, And, Location, Node, Not, Or, Rule
+from newsalert.rules.problems import Problem
+from newsalert.rules.query import QuerySyntaxError, parse_query
+from newsalert.rules.yamlmarks import mark_of
+
+RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+RULE_KEYS = frozenset(
+    {"id", "title", "all", "any", "none", "query", "fields", "window", "languages", "sources"}
+    | {"tags"}
+)
+GROUP_KEYS = ("all", "any", "none")
+DEFAULT_KEYS = frozenset({"window", "fields"})
+
+
+@dataclass(frozen=True, slots=True)
+class Defaults:
+    """Values rules inherit unless they set their own."""
+
+    window: int = DEFAULT_WINDOW
+    fields: tuple[str, ...] = FIELDS
+
+
+class RuleParser:
+    """Parses rule mappings of one file, collecting problems into ``problems``."""
+
+    def __init__(self, file: str, problems: list[Problem]) -> None:
+        self.file = file
+        self.problems = problems
+
+    def problem(self, container: object, key: object, reason: str, item: str | None) -> None:
+        """Record a problem located at ``container[key]``."""
+        line, column = mark_of(container, key)
+        self.problems.append(Problem(Location(self.file, line, column), reason, item))
+
+    def defaults(self, raw: object, parent: object) -> Defaults:
+        """Parse the ``defaults:`` mapping (problems recorded, fallbacks returned)."""
+        if raw is None:
+            return Defaults()
+        if not isinstance(raw, dict):
+            self.problem(parent, "defaults", "defaults must be a mapping", None)
+            return Defaults()
+        for key in raw:
+            if key not in DEFAULT_KEYS:
+                self.problem(raw, key, f"unknown defaults key {key!r}", None)
+        window = self.window(raw, DEFAULT_WINDOW, None)
+        fields = self.fields(raw, FIELDS, None)
+        return Defaults(window=window, fields=fields)
+
+    def window(self, raw: dict[Any, Any], fallback: int, item: str | None) -> int:
+        """The ``window`` of ``raw``: an integer >= 1."""
+        value = raw.get("window", fallback)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            self.problem(raw, "window", f"window must be an integer >= 1, not {value!r}", item)
+            return fallback
+        return value
+
+    def fields(
+        self, raw: dict[Any, Any], fallback: tuple[str, ...], item: str | None
+    ) -> tuple[str, ...]:
+        """The ``fields`` of ``raw``: a non-empty list of known field names."""
+        value = raw.get("fields")
+        if value is None:
+            return fallback
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not value:
+            self.problem(raw, "fields", "fields must be a non-empty list", item)
+            return fallback
+        unknown = [v for v in value if v not in FIELDS]
+        if unknown:
+            known = ", ".join(FIELDS)
+            self.problem(raw, "fields", f"unknown field(s) {unknown} (known: {known})", item)
+            return fallback
+        return tuple(dict.fromkeys(value))
+
+    def strings(self, raw: dict[Any, Any], key: str, item: str | None) -> tuple[str, ...]:
+        """A list of non-empty strings (a single string is accepted as a list of one)."""
+        value = raw.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            self.problem(raw, key, f"{key} must be a list of non-empty strings", item)
+            return ()
+        return tuple(value)
+
+    def rule(self, raw: object, parent: object, index: int, defaults: Defaults) -> Rule | None:
+        """Parse one rule mapping; ``None`` when it has problems (all recorded)."""
+        if not isinstance(raw, dict):
+            self.problem(parent, index, f"rule #{index + 1} must be a mapping", None)
+            return None
+        before = len(self.problems)
+        rule_id = raw.get("id")
+        if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
+            self.problem(
+                raw,
+                "id",
+                f"rule #{index + 1}: id {rule_id!r} must match [a-z0-9][a-z0-9_-]{{0,63}}",
+                None,
+            )
+            rule_id = None
+        item = rule_id or f"rule #{index + 1}"
+        for key in raw:
+            if key not in RULE_KEYS:
+                self.problem(raw, key, f"unknown rule key {key!r}", item)
+        title = raw.get("title")
+        if title is not None and not isinstance(title, str):
+            self.problem(raw, "title", "title must be a string", item)
+        window = self.window(raw, defaults.window, item)
+        fields = self.fields(raw, defaults.fields, item)
+        if not any(key in raw for key in ("all", "any", "query")):
+            self.problem(raw, "id", "a rule needs at least one of all, any, query", item)
+        parts = self.group(raw, window, fields, item)
+        if "query" in raw:
+            query = raw["query"]
+            if not isinstance(query, str):
+                self.problem(raw, "query", "query must be a string", item)
+            else:
+                try:
+                    parts.append(parse_query(query, window=window, fields=fields))
+                except QuerySyntaxError as exc:
+                    self.problem(raw, "query", f"query: {exc}", item)
+        tags = self.strings(raw, "tags", item)
+        languages = tuple(v.casefold() for v in self.strings(raw, "languages", item))
+        sources = tuple(v.casefold() for v in self.strings(raw, "sources", item))
+        if len(self.problems) > before or rule_id is None or not parts:
+            return None
+        line, column = mark_of(raw, "id")
+        return Rule(
+            id=rule_id,
+            expr=parts[0] if len(parts) == 1 else And(tuple(parts)),
+            title=title if isinstance(title, str) else None,
+            tags=tags,
+            fields=fields,
+            window=window,
+            languages=languages,
+            sources=sources,
+            location=Location(self.file, line, column),
+        )
+
+    def group(
+        self, raw: dict[Any, Any], window: int, fields: tuple[str, ...], item: str
+    ) -> list[Node]:
+        """The nodes of the ``all``/``any``/``none`` keys of a rule or nested group."""
+        parts: list[Node] = []
+        for key in GROUP_KEYS:
+            if key not in raw:
+                continue
+            value = raw[key]
+            if not isinstance(value, list) or not value:
+                self.problem(raw, key, f"{key} must be a non-empty list", item)
+                continue
+            nodes = [self.item(value, i, window, fields, item) for i in range(len(value))]
+            good = [node for node in nodes if node is not None]
+            if len(good) != len(nodes):
+                continue
+            if key == "all":
+                parts.append(good[0] if len(good) == 1 else And(tuple(good)))
+            elif key == "any":
+                parts.append(good[0] if len(good) == 1 else Or(tuple(good)))
+            else:
+                parts.append(Not(good[0] if len(good) == 1 else Or(tuple(good))))
+        return parts
+
+    def item(
+        self, items: list[Any], index: int, window: int, fields: tuple[str, ...], item: str
+    ) -> Node | None:
+        """One keyword string or nested group."""
+        value = items[index]
+        if isinstance(value, str):
+            try:
+                return parse_keyword(value, window=window, fields=fields)
+            except KeywordError as exc:
+                self.problem(items, index, str(exc), item)
+                return None
+        if isinstance(value, dict):
+            unknown = [key for key in value if key not in GROUP_KEYS]
+            if unknown or not value:
+                self.problem(items, index, "a nested group has only all/any/none keys", item)
+                return None
+            before = len(self.problems)
+            parts = self.group(value, window, fields, item)
+            if len(self.problems) > before or not parts:
+                return None
+            return parts[0] if len(parts) == 1 else And(tuple(parts))
+        self.problem(items, index, f"a keyword must be a string or a group, not {value!r}", item)
+        return None

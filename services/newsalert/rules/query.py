@@ -1,0 +1,228 @@
+"""Parse ``query:`` strings (Lucene/Talkwalker style) into expression nodes.
+
+Grammar (operators upper-case; lower-case and/or/not are ordinary words)::
+
+    or    := and ("OR" and)*
+    and   := unary (("AND")? unary)*        juxtaposition means AND
+    unary := "NOT" unary | near
+    near  := atom ("NEAR/" INT atom)*
+    atom  := "(" or ")" | [field ":"] term
+    term  := word | word* | "phrase"
+
+A bare word that holds several tokens (``anti-tank``) is a phrase, as in Lucene.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from newsalert.errors import NewsalertError
+from newsalert.rules.keywords import KeywordError, make_term, parse_words
+from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term
+
+_NEAR = re.compile(r"NEAR/(\d+)")
+_FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
+_BREAK = set(' \t\r\n()"')
+
+
+class QuerySyntaxError(NewsalertError):
+    """A query string is malformed; ``column`` is 1-based within the query."""
+
+    def __init__(self, column: int, reason: str) -> None:
+        super().__init__(f"column {column}: {reason}")
+        self.column = column
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str  # "(", ")", "AND", "OR", "NOT", "NEAR", "TERM", "END"
+    pos: int
+    text: str = ""
+    quoted: bool = False
+    field: str | None = None
+    distance: int = 0
+
+
+def _lex(query: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    i, n = 0, len(query)
+    pending_field: tuple[str, int] | None = None
+    while i < n:
+        ch = query[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if ch in "()":
+            if pending_field:
+                raise QuerySyntaxError(pending_field[1] + 1, "a field prefix needs a term")
+            tokens.append(_Tok(ch, i))
+            i += 1
+            continue
+        if ch == '"':
+            end = query.find('"', i + 1)
+            if end < 0:
+                raise QuerySyntaxError(i + 1, "unterminated phrase (missing '\"')")
+            field, start = pending_field if pending_field else (None, i)
+            tokens.append(_Tok("TERM", start, query[i + 1 : end], quoted=True, field=field))
+            pending_field = None
+            i = end + 1
+            continue
+        j = i
+        while j < n and query[j] not in _BREAK:
+            j += 1
+        word = query[i:j]
+        if pending_field:
+            tokens.append(_Tok("TERM", pending_field[1], word, field=pending_field[0]))
+            pending_field = None
+        elif word in ("AND", "OR", "NOT"):
+            tokens.append(_Tok(word, i))
+        elif word.startswith("NEAR/"):
+            near = _NEAR.fullmatch(word)
+            if near is None:
+                raise QuerySyntaxError(i + 1, f"{word!r}: NEAR needs a distance, e.g. NEAR/5")
+            tokens.append(_Tok("NEAR", i, distance=int(near.group(1))))
+        elif (field_match := _FIELD.fullmatch(word)) is not None:
+            name, rest = field_match.group(1), field_match.group(2)
+            if name not in FIELDS:
+                known = ", ".join(FIELDS)
+                raise QuerySyntaxError(i + 1, f"unknown field {name!r} (known: {known})")
+            if rest:
+                tokens.append(_Tok("TERM", i, rest, field=name))
+            else:
+                pending_field = (name, i)
+        else:
+            tokens.append(_Tok("TERM", i, word))
+        i = j
+    if pending_field:
+        raise QuerySyntaxError(pending_field[1] + 1, "a field prefix needs a term")
+    tokens.append(_Tok("END", n))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, query: str, window: int, fields: tuple[str, ...]) -> None:
+        self.tokens = _lex(query)
+        self.i = 0
+        self.window = window
+        self.fields = fields
+
+    def peek(self) -> _Tok:
+        return self.tokens[self.i]
+
+    def take(self) -> _Tok:
+        tok = self.tokens[self.i]
+        self.i += 1
+        return tok
+
+    def parse(self) -> Node:
+        if self.peek().kind == "END":
+            raise QuerySyntaxError(1, "empty query")
+        node = self.or_()
+        tok = self.peek()
+        if tok.kind != "END":
+            raise QuerySyntaxError(tok.pos + 1, f"unexpected {_describe(tok)}")
+        return node
+
+    def or_(self) -> Node:
+        children = [self.and_()]
+        while self.peek().kind == "OR":
+            self.take()
+            children.append(self.and_())
+        return children[0] if len(children) == 1 else Or(tuple(children))
+
+    def and_(self) -> Node:
+        children = [self.unary()]
+        while True:
+            kind = self.peek().kind
+            if kind == "AND":
+                self.take()
+            elif kind not in ("TERM", "(", "NOT"):
+                break
+            children.append(self.unary())
+        return children[0] if len(children) == 1 else And(tuple(children))
+
+    def unary(self) -> Node:
+        if self.peek().kind == "NOT":
+            self.take()
+            return Not(self.unary())
+        return self.near()
+
+    def near(self) -> Node:
+        start = self.peek()
+        first = self.atom()
+        if self.peek().kind != "NEAR":
+            return first
+        operands = [_near_operand(first, start)]
+        distances: list[int] = []
+        while self.peek().kind == "NEAR":
+            distances.append(self.take().distance)
+            tok = self.peek()
+            operands.append(_near_operand(self.atom(), tok))
+        return Near(tuple(operands), tuple(distances))
+
+    def atom(self) -> Node:
+        tok = self.take()
+        if tok.kind == "(":
+            node = self.or_()
+            close = self.take()
+            if close.kind != ")":
+                raise QuerySyntaxError(close.pos + 1, f"expected ')' but found {_describe(close)}")
+            return node
+        if tok.kind == "TERM":
+            return self.term(tok)
+        raise QuerySyntaxError(tok.pos + 1, f"expected a term but found {_describe(tok)}")
+
+    def term(self, tok: _Tok) -> Term:
+        fields = (tok.field,) if tok.field else self.fields
+        try:
+            if tok.quoted:
+                words = [w for chunk in tok.text.split() for w in parse_words(chunk)]
+                text = f'"{tok.text}"'
+            else:
+                words = parse_words(tok.text)
+                text = tok.text
+            if tok.field:
+                text = f"{tok.field}:{text}"
+            return make_term(text, words, quoted=True, window=self.window, fields=fields)
+        except KeywordError as exc:
+            raise QuerySyntaxError(tok.pos + 1, str(exc)) from exc
+
+
+def _describe(tok: _Tok) -> str:
+    if tok.kind == "END":
+        return "end of query"
+    if tok.kind == "TERM":
+        return f"term {tok.text!r}"
+    if tok.kind == "NEAR":
+        return f"NEAR/{tok.distance}"
+    return repr(tok.kind)
+
+
+def _near_operand(node: Node, tok: _Tok) -> tuple[Term, ...]:
+    terms = _or_terms(node)
+    if terms is None:
+        raise QuerySyntaxError(
+            tok.pos + 1, "NEAR joins terms or (a OR b) groups of terms, not NOT/AND/NEAR"
+        )
+    return terms
+
+
+def _or_terms(node: Node) -> tuple[Term, ...] | None:
+    if isinstance(node, Term):
+        return (node,)
+    if isinstance(node, Or):
+        terms: list[Term] = []
+        for child in node.children:
+            sub = _or_terms(child)
+            if sub is None:
+                return None
+            terms.extend(sub)
+        return tuple(terms)
+    return None
+
+
+def parse_query(query: str, *, window: int, fields: tuple[str, ...]) -> Node:
+    """Parse ``query``; raises :class:`QuerySyntaxError` with the column and reason."""
+    return _Parser(query, window, fields).parse()
