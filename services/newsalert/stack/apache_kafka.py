@@ -32,7 +32,7 @@ from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 
 from newsalert.errors import StackError
-from newsalert.stack.process import free_port, log_tail
+from newsalert.stack.process import free_port, log_tail, port_open
 
 #: Kafka 4 runs on Java 17 or later.
 MIN_JAVA = 17
@@ -268,13 +268,18 @@ class ApacheKafka:
                 raise StackError(f"cannot start Apache Kafka ({argv[0]}): {exc}") from exc
 
     def _wait_for_metadata(self, bootstrap: str, deadline: float) -> None:
-        last_error = "no attempt"
+        last_error = "port not open yet"
+        port = int(bootstrap.rsplit(":", 1)[1])
         while time.monotonic() < deadline:
             if self._process is None or self._process.poll() is not None:
                 raise StackError(
                     f"Apache Kafka exited during start-up; log {self.log_path}:\n"
                     f"{log_tail(self.log_path)}"
                 )
+            if not port_open(port):
+                # aiokafka logs every refused connection; poll the socket quietly first.
+                time.sleep(0.1)
+                continue
             try:
                 if _run_isolated(_metadata_brokers(bootstrap)) > 0:
                     return
