@@ -221,11 +221,16 @@ def _subscriptions(
             problems.append(Problem(where, f"subscription #{index + 1} must be a mapping"))
             continue
         name = item.get("id") if isinstance(item.get("id"), str) else f"subscription #{index + 1}"
-        missing: list[str] = []
-        expanded = _expand(item, env, missing)
-        for var in dict.fromkeys(missing):
-            problems.append(Problem(where, f"environment variable {var} is not set", name))
-        if missing:
+        expanded: dict[Any, Any] = {}
+        unset = False
+        for key, value in item.items():
+            missing: list[str] = []
+            expanded[key] = _expand(value, env, missing)
+            for var in dict.fromkeys(missing):
+                at = Location(file, *mark_of(item, key))
+                problems.append(Problem(at, f"{key}: environment variable {var} is not set", name))
+                unset = True
+        if unset:
             continue
         try:
             subscription = Subscription.model_validate(expanded)
