@@ -9,10 +9,51 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, parse_duration
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+#: How long a rotated-out secret keeps signing when only ``rotated_at`` is given.
+ROTATION_OVERLAP = timedelta(hours=24)
+
+
+def _check_secret(value: str) -> str:
+    if not value.startswith("whsec_") or len(value) < 12:
+        raise ValueError("secret must look like 'whsec_<base64>' (Standard Webhooks)")
+    return value
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class SigningSecret(BaseModel):
+    """A previous secret that still signs during a rotation's overlap window.
+
+    It signs until ``expires_at``, or until ``rotated_at`` + 24 h, or (neither given)
+    until it is removed from the config.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret: str = Field(description="The old 'whsec_' secret.")
+    rotated_at: datetime | None = Field(None, description="When it was replaced (+24 h).")
+    expires_at: datetime | None = Field(None, description="When it stops signing.")
+
+    _valid_secret = field_validator("secret")(_check_secret)
+
+    def active(self, now: datetime) -> bool:
+        """True while this secret still signs."""
+        if self.expires_at is not None:
+            return now < self.expires_at
+        if self.rotated_at is not None:
+            return now < self.rotated_at + ROTATION_OVERLAP
+        return True
 
 
 class Subscription(BaseModel):
@@ -25,6 +66,28 @@ class Subscription(BaseModel):
     secret: str = Field(description="Signing secret, 'whsec_' + base64.")
     rules: tuple[str, ...] = Field(
         ("*",), description="Rule ids, 'tag:NAME' selectors, or '*' for every rule."
+    )
+    secrets: tuple[SigningSecret, ...] = Field(
+        (), description="Rotated-out secrets that still sign during the overlap window."
+    )
+    retry_schedule: tuple[str, ...] = Field(
+        DEFAULT_RETRY_SCHEDULE,
+        description="Delay before each retry after the first attempt, e.g. ['5s', '2m'].",
+    )
+    max_alert_age: str | None = Field(
+        None, description="Alerts older than this go to alerts.dlq instead (e.g. '6h')."
+    )
+    timeout: str | None = Field(None, description="Request timeout (default: settings).")
+    max_in_flight: int = Field(4, ge=1, le=256, description="Concurrent requests at most.")
+    rate_limit: float | None = Field(None, gt=0, description="Alerts per second at most.")
+    pause_after_failures: int | None = Field(
+        100, ge=1, description="Pause after this many consecutive failed attempts."
+    )
+    pause_after: str | None = Field(
+        "24h", description="Pause after failing (no success) for this long."
+    )
+    operational_events: bool = Field(
+        False, description="Also receive delivery events (failing, paused, recovered)."
     )
 
     @field_validator("id")
@@ -44,9 +107,39 @@ class Subscription(BaseModel):
     @field_validator("secret")
     @classmethod
     def _whsec(cls, value: str) -> str:
-        if not value.startswith("whsec_") or len(value) < 12:
-            raise ValueError("secret must look like 'whsec_<base64>' (Standard Webhooks)")
+        return _check_secret(value)
+
+    @field_validator("retry_schedule")
+    @classmethod
+    def _schedule(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for entry in value:
+            parse_duration(entry)
         return value
+
+    @field_validator("max_alert_age", "timeout", "pause_after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        return _check_duration(value)
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """Every secret that signs at ``now``: the current one first, then active old ones."""
+        return [self.secret, *(old.secret for old in self.secrets if old.active(now))]
+
+    def retry_delays(self) -> tuple[float, ...]:
+        """The retry schedule in seconds."""
+        return tuple(parse_duration(entry) for entry in self.retry_schedule)
+
+    def max_alert_age_s(self) -> float | None:
+        """``max_alert_age`` in seconds, ``None`` when alerts never get too old."""
+        return None if self.max_alert_age is None else parse_duration(self.max_alert_age)
+
+    def timeout_s(self, default: float) -> float:
+        """The request timeout in seconds (``default`` unless set here)."""
+        return default if self.timeout is None else parse_duration(self.timeout)
+
+    def pause_after_s(self) -> float | None:
+        """``pause_after`` in seconds, ``None`` when time failing never pauses."""
+        return None if self.pause_after is None else parse_duration(self.pause_after)
 
     def selects(self, rule_id: str, tags: Iterable[str]) -> bool:
         """True when this subscription wants alerts of rule ``rule_id`` with ``tags``."""

@@ -1,0 +1,252 @@
+"""The dispatcher service: ``alerts`` topic → durable per-subscription queues → webhooks.
+
+The consumer fans each alert out to the subscriptions that select it and schedules one
+delivery per subscription in Redis (:class:`DeliveryStore`); only when every delivery of
+a batch is stored is the batch's offset committed. Per-subscription workers then claim
+and attempt deliveries independently. aiokafka is used directly (not FastStream): the
+commit point is "after the Redis write", which is simplest to state and test with an
+explicit ``commit(offsets)``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaError
+from aiokafka.structs import OffsetAndMetadata
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from newsalert import constants
+from newsalert.dispatcher import telemetry
+from newsalert.dispatcher.deadletter import DeadLetterQueue
+from newsalert.dispatcher.deliverer import Deliverer
+from newsalert.dispatcher.events import EventSink
+from newsalert.dispatcher.store import DeliveryStore, NewDelivery
+from newsalert.dispatcher.worker import SubscriptionWorker
+from newsalert.kafka import ensure_topics, make_producer
+from newsalert.models import Alert, delivery_id
+from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
+from newsalert.webhooks.sender import WebhookSender
+from newsalert.webhooks.ssrf import AddressPolicy
+
+log = logging.getLogger("newsalert.dispatcher")
+
+#: Errors that make the consumer retry the batch (Redis or Kafka unavailable).
+_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+
+
+class DispatcherService:
+    """Consumes alerts and delivers them; :meth:`start` returns once running."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        subscriptions: Callable[[], Sequence[Subscription]],
+        *,
+        poll_s: float = 0.2,
+        max_batch: int = 200,
+    ) -> None:
+        self._settings = settings
+        self._subscriptions = subscriptions
+        self._poll_s = poll_s
+        self._max_batch = max_batch
+        self._redis: Redis | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._sender: WebhookSender | None = None
+        self._events: EventSink | None = None
+        self._store: DeliveryStore | None = None
+        self._deliverer: Deliverer | None = None
+        self._workers: dict[str, SubscriptionWorker] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+        self.ready = False
+
+    @property
+    def store(self) -> DeliveryStore:
+        """The delivery store (after :meth:`start`)."""
+        assert self._store is not None, "DispatcherService.start() first"
+        return self._store
+
+    async def start(self) -> None:
+        """Create topics if missing, connect Redis, Kafka and HTTP, start consuming."""
+        settings = self._settings
+        alerts = settings.topic(constants.TOPIC_ALERTS)
+        dlq = settings.topic(constants.TOPIC_ALERTS_DLQ)
+        await ensure_topics(settings, [alerts, dlq])
+        self._redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        await self._redis.ping()
+        self._store = DeliveryStore(self._redis, settings.redis_prefix)
+        self._producer = make_producer(settings)
+        await self._producer.start()
+        policy = AddressPolicy.from_strings(settings.webhook_allow_networks)
+        self._sender = WebhookSender(policy, timeout_s=settings.webhook_timeout_s)
+        self._events = EventSink(
+            self._sender, self._subscriptions, timeout_s=settings.webhook_timeout_s
+        )
+        self._deliverer = Deliverer(
+            self._store,
+            self._sender,
+            DeadLetterQueue(self._producer, dlq),
+            self._events,
+            default_timeout_s=settings.webhook_timeout_s,
+        )
+        self._reconcile_workers()
+        self._consumer = AIOKafkaConsumer(
+            alerts,
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=settings.group(constants.DISPATCHER_GROUP),
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await self._consumer.start()
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="dispatcher:consume"),
+            asyncio.create_task(self._supervise(), name="dispatcher:supervise"),
+        ]
+        self.ready = True
+        log.info("dispatcher consuming %s", alerts)
+
+    async def stop(self) -> None:
+        """Stop fetching, finish in-flight attempts (bounded), commit, close everything."""
+        self.ready = False
+        self._stopping.set()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        grace = self._settings.webhook_timeout_s + 1.0
+        await asyncio.gather(*(worker.stop(grace) for worker in self._workers.values()))
+        self._workers.clear()
+        if self._events is not None:
+            await self._events.drain(grace)
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+        if self._sender is not None:
+            await self._sender.aclose()
+            self._sender = None
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
+
+    # -- consuming ----------------------------------------------------------------------
+
+    async def _consume(self) -> None:
+        assert self._consumer is not None
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_batch)
+            except KafkaError as exc:  # broker away: aiokafka reconnects; keep polling
+                log.warning("dispatcher fetch failed: %s", exc)
+                await asyncio.sleep(_BACKOFF_S[-1])
+                continue
+            if not batches:
+                continue
+            try:
+                await self._schedule(batches)
+            except Exception as exc:  # Redis/Kafka down: rewind and retry, lose nothing
+                delay = _BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)]
+                failures += 1
+                log.warning("dispatcher batch failed (%s); retrying in %.1fs", exc, delay)
+                for partition, records in batches.items():
+                    self._consumer.seek(partition, records[0].offset)
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+
+    async def _schedule(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+    ) -> None:
+        assert self._consumer is not None
+        assert self._store is not None
+        subs = list(self._subscriptions())
+        deliveries: list[NewDelivery] = []
+        touched: set[str] = set()
+        base = self._store.now_ms()
+        for records in batches.values():
+            for record in records:
+                alert = await self._decode(record)
+                if alert is None:
+                    continue
+                for sub in subs:
+                    if sub.selects(alert.rule.id, alert.tags):
+                        # The fraction keeps batch order among equal enqueue milliseconds.
+                        order = base + min(len(deliveries), 1023) / 1024.0
+                        dlv = delivery_id(sub.id, alert.rule.id, alert.story_id)
+                        deliveries.append(NewDelivery(dlv, sub.id, alert, order))
+                        touched.add(sub.id)
+        await self._store.enqueue(deliveries)
+        offsets = {
+            partition: OffsetAndMetadata(records[-1].offset + 1, "")
+            for partition, records in batches.items()
+        }
+        await self._consumer.commit(offsets)
+        self._reconcile_workers()
+        for sub_id in touched:
+            worker = self._workers.get(sub_id)
+            if worker is not None:
+                worker.wake()
+
+    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Alert | None:
+        try:
+            alert = Alert.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            reason = f"invalid alert: {exc.errors()[0]['msg'] if exc.errors() else exc}"
+            log.warning(
+                "alert at %s/%d@%d to DLQ: %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                reason,
+            )
+            assert self._deliverer is not None
+            assert self._producer is not None
+            dlq = DeadLetterQueue(self._producer, self._settings.topic(constants.TOPIC_ALERTS_DLQ))
+            await dlq.publish_raw(record.key, record.value or b"", reason)
+            telemetry.ALERTS_CONSUMED.labels("invalid").inc()
+            return None
+        telemetry.ALERTS_CONSUMED.labels("scheduled").inc()
+        return alert
+
+    # -- workers ------------------------------------------------------------------------
+
+    async def _supervise(self) -> None:
+        """Follow subscription changes (hot reload) every second."""
+        while not self._stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), 1.0)
+            if not self._stopping.is_set():
+                self._reconcile_workers()
+
+    def _reconcile_workers(self) -> None:
+        assert self._store is not None
+        assert self._deliverer is not None
+        if self._stopping.is_set():
+            return
+        current = {sub.id: sub for sub in self._subscriptions()}
+        for sub_id, sub in current.items():
+            worker = self._workers.get(sub_id)
+            if worker is None:
+                timeout = sub.timeout_s(self._settings.webhook_timeout_s)
+                worker = SubscriptionWorker(
+                    sub, self._store, self._deliverer, poll_s=self._poll_s, lease_s=timeout + 5.0
+                )
+                worker.start()
+                self._workers[sub_id] = worker
+            elif worker.subscription != sub:
+                worker.update(sub)
+        for sub_id in set(self._workers) - set(current):
+            worker = self._workers.pop(sub_id)
+            task = asyncio.create_task(worker.stop(self._settings.webhook_timeout_s + 1.0))
+            self._tasks.append(task)

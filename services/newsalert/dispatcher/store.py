@@ -1,0 +1,422 @@
+"""The durable side of delivery: queues, leases, records and attempt logs in Redis.
+
+Each subscription has a ``due`` sorted set (delivery id → due time) and an ``inflight``
+sorted set (delivery id → lease expiry). A worker *claims* due ids atomically (moving them
+to ``inflight``), attempts them, then moves them on in one MULTI: back to ``due`` for a
+retry, or out for good (delivered / dead-lettered). A process that dies holding leases
+loses nothing: :meth:`DeliveryStore.reap` returns expired leases to ``due``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from newsalert.dispatcher.keys import QUEUE_TTL_S, RETENTION_S, DispatcherKeys
+from newsalert.dispatcher.records import (
+    AttemptRecord,
+    DeliveryRecord,
+    DeliveryStatus,
+    ms_to_datetime,
+)
+from newsalert.models import Alert
+
+#: Attempt log entries kept per delivery (the newest).
+MAX_LOGGED_ATTEMPTS = 50
+
+_ENQUEUE = """
+if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], 'sub', ARGV[2], 'alert_id', ARGV[3], 'alert', ARGV[4],
+  'status', 'scheduled', 'attempts', 0, 'created_ms', ARGV[5], 'order', ARGV[6],
+  'next_ms', ARGV[5], 'updated_ms', ARGV[5])
+redis.call('EXPIRE', KEYS[1], ARGV[8])
+redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[8])
+local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[7]) * 1000
+for _, key in ipairs({KEYS[4], KEYS[5]}) do
+  redis.call('ZADD', key, ARGV[5], ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+  redis.call('EXPIRE', key, ARGV[8])
+end
+redis.call('SADD', KEYS[6], ARGV[1])
+redis.call('EXPIRE', KEYS[6], ARGV[8])
+return 1
+"""
+
+_CLAIM = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
+end
+if #ids > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return ids
+"""
+
+_REAP = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('ZADD', KEYS[1], ARGV[1], id)
+end
+return #ids
+"""
+
+_PAUSE = """
+if redis.call('HGET', KEYS[1], 'paused') == '1' then return 0 end
+redis.call('HSET', KEYS[1], 'paused', '1', 'paused_reason', ARGV[1], 'paused_ms', ARGV[2])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """One alert to schedule for one subscription."""
+
+    delivery_id: str
+    subscription_id: str
+    alert: Alert
+    order: float  # due score: enqueue time in ms, with a fraction keeping batch order
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """A claimed delivery, loaded for an attempt."""
+
+    delivery_id: str
+    subscription_id: str
+    alert: Alert
+    attempts: int
+    order: float
+    created_ms: int
+    force: bool  # redelivered by an operator: sent even when older than max_alert_age
+
+
+@dataclass(frozen=True)
+class FailureStreak:
+    """A subscription's current run of failed attempts."""
+
+    count: int
+    since_ms: int
+
+
+class DeliveryStore:
+    """Redis-backed queues, leases, delivery records and subscription state."""
+
+    def __init__(
+        self, redis: Redis, prefix: str, *, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.redis = redis
+        self.keys = DispatcherKeys(prefix)
+        self._clock = clock
+        self._enqueue = redis.register_script(_ENQUEUE)
+        self._claim = redis.register_script(_CLAIM)
+        self._reap = redis.register_script(_REAP)
+        self._pause = redis.register_script(_PAUSE)
+
+    def now_ms(self) -> int:
+        """The store's clock in epoch milliseconds."""
+        return int(self._clock() * 1000)
+
+    # -- scheduling ---------------------------------------------------------------------
+
+    async def enqueue(self, deliveries: Sequence[NewDelivery]) -> int:
+        """Schedule ``deliveries`` now; already known or delivered ones are skipped.
+
+        Returns how many were new. Once this returns, every delivery is durable (as
+        durable as the Redis server's persistence), so the Kafka offset may be committed.
+        """
+        if not deliveries:
+            return 0
+        now = self.now_ms()
+        k = self.keys
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for item in deliveries:
+                await self._enqueue(
+                    keys=[
+                        k.record(item.delivery_id),
+                        k.due(item.subscription_id),
+                        k.delivered(item.subscription_id, item.delivery_id),
+                        k.index(item.subscription_id),
+                        k.index(None),
+                        k.by_alert(item.alert.alert_id),
+                    ],
+                    args=[
+                        item.delivery_id,
+                        item.subscription_id,
+                        item.alert.alert_id,
+                        item.alert.model_dump_json(),
+                        now,
+                        repr(item.order),
+                        RETENTION_S,
+                        QUEUE_TTL_S,
+                    ],
+                    client=pipe,
+                )
+            results = await pipe.execute()
+        return sum(int(result) for result in results)
+
+    async def claim(self, subscription_id: str, limit: int, lease_s: float) -> list[str]:
+        """Take up to ``limit`` due deliveries, leased for ``lease_s`` seconds."""
+        ids = await self._claim(
+            keys=[self.keys.due(subscription_id), self.keys.inflight(subscription_id)],
+            args=[self.now_ms(), limit, int(lease_s * 1000), QUEUE_TTL_S],
+        )
+        return [str(item) for item in ids]
+
+    async def reap(self, subscription_id: str) -> int:
+        """Return deliveries whose lease expired (their process died) to the due queue."""
+        keys = [self.keys.due(subscription_id), self.keys.inflight(subscription_id)]
+        return int(await self._reap(keys=keys, args=[self.now_ms()]))
+
+    async def next_due_ms(self, subscription_id: str) -> int | None:
+        """When the earliest queued delivery of ``subscription_id`` is due."""
+        head = await self.redis.zrange(self.keys.due(subscription_id), 0, 0, withscores=True)
+        return int(head[0][1]) if head else None
+
+    async def queued(self, subscription_id: str) -> int:
+        """How many deliveries wait in the due queue."""
+        return int(await self.redis.zcard(self.keys.due(subscription_id)))
+
+    async def load(self, delivery_id: str) -> PendingDelivery | None:
+        """The delivery ``delivery_id`` as needed for an attempt (``None`` when gone)."""
+        data = await self.redis.hgetall(self.keys.record(delivery_id))
+        if not data or "alert" not in data:
+            return None
+        return PendingDelivery(
+            delivery_id=delivery_id,
+            subscription_id=str(data["sub"]),
+            alert=Alert.model_validate_json(data["alert"]),
+            attempts=int(data.get("attempts", 0)),
+            order=float(data.get("order", 0)),
+            created_ms=int(data.get("created_ms", 0)),
+            force=data.get("force") == "1",
+        )
+
+    async def is_delivered(self, subscription_id: str, delivery_id: str) -> bool:
+        """True once a 2xx was recorded for this delivery."""
+        return bool(await self.redis.exists(self.keys.delivered(subscription_id, delivery_id)))
+
+    # -- outcomes -----------------------------------------------------------------------
+
+    async def finish(
+        self,
+        item: PendingDelivery,
+        status: DeliveryStatus,
+        attempt: AttemptRecord | None,
+        *,
+        attempts: int,
+        next_ms: float | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record an outcome and move the delivery out of ``inflight`` in one MULTI.
+
+        ``RETRYING`` and ``PAUSED`` put it back in ``due`` (at ``next_ms``); ``DELIVERED``
+        sets the delivered mark; ``DELIVERED`` and ``FAILED`` shorten the record's TTL to
+        the log retention.
+        """
+        k = self.keys
+        sub, dlv = item.subscription_id, item.delivery_id
+        fields: dict[Any, Any] = {  # redis-py wants its own key/value unions
+            "status": status.value,
+            "attempts": attempts,
+            "updated_ms": self.now_ms(),
+            "next_ms": "" if next_ms is None else int(next_ms),
+            "last_error": error or "",
+        }
+        if attempt is not None:
+            fields["last_status"] = "" if attempt.status is None else attempt.status
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(k.record(dlv), mapping=fields)
+            pipe.hdel(k.record(dlv), "force")
+            if attempt is not None:
+                pipe.rpush(k.attempts(dlv), attempt.model_dump_json())
+                pipe.ltrim(k.attempts(dlv), -MAX_LOGGED_ATTEMPTS, -1)
+                pipe.expire(k.attempts(dlv), QUEUE_TTL_S)
+            pipe.zrem(k.inflight(sub), dlv)
+            if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
+                pipe.zadd(k.due(sub), {dlv: float(next_ms if next_ms is not None else item.order)})
+                pipe.expire(k.due(sub), QUEUE_TTL_S)
+                pipe.expire(k.record(dlv), QUEUE_TTL_S)
+            else:
+                pipe.zrem(k.due(sub), dlv)
+                pipe.expire(k.record(dlv), RETENTION_S)
+                pipe.expire(k.attempts(dlv), RETENTION_S)
+            if status is DeliveryStatus.DELIVERED:
+                pipe.set(k.delivered(sub, dlv), "1", ex=RETENTION_S)
+            await pipe.execute()
+
+    async def release(self, item: PendingDelivery) -> None:
+        """Give a claimed delivery back untouched (e.g. shutting down before the attempt)."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(self.keys.inflight(item.subscription_id), item.delivery_id)
+            pipe.zadd(self.keys.due(item.subscription_id), {item.delivery_id: item.order})
+            await pipe.execute()
+
+    async def drop(self, subscription_id: str, delivery_id: str) -> None:
+        """Forget a claimed id whose record is gone (expired) or already delivered."""
+        await self.redis.zrem(self.keys.inflight(subscription_id), delivery_id)
+
+    # -- subscription health ------------------------------------------------------------
+
+    async def note_failure(self, subscription_id: str) -> FailureStreak:
+        """Count a failed attempt; returns the streak including it."""
+        key = self.keys.state(subscription_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hincrby(key, "streak", 1)
+            pipe.hsetnx(key, "failing_since", self.now_ms())
+            pipe.hget(key, "failing_since")
+            pipe.expire(key, QUEUE_TTL_S)
+            count, _set, since, _ttl = await pipe.execute()
+        return FailureStreak(count=int(count), since_ms=int(since))
+
+    async def note_success(self, subscription_id: str) -> int:
+        """Reset the failure streak; returns the streak it ended (0 if none)."""
+        key = self.keys.state(subscription_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hget(key, "streak")
+            pipe.hset(key, "streak", 0)
+            pipe.hdel(key, "failing_since")
+            previous, _set, _del = await pipe.execute()
+        return int(previous or 0)
+
+    async def pause(self, subscription_id: str, reason: str) -> bool:
+        """Pause deliveries to ``subscription_id``; False when it already was paused."""
+        key = self.keys.state(subscription_id)
+        return bool(await self._pause(keys=[key], args=[reason, self.now_ms(), QUEUE_TTL_S]))
+
+    async def paused_reason(self, subscription_id: str) -> str | None:
+        """Why ``subscription_id`` is paused, or ``None`` when it is active."""
+        paused, reason = await self.redis.hmget(
+            self.keys.state(subscription_id), ["paused", "paused_reason"]
+        )
+        return str(reason or "paused") if paused == "1" else None
+
+    async def resume(self, subscription_id: str) -> int:
+        """Resume a subscription: its kept deliveries become due now, in alert order.
+
+        Each kept delivery gets a fresh attempt budget. Returns how many are queued.
+        """
+        key, due = self.keys.state(subscription_id), self.keys.due(subscription_id)
+        await self.redis.hset(key, mapping={"paused": "0", "paused_reason": "", "streak": 0})
+        await self.redis.hdel(key, "failing_since")
+        ids = [str(item) for item in await self.redis.zrange(due, 0, -1)]
+        if not ids:
+            return 0
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for dlv in ids:
+                pipe.hget(self.keys.record(dlv), "order")
+            orders = await pipe.execute()
+        now = self.now_ms()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for dlv, order in zip(ids, orders, strict=True):
+                # Order scores are enqueue times: all in the past, so all due, oldest first.
+                pipe.zadd(due, {dlv: min(float(order or now), now)})
+                pipe.hset(self.keys.record(dlv), mapping={"attempts": 0, "status": "scheduled"})
+            await pipe.execute()
+        return len(ids)
+
+    # -- the delivery log ---------------------------------------------------------------
+
+    async def get(self, delivery_id: str) -> DeliveryRecord | None:
+        """The record of ``delivery_id`` with its attempt history."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.record(delivery_id))
+            pipe.lrange(self.keys.attempts(delivery_id), 0, -1)
+            data, attempts = await pipe.execute()
+        if not data:
+            return None
+        return _record(delivery_id, data, attempts)
+
+    async def list_deliveries(
+        self,
+        subscription_id: str | None = None,
+        status: DeliveryStatus | None = None,
+        limit: int = 50,
+        scan: int = 5000,
+    ) -> list[DeliveryRecord]:
+        """Newest deliveries first, optionally of one subscription and/or one status."""
+        ids = [
+            str(i) for i in await self.redis.zrevrange(self.keys.index(subscription_id), 0, scan)
+        ]
+        out: list[DeliveryRecord] = []
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for dlv in chunk:
+                    pipe.hgetall(self.keys.record(dlv))
+                    pipe.lrange(self.keys.attempts(dlv), 0, -1)
+                rows = await pipe.execute()
+            for index, dlv in enumerate(chunk):
+                data, attempts = rows[2 * index], rows[2 * index + 1]
+                if not data or (status is not None and data.get("status") != status.value):
+                    continue
+                out.append(_record(dlv, data, attempts))
+                if len(out) >= limit:
+                    return out
+        return out
+
+    async def deliveries_of_alert(self, alert_id: str) -> list[str]:
+        """The delivery ids of ``alert_id`` (one per subscription that selected it)."""
+        return sorted(str(i) for i in await self.redis.smembers(self.keys.by_alert(alert_id)))
+
+    async def redeliver(self, delivery_id: str) -> bool:
+        """Send ``delivery_id`` again, now, with a fresh attempt budget (even if delivered).
+
+        False when the record has expired (past the log retention).
+        """
+        record = self.keys.record(delivery_id)
+        raw_sub = await self.redis.hget(record, "sub")
+        if raw_sub is None:
+            return False
+        sub = str(raw_sub)
+        now = self.now_ms()
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                record,
+                mapping={"status": "scheduled", "attempts": 0, "force": "1", "next_ms": now},
+            )
+            pipe.expire(record, QUEUE_TTL_S)
+            pipe.delete(self.keys.delivered(sub, delivery_id))
+            pipe.zadd(self.keys.due(sub), {delivery_id: now})
+            pipe.expire(self.keys.due(sub), QUEUE_TTL_S)
+            await pipe.execute()
+        return True
+
+    async def recover(self, subscription_id: str, since_ms: int) -> list[str]:
+        """Redeliver every failed (dead-lettered) delivery of a subscription since a time."""
+        index = self.keys.index(subscription_id)
+        ids = [str(i) for i in await self.redis.zrangebyscore(index, since_ms, "+inf")]
+        recovered: list[str] = []
+        for dlv in ids:
+            status = await self.redis.hget(self.keys.record(dlv), "status")
+            if status == DeliveryStatus.FAILED and await self.redeliver(dlv):
+                recovered.append(dlv)
+        return recovered
+
+
+def _record(delivery_id: str, data: dict[str, str], attempts: list[str]) -> DeliveryRecord:
+    created = ms_to_datetime(data.get("created_ms")) or ms_to_datetime(0)
+    assert created is not None
+    last_status = data.get("last_status") or None
+    return DeliveryRecord(
+        delivery_id=delivery_id,
+        subscription_id=data.get("sub", ""),
+        alert_id=data.get("alert_id", ""),
+        status=DeliveryStatus(data.get("status", "scheduled")),
+        attempts=int(data.get("attempts", 0)),
+        created_at=created,
+        updated_at=ms_to_datetime(data.get("updated_ms")),
+        next_at=ms_to_datetime(data.get("next_ms") or None),
+        last_status=int(last_status) if last_status else None,
+        last_error=data.get("last_error") or None,
+        alert=Alert.model_validate_json(data["alert"]) if "alert" in data else None,
+        history=[AttemptRecord.model_validate_json(entry) for entry in attempts],
+    )

@@ -1,0 +1,150 @@
+"""One worker per subscription: its own queue, concurrency cap and rate limit.
+
+Isolation comes from here: a worker only ever claims its own subscription's deliveries
+and runs at most ``max_in_flight`` attempts at once, so a slow or dead endpoint fills its
+own slots and nobody else's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from newsalert.dispatcher.deliverer import Deliverer
+from newsalert.dispatcher.store import DeliveryStore
+from newsalert.subscriptions import Subscription
+
+log = logging.getLogger("newsalert.dispatcher")
+
+#: Expired leases (a dead process's claims) are looked for this often.
+REAP_INTERVAL_S = 1.0
+
+
+class TokenBucket:
+    """``rate`` tokens per second, bursts up to ``max(1, rate)``."""
+
+    def __init__(self, rate: float) -> None:
+        self.rate = rate
+        self.capacity = max(1.0, rate)
+        self._tokens = self.capacity
+        self._stamp = time.monotonic()
+
+    def available(self) -> int:
+        """Whole tokens available now."""
+        now = time.monotonic()
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * self.rate)
+        self._stamp = now
+        return int(self._tokens)
+
+    def take(self, count: int) -> None:
+        """Spend ``count`` tokens."""
+        self._tokens -= count
+
+
+class SubscriptionWorker:
+    """Claims and attempts the deliveries of one subscription until stopped."""
+
+    def __init__(
+        self,
+        subscription: Subscription,
+        store: DeliveryStore,
+        deliverer: Deliverer,
+        *,
+        poll_s: float,
+        lease_s: float,
+    ) -> None:
+        self.subscription = subscription
+        self._store = store
+        self._deliverer = deliverer
+        self._poll_s = poll_s
+        self._lease_s = lease_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._attempts: set[asyncio.Task[None]] = set()
+        self._bucket = TokenBucket(subscription.rate_limit) if subscription.rate_limit else None
+        self._task: asyncio.Task[None] | None = None
+        self._last_reap = 0.0
+
+    def start(self) -> None:
+        """Start the claim loop in the background."""
+        self._task = asyncio.create_task(self._run(), name=f"worker:{self.subscription.id}")
+
+    def update(self, subscription: Subscription) -> None:
+        """Take a changed subscription (config reload) for the next attempts."""
+        if subscription.rate_limit != self.subscription.rate_limit:
+            self._bucket = TokenBucket(subscription.rate_limit) if subscription.rate_limit else None
+        self.subscription = subscription
+        self.wake()
+
+    def wake(self) -> None:
+        """Look for due deliveries now (new ones were just scheduled)."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        """Attempts running right now."""
+        return len(self._attempts)
+
+    async def stop(self, grace_s: float) -> None:
+        """Claim nothing more; let running attempts finish for up to ``grace_s`` seconds.
+
+        Attempts still running after that are cancelled; their leases expire and another
+        (or the next) dispatcher retries them, so nothing is lost.
+        """
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+        if self._attempts:
+            _done, pending = await asyncio.wait(set(self._attempts), timeout=grace_s)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            self._wake.clear()  # before the tick, so a wake-up during it is not lost
+            try:
+                await self._tick()
+            except Exception:  # a Redis hiccup must not kill the worker: log and go on
+                log.exception("worker %s: claim loop error", self.subscription.id)
+                await asyncio.sleep(self._poll_s * 5)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+
+    async def _tick(self) -> None:
+        sub = self.subscription
+        now = time.monotonic()
+        if now - self._last_reap >= REAP_INTERVAL_S:
+            self._last_reap = now
+            await self._store.reap(sub.id)
+        if await self._store.paused_reason(sub.id) is not None:
+            return
+        free = sub.max_in_flight - len(self._attempts)
+        if self._bucket is not None:
+            free = min(free, self._bucket.available())
+        if free <= 0:
+            return
+        ids = await self._store.claim(sub.id, free, self._lease_s)
+        if self._bucket is not None:
+            self._bucket.take(len(ids))
+        for delivery_id in ids:
+            task = asyncio.create_task(self._attempt(sub, delivery_id))
+            self._attempts.add(task)
+            task.add_done_callback(self._attempt_done)
+
+    def _attempt_done(self, task: asyncio.Task[None]) -> None:
+        self._attempts.discard(task)
+        self._wake.set()  # a slot is free: claim the next due delivery now
+
+    async def _attempt(self, sub: Subscription, delivery_id: str) -> None:
+        try:
+            await self._deliverer.deliver(sub, delivery_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the lease expires and the delivery is retried later
+            log.exception("delivery %s to %s failed unexpectedly", delivery_id, sub.id)

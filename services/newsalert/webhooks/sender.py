@@ -1,0 +1,130 @@
+"""The HTTP side of a delivery: one POST, never a redirect, bounded time and reply size.
+
+:class:`WebhookSender` owns one ``httpx.AsyncClient`` whose transport carries the SSRF
+guard (:mod:`newsalert.webhooks.ssrf`). It never raises for an endpoint's behaviour: every
+outcome, including refusals and timeouts, comes back as an :class:`AttemptResult`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+
+from newsalert.webhooks.signing import SignedRequest
+from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedNetworkBackend, SSRFError
+
+#: How much of a receiver's reply the delivery log keeps.
+MAX_RESPONSE_CHARS = 512
+
+
+@dataclass(frozen=True)
+class AttemptResult:
+    """The outcome of one POST: status (``None`` when no HTTP reply), timing, reply."""
+
+    status: int | None
+    latency_ms: float
+    error: str | None = None
+    response: str = ""
+    retry_after: str | None = None
+    timed_out: bool = False
+    refused: bool = False  # the SSRF guard or the scheme check refused the URL
+
+
+class GuardedTransport(httpx.AsyncHTTPTransport):
+    """``httpx.AsyncHTTPTransport`` whose connections go through the SSRF guard."""
+
+    def __init__(self, policy: AddressPolicy, *, max_connections: int = 100) -> None:
+        super().__init__(trust_env=False, retries=0)
+        # httpx does not expose the network backend; the pool is rebuilt with the guarded
+        # one (same defaults as httpx) so every new connection is vetted at connect time.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(),
+            max_connections=max_connections,
+            max_keepalive_connections=20,
+            keepalive_expiry=5.0,
+            http1=True,
+            http2=False,
+            retries=0,
+            network_backend=GuardedNetworkBackend(policy),
+        )
+
+
+class WebhookSender:
+    """POSTs signed requests; one instance (and one connection pool) per dispatcher."""
+
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        timeout_s: float = 10.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._timeout_s = timeout_s
+        self._client = httpx.AsyncClient(
+            transport=transport or GuardedTransport(policy),
+            follow_redirects=False,
+            trust_env=False,
+            timeout=httpx.Timeout(timeout_s),
+        )
+
+    async def post(
+        self, url: str, request: SignedRequest, *, timeout_s: float | None = None
+    ) -> AttemptResult:
+        """POST ``request`` to ``url`` once and report what happened."""
+        started = time.perf_counter()
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ALLOWED_SCHEMES:
+            return AttemptResult(None, 0.0, error=f"scheme {scheme!r} not allowed", refused=True)
+        timeout = httpx.Timeout(timeout_s if timeout_s is not None else self._timeout_s)
+        try:
+            async with self._client.stream(
+                "POST", url, content=request.body, headers=dict(request.headers), timeout=timeout
+            ) as response:
+                reply = await _read_prefix(response, MAX_RESPONSE_CHARS * 4)
+        except SSRFError as exc:
+            return AttemptResult(None, _elapsed_ms(started), error=f"ssrf: {exc}", refused=True)
+        except httpx.TimeoutException as exc:
+            return AttemptResult(
+                None, _elapsed_ms(started), error=f"timeout: {type(exc).__name__}", timed_out=True
+            )
+        except httpx.HTTPError as exc:
+            return AttemptResult(None, _elapsed_ms(started), error=f"{type(exc).__name__}: {exc}")
+        return AttemptResult(
+            status=response.status_code,
+            latency_ms=_elapsed_ms(started),
+            response=_excerpt(reply.decode("utf-8", errors="replace")),
+            retry_after=_header(response.headers, "retry-after"),
+        )
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+
+def _elapsed_ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000.0, 2)
+
+
+async def _read_prefix(response: httpx.Response, limit: int) -> bytes:
+    """At most ``limit`` bytes of the reply: a receiver cannot make us buffer a huge body."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.aiter_bytes():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size >= limit:
+            break
+    return b"".join(chunks)[:limit]
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= MAX_RESPONSE_CHARS else text[:MAX_RESPONSE_CHARS] + "…"
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    return headers.get(name)

@@ -1,0 +1,113 @@
+"""Helpers shared by the dispatcher integration tests (no tests here).
+
+A module of the test package rather than conftest fixtures, so the dispatcher tests
+stay self-contained in the files the dispatcher owner maintains.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from standardwebhooks.webhooks import Webhook
+
+from newsalert import constants
+from newsalert.dispatcher.service import DispatcherService
+from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.models import Alert, ArticleRef, RuleRef, alert_id
+from newsalert.receiver import ReceivedRequest
+from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
+
+SECRET = "whsec_" + base64.b64encode(b"newsalert-test-secret-0123456789").decode()
+OLD_SECRET = "whsec_" + base64.b64encode(b"newsalert-old-secret-9876543210").decode()
+
+
+def make_alert(n: int, rule: str = "rule-a", *, created_at: datetime | None = None) -> Alert:
+    """A distinct alert number ``n`` for ``rule``."""
+    story = f"story-{uuid.uuid4().hex[:8]}-{n}"
+    return Alert(
+        alert_id=alert_id(rule, story),
+        rule=RuleRef(id=rule, title=f"Rule {rule}"),
+        article=ArticleRef(id=f"art-{n}", title=f"Headline {n}", url=f"https://example.org/{n}"),
+        story_id=story,
+        matched=["ambassador"],
+        tags=["diplomacy"],
+        created_at=created_at or datetime.now(UTC),
+    )
+
+
+def subscription(sub_id: str, url: str, **policy: Any) -> Subscription:
+    """A subscription to every rule, signed with :data:`SECRET`."""
+    return Subscription.model_validate({"id": sub_id, "url": url, "secret": SECRET, **policy})
+
+
+async def publish_alerts(settings: Settings, alerts: Sequence[Alert]) -> None:
+    """Put ``alerts`` on the alerts topic as the matcher does."""
+    topic = settings.topic(constants.TOPIC_ALERTS)
+    await ensure_topics(settings, [topic, settings.topic(constants.TOPIC_ALERTS_DLQ)])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        await send_all(
+            producer,
+            [(topic, a.alert_id.encode(), a.model_dump_json().encode(), None) for a in alerts],
+        )
+    finally:
+        await producer.stop()
+
+
+@asynccontextmanager
+async def running_dispatcher(
+    settings: Settings, subs: Sequence[Subscription], **options: Any
+) -> AsyncIterator[DispatcherService]:
+    """A started dispatcher for ``subs``; stopped gracefully on exit."""
+    service = DispatcherService(settings, lambda: subs, **options)
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+def verified(request: ReceivedRequest, secret: str = SECRET) -> dict[str, Any]:
+    """The JSON body of ``request`` after checking its signature with standardwebhooks."""
+    payload = Webhook(secret).verify(request.body, request.headers)
+    assert isinstance(payload, dict)
+    return payload
+
+
+async def read_topic(settings: Settings, name: str, count: int, timeout_s: float) -> list[Any]:
+    """The first ``count`` records of topic ``name`` (from the beginning)."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(name),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(records) < count:
+                batch = await consumer.getmany(timeout_ms=200)
+                for items in batch.values():
+                    records.extend(items)
+    finally:
+        await consumer.stop()
+    return records
+
+
+def body_of(request: ReceivedRequest) -> dict[str, Any]:
+    """The JSON body of ``request`` (unverified)."""
+    data = json.loads(request.body)
+    assert isinstance(data, dict)
+    return data
