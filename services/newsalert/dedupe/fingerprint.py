@@ -1,0 +1,131 @@
+"""Near-duplicate fingerprints: sentence shingles, one-permutation MinHash, LSH bands.
+
+Pure functions, no I/O. The body is cut into sentences, each sentence into word
+``k``-shingles (a sentence shorter than ``k`` words is one shingle), so dropping or
+reordering whole sentences only removes shingles and never invents new ones. The
+shingle set is sketched with *one-permutation hashing* (Li, Owen & Zhang 2012) and
+*optimal densification* (Shrivastava 2017): one 64-bit hash per shingle, ``bins``
+minima, empty bins filled from a pseudo-randomly chosen non-empty bin. Two sketches
+agree in a bin with probability equal to the Jaccard similarity of the shingle sets,
+as with classic MinHash, at the cost of one hash per shingle instead of one per
+shingle and permutation. The sketch is cut into ``bands`` of ``rows`` bins; each band
+is hashed to a bucket string. Articles sharing ``min_band_hits`` buckets are
+near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measurement).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD = re.compile(r"\w+")
+_MASK64 = (1 << 64) - 1
+
+
+@dataclass(frozen=True, slots=True)
+class FingerprintParams:
+    """How articles are sketched. Changing any field changes every bucket (new key space)."""
+
+    shingle_words: int = 4
+    bands: int = 24
+    rows: int = 4
+    min_band_hits: int = 2
+    bucket_bytes: int = 6
+
+    @property
+    def bins(self) -> int:
+        """Number of MinHash bins (``bands * rows``)."""
+        return self.bands * self.rows
+
+    def __post_init__(self) -> None:
+        if self.shingle_words < 1 or self.bands < 1 or self.rows < 1:
+            raise ValueError("shingle_words, bands and rows must be positive")
+        if not 1 <= self.min_band_hits <= self.bands:
+            raise ValueError("min_band_hits must be between 1 and bands")
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """An article's sketch: ``buckets[i]`` is the bucket of band ``i``; empty when no text."""
+
+    buckets: tuple[str, ...]
+    shingles: int
+
+
+def shingles(text: str, words: int) -> set[str]:
+    """The sentence-bounded word ``words``-shingles of ``text`` (casefolded, NFKC)."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    out: set[str] = set()
+    for sentence in _SENTENCE_END.split(folded):
+        tokens = _WORD.findall(sentence)
+        if len(tokens) <= words:
+            if len(tokens) > 1:
+                out.add(" ".join(tokens))
+            continue
+        out.update(" ".join(tokens[i : i + words]) for i in range(len(tokens) - words + 1))
+    return out
+
+
+def _hash64(data: bytes) -> int:
+    return int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
+
+
+def _mix(value: int) -> int:
+    """splitmix64 finaliser: a cheap deterministic pseudo-random permutation of ints."""
+    value = (value + 0x9E3779B97F4A7C15) & _MASK64
+    value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return value ^ (value >> 31)
+
+
+def sketch(items: set[str], bins: int) -> list[int] | None:
+    """One-permutation MinHash of ``items`` with optimal densification; ``None`` if empty."""
+    if not items:
+        return None
+    empty = _MASK64 + 1
+    minima = [empty] * bins
+    for item in items:
+        hashed = _hash64(item.encode())
+        slot, value = hashed % bins, hashed // bins
+        if value < minima[slot]:
+            minima[slot] = value
+    if empty in minima:
+        filled = list(minima)
+        for slot, value in enumerate(minima):
+            attempt = 0
+            while value == empty:
+                attempt += 1
+                value = minima[_mix((slot << 32) | attempt) % bins]
+            filled[slot] = value
+        minima = filled
+    return minima
+
+
+def band_buckets(signature: list[int], params: FingerprintParams) -> tuple[str, ...]:
+    """Hash each band of ``signature`` (``rows`` consecutive bins) to a hex bucket."""
+    buckets = []
+    for band in range(params.bands):
+        rows = signature[band * params.rows : (band + 1) * params.rows]
+        packed = b"".join(value.to_bytes(8, "little") for value in rows)
+        digest = hashlib.blake2b(packed, digest_size=params.bucket_bytes).hexdigest()
+        buckets.append(digest)
+    return tuple(buckets)
+
+
+def fingerprint(text: str, params: FingerprintParams) -> Fingerprint:
+    """The near-duplicate fingerprint of ``text`` under ``params``."""
+    items = shingles(text, params.shingle_words)
+    signature = sketch(items, params.bins)
+    if signature is None:
+        return Fingerprint(buckets=(), shingles=0)
+    return Fingerprint(buckets=band_buckets(signature, params), shingles=len(items))
+
+
+def estimated_jaccard(first: list[int], second: list[int]) -> float:
+    """The share of bins in which two sketches agree (estimates Jaccard similarity)."""
+    if len(first) != len(second) or not first:
+        raise ValueError("sketches must have the same, non-zero number of bins")
+    return sum(a == b for a, b in zip(first, second, strict=True)) / len(first)

@@ -1,0 +1,236 @@
+"""In-process dedupe store for backtests and unit tests.
+
+Same semantics as :class:`newsalert.dedupe.redis_store.RedisDedupe` (the Lua scripts
+there mirror the methods here line by line): windows are measured in article time, so
+a backtest over months of articles reproduces the live decisions. Only the pending
+lease uses a clock (``clock``, monotonic seconds by default) because it models a
+crashed owner, which is a wall-clock event.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from newsalert.dedupe.canonical import exact_digests
+from newsalert.dedupe.contract import (
+    AlertClaim,
+    ArticleVerdict,
+    Decision,
+    DedupeConfig,
+    claim_alert_id,
+    delta_ms,
+    intervals_for,
+    poll_claims,
+    story_id_for,
+    to_ms,
+)
+from newsalert.dedupe.fingerprint import fingerprint
+from newsalert.models import Article
+
+_GC_EVERY = 4096
+
+
+@dataclass(slots=True)
+class _SeenMark:
+    done: bool
+    story_id: str
+    event_ms: int
+    token: str
+
+
+@dataclass(slots=True)
+class _Group:
+    last_ms: int | None = None
+    sequence: int = 0
+    folded: int = 0
+    pending_token: str | None = None
+    pending_until: float = 0.0
+    touched_ms: int = 0
+    keep_ms: int = 0
+
+
+class MemoryDedupe:
+    """A :class:`~newsalert.dedupe.contract.DedupeStore` held in dictionaries."""
+
+    def __init__(
+        self,
+        config: DedupeConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.config = config or DedupeConfig()
+        self._clock = clock
+        self._seen: dict[str, _SeenMark] = {}
+        self._bands: dict[tuple[int, str], tuple[str, int]] = {}
+        self._groups: dict[tuple[str, str], _Group] = {}
+        self._window_ms = delta_ms(self.config.story_window)
+        self._newest_ms = 0
+        self._ops = 0
+
+    async def ping(self) -> None:
+        """Always reachable."""
+
+    async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
+        """Classify ``article`` and assign its story id (see the package docstring)."""
+        self._tick()
+        event_ms = to_ms(event_time)
+        self._newest_ms = max(self._newest_ms, event_ms)
+        token = uuid.uuid4().hex
+        digests = exact_digests(article)
+        story: str | None = None
+        reason: str | None = None
+        live: set[str] = set()
+        for kind, digest in digests.items():
+            mark = self._seen.get(digest)
+            if mark is None or abs(event_ms - mark.event_ms) > self._window_ms:
+                continue
+            if mark.done:
+                return ArticleVerdict(
+                    article_id=article.id,
+                    duplicate=True,
+                    story_id=mark.story_id,
+                    reason=f"same-{kind}",
+                    event_time=event_time,
+                    token=token,
+                )
+            live.add(digest)
+            if story is None:
+                story, reason = mark.story_id, "copy-in-flight"
+        buckets = fingerprint(article.body or article.title, self.config.fingerprint).buckets
+        if story is None:
+            counts: dict[str, int] = {}
+            best, best_hits = None, 0
+            for band, bucket in enumerate(buckets):
+                entry = self._bands.get((band, bucket))
+                if entry is None or abs(event_ms - entry[1]) > self._window_ms:
+                    continue
+                hits = counts.get(entry[0], 0) + 1
+                counts[entry[0]] = hits
+                if hits > best_hits:
+                    best, best_hits = entry[0], hits
+            if best is not None and best_hits >= self.config.fingerprint.min_band_hits:
+                story, reason = best, "near-duplicate"
+        if story is None:
+            story = story_id_for(article)
+        for digest in digests.values():
+            if digest not in live:
+                self._seen[digest] = _SeenMark(False, story, event_ms, token)
+        for band, bucket in enumerate(buckets):
+            entry = self._bands.get((band, bucket))
+            if entry is None or entry[1] <= event_ms:
+                self._bands[(band, bucket)] = (story, event_ms)
+        return ArticleVerdict(
+            article_id=article.id,
+            duplicate=False,
+            story_id=story,
+            reason=reason,
+            event_time=event_time,
+            token=token,
+            seen_digests=tuple(digests.values()),
+        )
+
+    async def claim_alerts(
+        self,
+        story_id: str,
+        rule_ids: Sequence[str],
+        event_time: datetime,
+        repeat_interval: timedelta | Mapping[str, timedelta],
+    ) -> list[AlertClaim]:
+        """One claim per distinct rule; waits while another owner holds a live lease."""
+        intervals = intervals_for(rule_ids, repeat_interval)
+        event_ms = to_ms(event_time)
+        token = uuid.uuid4().hex
+
+        async def attempt(waiting: list[str]) -> dict[str, Decision | None]:
+            return {
+                rule_id: self._claim_one(
+                    (rule_id, story_id), event_ms, delta_ms(intervals[rule_id]), token
+                )
+                for rule_id in waiting
+            }
+
+        decided = await poll_claims(attempt, list(intervals), self.config)
+        return [
+            AlertClaim(
+                rule_id=rule_id,
+                story_id=story_id,
+                send=decided[rule_id].send,
+                duplicates_folded=decided[rule_id].folded,
+                sequence=decided[rule_id].sequence,
+                alert_id=claim_alert_id(rule_id, story_id, decided[rule_id].sequence),
+                event_time=event_time,
+                repeat_interval=intervals[rule_id],
+                token=token,
+            )
+            for rule_id in intervals
+        ]
+
+    def _claim_one(
+        self, key: tuple[str, str], event_ms: int, interval_ms: int, token: str
+    ) -> Decision | None:
+        group = self._groups.setdefault(key, _Group())
+        now = self._clock()
+        group.touched_ms = max(group.touched_ms, event_ms)
+        group.keep_ms = max(group.keep_ms, interval_ms + self._window_ms)
+        if (
+            group.pending_token is not None
+            and group.pending_token != token
+            and group.pending_until > now
+        ):
+            return None
+        if group.last_ms is not None and event_ms < group.last_ms + interval_ms:
+            return Decision(send=False, folded=group.folded, sequence=group.sequence)
+        group.pending_token = token
+        group.pending_until = now + self.config.pending_ttl.total_seconds()
+        return Decision(send=True, folded=group.folded, sequence=group.sequence)
+
+    async def commit(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
+        """Pending marks of ``verdict`` and ``claims`` become done; folds are counted."""
+        if not verdict.duplicate:
+            event_ms = to_ms(verdict.event_time)
+            for digest in verdict.seen_digests:
+                self._seen[digest] = _SeenMark(True, verdict.story_id, event_ms, "")
+        for claim in claims:
+            group = self._groups.setdefault((claim.rule_id, claim.story_id), _Group())
+            if not claim.send:
+                group.folded += 1
+                continue
+            if group.sequence <= claim.sequence:
+                group.sequence = claim.sequence + 1
+                group.last_ms = to_ms(claim.event_time)
+                group.folded = max(0, group.folded - claim.duplicates_folded)
+            if group.pending_token == claim.token:
+                group.pending_token = None
+
+    async def abandon(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
+        """Release the pending marks this article and its claims hold."""
+        for digest in verdict.seen_digests:
+            mark = self._seen.get(digest)
+            if mark is not None and not mark.done and mark.token == verdict.token:
+                del self._seen[digest]
+        for claim in claims:
+            group = self._groups.get((claim.rule_id, claim.story_id))
+            if claim.send and group is not None and group.pending_token == claim.token:
+                group.pending_token = None
+
+    def _tick(self) -> None:
+        """Forget marks that fell out of every window (in article time), now and then."""
+        self._ops += 1
+        if self._ops % _GC_EVERY:
+            return
+        horizon = self._newest_ms - self._window_ms - delta_ms(self.config.retention_grace)
+        self._seen = {d: m for d, m in self._seen.items() if m.event_ms >= horizon}
+        self._bands = {b: e for b, e in self._bands.items() if e[1] >= horizon}
+        self._groups = {
+            k: g
+            for k, g in self._groups.items()
+            if g.pending_token is not None or g.touched_ms + g.keep_ms >= self._newest_ms
+        }
+
+    def __len__(self) -> int:
+        """Number of marks held (seen, band and group entries)."""
+        return len(self._seen) + len(self._bands) + len(self._groups)
