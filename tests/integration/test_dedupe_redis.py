@@ -1,0 +1,131 @@
+"""The dedupe contract on real Redis (the embedded valkey), plus Redis-only properties:
+every key has a TTL, replicas on separate connections race correctly, Redis down is a
+retryable ``DedupeUnavailableError``."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from redis.asyncio import Redis
+
+from newsalert.dedupe import DedupeConfig, DedupeStore, DedupeUnavailableError
+from newsalert.dedupe.redis_store import RedisDedupe, open_redis_dedupe
+from newsalert.settings import Settings
+from tests.unit.dedupe.contract_cases import (
+    DAY,
+    STORY,
+    T0,
+    Backend,
+    DedupeContract,
+    article,
+    publish_and_commit,
+    syndicated,
+)
+
+pytestmark = pytest.mark.integration
+
+
+class RedisBackend:
+    """Each ``new`` store gets its own key prefix; ``peer`` opens a second connection pool."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.stores: list[RedisDedupe] = []
+
+    def new(self, config: DedupeConfig | None = None) -> DedupeStore:
+        prefix = f"na:test:{uuid.uuid4().hex[:10]}:"
+        store = RedisDedupe.from_url(self.url, prefix=prefix, config=config)
+        self.stores.append(store)
+        return store
+
+    def peer(self, store: DedupeStore) -> DedupeStore:
+        assert isinstance(store, RedisDedupe)
+        other = RedisDedupe.from_url(self.url, prefix=store.prefix, config=store.config)
+        self.stores.append(other)
+        return other
+
+    async def aclose(self) -> None:
+        for store in self.stores:
+            await store.aclose()
+
+
+@pytest.fixture
+async def redis_backend(redis_url: str) -> AsyncIterator[RedisBackend]:
+    backend = RedisBackend(redis_url)
+    yield backend
+    await backend.aclose()
+
+
+class TestRedisDedupe(DedupeContract):
+    @pytest.fixture
+    def backend(self, redis_backend: RedisBackend) -> Backend:
+        return redis_backend
+
+
+async def test_every_key_has_a_ttl(redis_backend: RedisBackend) -> None:
+    store = redis_backend.new()
+    assert isinstance(store, RedisDedupe)
+    await publish_and_commit(store, article("a1", STORY, url="https://n.example/a"), ["r1"])
+    copy = article("c1", syndicated(STORY), source="c", at=T0)
+    await publish_and_commit(store, copy, ["r1", "r2"])
+    keys = [key async for key in store.client.scan_iter(match=f"{store.prefix}*")]
+    kinds = {key.decode().removeprefix(store.prefix).split(":")[0] for key in keys}
+    assert kinds == {"seen", "story", "alerted"}
+    for key in keys:
+        ttl = await store.client.pttl(key)
+        assert ttl > 0, key
+        assert ttl <= (3 * DAY + 2 * DAY).total_seconds() * 1000
+
+
+async def test_many_replicas_racing_send_one_alert(redis_backend: RedisBackend) -> None:
+    first = redis_backend.new()
+    replicas = [first] + [redis_backend.peer(first) for _ in range(5)]
+    copies = [
+        article(f"outlet-{i}", syndicated(STORY) if i % 2 else STORY, source=f"s{i}")
+        for i in range(6)
+    ]
+
+    async def matcher(store: DedupeStore, art: object) -> tuple[str, int]:
+        assert not isinstance(art, str)
+        verdict = await store.check_article(copies[int(str(art))], T0)
+        claims = await store.claim_alerts(verdict.story_id, ["r1", "r2"], T0, DAY)
+        await asyncio.sleep(0.02)
+        await store.commit(verdict, claims)
+        return verdict.story_id, sum(claim.send for claim in claims)
+
+    results = await asyncio.gather(*(matcher(s, i) for i, s in enumerate(replicas)))
+    assert len({story for story, _ in results}) == 1
+    assert sum(sent for _, sent in results) == 2  # one alert per rule
+
+
+@pytest.fixture
+def dead_port() -> Iterator[int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
+
+
+async def test_redis_down_is_a_retryable_error(dead_port: int) -> None:
+    store = RedisDedupe(Redis(host="127.0.0.1", port=dead_port, socket_connect_timeout=1))
+    try:
+        with pytest.raises(DedupeUnavailableError) as caught:
+            await store.check_article(article("a1", STORY), T0)
+        assert isinstance(caught.value, OSError)  # the matcher retries OSErrors
+        with pytest.raises(DedupeUnavailableError):
+            await store.ping()
+    finally:
+        await store.aclose()
+
+
+async def test_open_from_settings(redis_settings: Settings) -> None:
+    store = open_redis_dedupe(redis_settings)
+    try:
+        assert store.prefix == redis_settings.redis_prefix
+        assert store.config.story_window.total_seconds() == redis_settings.story_window_s
+        assert await publish_and_commit(store, article("a1", STORY), ["r"]) == [True]
+    finally:
+        await store.aclose()

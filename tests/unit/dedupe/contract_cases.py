@@ -1,0 +1,333 @@
+"""Behaviour every DedupeStore must have; run on MemoryDedupe (unit) and RedisDedupe
+(integration) by subclassing :class:`DedupeContract` and providing a ``backend``."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from newsalert.dedupe import DedupeConfig, DedupeStore, claim_alert_id, story_id_for
+from newsalert.models import Article, alert_id
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(hours=24)
+
+# Project-written text (not corpus): a wire story and a second story on the same topic.
+STORY = [
+    "The harbour authority of Eastport said on Monday it would close the northern pier "
+    "for six weeks after engineers found cracks in three of its concrete pillars.",
+    "Ferries to the islands will use the southern terminal until repairs are finished, "
+    "the authority said in a statement.",
+    "Officials estimated the cost of the work at 4.2 million euros and said the money "
+    "would come from the port's maintenance reserve.",
+    "The northern pier handles about a third of the passenger traffic in summer, "
+    "according to figures published by the regional transport office last year.",
+    "Local businesses near the pier warned that the closure would hurt trade during the "
+    "spring festival, which usually draws several thousand visitors.",
+    "A spokeswoman for the authority said inspections of the remaining piers were "
+    "planned for later this month and that no other damage had been reported so far.",
+    "The cracks were discovered during a routine survey that divers carry out every "
+    "two years on the harbour's underwater structures.",
+    "Engineers said the pillars were safe for now but that heavy vehicles would be "
+    "barred from the pier immediately as a precaution.",
+    "The regional government has promised to review funding for port maintenance after "
+    "a similar closure at Westhaven cost the local economy dearly two years ago.",
+    "Ferry operators said timetables would stay the same but passengers should allow "
+    "extra time to reach the southern terminal from the town centre.",
+]
+OTHER_STORY = [
+    "The harbour authority of Eastport on Thursday reopened the northern pier ahead of "
+    "schedule after repairs to its concrete pillars were completed in four weeks.",
+    "Ferries returned to their usual berths on the first crossing of the morning, and "
+    "the operators thanked passengers for their patience during the works.",
+    "The final bill came in below the estimate, at 3.9 million euros, a spokesman said, "
+    "adding that unused money would go back to the maintenance reserve.",
+    "Traders near the pier said the reopening came just in time for the festival, and "
+    "several cafes extended their opening hours for the weekend.",
+    "Inspections of the other piers found only minor wear that will be fixed during the "
+    "regular winter maintenance period, the authority added.",
+]
+
+
+def article(
+    ident: str,
+    sentences: list[str],
+    *,
+    title: str = "Eastport closes northern pier",
+    url: str | None = None,
+    source: str = "wire",
+    at: datetime = T0,
+) -> Article:
+    """An article built from ``sentences``."""
+    return Article(
+        id=ident, title=title, body=" ".join(sentences), url=url, source=source, published_at=at
+    )
+
+
+def syndicated(sentences: list[str]) -> list[str]:
+    """A copy as an outlet runs it: last paragraph cut, two swapped, boilerplate added."""
+    body = list(sentences[:-2])
+    body[1], body[2] = body[2], body[1]
+    return [
+        "By our correspondent, with agencies.",
+        *body,
+        "This story was first published by the wire service. All rights reserved.",
+    ]
+
+
+class Backend(Protocol):
+    """Creates stores that share one backend (one Redis namespace or one memory store)."""
+
+    def new(self, config: DedupeConfig | None = None) -> DedupeStore:
+        """A store on a fresh, empty namespace."""
+        ...
+
+    def peer(self, store: DedupeStore) -> DedupeStore:
+        """A second store (another matcher replica) on ``store``'s namespace."""
+        ...
+
+
+async def publish_and_commit(store: DedupeStore, art: Article, rules: list[str]) -> list[bool]:
+    """Run one article through the store as the matcher does; returns the ``send`` flags."""
+    verdict = await store.check_article(art, art.published_at or T0)
+    if verdict.duplicate:
+        return []
+    claims = await store.claim_alerts(verdict.story_id, rules, verdict.event_time, DAY)
+    await store.commit(verdict, claims)
+    return [claim.send for claim in claims]
+
+
+class DedupeContract:
+    """The guarantees of the dedupe port. Subclasses provide the ``backend`` fixture."""
+
+    async def test_new_article_starts_its_own_story(self, backend: Backend) -> None:
+        store = backend.new()
+        art = article("a1", STORY)
+        verdict = await store.check_article(art, T0)
+        assert not verdict.duplicate
+        assert verdict.reason is None
+        assert verdict.story_id == story_id_for(art)
+        claims = await store.claim_alerts(verdict.story_id, ["r1", "r2", "r1"], T0, DAY)
+        assert [(c.rule_id, c.send, c.duplicates_folded) for c in claims] == [
+            ("r1", True, 0),
+            ("r2", True, 0),
+        ]
+        assert claims[0].alert_id == alert_id("r1", verdict.story_id)
+
+    async def test_exact_repeat_is_a_duplicate_only_once_committed(self, backend: Backend) -> None:
+        store = backend.new()
+        art = article("a1", STORY, url="https://news.example/a1")
+        first = await store.check_article(art, T0)
+        in_flight = await store.check_article(art, T0)
+        assert not in_flight.duplicate, "a pending mark must never make a copy a duplicate"
+        assert in_flight.story_id == first.story_id
+        assert in_flight.reason == "copy-in-flight"
+        await store.commit(first, [])
+        again = await store.check_article(art, T0 + HOUR)
+        assert again.duplicate
+        assert again.reason == "same-id"
+        assert again.story_id == first.story_id
+
+    async def test_url_variants_are_exact_duplicates(self, backend: Backend) -> None:
+        store = backend.new()
+        first = article("a1", STORY, url="https://www.news.example/world/pier/")
+        verdict = await store.check_article(first, T0)
+        await store.commit(verdict, [])
+        variant = article(
+            "other-id",
+            OTHER_STORY,
+            url="http://NEWS.example/world/pier?utm_source=x&utm_medium=y&fbclid=z#top",
+        )
+        again = await store.check_article(variant, T0 + HOUR)
+        assert again.duplicate
+        assert again.reason == "same-url"
+        different = article("a3", OTHER_STORY, url="https://news.example/world/pier-2")
+        assert not (await store.check_article(different, T0 + HOUR)).duplicate
+
+    async def test_same_body_with_other_punctuation_is_exact_duplicate(
+        self, backend: Backend
+    ) -> None:
+        store = backend.new()
+        verdict = await store.check_article(article("a1", STORY, source="AFP"), T0)
+        await store.commit(verdict, [])
+        reprint = article("b7", [s.upper().replace(",", " ;") for s in STORY], source="Times")
+        again = await store.check_article(reprint, T0 + HOUR)
+        assert (again.duplicate, again.reason) == (True, "same-body")
+
+    async def test_syndicated_copy_folds_into_one_alert(self, backend: Backend) -> None:
+        store = backend.new()
+        assert await publish_and_commit(store, article("wire-1", STORY), ["r1"]) == [True]
+        copy = article(
+            "outlet-9",
+            syndicated(STORY),
+            title="Cracks force Eastport pier shutdown",
+            source="outlet",
+            at=T0 + 2 * HOUR,
+        )
+        verdict = await store.check_article(copy, T0 + 2 * HOUR)
+        assert not verdict.duplicate
+        assert verdict.reason == "near-duplicate"
+        assert verdict.story_id == story_id_for(article("wire-1", STORY))
+        claims = await store.claim_alerts(verdict.story_id, ["r1"], T0 + 2 * HOUR, DAY)
+        assert not claims[0].send
+        await store.commit(verdict, claims)
+        # After the repeat interval (article time) the next copy alerts again and shows the fold.
+        late = article("outlet-10", syndicated(STORY), source="other", at=T0 + DAY + HOUR)
+        verdict = await store.check_article(late, T0 + DAY + HOUR)
+        claims = await store.claim_alerts(verdict.story_id, ["r1"], T0 + DAY + HOUR, DAY)
+        assert (claims[0].send, claims[0].duplicates_folded, claims[0].sequence) == (True, 1, 1)
+        assert claims[0].alert_id == claim_alert_id("r1", verdict.story_id, 1)
+        assert claims[0].alert_id != alert_id("r1", verdict.story_id)
+        await store.commit(verdict, claims)
+        third = article("outlet-11", syndicated(STORY), source="x", at=T0 + DAY + 2 * HOUR)
+        verdict = await store.check_article(third, T0 + DAY + 2 * HOUR)
+        claims = await store.claim_alerts(verdict.story_id, ["r1"], T0 + DAY + 2 * HOUR, DAY)
+        assert (claims[0].send, claims[0].duplicates_folded) == (False, 0)
+
+    async def test_two_stories_on_one_topic_give_two_alerts(self, backend: Backend) -> None:
+        store = backend.new()
+        assert await publish_and_commit(store, article("a1", STORY), ["harbour"]) == [True]
+        other = article("a2", OTHER_STORY, title="Eastport pier reopens", at=T0 + HOUR)
+        verdict = await store.check_article(other, T0 + HOUR)
+        assert verdict.story_id == story_id_for(other)
+        assert await publish_and_commit(store, other, ["harbour"]) == [True]
+
+    async def test_story_window_is_article_time(self, backend: Backend) -> None:
+        store = backend.new(DedupeConfig(story_window=timedelta(hours=72)))
+        await publish_and_commit(store, article("a1", STORY), ["r1"])
+        inside = article("c1", syndicated(STORY), source="c", at=T0 + timedelta(hours=71))
+        assert (await store.check_article(inside, inside.published_at or T0)).reason == (
+            "near-duplicate"
+        )
+        far = article("c2", syndicated(STORY), source="d", at=T0 + timedelta(hours=150))
+        verdict = await store.check_article(far, T0 + timedelta(hours=150))
+        assert verdict.story_id == story_id_for(far)
+        again = await store.check_article(article("a1", STORY), T0 + timedelta(hours=160))
+        assert not again.duplicate, "an exact mark outside the window no longer counts"
+
+    async def test_out_of_order_copy_within_interval_folds(self, backend: Backend) -> None:
+        store = backend.new()
+        await publish_and_commit(store, article("a1", STORY, at=T0 + 5 * HOUR), ["r1"])
+        early = article("e1", syndicated(STORY), source="e", at=T0)
+        assert await publish_and_commit(store, early, ["r1"]) == [False]
+
+    async def test_per_rule_repeat_interval(self, backend: Backend) -> None:
+        store = backend.new()
+        verdict = await store.check_article(article("a1", STORY), T0)
+        intervals = {"short": HOUR, "long": DAY}
+        claims = await store.claim_alerts(verdict.story_id, ["short", "long"], T0, intervals)
+        await store.commit(verdict, claims)
+        later = T0 + 2 * HOUR
+        copy = article("c1", syndicated(STORY), source="c", at=later)
+        verdict = await store.check_article(copy, later)
+        claims = await store.claim_alerts(verdict.story_id, ["short", "long"], later, intervals)
+        assert {c.rule_id: c.send for c in claims} == {"short": True, "long": False}
+
+    async def test_abandon_releases_every_mark(self, backend: Backend) -> None:
+        store = backend.new()
+        art = article("a1", STORY, url="https://news.example/a1")
+        verdict = await store.check_article(art, T0)
+        claims = await store.claim_alerts(verdict.story_id, ["r1"], T0, DAY)
+        assert claims[0].send
+        await store.abandon(verdict, claims)  # publish failed
+        retry = await store.check_article(art, T0)
+        assert not retry.duplicate
+        assert retry.story_id == verdict.story_id
+        again = await store.claim_alerts(retry.story_id, ["r1"], T0, DAY)
+        assert again[0].send
+        assert again[0].alert_id == claims[0].alert_id
+
+    async def test_owner_crash_before_commit_frees_the_lease(self, backend: Backend) -> None:
+        store = backend.new(DedupeConfig(pending_ttl=timedelta(milliseconds=300)))
+        art = article("a1", STORY)
+        verdict = await store.check_article(art, T0)
+        claims = await store.claim_alerts(verdict.story_id, ["r1"], T0, DAY)
+        assert claims[0].send
+        # The owner dies here: no commit, no abandon. Kafka redelivers the article.
+        replica = backend.peer(store)
+        retry = await replica.check_article(art, T0)
+        assert not retry.duplicate
+        again = await asyncio.wait_for(
+            replica.claim_alerts(retry.story_id, ["r1"], T0, DAY), timeout=10
+        )
+        assert again[0].send, "the dead owner's pending mark must expire, not swallow the alert"
+        assert again[0].alert_id == claims[0].alert_id
+        await replica.commit(retry, again)
+        assert (await replica.check_article(art, T0)).duplicate
+
+    async def test_crash_after_publish_resends_the_same_alert_id(self, backend: Backend) -> None:
+        store = backend.new(DedupeConfig(pending_ttl=timedelta(milliseconds=200)))
+        art = article("a1", STORY)
+        verdict = await store.check_article(art, T0)
+        claims = await store.claim_alerts(verdict.story_id, ["r1"], T0, DAY)
+        # published, then crashed before commit; a late commit from the dead owner must
+        # not break the state either.
+        await asyncio.sleep(0.3)
+        retry = await store.check_article(art, T0)
+        again = await store.claim_alerts(retry.story_id, ["r1"], T0, DAY)
+        assert again[0].send
+        assert again[0].alert_id == claims[0].alert_id
+        await store.commit(verdict, claims)
+        await store.commit(retry, again)
+        copy = article("c1", syndicated(STORY), source="c", at=T0 + HOUR)
+        assert await publish_and_commit(store, copy, ["r1"]) == [False]
+
+    async def test_concurrent_matchers_send_one_alert(self, backend: Backend) -> None:
+        first = backend.new()
+        second = backend.peer(first)
+        copies = [
+            article("wire-1", STORY, source="wire"),
+            article("outlet-1", syndicated(STORY), title="Pier shut", source="outlet"),
+        ]
+
+        async def matcher(store: DedupeStore, art: Article) -> tuple[str, bool]:
+            verdict = await store.check_article(art, T0)
+            claims = await store.claim_alerts(verdict.story_id, ["r1"], T0, DAY)
+            if claims[0].send:
+                await asyncio.sleep(0.05)  # the publish takes a while
+            await store.commit(verdict, claims)
+            return verdict.story_id, claims[0].send
+
+        results = await asyncio.gather(matcher(first, copies[0]), matcher(second, copies[1]))
+        assert results[0][0] == results[1][0], "both copies must land in one story"
+        assert sorted(send for _, send in results) == [False, True]
+
+    async def test_loser_sends_when_winner_abandons(self, backend: Backend) -> None:
+        first = backend.new()
+        second = backend.peer(first)
+        art = article("wire-1", STORY)
+        verdict = await first.check_article(art, T0)
+        claims = await first.claim_alerts(verdict.story_id, ["r1"], T0, DAY)
+        copy_verdict = await second.check_article(art, T0)
+        waiting = asyncio.create_task(second.claim_alerts(copy_verdict.story_id, ["r1"], T0, DAY))
+        await asyncio.sleep(0.1)
+        assert not waiting.done(), "the loser waits while the winner's lease is live"
+        await first.abandon(verdict, claims)
+        loser = await asyncio.wait_for(waiting, timeout=10)
+        assert loser[0].send
+
+    async def test_story_ids_are_stable_across_replays(self, backend: Backend) -> None:
+        stream = [
+            article("wire-1", STORY, at=T0),
+            article("x-2", syndicated(STORY), source="x", at=T0 + HOUR),
+            article("y-3", OTHER_STORY, source="y", at=T0 + 2 * HOUR),
+            article("x-4", syndicated(OTHER_STORY + STORY[:1]), source="x", at=T0 + 3 * HOUR),
+        ]
+
+        async def replay(store: DedupeStore) -> list[tuple[str, list[str]]]:
+            out = []
+            for art in stream:
+                verdict = await store.check_article(art, art.published_at or T0)
+                claims = await store.claim_alerts(verdict.story_id, ["r"], verdict.event_time, DAY)
+                await store.commit(verdict, claims)
+                out.append((verdict.story_id, [c.alert_id for c in claims if c.send]))
+            return out
+
+        first, second = await replay(backend.new()), await replay(backend.new())
+        assert first == second
+        assert len({story for story, _ in first}) == 2
+
+    async def test_ping(self, backend: Backend) -> None:
+        await backend.new().ping()
