@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 
 from newsalert.dedupe import DedupeConfig, DedupeStore, DedupeUnavailableError
 from newsalert.dedupe.redis_store import RedisDedupe, open_redis_dedupe
+from newsalert.models import Article
 from newsalert.settings import Settings
 from tests.unit.dedupe.contract_cases import (
     DAY,
@@ -89,15 +90,14 @@ async def test_many_replicas_racing_send_one_alert(redis_backend: RedisBackend) 
         for i in range(6)
     ]
 
-    async def matcher(store: DedupeStore, art: object) -> tuple[str, int]:
-        assert not isinstance(art, str)
-        verdict = await store.check_article(copies[int(str(art))], T0)
+    async def matcher(store: DedupeStore, art: Article) -> tuple[str, int]:
+        verdict = await store.check_article(art, T0)
         claims = await store.claim_alerts(verdict.story_id, ["r1", "r2"], T0, DAY)
         await asyncio.sleep(0.02)
         await store.commit(verdict, claims)
         return verdict.story_id, sum(claim.send for claim in claims)
 
-    results = await asyncio.gather(*(matcher(s, i) for i, s in enumerate(replicas)))
+    results = await asyncio.gather(*(matcher(s, a) for s, a in zip(replicas, copies, strict=True)))
     assert len({story for story, _ in results}) == 1
     assert sum(sent for _, sent in results) == 2  # one alert per rule
 

@@ -143,7 +143,7 @@ def story_id_for(article: Article) -> str:
     return stable_id("story", article.source or "", article.id)
 
 
-def claim_alert_id(rule_id: str, story_id: str, sequence: int) -> str:
+def claim_alert_id(rule_id: str, story_id: str, sequence: int = 0) -> str:
     """``models.alert_id(rule, story)`` for the first alert; repeats get a numbered id."""
     if sequence == 0:
         return alert_id(rule_id, story_id)

@@ -1,0 +1,63 @@
+"""Canonical URLs, normalised body hashes and the exact-duplicate digests."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsalert.dedupe.canonical import body_hash, canonical_url, exact_digests
+from newsalert.models import Article
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "https://news.example/world/pier",
+        "https://news.example/world/pier/",
+        "http://NEWS.Example/world/pier",
+        "https://www.news.example/world/pier#comments",
+        "https://news.example:443/world/pier?utm_source=tw&utm_campaign=x",
+        "https://news.example/world/pier?fbclid=abc&gclid=def&UTM_MEDIUM=m",
+        "https://news.example/world/%70ier",
+    ],
+)
+def test_url_variants_share_one_canonical_form(variant: str) -> None:
+    assert canonical_url(variant) == "news.example/world/pier"
+
+
+def test_content_parameters_are_kept_and_sorted() -> None:
+    assert canonical_url("https://n.example/a?page=2&id=7&utm_x=1") == "n.example/a?id=7&page=2"
+    assert canonical_url("https://n.example/a?id=7") != canonical_url("https://n.example/a?id=8")
+
+
+def test_other_ports_paths_and_hosts_differ() -> None:
+    base = canonical_url("https://n.example/a")
+    assert canonical_url("https://n.example:8443/a") != base
+    assert canonical_url("https://m.example/a") != base
+    assert canonical_url("https://n.example/a/b") != base
+    assert (
+        canonical_url("https://n.example/") == canonical_url("https://n.example") == ("n.example/")
+    )
+
+
+@pytest.mark.parametrize("url", ["", "not a url", "/relative/path", "mailto:"])
+def test_urls_without_host_have_no_canonical_form(url: str) -> None:
+    assert canonical_url(url) is None
+
+
+def test_body_hash_ignores_case_punctuation_and_spacing() -> None:
+    text = "Seoul summoned the ambassador, officials said.\n\nTalks follow."
+    same = [
+        "SEOUL summoned  the ambassador officials said — talks follow",
+        "Seoul summoned the ambassador, officials said. Talks follow!",
+    ]
+    assert {body_hash(variant) for variant in same} == {body_hash(text)}
+    assert body_hash(text) != body_hash("Seoul summoned the ambassador, officials said.")
+    assert body_hash(" ... ") is None
+
+
+def test_exact_digests_scope_the_id_by_source() -> None:
+    afp = Article(id="123", source="AFP", body="one two", url="https://a.example/x")
+    reuters = Article(id="123", source="Reuters", body="three four")
+    assert exact_digests(afp)["id"] != exact_digests(reuters)["id"]
+    assert set(exact_digests(afp)) == {"id", "url", "body"}
+    assert set(exact_digests(Article(id="1", url="nope"))) == {"id"}
