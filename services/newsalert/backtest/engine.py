@@ -1,0 +1,218 @@
+"""Feed articles through the live matching pipeline, once per rule set, and keep score.
+
+Each rule set (an *arm*: ``--rules`` and, with ``--compare``, the other file) gets its
+own :class:`~newsalert.matcher.pipeline.ArticlePipeline` over its own in-memory
+:class:`~newsalert.dedupe.memory.MemoryDedupe` -- the same matcher, exact-duplicate,
+story and repeat-window code as the live service, driven by article time, in a
+namespace nobody else sees. Nothing is published during the run, so every outcome is
+committed right after it is decided, as the live matcher does after its publish.
+
+"Raw matches" are what the compiled rules return for every valid article, exact
+duplicates included (the pipeline skips matching those; the arm matches them itself
+with the same compiled rules), so the JSON contract lists every match before dedupe.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from newsalert.backtest.records import RecordSource
+from newsalert.backtest.report import (
+    AlertRecord,
+    ArmResult,
+    BacktestResult,
+    RuleReport,
+    RuleTiming,
+)
+from newsalert.backtest.samples import sample_of
+from newsalert.config import Config
+from newsalert.dedupe.contract import DedupeConfig
+from newsalert.dedupe.memory import MemoryDedupe
+from newsalert.errors import ArticleError
+from newsalert.matcher.decode import decode_article
+from newsalert.matcher.pipeline import ArticlePipeline, event_time_of
+from newsalert.models import Article
+from newsalert.rules import CompiledRules, Document, RuleMatch
+from newsalert.rules.evaluate import Evaluation
+
+MAX_INVALID_EXAMPLES = 10
+_NUMBER = re.compile(r"\d+")
+
+
+@dataclass(frozen=True, slots=True)
+class BacktestOptions:
+    """Knobs of a run; the windows default to the live service's settings."""
+
+    repeat_interval: timedelta = timedelta(hours=24)
+    story_window: timedelta = timedelta(hours=72)
+    max_article_bytes: int = 1_000_000
+    samples: int = 3
+    #: Time each candidate rule on every n-th article (0: never) for "slowest rules".
+    profile_every: int = 16
+
+
+@dataclass(slots=True)
+class _Pending:
+    article: Article
+    time: datetime
+    matched: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class _RuleState:
+    report: RuleReport
+    sample_from: list[_Pending] = field(default_factory=list)
+    fallback: list[_Pending] = field(default_factory=list)
+
+
+class Arm:
+    """One rule set going through the pipeline, and what it did."""
+
+    def __init__(self, name: str, config: Config, options: BacktestOptions) -> None:
+        self.name = name
+        self.config = config
+        self._options = options
+        started = time.perf_counter()
+        compiled = config.rules.compile()
+        self.compile_s = time.perf_counter() - started
+        self.compiled: CompiledRules = compiled
+        self.dedupe = MemoryDedupe(
+            DedupeConfig(story_window=options.story_window, repeat_interval=options.repeat_interval)
+        )
+        self.pipeline = ArticlePipeline(
+            rules=lambda: compiled, dedupe=self.dedupe, repeat_interval=options.repeat_interval
+        )
+        self._rules = {
+            rule.id: _RuleState(RuleReport(rule.id, rule.title, rule.tags)) for rule in compiled
+        }
+        self.matches: list[tuple[str, str]] = []
+        self.alerts: list[AlertRecord] = []
+        self._sequence: dict[tuple[str, str], int] = {}
+        self._timing: dict[str, list[float]] = {}
+        self.duplicates = 0
+
+    async def feed(self, article: Article, event_time: datetime, profile: bool) -> None:
+        """Run one article through the pipeline and record what happened."""
+        outcome = await self.pipeline.process(article, event_time)
+        await self.pipeline.commit(outcome)  # dry run: nothing to publish first
+        matches: list[RuleMatch]
+        doc: Document | None = None
+        if outcome.duplicate:
+            self.duplicates += 1
+            doc = Document.from_article(article)
+            matches = self.compiled.match(doc)
+        else:
+            matches = outcome.matches
+        for match in matches:
+            state = self._rules[match.rule_id]
+            report = state.report
+            report.raw_matches += 1
+            if report.first_hit is None or event_time < report.first_hit:
+                report.first_hit = event_time
+            if report.last_hit is None or event_time > report.last_hit:
+                report.last_hit = event_time
+            self.matches.append((article.id, match.rule_id))
+            if len(state.fallback) < self._options.samples:
+                state.fallback.append(_Pending(article, event_time, match.matched))
+        for alert in outcome.alerts:
+            group = (alert.rule.id, alert.story_id)
+            sequence = self._sequence.get(group, 0)
+            self._sequence[group] = sequence + 1
+            self.alerts.append(AlertRecord(alert, event_time, (*group, sequence)))
+            state = self._rules[alert.rule.id]
+            state.report.alerts += 1
+            state.report.alert_times.append(event_time)
+            if len(state.sample_from) < self._options.samples:
+                state.sample_from.append(_Pending(article, event_time, tuple(alert.matched)))
+        if profile:
+            self._profile(doc or Document.from_article(article))
+
+    def _profile(self, doc: Document) -> None:
+        # A fresh Evaluation per rule: each rule pays for its own terms, which is what
+        # it would cost alone (the shared memo would credit the first rule with it all).
+        rules = self.compiled.rules
+        for number in self.compiled.candidates(doc):
+            rule = rules[number]
+            started = time.perf_counter()
+            Evaluation(doc).rule(rule)
+            elapsed = time.perf_counter() - started
+            slot = self._timing.get(rule.id)
+            if slot is None:
+                self._timing[rule.id] = [1.0, elapsed]
+            else:
+                slot[0] += 1.0
+                slot[1] += elapsed
+
+    def result(self) -> ArmResult:
+        """The per-rule reports, with highlighted samples."""
+        reports: dict[str, RuleReport] = {}
+        for rule_id, state in self._rules.items():
+            report = state.report
+            rule = self.config.rules.get(rule_id)
+            chosen = state.sample_from or state.fallback
+            if rule is not None:
+                report.samples = [sample_of(rule, p.article, p.time, p.matched) for p in chosen]
+            reports[rule_id] = report
+        timings = [
+            RuleTiming(rule_id, int(count), total)
+            for rule_id, (count, total) in self._timing.items()
+        ]
+        return ArmResult(
+            name=self.name,
+            rules=reports,
+            matches=sorted(self.matches),
+            alerts=self.alerts,
+            timings=timings,
+            compile_s=self.compile_s,
+            unindexed=self.compiled.unindexed,
+        )
+
+
+async def run_backtest(
+    source: RecordSource,
+    arms: list[Arm],
+    options: BacktestOptions,
+    *,
+    on_record: Callable[[int], None] | None = None,
+) -> BacktestResult:
+    """Read every record of ``source`` and feed each valid article to every arm."""
+    if not arms:
+        raise ValueError("run_backtest needs at least one rule set")
+    result = BacktestResult(source=source.describe, arms=[])
+    started = time.perf_counter()
+    every = options.profile_every
+    async for record in source:
+        result.records += 1
+        if on_record is not None:
+            on_record(result.records)
+        try:
+            article = decode_article(record.value, options.max_article_bytes)
+        except ArticleError as exc:
+            result.invalid += 1
+            result.invalid_reasons[_reason_kind(exc.reason)] += 1
+            if len(result.invalid_examples) < MAX_INVALID_EXAMPLES:
+                result.invalid_examples.append((record.where, exc.reason))
+            continue
+        event_time = event_time_of(article, record.timestamp_ms)
+        result.articles += 1
+        result.article_ids.add(article.id)
+        if result.first_article is None or event_time < result.first_article:
+            result.first_article = event_time
+        if result.last_article is None or event_time > result.last_article:
+            result.last_article = event_time
+        profile = every > 0 and result.articles % every == 1 % every
+        for arm in arms:
+            await arm.feed(article, event_time, profile)
+    result.duplicates = arms[0].duplicates
+    result.arms = [arm.result() for arm in arms]
+    result.elapsed_s = time.perf_counter() - started
+    return result
+
+
+def _reason_kind(reason: str) -> str:
+    """The reason with its numbers blanked, so equal causes are counted together."""
+    return _NUMBER.sub("N", reason)

@@ -1,0 +1,176 @@
+"""The JSON report. Its first two keys are a contract other tools read (issue 3):
+
+``{"articles": N, "matches": [{"article_id": …, "rule_id": …}, …]}`` -- every raw match
+before any dedupe, sorted by article id then rule id. Everything else is added.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from newsalert.backtest.report import (
+    ArmResult,
+    BacktestResult,
+    Comparison,
+    DiffExample,
+    LabelReport,
+    RuleReport,
+    Sample,
+)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def _matches(arm: ArmResult) -> list[dict[str, str]]:
+    return [{"article_id": article, "rule_id": rule} for article, rule in arm.matches]
+
+
+def _sample(sample: Sample) -> dict[str, Any]:
+    return {
+        "article_id": sample.article_id,
+        "title": sample.title,
+        "time": _time(sample.time),
+        "matched": list(sample.matched),
+        "title_marks": [list(mark) for mark in sample.title_marks],
+        "snippet": sample.snippet,
+        "snippet_marks": [list(mark) for mark in sample.snippet_marks],
+    }
+
+
+def _rule(report: RuleReport) -> dict[str, Any]:
+    return {
+        "rule_id": report.rule_id,
+        "title": report.title,
+        "tags": list(report.tags),
+        "raw_matches": report.raw_matches,
+        "alerts": report.alerts,
+        "folded": report.folded,
+        "first_hit": _time(report.first_hit),
+        "last_hit": _time(report.last_hit),
+        "samples": [_sample(sample) for sample in report.samples],
+    }
+
+
+def _arm(arm: ArmResult) -> dict[str, Any]:
+    return {
+        "rules_file": arm.name,
+        "compile_s": round(arm.compile_s, 4),
+        "unindexed_rules": arm.unindexed,
+        "rules": [_rule(report) for report in arm.rules.values()],
+        "never_fired": arm.never_fired(),
+        "slowest_rules": [
+            {
+                "rule_id": t.rule_id,
+                "evaluations": t.evaluations,
+                "total_ms": round(t.total_s * 1000, 3),
+                "mean_us": round(t.mean_us, 2),
+            }
+            for t in arm.slowest()
+        ],
+        "alerts": [
+            {
+                "alert_id": record.alert.alert_id,
+                "rule_id": record.alert.rule.id,
+                "story_id": record.alert.story_id,
+                "article_id": record.alert.article.id,
+                "title": record.alert.article.title,
+                "time": _time(record.time),
+                "duplicates_folded": record.alert.duplicates_folded,
+            }
+            for record in arm.alerts
+        ],
+    }
+
+
+def _example(example: DiffExample) -> dict[str, Any]:
+    return {
+        "article_id": example.article_id,
+        "title": example.title,
+        "story_id": example.story_id,
+        "time": _time(example.time),
+    }
+
+
+def _comparison(comparison: Comparison, other: ArmResult) -> dict[str, Any]:
+    return {
+        **_arm(other),
+        "matches": _matches(other),
+        "totals": {
+            "only_a": comparison.only_a,
+            "only_b": comparison.only_b,
+            "both": comparison.both,
+        },
+        "diff": [
+            {
+                "rule_id": diff.rule_id,
+                "in_a": diff.in_a,
+                "in_b": diff.in_b,
+                "only_a": diff.only_a,
+                "only_b": diff.only_b,
+                "both": diff.both,
+                "examples_a": [_example(e) for e in diff.examples_a],
+                "examples_b": [_example(e) for e in diff.examples_b],
+            }
+            for diff in comparison.rules
+        ],
+    }
+
+
+def _labels(report: LabelReport) -> dict[str, Any]:
+    return {
+        "labels": report.labels,
+        "outside_run": report.outside_run,
+        "unknown_rules": report.unknown_rules,
+        "rules": [
+            {
+                "rule_id": s.rule_id,
+                "precision": s.precision,
+                "recall": s.recall,
+                "f1": s.f1,
+                "true_positives": s.true_positives,
+                "false_positives": s.false_positives,
+                "misses": s.misses,
+                "unlabelled_matches": s.unlabelled_matches,
+            }
+            for s in report.scores
+        ],
+    }
+
+
+def to_json(result: BacktestResult) -> dict[str, Any]:
+    """The whole report as JSON-ready data (contract keys first)."""
+    main = result.arms[0]
+    data: dict[str, Any] = {"articles": result.articles, "matches": _matches(main)}
+    data.update(
+        {
+            "source": result.source,
+            "records": result.records,
+            "invalid": result.invalid,
+            "invalid_reasons": dict(result.invalid_reasons.most_common()),
+            "invalid_examples": [
+                {"where": where, "reason": reason} for where, reason in result.invalid_examples
+            ],
+            "duplicates": result.duplicates,
+            "range": {
+                "from": _time(result.requested_from),
+                "to": _time(result.requested_to),
+                "first_article": _time(result.first_article),
+                "last_article": _time(result.last_article),
+            },
+            "elapsed_s": round(result.elapsed_s, 3),
+            "records_per_s": round(result.rate, 1),
+        }
+    )
+    data.update(_arm(main))
+    if result.comparison is not None and len(result.arms) > 1:
+        data["compare"] = _comparison(result.comparison, result.arms[1])
+    if result.labels:
+        data["labels"] = _labels(result.labels[0])
+        if len(result.labels) > 1 and "compare" in data:
+            data["compare"]["labels"] = _labels(result.labels[1])
+    if result.delivered is not None:
+        data["delivered"] = {"subscription": result.delivered_to, "alerts": result.delivered}
+    return data
