@@ -106,12 +106,8 @@ class RuleParser:
         before = len(self.problems)
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
-            self.problem(
-                raw,
-                "id",
-                f"rule #{index + 1}: id {rule_id!r} must match [a-z0-9][a-z0-9_-]{{0,63}}",
-                None,
-            )
+            reason = f"id {rule_id!r} must match [a-z0-9][a-z0-9_-]{{0,63}}"
+            self.problem(raw, "id", reason, f"rule #{index + 1}")
             rule_id = None
         item = rule_id or f"rule #{index + 1}"
         for key in raw:

@@ -1,0 +1,141 @@
+"""Generate realistic, reproducible rule sets from a corpus (benchmarks, corpus tests).
+
+Shapes follow the Luwak/Manticore percolator benchmarks and media-monitoring saved
+searches: 2-5 keyword groups, phrases taken from real bigrams, window keywords, some
+NOT/``none``, wildcards, ``query:`` strings with OR groups and NEAR/n, field restrictions.
+Most rules draw their words from one random article so that they match something; the
+rest draw from the whole vocabulary. The same seed and corpus give the same rules.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+from newsalert.models import Article
+from newsalert.text import tokenize
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Words and bigrams of a corpus, without the most frequent (stop) words."""
+
+    words: tuple[str, ...]
+    doc_words: tuple[tuple[str, ...], ...]
+    doc_bigrams: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, articles: Iterable[Article], *, stop_top: int = 150) -> Vocabulary:
+        """Build from ``articles``: words in >= 2 articles, minus the ``stop_top`` commonest."""
+        docs = [tokenize(f"{a.title} {a.body}") for a in articles]
+        frequency: Counter[str] = Counter()
+        for tokens in docs:
+            frequency.update(set(tokens))
+        stop = {word for word, _ in frequency.most_common(stop_top)}
+
+        def good(word: str) -> bool:
+            return word not in stop and len(word) > 2 and not word.isdigit()
+
+        words = tuple(sorted(w for w, n in frequency.items() if n >= 2 and good(w)))
+        doc_words = tuple(tuple(sorted({t for t in tokens if good(t)})) for tokens in docs)
+        doc_bigrams = tuple(
+            tuple(sorted({f"{a} {b}" for a, b in pairwise(t) if good(a) and good(b)})) for t in docs
+        )
+        return cls(words, doc_words, doc_bigrams)
+
+
+class RuleGenerator:
+    """Seeded generator of rule mappings (the YAML shape of one rule)."""
+
+    def __init__(self, vocabulary: Vocabulary, seed: int = 42) -> None:
+        self.vocab = vocabulary
+        self.random = random.Random(seed)
+        self._source: tuple[list[str], list[str]] = ([], [])
+        self.shapes: list[Callable[[], dict[str, Any]]] = [
+            self._all_words,
+            self._phrase_any,
+            self._all_any_none,
+            self._window_keyword,
+            self._nested,
+            self._wildcard,
+            self._query_boolean,
+            self._query_near,
+        ]
+
+    def _pick_source(self) -> tuple[list[str], list[str]]:
+        # 70 % of rules are built around one real article so that they can match.
+        r = self.random
+        if r.random() < 0.7:
+            index = r.randrange(len(self.vocab.doc_words))
+            words = list(self.vocab.doc_words[index]) or list(self.vocab.words)
+            bigrams = list(self.vocab.doc_bigrams[index])
+        else:
+            words = list(self.vocab.words)
+            bigrams = []
+        if not bigrams:
+            bigrams = [f"{r.choice(words)} {r.choice(words)}"]
+        return words, bigrams
+
+    def _words(self, n: int) -> list[str]:
+        return [self.random.choice(self._source[0]) for _ in range(n)]
+
+    def _phrase(self) -> str:
+        return self.random.choice(self._source[1])
+
+    def _all_words(self) -> dict[str, Any]:
+        return {"all": self._words(self.random.randint(2, 4))}
+
+    def _phrase_any(self) -> dict[str, Any]:
+        return {"all": [f'"{self._phrase()}"'], "any": self._words(self.random.randint(1, 3))}
+
+    def _all_any_none(self) -> dict[str, Any]:
+        return {
+            "all": self._words(1),
+            "any": self._words(self.random.randint(2, 3)),
+            "none": [self.random.choice(self.vocab.words)],
+        }
+
+    def _window_keyword(self) -> dict[str, Any]:
+        return {"all": [" ".join(self._words(2)), *self._words(1)]}
+
+    def _nested(self) -> dict[str, Any]:
+        return {
+            "all": [{"any": self._words(2)}, {"any": [*self._words(1), f'"{self._phrase()}"']}],
+            "none": [self.random.choice(self.vocab.words)],
+        }
+
+    def _wildcard(self) -> dict[str, Any]:
+        stem_source = [w for w in self._source[0] if len(w) >= 6] or ["government"]
+        word = self.random.choice(stem_source)
+        prefix = word[: self.random.randint(4, min(len(word), 7))]
+        return {"all": [f"{prefix}*", *self._words(1)]}
+
+    def _query_boolean(self) -> dict[str, Any]:
+        a, b, c = self._words(3)
+        return {"query": f'({a} OR {b}) AND "{self._phrase()}" NOT {c}'}
+
+    def _query_near(self) -> dict[str, Any]:
+        a, b, c = self._words(3)
+        return {"query": f"{a} NEAR/{self.random.randint(2, 10)} ({b} OR {c})"}
+
+    def rule(self, number: int) -> dict[str, Any]:
+        """One rule mapping with id ``g<number>``."""
+        r = self.random
+        self._source = self._pick_source()
+        body = r.choice(self.shapes)()
+        rule: dict[str, Any] = {"id": f"g{number:06d}", **body}
+        if r.random() < 0.05:
+            rule["fields"] = ["title"]
+        if r.random() < 0.05:
+            rule["languages"] = ["en"]
+        if r.random() < 0.1:
+            rule["tags"] = [r.choice(["markets", "politics", "tech", "sport"])]
+        return rule
+
+    def rules(self, count: int) -> list[dict[str, Any]]:
+        """``count`` rule mappings."""
+        return [self.rule(i) for i in range(count)]

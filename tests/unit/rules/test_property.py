@@ -1,0 +1,118 @@
+"""Property tests: the indexed matcher returns exactly what the brute-force oracle does."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsalert.rules import CompiledRules, Document
+from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Rule, Term, Word
+from newsalert.rules.oracle import brute_force_match
+from newsalert.text import stem
+
+# A tiny vocabulary so that random rules and texts overlap often; inflections share stems
+# and prefixes ("run", "running", "runner") to exercise stems vs. wildcards.
+VOCAB = ["run", "running", "runner", "test", "tests", "tester", "alpha", "beta", "gam", "omega"]
+PREFIXES = ["run", "tes", "alp", "omeg", "zzz"]
+
+field_sets = st.sampled_from([FIELDS, ("title",), ("body",)])
+stem_words = st.sampled_from(VOCAB).map(lambda w: Word(stem(w)))
+prefix_words = st.sampled_from(PREFIXES).map(lambda p: Word(p, prefix=True))
+words = st.one_of(stem_words, stem_words, prefix_words)
+
+
+@st.composite
+def terms(draw: st.DrawFn, *, near_operand: bool = False) -> Term:
+    fields = draw(field_sets)
+    if near_operand:
+        mode = draw(st.sampled_from(["word", "phrase"]))
+    else:
+        mode = draw(st.sampled_from(["word", "window", "phrase"]))
+    count = 1 if mode == "word" else draw(st.integers(2, 3))
+    ws = tuple(draw(st.lists(words, min_size=count, max_size=count)))
+    window = draw(st.integers(1, 6))
+    text = " ".join(w.value + ("*" if w.prefix else "") for w in ws)
+    return Term(words=ws, mode=mode, window=window, fields=fields, text=f"{mode}:{text}")
+
+
+@st.composite
+def nears(draw: st.DrawFn) -> Near:
+    size = draw(st.integers(2, 3))
+    operands = tuple(
+        tuple(draw(st.lists(terms(near_operand=True), min_size=1, max_size=2))) for _ in range(size)
+    )
+    distances = tuple(draw(st.lists(st.integers(0, 4), min_size=size - 1, max_size=size - 1)))
+    return Near(operands, distances)
+
+
+nodes: st.SearchStrategy[Node] = st.recursive(
+    st.one_of(terms(), terms(), nears()),
+    lambda children: st.one_of(
+        st.lists(children, min_size=1, max_size=3).map(lambda c: And(tuple(c))),
+        st.lists(children, min_size=1, max_size=3).map(lambda c: Or(tuple(c))),
+        children.map(Not),
+    ),
+    max_leaves=6,
+)
+
+rules = st.lists(
+    st.tuples(
+        nodes,
+        st.sampled_from([(), ("en",), ("de",)]),
+        st.sampled_from([(), ("afp",)]),
+    ),
+    min_size=1,
+    max_size=12,
+).map(
+    lambda items: tuple(
+        Rule(id=f"r{i:03d}", expr=expr, languages=langs, sources=sources, tags=("t",))
+        for i, (expr, langs, sources) in enumerate(items)
+    )
+)
+
+texts = st.lists(st.sampled_from([*VOCAB, "x", "y", "Running", "TESTS"]), max_size=25).map(" ".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    rule_set=rules,
+    title=texts,
+    body=texts,
+    language=st.sampled_from([None, "en", "de"]),
+    source=st.sampled_from([None, "AFP", "bbc"]),
+)
+def test_indexed_equals_brute_force(
+    rule_set: tuple[Rule, ...], title: str, body: str, language: str | None, source: str | None
+) -> None:
+    doc = Document.from_text(title=title, body=body, language=language, source=source)
+    compiled = CompiledRules(rule_set)
+    assert compiled.match(doc) == brute_force_match(rule_set, doc)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rule_set=rules, body=texts)
+def test_result_independent_of_rule_order(rule_set: tuple[Rule, ...], body: str) -> None:
+    doc = Document.from_text(body=body)
+    forward = CompiledRules(rule_set).match(doc)
+    backward = CompiledRules(tuple(reversed(rule_set))).match(doc)
+    assert forward == backward
+    assert [m.rule_id for m in forward] == sorted(m.rule_id for m in forward)
+
+
+@settings(max_examples=200, deadline=None)
+@given(node=nodes)
+def test_anchor_clauses_are_necessary(node: Node) -> None:
+    # If a rule fires, every clause of its anchors has a key in the document.
+    from newsalert.rules.anchors import AnchorExtractor
+    from newsalert.rules.oracle import rule_fires
+
+    rule = Rule(id="r", expr=node)
+    clauses = AnchorExtractor().clauses(node) or []
+    for body in ["run tests alpha", "runner beta omega gam", "tester x y", ""]:
+        doc = Document.from_text(body=body, title="running")
+        if rule_fires(rule, doc):
+            stems, tokens = doc.all_stems(), doc.all_tokens()
+            for clause in clauses:
+                assert clause.stems & stems or any(
+                    t.startswith(p) for p in clause.prefixes for t in tokens
+                )
