@@ -10,7 +10,7 @@ import asyncio
 import base64
 import json
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -111,3 +111,16 @@ def body_of(request: ReceivedRequest) -> dict[str, Any]:
     data = json.loads(request.body)
     assert isinstance(data, dict)
     return data
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30.0) -> None:
+    """Wait until ``check()`` is true (polling); fails the test on timeout."""
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 (polls Redis state, not an in-process flag)
+            await asyncio.sleep(0.05)
+
+
+async def record_status(service: DispatcherService, dlv: str) -> str | None:
+    """The delivery log status of ``dlv`` (``None`` when unknown)."""
+    record = await service.store.get(dlv)
+    return None if record is None else record.status.value

@@ -1,5 +1,161 @@
-"""``newsalert deliveries ...`` commands (placeholder until the delivery log lands)."""
+"""``newsalert deliveries ...``: inspect the delivery log, resend, pause and resume.
+
+Every command talks to Redis only (``NEWSALERT_REDIS_URL``, ``NEWSALERT_REDIS_PREFIX``);
+a running dispatcher picks resent deliveries up within its poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, TypeVar
 
 import typer
+from redis.asyncio import Redis
+
+from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus, datetime_to_ms
+from newsalert.dispatcher.store import DeliveryStore
+from newsalert.settings import Settings
+from newsalert.webhooks.retry import DurationError, parse_duration
 
 app = typer.Typer(help="Inspect and resend webhook deliveries.", no_args_is_help=True)
+
+T = TypeVar("T")
+
+SubscriptionOption = typer.Option(None, "--subscription", "-s", help="Only this subscription.")
+RequiredSubscription = typer.Option(..., "--subscription", "-s", help="Subscription id.")
+StatusOption = Annotated[
+    DeliveryStatus | None, typer.Option("--status", help="Only deliveries in this status.")
+]
+LimitOption = Annotated[
+    int, typer.Option("--limit", "-n", help="At most this many (newest first).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+
+
+def _with_store(action: Callable[[DeliveryStore], Awaitable[T]]) -> T:
+    settings = Settings()
+
+    async def run() -> T:
+        redis = Redis.from_url(settings.redis_url, decode_responses=True)
+        try:
+            return await action(DeliveryStore(redis, settings.redis_prefix))
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(run())
+
+
+def _when(value: datetime | None) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else "-"
+
+
+def _line(record: DeliveryRecord) -> str:
+    last = record.last_status if record.last_status is not None else (record.last_error or "-")
+    return (
+        f"{record.delivery_id}  {record.subscription_id:<20} {record.status.value:<9} "
+        f"attempts={record.attempts:<2} last={last}  created={_when(record.created_at)}  "
+        f"next={_when(record.next_at)}"
+    )
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """An ISO-8601 time, or a duration ago (``"2h"``: two hours before ``now``)."""
+    try:
+        return datetime.fromtimestamp(now.timestamp() - parse_duration(text), tz=UTC)
+    except DurationError:
+        pass
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r} is neither an ISO-8601 time nor a duration") from exc
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@app.command("list")
+def list_deliveries(
+    subscription: str | None = SubscriptionOption,
+    status: StatusOption = None,
+    limit: LimitOption = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """List deliveries, newest first (scheduled, retrying, paused, delivered, failed)."""
+    records = _with_store(lambda store: store.list_deliveries(subscription, status, limit))
+    for record in records:
+        typer.echo(record.model_dump_json() if as_json else _line(record))
+    if not records and not as_json:
+        typer.echo("no deliveries")
+
+
+@app.command()
+def show(delivery_id: str = typer.Argument(..., help="The webhook-id (msg_...).")) -> None:
+    """Show one delivery and every attempt (time, status, latency, reply, next try)."""
+    record = _with_store(lambda store: store.get(delivery_id))
+    if record is None:
+        typer.echo(f"no delivery {delivery_id} (unknown or past retention)", err=True)
+        raise typer.Exit(1)
+    typer.echo(json.dumps(record.model_dump(mode="json"), indent=2))
+
+
+@app.command()
+def redeliver(
+    alert_or_delivery_id: str = typer.Argument(
+        ..., metavar="ALERT_ID", help="A webhook-id (msg_...) or an alert id (alrt_...)."
+    ),
+) -> None:
+    """Send an alert again now (same webhook-id), even if it was delivered or failed."""
+
+    async def action(store: DeliveryStore) -> list[str]:
+        ids = [alert_or_delivery_id]
+        if not alert_or_delivery_id.startswith("msg_"):
+            ids = await store.deliveries_of_alert(alert_or_delivery_id) or ids
+        return [dlv for dlv in ids if await store.redeliver(dlv)]
+
+    done = _with_store(action)
+    if not done:
+        typer.echo(f"nothing to redeliver for {alert_or_delivery_id}", err=True)
+        raise typer.Exit(1)
+    for dlv in done:
+        typer.echo(f"redelivering {dlv}")
+
+
+@app.command()
+def recover(
+    subscription: str = RequiredSubscription,
+    since: str = typer.Option(..., "--since", help="ISO-8601 time or a duration ago (2h)."),
+) -> None:
+    """Resend every failed (dead-lettered) delivery of a subscription created since TIME."""
+    when = parse_since(since, datetime.now(UTC))
+    done = _with_store(lambda store: store.recover(subscription, datetime_to_ms(when)))
+    typer.echo(f"recovering {len(done)} failed deliveries of {subscription} since {_when(when)}")
+
+
+@app.command()
+def pause(
+    subscription: str = RequiredSubscription,
+    reason: str = typer.Option("paused by operator", "--reason"),
+) -> None:
+    """Stop delivering to a subscription; its alerts are kept until it is resumed."""
+    changed = _with_store(lambda store: store.pause(subscription, reason))
+    typer.echo(f"{subscription} {'paused' if changed else 'was already paused'}")
+
+
+@app.command()
+def resume(subscription: str = RequiredSubscription) -> None:
+    """Resume a paused subscription: its kept alerts are delivered in order."""
+    count = _with_store(lambda store: store.resume(subscription))
+    typer.echo(f"{subscription} resumed; {count} kept deliveries queued")
+
+
+@app.command()
+def status(subscription: str = RequiredSubscription) -> None:
+    """Whether a subscription is paused (and why) and how many deliveries wait."""
+
+    async def action(store: DeliveryStore) -> tuple[str | None, int]:
+        return await store.paused_reason(subscription), await store.queued(subscription)
+
+    reason, queued = _with_store(action)
+    state = f"paused ({reason})" if reason else "active"
+    typer.echo(f"{subscription}: {state}, {queued} queued")

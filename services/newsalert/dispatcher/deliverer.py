@@ -66,6 +66,11 @@ class Deliverer:
         self._timeout_s = default_timeout_s
         self._rng = rng or random.Random()
 
+    @property
+    def events(self) -> EventSink:
+        """Where endpoint events go."""
+        return self._events
+
     async def deliver(self, sub: Subscription, delivery_id: str) -> DeliveryStatus | None:
         """Attempt ``delivery_id`` once (if still needed); returns its new status."""
         item = await self._store.load(delivery_id)

@@ -74,6 +74,12 @@ class DispatcherService:
         assert self._store is not None, "DispatcherService.start() first"
         return self._store
 
+    @property
+    def events(self) -> EventSink:
+        """Endpoint events emitted so far (after :meth:`start`)."""
+        assert self._events is not None, "DispatcherService.start() first"
+        return self._events
+
     async def start(self) -> None:
         """Create topics if missing, connect Redis, Kafka and HTTP, start consuming."""
         settings = self._settings

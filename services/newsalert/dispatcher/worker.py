@@ -66,6 +66,7 @@ class SubscriptionWorker:
         self._bucket = TokenBucket(subscription.rate_limit) if subscription.rate_limit else None
         self._task: asyncio.Task[None] | None = None
         self._last_reap = 0.0
+        self._paused = False
 
     def start(self) -> None:
         """Start the claim loop in the background."""
@@ -122,7 +123,12 @@ class SubscriptionWorker:
         if now - self._last_reap >= REAP_INTERVAL_S:
             self._last_reap = now
             await self._store.reap(sub.id)
-        if await self._store.paused_reason(sub.id) is not None:
+        paused = await self._store.paused_reason(sub.id) is not None
+        if paused != self._paused:
+            if self._paused:  # resumed by an operator (``newsalert deliveries resume``)
+                self._deliverer.events.emit("resumed", sub.id)
+            self._paused = paused
+        if paused:
             return
         free = sub.max_in_flight - len(self._attempts)
         if self._bucket is not None:
