@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from newsalert.models import Alert, Article, ArticleRef, RuleRef, alert_id
+from newsalert.dedupe import AlertClaim, ArticleVerdict, DedupeStore
+from newsalert.models import Alert, Article, ArticleRef, RuleRef
 from newsalert.rules import CompiledRules, Document, RuleMatch
 
 
@@ -22,15 +22,15 @@ class ArticleOutcome:
     """What the pipeline decided for one article."""
 
     article: Article
-    verdict: Any  # ArticleVerdict of the dedupe store
+    verdict: ArticleVerdict
     matches: list[RuleMatch] = field(default_factory=list)
-    claims: list[Any] = field(default_factory=list)  # AlertClaim of the dedupe store
+    claims: list[AlertClaim] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
 
     @property
     def duplicate(self) -> bool:
         """True when the article was an exact repeat and was skipped."""
-        return bool(self.verdict.duplicate)
+        return self.verdict.duplicate
 
 
 def event_time_of(article: Article, kafka_timestamp_ms: int | None) -> datetime:
@@ -48,7 +48,7 @@ class ArticlePipeline:
     def __init__(
         self,
         rules: Callable[[], CompiledRules],
-        dedupe: Any,
+        dedupe: DedupeStore,
         repeat_interval: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
     ) -> None:
@@ -71,17 +71,19 @@ class ArticlePipeline:
             await self._dedupe.claim_alerts(
                 verdict.story_id,
                 [match.rule_id for match in outcome.matches],
-                event_time,
+                verdict.event_time,
                 self._repeat_interval,
             )
         )
         now = self._clock()
-        for match, claim in zip(outcome.matches, outcome.claims, strict=True):
+        claim_of = {claim.rule_id: claim for claim in outcome.claims}
+        for match in outcome.matches:
+            claim = claim_of[match.rule_id]
             if not claim.send:
                 continue
             outcome.alerts.append(
                 Alert(
-                    alert_id=alert_id(match.rule_id, verdict.story_id),
+                    alert_id=claim.alert_id,
                     rule=RuleRef(id=match.rule_id, title=match.title),
                     article=ArticleRef.of(article),
                     story_id=verdict.story_id,

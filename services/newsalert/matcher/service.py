@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
@@ -26,6 +25,7 @@ from faststream.kafka.annotations import KafkaMessage
 from redis.exceptions import RedisError
 
 from newsalert import constants, metrics
+from newsalert.dedupe import DedupeStore, DedupeUnavailableError
 from newsalert.errors import ArticleError
 from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.matcher.decode import decode_article
@@ -45,11 +45,12 @@ class MatcherService:
         self,
         settings: Settings,
         rules: Callable[[], CompiledRules],
-        dedupe: Any,
+        dedupe: DedupeStore,
         *,
         max_batch: int = 200,
     ) -> None:
         self._settings = settings
+        self._dedupe = dedupe
         self._pipeline = ArticlePipeline(
             rules, dedupe, timedelta(seconds=settings.repeat_interval_s)
         )
@@ -93,6 +94,9 @@ class MatcherService:
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None
+        close = getattr(self._dedupe, "aclose", None)
+        if close is not None:
+            await close()
 
     async def _handle_batch(self, message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = (
@@ -103,11 +107,13 @@ class MatcherService:
         try:
             for record in records:
                 await self._handle_record(record)
-        except (RedisError, KafkaError, OSError) as exc:
+        except (RedisError, DedupeUnavailableError, KafkaError, OSError) as exc:
             # Rewind and try the batch again; alerts already published are republished
             # with the same ids and dropped downstream, none is lost.
             metrics.BATCH_RETRIES.inc()
-            metrics.DEPENDENCY_UP.labels("redis" if isinstance(exc, RedisError) else "kafka").set(0)
+            metrics.DEPENDENCY_UP.labels(
+                "kafka" if isinstance(exc, KafkaError) else "redis"
+            ).set(0)
             delay = _RETRY_BACKOFF_S[min(self._failures, len(_RETRY_BACKOFF_S) - 1)]
             self._failures += 1
             self.ready = False

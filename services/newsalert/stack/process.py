@@ -14,6 +14,12 @@ from pathlib import Path
 from newsalert.errors import StackError
 
 
+#: Servers this process started. Holding the Popen objects keeps them from being
+#: garbage-collected while the server runs (which Python reports as a ResourceWarning);
+#: ``stop`` reaps them.
+_STARTED: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -76,6 +82,7 @@ class ServerProcess:
                 )
             except OSError as exc:
                 raise StackError(f"cannot start {name} ({argv[0]}): {exc}") from exc
+        _STARTED[proc.pid] = proc
         server = cls(name=name, pid=proc.pid, port=port, log=log)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
@@ -96,6 +103,15 @@ class ServerProcess:
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """SIGTERM, wait, then SIGKILL; quiet when it is already gone."""
+        try:
+            self._signal_and_wait(timeout_s)
+        finally:
+            proc = _STARTED.pop(self.pid, None)
+            if proc is not None:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=1)
+
+    def _signal_and_wait(self, timeout_s: float) -> None:
         for sig, wait_s in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
             try:
                 os.kill(self.pid, sig)
