@@ -18,7 +18,6 @@ from collections import Counter
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from newsalert import constants
 from newsalert.errors import NewsalertError
@@ -72,21 +71,21 @@ async def serve_receiver(host: str, port: int, secret: str | None) -> None:
 
 
 async def _group_caught_up(settings: Settings, group: str, topic: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    # A consumer that never subscribes only reads the group's committed offsets.
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
     try:
-        await admin.start()
         await consumer.start()
         partitions = consumer.partitions_for_topic(topic) or set()
         tps = [TopicPartition(topic, p) for p in partitions]
         ends = await consumer.end_offsets(tps)
-        committed = await admin.list_consumer_group_offsets(group)
-        return all(
-            (committed.get(tp).offset if committed.get(tp) else 0) >= end for tp, end in ends.items()
-        )
+        for tp, end in ends.items():
+            if (await consumer.committed(tp) or 0) < end:
+                return False
+        return True
     finally:
         await consumer.stop()
-        await admin.close()
 
 
 async def _count_records(settings: Settings, topic: str) -> int:
