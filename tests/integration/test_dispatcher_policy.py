@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -98,7 +99,7 @@ async def test_410_pauses_and_resume_delivers_the_kept_alerts_in_order(
             for queued, alert in enumerate(alerts[1:], start=2):
                 # One at a time: Kafka orders per partition only, the test wants a known order.
                 await publish_alerts(settings, [alert])
-                await eventually(lambda n=queued: _queued(service, "gone", n))
+                await eventually(functools.partial(_queued, service, "gone", queued))
             await asyncio.sleep(0.5)
             assert len(inbox.received) == 1  # paused: nothing more is sent...
             gone = False

@@ -1,0 +1,159 @@
+"""The Redis delivery store on a real Redis: idempotent enqueue, leases, pause, log, CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
+from newsalert.dispatcher.store import DeliveryStore, NewDelivery
+from newsalert.settings import Settings
+from tests.integration.test_dispatcher_support import make_alert
+
+pytestmark = pytest.mark.integration
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+async def redis(redis_settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_settings.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+def _new(n: int, sub: str = "s", order: float | None = None) -> NewDelivery:
+    alert = make_alert(n)
+    return NewDelivery(f"msg_{n}", sub, alert, order if order is not None else 1000.0 + n)
+
+
+async def test_enqueue_is_idempotent_and_skips_delivered(
+    redis: Redis, redis_settings: Settings
+) -> None:
+    store = DeliveryStore(redis, redis_settings.redis_prefix)
+    first = [_new(1), _new(2)]
+    assert await store.enqueue(first) == 2
+    assert await store.enqueue(first) == 0  # a replayed alert record is not scheduled twice
+    assert await store.queued("s") == 2
+    [claimed] = await store.claim("s", 1, lease_s=30)
+    item = await store.load(claimed)
+    assert item is not None
+    attempt = AttemptRecord(number=1, at=first[0].alert.created_at, status=200, verdict="delivered")
+    await store.finish(item, DeliveryStatus.DELIVERED, attempt, attempts=1)
+    assert await store.is_delivered("s", claimed)
+    record = await store.get(claimed)
+    assert record is not None
+    assert record.status is DeliveryStatus.DELIVERED
+    assert [a.status for a in record.history] == [200]
+
+
+async def test_a_dead_processes_leases_come_back_after_they_expire(
+    redis: Redis, redis_settings: Settings
+) -> None:
+    clock = _Clock()
+    store = DeliveryStore(redis, redis_settings.redis_prefix, clock=clock)
+    clock.now = 1_000.0
+    await store.enqueue([_new(1, order=1_000_000.0)])
+    assert await store.claim("s", 10, lease_s=5) == ["msg_1"]
+    assert await store.claim("s", 10, lease_s=5) == []  # leased: nobody else gets it
+    clock.now += 4
+    assert await store.reap("s") == 0
+    clock.now += 2
+    assert await store.reap("s") == 1  # the holder died; the lease ran out
+    assert await store.claim("s", 10, lease_s=5) == ["msg_1"]
+
+
+async def test_resume_requeues_kept_deliveries_oldest_first(
+    redis: Redis, redis_settings: Settings
+) -> None:
+    store = DeliveryStore(redis, redis_settings.redis_prefix)
+    assert await store.pause("s", "test")
+    assert not await store.pause("s", "again")
+    assert await store.paused_reason("s") == "test"
+    await store.enqueue([_new(3, order=3.0), _new(1, order=1.0), _new(2, order=2.0)])
+    assert await store.resume("s") == 3
+    assert await store.paused_reason("s") is None
+    assert await store.claim("s", 10, lease_s=5) == ["msg_1", "msg_2", "msg_3"]
+
+
+async def test_failure_streak_counts_and_resets(redis: Redis, redis_settings: Settings) -> None:
+    store = DeliveryStore(redis, redis_settings.redis_prefix)
+    first = await store.note_failure("s")
+    second = await store.note_failure("s")
+    assert (first.count, second.count) == (1, 2)
+    assert first.since_ms == second.since_ms
+    assert await store.note_success("s") == 2
+    assert (await store.note_failure("s")).count == 1
+
+
+async def _cli(settings: Settings, *args: str) -> tuple[int, str]:
+    env = {
+        **os.environ,
+        "NEWSALERT_REDIS_URL": settings.redis_url,
+        "NEWSALERT_REDIS_PREFIX": settings.redis_prefix,
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "newsalert", "deliveries", *args,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    out, _ = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode()
+
+
+async def test_deliveries_cli_lists_filters_and_redelivers(
+    redis: Redis, redis_settings: Settings
+) -> None:
+    store = DeliveryStore(redis, redis_settings.redis_prefix)
+    ok, bad = _new(1, "alpha"), _new(2, "beta")
+    await store.enqueue([ok, bad])
+    for sub, status in (("alpha", DeliveryStatus.DELIVERED), ("beta", DeliveryStatus.FAILED)):
+        [claimed] = await store.claim(sub, 1, lease_s=30)
+        item = await store.load(claimed)
+        assert item is not None
+        attempt = AttemptRecord(
+            number=1, at=ok.alert.created_at, status=200 if sub == "alpha" else 500, verdict="x"
+        )
+        await store.finish(
+            item, status, attempt, attempts=1, error="boom" if sub == "beta" else None
+        )
+
+    code, out = await _cli(redis_settings, "list")
+    assert code == 0
+    assert "msg_1" in out
+    assert "msg_2" in out
+    code, out = await _cli(redis_settings, "list", "--status", "failed", "--json")
+    assert code == 0
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["delivery_id"], r["last_error"]) for r in rows] == [("msg_2", "boom")]
+    code, out = await _cli(redis_settings, "list", "--subscription", "alpha")
+    assert "msg_1" in out
+    assert "msg_2" not in out
+    code, out = await _cli(redis_settings, "show", "msg_2")
+    assert code == 0
+    assert json.loads(out)["history"][0]["status"] == 500
+
+    # redeliver by alert id: the delivered one is sent again (same id), mark cleared.
+    code, out = await _cli(redis_settings, "redeliver", ok.alert.alert_id)
+    assert code == 0, out
+    assert "msg_1" in out
+    assert not await store.is_delivered("alpha", "msg_1")
+    assert await store.claim("alpha", 5, lease_s=5) == ["msg_1"]
+    code, out = await _cli(redis_settings, "recover", "--subscription", "beta", "--since", "1h")
+    assert code == 0
+    assert "recovering 1 failed" in out
+    assert await store.claim("beta", 5, lease_s=5) == ["msg_2"]
+    code, out = await _cli(redis_settings, "redeliver", "msg_unknown")
+    assert code == 1
