@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import REGISTRY
 
 from newsalert import constants
 from newsalert.errors import NewsalertError
@@ -155,12 +156,17 @@ async def run_demo(seeds: Path, timeout_s: float) -> int:
     print("\nsummary")
     print(f"  records published     {sent}")
     print(f"  sent to articles.dlq  {dlq} (malformed input, with the reason in a header)")
+    print(f"  repeats skipped       {_metric('duplicate'):.0f} (same id, canonical URL or body)")
     print(f"  webhooks delivered    {len(delivered)}  " + ", ".join(f"{p}: {n}" for p, n in sorted(per_path.items())))
     print(f"  signatures verified   {len(delivered) - bad}/{len(delivered)}")
     if not done:
         print(f"error: the pipeline did not settle within {timeout_s:.0f}s")
         return 1
     return 0 if delivered and bad == 0 else 1
+
+
+def _metric(outcome: str) -> float:
+    return REGISTRY.get_sample_value("newsalert_articles_total", {"outcome": outcome}) or 0.0
 
 
 async def _wait_until_settled(
