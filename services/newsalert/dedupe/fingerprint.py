@@ -15,6 +15,7 @@ near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measure
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -81,6 +82,15 @@ def _mix(value: int) -> int:
     return value ^ (value >> 31)
 
 
+@functools.cache
+def _probe_order(bins: int) -> tuple[tuple[int, ...], ...]:
+    """For each bin, the fixed pseudo-random sequence of bins densification borrows from."""
+    return tuple(
+        tuple(_mix((slot << 32) | attempt) % bins for attempt in range(1, 4 * bins + 1))
+        for slot in range(bins)
+    )
+
+
 def sketch(items: set[str], bins: int) -> list[int] | None:
     """One-permutation MinHash of ``items`` with optimal densification; ``None`` if empty."""
     if not items:
@@ -93,10 +103,17 @@ def sketch(items: set[str], bins: int) -> list[int] | None:
         if value < minima[slot]:
             minima[slot] = value
     if empty in minima:
+        probes = _probe_order(bins)
         filled = list(minima)
         for slot, value in enumerate(minima):
-            attempt = 0
-            while value == empty:
+            if value != empty:
+                continue
+            for candidate in probes[slot]:
+                value = minima[candidate]
+                if value != empty:
+                    break
+            attempt = len(probes[slot])
+            while value == empty:  # only for sets far smaller than ``bins``
                 attempt += 1
                 value = minima[_mix((slot << 32) | attempt) % bins]
             filled[slot] = value
