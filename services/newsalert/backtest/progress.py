@@ -35,7 +35,6 @@ class ProgressBar:
         self._last = self._started
         self._tty = stream.isatty()
         self._interval_s = interval_s if self._tty else max(interval_s, 5.0)
-        self._drawn = False
         self.count = 0
 
     def update(self, count: int) -> None:
@@ -70,15 +69,13 @@ class ProgressBar:
         else:
             self._stream.write(text + "\n")
         self._stream.flush()
-        self._drawn = True
 
     def close(self) -> None:
-        """Draw the final state and end the line."""
-        if self._drawn or self._tty:
-            self._draw(self._clock())
-            if self._tty:
-                self._stream.write("\n")
-                self._stream.flush()
+        """Draw the final state (always: it is the run's summary line) and end the line."""
+        self._draw(self._clock())
+        if self._tty:
+            self._stream.write("\n")
+            self._stream.flush()
 
 
 def _clock_text(seconds: float) -> str:
