@@ -48,14 +48,16 @@ def redis_url(embedded_stack: StackInfo) -> str:
 
 
 def _apache_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from newsalert.stack.apache_kafka import ApacheKafka  # noqa: PLC0415  (optional leg)
+    from newsalert.stack.apache_kafka import ApacheKafka
 
     reason = ApacheKafka.unavailable_reason()
     if reason is not None:
         if os.environ.get("NEWSALERT_REQUIRE_KAFKA_REFERENCE") == "1":
             pytest.fail(f"Apache Kafka leg required but unavailable: {reason}")
         pytest.skip(f"Apache Kafka leg skipped: {reason}")
-    broker = ApacheKafka(tmp_path_factory.mktemp("kafka"), REPO / "tests" / "kafka-reference" / "pom.xml")
+    broker = ApacheKafka(
+        tmp_path_factory.mktemp("kafka"), REPO / "tests" / "kafka-reference" / "pom.xml"
+    )
     bootstrap = broker.start()
     yield bootstrap
     broker.stop()

@@ -65,7 +65,7 @@ def _config_path(settings: Settings, config: Path | None) -> Path:
 
 
 def _serve(config: Path | None, *, matcher: bool, dispatcher: bool, api_port: int | None) -> None:
-    from newsalert.runner import Roles, run_until_stopped  # noqa: PLC0415
+    from newsalert.runner import Roles, run_until_stopped
 
     settings = _settings()
     path = _config_path(settings, config)
@@ -112,7 +112,9 @@ def dispatcher(config: Path | None = ConfigOption, api_port: int | None = ApiPor
 
 @app.command()
 def publish(
-    file: Path = typer.Argument(..., help="JSON Lines articles (.jsonl or .jsonl.gz; - for stdin)."),
+    file: Path = typer.Argument(
+        ..., help="JSON Lines articles (.jsonl or .jsonl.gz; - for stdin)."
+    ),
     topic: str = typer.Option(constants.TOPIC_ARTICLES, help="Topic (the prefix is added)."),
     timestamp: str = typer.Option(
         "article",
@@ -120,8 +122,8 @@ def publish(
     ),
 ) -> None:
     """Put articles on a topic, one record per line, keyed by article id."""
-    from newsalert.kafka import ensure_topics  # noqa: PLC0415
-    from newsalert.publishing import publish_file  # noqa: PLC0415
+    from newsalert.kafka import ensure_topics
+    from newsalert.publishing import publish_file
 
     if timestamp not in ("article", "now"):
         typer.echo("error: --timestamp must be 'article' or 'now'", err=True)
@@ -131,7 +133,9 @@ def publish(
 
     async def go() -> int:
         await ensure_topics(settings, [full_topic])
-        return await publish_file(settings, file, full_topic, use_article_time=timestamp == "article")
+        return await publish_file(
+            settings, file, full_topic, use_article_time=timestamp == "article"
+        )
 
     try:
         sent = asyncio.run(go())
@@ -150,7 +154,7 @@ def receiver(
     ),
 ) -> None:
     """A demo webhook inbox: print every alert POSTed to it (and verify its signature)."""
-    from newsalert.demo import serve_receiver  # noqa: PLC0415
+    from newsalert.demo import serve_receiver
 
     asyncio.run(serve_receiver(host, port, secret))
 
@@ -160,8 +164,8 @@ def demo(
     seeds: Path = typer.Option(Path("seeds"), help="Folder with rules.yaml and articles.jsonl."),
     timeout: float = typer.Option(60.0, help="Give up waiting for alerts after this many seconds."),
 ) -> None:
-    """Start the embedded stack, run the service on the seeds, print alerts, stop. Exit 0 on success."""
-    from newsalert.demo import run_demo  # noqa: PLC0415
+    """Start the embedded stack, run the service on the seeds, print alerts, stop (exit 0 = ok)."""
+    from newsalert.demo import run_demo
 
     code = asyncio.run(run_demo(seeds, timeout))
     raise typer.Exit(code)
@@ -172,7 +176,7 @@ def schemas_write(
     out: Path = typer.Option(Path("schemas"), help="Folder to write *.schema.json into."),
 ) -> None:
     """(Re)generate the JSON Schemas from the pydantic models."""
-    from newsalert.schemas import write_schemas  # noqa: PLC0415
+    from newsalert.schemas import write_schemas
 
     for path in write_schemas(out):
         typer.echo(f"wrote {path}")

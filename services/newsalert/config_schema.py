@@ -46,7 +46,9 @@ class RuleDoc(BaseModel):
     all: list[Item] | None = Field(None, description="Every item must match.")
     any: list[Item] | None = Field(None, description="At least one item must match.")
     none: list[Item] | None = Field(None, description="No item may match.")
-    query: str | None = Field(None, description="Boolean query: AND OR NOT ( ) NEAR/n field: \"phrase\" word*.")
+    query: str | None = Field(
+        None, description='Boolean query: AND OR NOT ( ) NEAR/n field: "phrase" word*.'
+    )
     fields: list[Field_] | None = None
     window: int | None = Field(None, ge=1)
     languages: list[str] | None = None

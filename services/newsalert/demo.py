@@ -157,7 +157,10 @@ async def run_demo(seeds: Path, timeout_s: float) -> int:
     print(f"  records published     {sent}")
     print(f"  sent to articles.dlq  {dlq} (malformed input, with the reason in a header)")
     print(f"  repeats skipped       {_metric('duplicate'):.0f} (same id, canonical URL or body)")
-    print(f"  webhooks delivered    {len(delivered)}  " + ", ".join(f"{p}: {n}" for p, n in sorted(per_path.items())))
+    print(
+        f"  webhooks delivered    {len(delivered)}  "
+        + ", ".join(f"{p}: {n}" for p, n in sorted(per_path.items()))
+    )
     print(f"  signatures verified   {len(delivered) - bad}/{len(delivered)}")
     if not done:
         print(f"error: the pipeline did not settle within {timeout_s:.0f}s")
@@ -186,9 +189,13 @@ async def _wait_until_settled(
         if time.monotonic() - quiet_since < 1.5:
             continue
         if await _group_caught_up(
-            settings, settings.group(constants.MATCHER_GROUP), settings.topic(constants.TOPIC_ARTICLES)
+            settings,
+            settings.group(constants.MATCHER_GROUP),
+            settings.topic(constants.TOPIC_ARTICLES),
         ) and await _group_caught_up(
-            settings, settings.group(constants.DISPATCHER_GROUP), settings.topic(constants.TOPIC_ALERTS)
+            settings,
+            settings.group(constants.DISPATCHER_GROUP),
+            settings.topic(constants.TOPIC_ALERTS),
         ):
             return True
     return False

@@ -8,6 +8,7 @@ what at-least-once needs (a duplicate after a retry is removed downstream by ids
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 
 from aiokafka import AIOKafkaProducer
@@ -45,12 +46,14 @@ async def ensure_topics(
         existing = set(await admin.list_topics())
         missing = [name for name in wanted if name not in existing]
         if missing:
-            try:
+            # Another process may create one between our list and create: that is fine.
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(
-                    [NewTopic(name, num_partitions=partitions, replication_factor=1) for name in missing]
+                    [
+                        NewTopic(name, num_partitions=partitions, replication_factor=1)
+                        for name in missing
+                    ]
                 )
-            except TopicAlreadyExistsError:
-                pass  # another process created it between our list and create
     except KafkaError as exc:
         raise KafkaUnavailableError(f"Kafka at {settings.kafka_bootstrap}: {exc}") from exc
     finally:

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from newsalert.kafka import make_producer
 from newsalert.settings import Settings
@@ -26,7 +26,7 @@ def read_lines(path: Path) -> Iterator[bytes]:
     if str(path) == "-":
         opened = sys.stdin.buffer
     elif path.suffix == ".gz":
-        opened = gzip.open(path, "rb")
+        opened = cast("IO[bytes]", gzip.open(path, "rb"))  # noqa: SIM115  (closed by the with below)
     else:
         opened = path.open("rb")
     with opened:

@@ -26,9 +26,9 @@ log = logging.getLogger("newsalert")
 class Service(Protocol):
     """What the runner needs of a service."""
 
-    async def start(self) -> None: ...  # noqa: D102
+    async def start(self) -> None: ...
 
-    async def stop(self) -> None: ...  # noqa: D102
+    async def stop(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -44,16 +44,18 @@ def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> 
     """The services for ``roles``, in start order (downstream first)."""
     services: list[Service] = []
     if roles.dispatcher:
-        from newsalert.dispatcher.service import DispatcherService  # noqa: PLC0415
+        from newsalert.dispatcher.service import DispatcherService
 
         services.append(DispatcherService(settings, lambda: reloader.current.subscriptions))
     if roles.matcher:
-        from newsalert.dedupe import open_redis_dedupe  # noqa: PLC0415
-        from newsalert.matcher.service import MatcherService  # noqa: PLC0415
+        from newsalert.dedupe import open_redis_dedupe
+        from newsalert.matcher.service import MatcherService
 
-        services.append(MatcherService(settings, lambda: reloader.compiled, open_redis_dedupe(settings)))
+        services.append(
+            MatcherService(settings, lambda: reloader.compiled, open_redis_dedupe(settings))
+        )
     if roles.api_port is not None:
-        from newsalert.api.server import ApiServer  # noqa: PLC0415
+        from newsalert.api.server import ApiServer
 
         services.append(ApiServer(settings, reloader, services=list(services), port=roles.api_port))
     return services

@@ -7,7 +7,6 @@ down. The config *file* (rules and subscriptions) is separate: see ``newsalert.c
 from __future__ import annotations
 
 from pathlib import Path
-
 from typing import Annotated
 
 from pydantic import Field, field_validator

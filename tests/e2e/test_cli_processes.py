@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -15,8 +16,7 @@ import pytest
 
 from newsalert.receiver import WebhookInbox
 from newsalert.stack import StackInfo
-
-from ..integration.pipeline_harness import RULES_YAML, new_secret
+from tests.integration.pipeline_harness import RULES_YAML, new_secret
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -44,17 +44,34 @@ def test_demo_runs_and_verifies_signatures() -> None:
 
 def test_stack_up_status_down(tmp_path: Path) -> None:
     state = str(tmp_path / "state")
-    up = subprocess.run([NEWSALERT, "stack", "up", "--state-dir", state], capture_output=True, text=True, check=True)
+    up = subprocess.run(
+        [NEWSALERT, "stack", "up", "--state-dir", state], capture_output=True, text=True, check=True
+    )
     try:
         assert "export NEWSALERT_KAFKA_BOOTSTRAP=127.0.0.1:" in up.stdout
         assert "export NEWSALERT_REDIS_URL=redis://127.0.0.1:" in up.stdout
-        status = subprocess.run([NEWSALERT, "stack", "status", "--state-dir", state], capture_output=True, text=True, check=False)
+        status = subprocess.run(
+            [NEWSALERT, "stack", "status", "--state-dir", state],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert status.returncode == 0
         assert status.stdout.strip() == up.stdout.strip()
     finally:
-        down = subprocess.run([NEWSALERT, "stack", "down", "--state-dir", state], capture_output=True, text=True, check=True)
+        down = subprocess.run(
+            [NEWSALERT, "stack", "down", "--state-dir", state],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
     assert "stopped" in down.stdout
-    after = subprocess.run([NEWSALERT, "stack", "status", "--state-dir", state], capture_output=True, text=True, check=False)
+    after = subprocess.run(
+        [NEWSALERT, "stack", "status", "--state-dir", state],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert after.returncode == 1
 
 
@@ -72,12 +89,13 @@ async def test_run_publish_sigterm(embedded_stack: StackInfo, tmp_path: Path) ->
         NEWSALERT_REDIS_PREFIX=f"na:{tag}:",
         NEWSALERT_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
     )
-    service = subprocess.Popen([NEWSALERT, "run", "--config", str(config)], env=env, stderr=subprocess.PIPE, text=True)
+    service = subprocess.Popen(  # noqa: ASYNC220  (a user's process; we only signal and reap it)
+        [NEWSALERT, "run", "--config", str(config)], env=env, stderr=subprocess.PIPE, text=True
+    )
     try:
         articles = tmp_path / "articles.jsonl"
-        articles.write_text(
-            '{"id": "p1", "title": "Port strike", "body": "Dock workers at the port are on strike."}\n'
-        )
+        article = {"id": "p1", "title": "Port strike", "body": "Dock workers at the port strike."}
+        articles.write_text(json.dumps(article) + "\n")
         await asyncio.to_thread(
             subprocess.run, [NEWSALERT, "publish", str(articles)], env=env, check=True, timeout=60
         )
@@ -97,13 +115,17 @@ async def test_run_publish_sigterm(embedded_stack: StackInfo, tmp_path: Path) ->
 def test_rules_check_reports_errors(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("version: 1\nrules:\n  - id: Bad Id\n    all: []\n")
-    done = subprocess.run([NEWSALERT, "rules", "check", str(bad)], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [NEWSALERT, "rules", "check", str(bad)], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 1
     assert "bad.yaml" in done.stdout + done.stderr
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make not installed")
 def test_make_knows_demo_and_test() -> None:
-    done = subprocess.run(["make", "-n", "demo", "test"], cwd=REPO, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        ["make", "-n", "demo", "test"], cwd=REPO, capture_output=True, text=True, check=True
+    )
     assert "newsalert demo" in done.stdout
     assert "pytest" in done.stdout

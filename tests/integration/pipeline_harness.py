@@ -70,7 +70,9 @@ class Pipeline:
         """Publish articles as JSON."""
         await self.publish(topic, *(json.dumps(a).encode() for a in articles))
 
-    async def read_topic(self, topic: str, count: int, timeout_s: float = 20) -> list[ConsumerRecord[bytes, bytes]]:
+    async def read_topic(
+        self, topic: str, count: int, timeout_s: float = 20
+    ) -> list[ConsumerRecord[bytes, bytes]]:
         """Read ``count`` records of ``topic`` from the beginning."""
         consumer = AIOKafkaConsumer(
             self.settings.topic(topic),
@@ -92,7 +94,9 @@ class Pipeline:
 
 
 @contextlib.asynccontextmanager
-async def running_pipeline(settings: Settings, tmp_path: Path, rules_yaml: str = RULES_YAML) -> AsyncIterator[Pipeline]:
+async def running_pipeline(
+    settings: Settings, tmp_path: Path, rules_yaml: str = RULES_YAML
+) -> AsyncIterator[Pipeline]:
     """Start inbox + matcher + dispatcher; stop them (gracefully) at the end."""
     inbox = WebhookInbox()
     await inbox.start()
@@ -102,7 +106,9 @@ async def running_pipeline(settings: Settings, tmp_path: Path, rules_yaml: str =
     await ensure_topics(settings)
     stop = asyncio.Event()
     task = asyncio.create_task(
-        run_until_stopped(settings, config_path, dict(os.environ), Roles(), stop, handle_signals=False)
+        run_until_stopped(
+            settings, config_path, dict(os.environ), Roles(), stop, handle_signals=False
+        )
     )
     try:
         yield Pipeline(settings, inbox, secret, config_path)

@@ -12,8 +12,7 @@ from standardwebhooks.webhooks import Webhook
 from newsalert import constants
 from newsalert.models import delivery_id
 from newsalert.settings import Settings
-
-from .pipeline_harness import running_pipeline
+from tests.integration.pipeline_harness import running_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -34,7 +33,11 @@ PORT = {
     "url": "https://news.example.org/business/port-1",
     "published_at": "2026-11-20T09:00:00Z",
 }
-GARDEN = {"id": "garden-1", "title": "Orchard wins prize", "body": "A community orchard won a prize."}
+GARDEN = {
+    "id": "garden-1",
+    "title": "Orchard wins prize",
+    "body": "A community orchard won a prize.",
+}
 
 
 async def test_article_in_signed_webhook_out(settings: Settings, tmp_path: Path) -> None:
@@ -50,14 +53,19 @@ async def test_article_in_signed_webhook_out(settings: Settings, tmp_path: Path)
     for path, sub_id in (("/asia", "asia-desk"), ("/ops", "ops-desk")):
         request = by_path[path]
         assert request.method == "POST"
-        payload = verifier.verify(request.body, request.headers)  # raises when the signature is wrong
+        payload = verifier.verify(
+            request.body, request.headers
+        )  # raises when the signature is wrong
         expected_id = delivery_id(sub_id, "kr-summons-russia", payload["data"]["story_id"])
         assert request.headers["webhook-id"] == expected_id
         assert payload["type"] == "news.alert"
         data = payload["data"]
         assert data["alert_id"] == expected_id
         assert data["subscription_id"] == sub_id
-        assert data["rule"] == {"id": "kr-summons-russia", "title": "Seoul summons Russian envoy over military ties"}
+        assert data["rule"] == {
+            "id": "kr-summons-russia",
+            "title": "Seoul summons Russian envoy over military ties",
+        }
         assert data["article"]["id"] == "kr-1"
         assert data["article"]["title"] == SUMMONS["title"]
         assert data["article"]["url"] == SUMMONS["url"]
@@ -66,7 +74,9 @@ async def test_article_in_signed_webhook_out(settings: Settings, tmp_path: Path)
         assert data["matched"]
 
 
-async def test_repeat_no_second_alert_and_bad_input_to_dlq(settings: Settings, tmp_path: Path) -> None:
+async def test_repeat_no_second_alert_and_bad_input_to_dlq(
+    settings: Settings, tmp_path: Path
+) -> None:
     repeat_by_url = dict(SUMMONS, id="kr-1-copy", url="https://NEWS.example.org/world/kr-1/#top")
     async with running_pipeline(settings, tmp_path) as pipe:
         await pipe.publish_articles(constants.TOPIC_ARTICLES, SUMMONS)
@@ -86,7 +96,11 @@ async def test_repeat_no_second_alert_and_bad_input_to_dlq(settings: Settings, t
         received = list(pipe.inbox.received)
 
     rules_seen = sorted((r.path, json.loads(r.body)["data"]["rule"]["id"]) for r in received)
-    assert rules_seen == [("/asia", "kr-summons-russia"), ("/ops", "kr-summons-russia"), ("/ops", "port-strike")]
+    assert rules_seen == [
+        ("/asia", "kr-summons-russia"),
+        ("/ops", "kr-summons-russia"),
+        ("/ops", "port-strike"),
+    ]
     reasons = sorted(dict(r.headers)[constants.HEADER_DLQ_REASON].decode() for r in dlq)
     assert any("invalid JSON" in r for r in reasons)
     assert any(r.startswith("id:") for r in reasons)

@@ -37,6 +37,8 @@ def test_bad_records_get_a_reason(raw: bytes | None, reason: str) -> None:
 
 
 def test_naive_published_at_is_utc() -> None:
-    article = decode_article(json.dumps({"id": "a", "published_at": "2026-01-01T10:00:00"}).encode(), 1000)
+    article = decode_article(
+        json.dumps({"id": "a", "published_at": "2026-01-01T10:00:00"}).encode(), 1000
+    )
     assert article.published_at is not None
     assert article.published_at.utcoffset() is not None

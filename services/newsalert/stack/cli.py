@@ -11,7 +11,7 @@ from newsalert.stack.embedded import EmbeddedStack
 
 app = typer.Typer(
     help="Start and stop the embedded Kafka-protocol broker (tansu) and Redis on free "
-    "loopback ports. `eval \"$(newsalert stack up)\"` points this shell at them.",
+    'loopback ports. `eval "$(newsalert stack up)"` points this shell at them.',
     no_args_is_help=True,
 )
 
@@ -27,7 +27,10 @@ def up(state_dir: Path = StateDir) -> None:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
     typer.echo(info.exports())
-    typer.echo(f"# broker pid {info.broker_pid}, redis pid {info.redis_pid}; logs in {state_dir}/logs", err=True)
+    typer.echo(
+        f"# broker pid {info.broker_pid}, redis pid {info.redis_pid}; logs in {state_dir}/logs",
+        err=True,
+    )
 
 
 @app.command()

@@ -13,7 +13,6 @@ from pathlib import Path
 
 from newsalert.errors import StackError
 
-
 #: Servers this process started. Holding the Popen objects keeps them from being
 #: garbage-collected while the server runs (which Python reports as a ResourceWarning);
 #: ``stop`` reaps them.
@@ -68,7 +67,9 @@ class ServerProcess:
     log: Path
 
     @classmethod
-    def spawn(cls, name: str, argv: list[str], port: int, log: Path, timeout_s: float) -> ServerProcess:
+    def spawn(
+        cls, name: str, argv: list[str], port: int, log: Path, timeout_s: float
+    ) -> ServerProcess:
         """Start ``argv`` in the background and wait until ``port`` accepts connections."""
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
@@ -95,7 +96,9 @@ class ServerProcess:
                 return server
             time.sleep(0.05)
         server.stop()
-        raise StackError(f"{name} did not open port {port} within {timeout_s:.0f}s; log:\n{log_tail(log)}")
+        raise StackError(
+            f"{name} did not open port {port} within {timeout_s:.0f}s; log:\n{log_tail(log)}"
+        )
 
     def alive(self) -> bool:
         """True when the process still runs."""
