@@ -15,7 +15,8 @@ from pathlib import Path
 import typer
 
 from newsalert import constants
-from newsalert.backtest.cli import app as backtest_app
+from newsalert.backtest.command import app as backtest_app
+from newsalert.backtest.command import replay
 from newsalert.dispatcher.cli import app as deliveries_app
 from newsalert.errors import NewsalertError
 from newsalert.rules.cli import app as rules_app
@@ -36,6 +37,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(rules_app, name="rules")
 app.add_typer(deliveries_app, name="deliveries")
 app.add_typer(backtest_app, name="backtest")
+app.command(name="replay")(replay)
 schemas_app = typer.Typer(help="JSON Schemas of the records newsalert reads and writes.")
 app.add_typer(schemas_app, name="schemas")
 
