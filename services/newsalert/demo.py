@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
 import secrets
 import tempfile
@@ -109,6 +110,7 @@ async def run_demo(seeds: Path, timeout_s: float) -> int:
         if not needed.exists():
             print(f"error: {needed} not found (run from the repository root or pass --seeds)")
             return 2
+    logging.basicConfig(level=logging.WARNING, format="  (%(levelname)s) %(message)s")
     stack = EmbeddedStack(Path(tempfile.mkdtemp(prefix="newsalert-demo-")))
     print("starting the embedded stack (tansu broker + redis) ...", flush=True)
     info = stack.up()
