@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from newsalert.backtest.records import SourceRecord
@@ -28,6 +29,8 @@ from newsalert.errors import NewsalertError
 from newsalert.settings import Settings
 
 _IDLE_LIMIT_S = 30.0
+_METADATA_TRIES = 20
+_UNKNOWN_TOPIC = 3  # Kafka error code UNKNOWN_TOPIC_OR_PARTITION
 
 
 class KafkaRangeError(NewsalertError):
@@ -106,13 +109,27 @@ class KafkaRange:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
 
+    async def _partition_numbers(self) -> list[int]:
+        # Asked of the admin client: a consumer without subscriptions has no metadata for
+        # the topic on Apache Kafka (tansu happens to send every topic's).
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap)
+        await admin.start()
+        try:
+            for _ in range(_METADATA_TRIES):
+                described = await admin.describe_topics([self.topic])
+                entry = next((t for t in described if t.get("topic") == self.topic), None)
+                code = entry.get("error_code", 0) if entry else _UNKNOWN_TOPIC
+                if code == _UNKNOWN_TOPIC:
+                    raise KafkaRangeError(f"topic {self.topic!r} does not exist")
+                if entry is not None and code == 0 and entry.get("partitions"):
+                    return sorted(p["partition"] for p in entry["partitions"])
+                await asyncio.sleep(0.5)  # leader election right after creation
+        finally:
+            await admin.close()
+        raise KafkaRangeError(f"topic {self.topic!r} has no readable partitions")
+
     async def _assign(self, consumer: AIOKafkaConsumer) -> None:
-        topics = await consumer.topics()
-        if self.topic not in topics:
-            raise KafkaRangeError(f"topic {self.topic!r} does not exist")
-        numbers = sorted(consumer.partitions_for_topic(self.topic) or ())
-        if not numbers:
-            raise KafkaRangeError(f"topic {self.topic!r} has no partitions")
+        numbers = await self._partition_numbers()
         tps = [TopicPartition(self.topic, number) for number in numbers]
         consumer.assign(tps)
         begins = await consumer.beginning_offsets(tps)
