@@ -153,8 +153,8 @@
           el("td", { class: "n" }, fmt(r.folded)), el("td", {}, when(r.first_hit)), el("td", {}, when(r.last_hit)));
         if (data.compare) {
           const d = diff[r.rule_id];
-          tr.append(el("td", { class: "n" }, d ? el("span", {}, el("span", { class: "del" }, "−" + d.only_a), " ",
-            el("span", { class: "add" }, "+" + d.only_b)) : ""));
+          tr.append(el("td", { class: "n" }, d && (d.only_a || d.only_b) ? el("span", {},
+            el("span", { class: "del" }, "−" + d.only_a), " ", el("span", { class: "add" }, "+" + d.only_b)) : ""));
         }
         const series = data.timeline.series[r.rule_id];
         tr.append(el("td", {}, series ? spark(series) : ""));
