@@ -7,7 +7,8 @@ The matcher calls a :class:`DedupeStore` four times per article::
         return                       # skip; nothing to commit or abandon
     rule_ids = ...                   # rules that matched the article
     claims = await store.claim_alerts(verdict.story_id, rule_ids, verdict.event_time,
-                                      repeat_interval)   # timedelta or {rule_id: timedelta}
+                                      repeat_interval,   # timedelta or {rule_id: timedelta}
+                                      owner=verdict.token)
     try:
         publish(Alert(alert_id=c.alert_id, story_id=verdict.story_id,
                       duplicates_folded=c.duplicates_folded, ...) for c in claims if c.send)
@@ -31,8 +32,10 @@ whose owner died frees itself after ``pending_ttl`` (a lease), so no alert is lo
 a mark. A copy that finds another owner's live lease waits for it to resolve (commit:
 the copy folds; abandon or expiry: the copy claims and sends), so two matchers racing
 on one story send one alert. A crash between publish and commit re-sends the same
-``alert_id`` (the dispatcher drops repeats). Windows compare article times
-(``published_at``, else the Kafka timestamp), so backtests reproduce live decisions.
+``alert_id`` (the dispatcher drops repeats); with ``owner=verdict.token`` the redelivered
+article takes its own lease over at once instead of waiting for it to expire. Windows
+compare article times (``published_at``, else the Kafka timestamp), so backtests
+reproduce live decisions.
 
 Modules: :mod:`.canonical` (URL and body identity), :mod:`.fingerprint` (shingles,
 MinHash, LSH bands), :mod:`.contract` (this port and its records), :mod:`.memory`
@@ -50,6 +53,7 @@ from newsalert.dedupe.contract import (
     DedupeUnavailableError,
     article_time,
     claim_alert_id,
+    owner_token,
     story_id_for,
 )
 from newsalert.dedupe.fingerprint import FingerprintParams
@@ -68,6 +72,7 @@ __all__ = [  # noqa: RUF022  (grouped: port, records, stores)
     "open_redis_dedupe",
     "article_time",
     "claim_alert_id",
+    "owner_token",
     "story_id_for",
 ]
 

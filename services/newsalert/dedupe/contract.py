@@ -121,8 +121,15 @@ class DedupeStore(Protocol):
         rule_ids: Sequence[str],
         event_time: datetime,
         repeat_interval: timedelta | Mapping[str, timedelta],
+        *,
+        owner: str | None = None,
     ) -> list[AlertClaim]:
-        """One claim per distinct rule id; waits while another matcher holds a live lease."""
+        """One claim per distinct rule id; waits while another matcher holds a live lease.
+
+        ``owner`` (pass ``verdict.token``) identifies the article being processed: a
+        redelivery of the same article after a crash or a failed commit then takes its own
+        live lease over at once instead of waiting ``pending_ttl`` for it to expire.
+        """
         ...
 
     async def commit(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
@@ -141,6 +148,11 @@ class DedupeStore(Protocol):
 def story_id_for(article: Article) -> str:
     """The id of the new story an article starts (stable across replays)."""
     return stable_id("story", article.source or "", article.id)
+
+
+def owner_token(article: Article, event_time: datetime) -> str:
+    """The token of one article's marks: the same for every redelivery of the article."""
+    return stable_id("own", article.source or "", article.id, str(to_ms(event_time)))
 
 
 def claim_alert_id(rule_id: str, story_id: str, sequence: int = 0) -> str:

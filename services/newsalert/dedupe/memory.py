@@ -24,6 +24,7 @@ from newsalert.dedupe.contract import (
     claim_alert_id,
     delta_ms,
     intervals_for,
+    owner_token,
     poll_claims,
     story_id_for,
     to_ms,
@@ -79,7 +80,7 @@ class MemoryDedupe:
         self._tick()
         event_ms = to_ms(event_time)
         self._newest_ms = max(self._newest_ms, event_ms)
-        token = uuid.uuid4().hex
+        token = owner_token(article, event_time)
         digests = exact_digests(article)
         story: str | None = None
         reason: str | None = None
@@ -139,11 +140,13 @@ class MemoryDedupe:
         rule_ids: Sequence[str],
         event_time: datetime,
         repeat_interval: timedelta | Mapping[str, timedelta],
+        *,
+        owner: str | None = None,
     ) -> list[AlertClaim]:
         """One claim per distinct rule; waits while another owner holds a live lease."""
         intervals = intervals_for(rule_ids, repeat_interval)
         event_ms = to_ms(event_time)
-        token = uuid.uuid4().hex
+        token = owner or uuid.uuid4().hex
 
         async def attempt(waiting: list[str]) -> dict[str, Decision | None]:
             return {

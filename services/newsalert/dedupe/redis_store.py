@@ -34,6 +34,7 @@ from newsalert.dedupe.contract import (
     claim_alert_id,
     delta_ms,
     intervals_for,
+    owner_token,
     poll_claims,
     story_id_for,
     to_ms,
@@ -103,7 +104,7 @@ class RedisDedupe:
 
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
         """Classify ``article`` and assign its story id, in one script."""
-        token = uuid.uuid4().hex
+        token = owner_token(article, event_time)
         digests = exact_digests(article)
         buckets = fingerprint(article.body or article.title, self.config.fingerprint).buckets
         keys = [constants.seen_article_key(self.prefix, d) for d in digests.values()]
@@ -138,11 +139,13 @@ class RedisDedupe:
         rule_ids: Sequence[str],
         event_time: datetime,
         repeat_interval: timedelta | Mapping[str, timedelta],
+        *,
+        owner: str | None = None,
     ) -> list[AlertClaim]:
         """One claim per distinct rule; waits while another owner holds a live lease."""
         intervals = intervals_for(rule_ids, repeat_interval)
         event_ms = to_ms(event_time)
-        token = uuid.uuid4().hex
+        token = owner or uuid.uuid4().hex
 
         async def attempt(waiting: list[str]) -> dict[str, Decision | None]:
             keys = [constants.alert_group_key(self.prefix, r, story_id) for r in waiting]

@@ -94,7 +94,9 @@ async def publish_and_commit(store: DedupeStore, art: Article, rules: list[str])
     verdict = await store.check_article(art, art.published_at or T0)
     if verdict.duplicate:
         return []
-    claims = await store.claim_alerts(verdict.story_id, rules, verdict.event_time, DAY)
+    claims = await store.claim_alerts(
+        verdict.story_id, rules, verdict.event_time, DAY, owner=verdict.token
+    )
     await store.commit(verdict, claims)
     return [claim.send for claim in claims]
 
@@ -256,6 +258,32 @@ class DedupeContract:
         assert again[0].alert_id == claims[0].alert_id
         await replica.commit(retry, again)
         assert (await replica.check_article(art, T0)).duplicate
+
+    async def test_redelivered_article_takes_over_its_own_lease(self, backend: Backend) -> None:
+        store = backend.new(DedupeConfig(pending_ttl=timedelta(minutes=5)))
+        art = article("a1", STORY)
+        verdict = await store.check_article(art, T0)
+        claims = await store.claim_alerts(verdict.story_id, ["r1"], T0, DAY, owner=verdict.token)
+        # Crash (or a failed commit): the batch is redelivered to another replica.
+        replica = backend.peer(store)
+        retry = await replica.check_article(art, T0)
+        assert retry.token == verdict.token
+        again = await asyncio.wait_for(
+            replica.claim_alerts(retry.story_id, ["r1"], T0, DAY, owner=retry.token), timeout=5
+        )
+        assert again[0].send
+        assert again[0].alert_id == claims[0].alert_id
+        # A different article of the story still waits for the live lease.
+        copy = await replica.check_article(article("c1", syndicated(STORY), source="c"), T0)
+        assert copy.token != verdict.token
+        waiting = asyncio.create_task(
+            replica.claim_alerts(copy.story_id, ["r1"], T0, DAY, owner=copy.token)
+        )
+        await asyncio.sleep(0.1)
+        assert not waiting.done()
+        await replica.commit(retry, again)
+        folded = await asyncio.wait_for(waiting, timeout=5)
+        assert not folded[0].send
 
     async def test_crash_after_publish_resends_the_same_alert_id(self, backend: Backend) -> None:
         store = backend.new(DedupeConfig(pending_ttl=timedelta(milliseconds=200)))

@@ -14,6 +14,7 @@ from newsalert.dedupe import (
     MemoryDedupe,
     article_time,
     claim_alert_id,
+    owner_token,
     story_id_for,
 )
 from newsalert.dedupe.contract import intervals_for, to_ms
@@ -27,6 +28,13 @@ def test_first_alert_id_is_the_models_alert_id_and_repeats_differ() -> None:
     ids = {claim_alert_id("r", "s", n) for n in range(4)}
     assert len(ids) == 4
     assert claim_alert_id("r", "s", 2) == claim_alert_id("r", "s", 2)
+
+
+def test_owner_token_is_stable_per_article_and_time() -> None:
+    art = Article(id="1", source="AFP")
+    assert owner_token(art, T0) == owner_token(art.model_copy(), T0)
+    assert owner_token(art, T0) != owner_token(art, T0 + DAY)
+    assert owner_token(art, T0) != owner_token(Article(id="1", source="DPA"), T0)
 
 
 def test_story_id_is_stable_and_source_scoped() -> None:
