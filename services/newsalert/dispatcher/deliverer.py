@@ -73,11 +73,11 @@ class Deliverer:
 
     async def deliver(self, sub: Subscription, delivery_id: str) -> DeliveryStatus | None:
         """Attempt ``delivery_id`` once (if still needed); returns its new status."""
-        item = await self._store.load(delivery_id)
-        if item is None or (not item.force and await self._store.is_delivered(sub.id, delivery_id)):
+        item, delivered, paused = await self._store.load_for_attempt(sub.id, delivery_id)
+        if item is None or (delivered and not item.force):
             await self._store.drop(sub.id, delivery_id)
             return None
-        if await self._store.paused_reason(sub.id) is not None:
+        if paused:
             await self._store.finish(
                 item, DeliveryStatus.PAUSED, None, attempts=item.attempts, next_ms=item.order
             )

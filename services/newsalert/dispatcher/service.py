@@ -110,6 +110,7 @@ class DispatcherService:
             group_id=settings.group(constants.DISPATCHER_GROUP),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
         )
         await self._consumer.start()
         self._tasks = [

@@ -176,29 +176,24 @@ class DeliveryStore:
         keys = [self.keys.due(subscription_id), self.keys.inflight(subscription_id)]
         return int(await self._reap(keys=keys, args=[self.now_ms()]))
 
-    async def next_due_ms(self, subscription_id: str) -> int | None:
-        """When the earliest queued delivery of ``subscription_id`` is due."""
-        head = await self.redis.zrange(self.keys.due(subscription_id), 0, 0, withscores=True)
-        return int(head[0][1]) if head else None
-
     async def queued(self, subscription_id: str) -> int:
         """How many deliveries wait in the due queue."""
         return int(await self.redis.zcard(self.keys.due(subscription_id)))
 
     async def load(self, delivery_id: str) -> PendingDelivery | None:
         """The delivery ``delivery_id`` as needed for an attempt (``None`` when gone)."""
-        data = await self.redis.hgetall(self.keys.record(delivery_id))
-        if not data or "alert" not in data:
-            return None
-        return PendingDelivery(
-            delivery_id=delivery_id,
-            subscription_id=str(data["sub"]),
-            alert=Alert.model_validate_json(data["alert"]),
-            attempts=int(data.get("attempts", 0)),
-            order=float(data.get("order", 0)),
-            created_ms=int(data.get("created_ms", 0)),
-            force=data.get("force") == "1",
-        )
+        return _pending(delivery_id, await self.redis.hgetall(self.keys.record(delivery_id)))
+
+    async def load_for_attempt(
+        self, subscription_id: str, delivery_id: str
+    ) -> tuple[PendingDelivery | None, bool, bool]:
+        """One round trip before an attempt: the delivery, is it delivered, is the sub paused."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.record(delivery_id))
+            pipe.exists(self.keys.delivered(subscription_id, delivery_id))
+            pipe.hget(self.keys.state(subscription_id), "paused")
+            data, delivered, paused = await pipe.execute()
+        return _pending(delivery_id, data), bool(delivered), paused == "1"
 
     async def is_delivered(self, subscription_id: str, delivery_id: str) -> bool:
         """True once a 2xx was recorded for this delivery."""
@@ -400,6 +395,20 @@ class DeliveryStore:
             if status == DeliveryStatus.FAILED and await self.redeliver(dlv):
                 recovered.append(dlv)
         return recovered
+
+
+def _pending(delivery_id: str, data: dict[Any, Any]) -> PendingDelivery | None:
+    if not data or "alert" not in data:
+        return None
+    return PendingDelivery(
+        delivery_id=delivery_id,
+        subscription_id=str(data["sub"]),
+        alert=Alert.model_validate_json(data["alert"]),
+        attempts=int(data.get("attempts", 0)),
+        order=float(data.get("order", 0)),
+        created_ms=int(data.get("created_ms", 0)),
+        force=data.get("force") == "1",
+    )
 
 
 def _record(delivery_id: str, data: dict[str, str], attempts: list[str]) -> DeliveryRecord:
