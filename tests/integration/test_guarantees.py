@@ -1,0 +1,231 @@
+"""The service's guarantees under failure, on a real broker, Redis and HTTP receiver.
+
+* Redis down under a running matcher: nothing is alerted unchecked, ``/readyz`` says
+  503; once Redis is back every alert arrives exactly once and repeats stay dropped.
+* Hot reload in a running ``newsalert run``: a new rule is live within 2 s of the write;
+  an invalid file keeps the last good rules and sets ``newsalert_rules_reload_failing``.
+* A failed publish of alerts loses nothing: the dedupe marks are released and the
+  batch is retried (the alert is delivered exactly once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka.errors import KafkaTimeoutError
+
+from newsalert import metrics
+from newsalert.matcher.pipeline import ArticleOutcome
+from newsalert.matcher.service import MatcherService
+from newsalert.receiver import WebhookInbox
+from newsalert.settings import Settings
+from newsalert.stack.binaries import redis_binary
+from newsalert.stack.process import ServerProcess, free_port
+from tests.integration.guarantee_support import (
+    EXTRA_RULE,
+    RULES,
+    ServiceProcess,
+    config_yaml,
+    counted,
+    delivery_counts,
+    eventually,
+    expected_deliveries,
+    make_articles,
+    missing_and_repeated,
+    publish_articles,
+    service_env,
+)
+from tests.integration.pipeline_harness import new_secret, running_pipeline
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
+
+
+def _spawn_redis(port: int, data_dir: Path) -> ServerProcess:
+    """A Redis of our own (append-only file, so a restart keeps the dedupe marks)."""
+    argv = [
+        str(redis_binary()),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--save", "",
+        "--appendonly", "yes",
+        "--appendfsync", "always",
+        "--dir", str(data_dir),
+    ]  # fmt: skip
+    return ServerProcess.spawn("redis", argv, port, data_dir / "redis.log", 30.0)
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[int, Path, list[ServerProcess]]]:
+    """Port, data dir and the (re)started server processes; all stopped at the end."""
+    port = free_port()
+    data_dir = tmp_path / "redis"
+    data_dir.mkdir()
+    servers = [_spawn_redis(port, data_dir)]
+    yield port, data_dir, servers
+    for server in servers:
+        server.stop()
+
+
+def _assert_exactly_once(received: Any, secret: str, expected: set[tuple[str, str]]) -> None:
+    counts = delivery_counts(received, secret)
+    missing, repeated, unexpected = missing_and_repeated(counts, expected)
+    assert not missing, f"{len(missing)} deliveries lost, e.g. {sorted(missing)[:3]}"
+    assert not repeated, f"delivered more than once: {repeated}"
+    assert not unexpected, f"unexpected deliveries: {sorted(unexpected)[:3]}"
+
+
+async def test_redis_down_pauses_matcher_then_every_alert_once(
+    settings: Settings,
+    tmp_path: Path,
+    own_redis: tuple[int, Path, list[ServerProcess]],
+) -> None:
+    port, data_dir, servers = own_redis
+    inbox = WebhookInbox()
+    await inbox.start()
+    secret = new_secret()
+    config = tmp_path / "config.yaml"
+    config.write_text(config_yaml(inbox.url, secret))
+    matcher_env = service_env(settings, NEWSALERT_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    matcher = ServiceProcess("matcher", config, matcher_env, tmp_path / "matcher.log")
+    dispatcher = ServiceProcess("dispatcher", config, service_env(settings), tmp_path / "d.log")
+    before = make_articles(20, list(RULES), seed=3, tag="before")
+    during = make_articles(20, list(RULES), seed=4, tag="during")
+    same_id = dict(before[0])
+    same_url = dict(before[1], id="during-url-copy", source="Other Wire")
+    try:
+        for service in (matcher, dispatcher):
+            service.start()
+        for service in (matcher, dispatcher):
+            await service.wait_ready()
+        await publish_articles(settings, before)
+        await inbox.wait_for(len(expected_deliveries(before)), timeout_s=60)
+
+        servers[0].stop()  # Redis goes away under the running matcher
+        await publish_articles(settings, [*during, same_id, same_url])
+
+        async def not_ready() -> bool:
+            return await matcher.ready_status() == 503
+
+        assert await eventually(not_ready, 30), matcher.log_tail()
+        down_metrics = await matcher.metrics()
+        await asyncio.sleep(3.0)  # the matcher keeps retrying; nothing may get through
+        delivered_while_down = len(inbox.received)
+
+        servers.append(_spawn_redis(port, data_dir))
+        expected = expected_deliveries([*before, *during])
+        await inbox.wait_for(len(expected), timeout_s=60)
+
+        async def ready() -> bool:
+            return await matcher.ready_status() == 200
+
+        assert await eventually(ready, 30), matcher.log_tail()
+        await asyncio.sleep(2.0)  # repeats or duplicates would arrive right behind
+        final_metrics = await matcher.metrics()
+    finally:
+        for service in (matcher, dispatcher):
+            await service.close()
+        await inbox.stop()
+
+    assert delivered_while_down == len(expected_deliveries(before)), "alerted while Redis down"
+    assert counted(down_metrics, "newsalert_dependency_up", dependency="redis") == 0
+    assert counted(down_metrics, "newsalert_matcher_batch_retries_total") >= 1
+    _assert_exactly_once(inbox.received, secret, expected)
+    assert counted(final_metrics, "newsalert_articles_total", outcome="duplicate") == 2
+    assert counted(final_metrics, "newsalert_dependency_up", dependency="redis") == 1
+
+
+async def test_hot_reload_in_running_service(settings: Settings, tmp_path: Path) -> None:
+    inbox = WebhookInbox()
+    await inbox.start()
+    secret = new_secret()
+    config = tmp_path / "config.yaml"
+    config.write_text(config_yaml(inbox.url, secret))
+    env = service_env(settings, NEWSALERT_RELOAD_INTERVAL_S="0.5")  # the default interval
+    service = ServiceProcess("run", config, env, tmp_path / "run.log")
+    glacier = make_articles(4, [EXTRA_RULE[0]], seed=5, tag="glacier")
+    port = make_articles(1, ["port-strike"], seed=6, tag="port")
+    try:
+        service.start()
+        await service.wait_ready()
+        await publish_articles(settings, glacier[:1])  # no rule for it yet
+
+        async def unmatched_seen() -> bool:
+            got = await service.metrics()
+            return counted(got, "newsalert_articles_total", outcome="unmatched") >= 1
+
+        assert await eventually(unmatched_seen, 30), service.log_tail()
+
+        replacement = tmp_path / "config.yaml.new"
+        replacement.write_text(config_yaml(inbox.url, secret, extra_rule=True))
+        replacement.replace(config)  # what editors and config management do
+        written = time.monotonic()
+        live_after: float | None = None
+        while time.monotonic() - written < 2.0:
+            rules = await service.get("/rules")
+            if rules is not None and EXTRA_RULE[0] in {r["id"] for r in rules.json()}:
+                live_after = time.monotonic() - written
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(max(0.0, 2.0 - (time.monotonic() - written)))
+        await publish_articles(settings, glacier[1:2])  # published 2 s after the write
+        await inbox.wait_for(1, timeout_s=30)
+
+        config.write_text("version: 1\nrules:\n  - id: Not A Valid Id\n    all: []\n")
+
+        async def failing() -> bool:
+            got = await service.metrics()
+            return counted(got, "newsalert_rules_reload_failing") == 1
+
+        assert await eventually(failing, 10), service.log_tail()
+        assert service.process is not None
+        assert service.process.poll() is None, "an invalid file must not stop the service"
+        assert await service.ready_status() == 200
+        await publish_articles(settings, [*glacier[2:], *port])  # last good rules still live
+        expected = expected_deliveries([*glacier[1:], *port])
+        await inbox.wait_for(len(expected), timeout_s=30)
+        await asyncio.sleep(1.5)
+        final = await service.metrics()
+        service.signal(signal.SIGTERM)
+        code = await service.wait()
+    finally:
+        await service.close()
+        await inbox.stop()
+
+    assert live_after is not None, "the new rule was not live within 2 s of the write"
+    _assert_exactly_once(inbox.received, secret, expected)  # glacier[0] stayed unmatched
+    assert counted(final, "newsalert_rules_reload_failing") == 1
+    assert counted(final, "newsalert_rules_reloads_total", result="invalid") >= 1
+    assert code == 0, service.log_tail()
+
+
+async def test_failed_alert_publish_is_retried_not_lost(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = MatcherService._publish
+    failures_left = [2]
+
+    async def flaky_publish(self: MatcherService, outcome: ArticleOutcome) -> None:
+        if outcome.alerts and failures_left[0] > 0:
+            failures_left[0] -= 1
+            raise KafkaTimeoutError("injected: alerts topic did not confirm")
+        await original(self, outcome)
+
+    monkeypatch.setattr(MatcherService, "_publish", flaky_publish)
+    retries_before = metrics.BATCH_RETRIES._value.get()
+    articles = make_articles(3, list(RULES), seed=7, tag="flaky")
+    expected = expected_deliveries(articles)
+    async with running_pipeline(settings, tmp_path, config_yaml("{url}", "{secret}")) as pipe:
+        await publish_articles(settings, articles)
+        await pipe.inbox.wait_for(len(expected), timeout_s=60)
+        await asyncio.sleep(1.5)
+        received = list(pipe.inbox.received)
+
+    assert failures_left == [0], "the injected failures did not happen"
+    assert metrics.BATCH_RETRIES._value.get() - retries_before >= 2
+    _assert_exactly_once(received, pipe.secret, expected)
