@@ -288,3 +288,17 @@ async def test_undecodable_alert_records_go_to_the_dlq_and_later_alerts_flow(
     assert record.value == b"{not json"
     assert dict(record.headers)[constants.HEADER_DLQ_REASON].startswith(b"invalid alert")
     assert json.loads(inbox.received[0].body)["data"]["article"]["id"] == good.article.id
+
+
+async def test_rate_limit_spaces_deliveries(settings: Settings) -> None:
+    inbox = WebhookInbox()
+    await inbox.start()
+    sub = subscription("limited", inbox.url, rate_limit=2.0)
+    try:
+        async with running_dispatcher(settings, [sub]):
+            await publish_alerts(settings, [make_alert(n) for n in range(6)])
+            got = await inbox.wait_for(6, timeout_s=30)
+    finally:
+        await inbox.stop()
+    # 2 alerts/s with a burst of 2: the sixth cannot leave before 2 s after the first.
+    assert got[5].received_at - got[0].received_at >= 1.9

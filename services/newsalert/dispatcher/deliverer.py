@@ -46,6 +46,21 @@ def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> Si
     return sign_request(sub.signing_secrets(now), item.delivery_id, int(now.timestamp()), body)
 
 
+def pause_reason(sub: Subscription, verdict: Verdict, streak: int, since_ms: int) -> str | None:
+    """Why ``sub`` must be paused after a failed attempt, or ``None`` to keep trying.
+
+    ``streak`` counts consecutive failed attempts, ``since_ms`` is when the streak began.
+    """
+    if verdict is Verdict.GONE:
+        return "endpoint answered 410 Gone"
+    if sub.pause_after_failures is not None and streak >= sub.pause_after_failures:
+        return f"{streak} consecutive failed attempts"
+    limit = sub.pause_after_s()
+    if limit is not None and time.time() - since_ms / 1000.0 >= limit:
+        return f"failing for more than {sub.pause_after}"
+    return None
+
+
 class Deliverer:
     """Performs attempts for the workers of every subscription."""
 
@@ -124,10 +139,10 @@ class Deliverer:
         streak = await self._store.note_failure(sub.id)
         if streak.count == 1:
             self._events.emit("failing", sub.id, status=result.status, error=result.error)
-        pause_reason = self._pause_reason(sub, verdict, streak.count, streak.since_ms)
-        if pause_reason is not None:
-            if await self._store.pause(sub.id, pause_reason):
-                self._events.emit("paused", sub.id, reason=pause_reason)
+        reason = pause_reason(sub, verdict, streak.count, streak.since_ms)
+        if reason is not None:
+            if await self._store.pause(sub.id, reason):
+                self._events.emit("paused", sub.id, reason=reason)
             await self._store.finish(
                 item, DeliveryStatus.PAUSED, attempt, attempts=attempts, next_ms=item.order,
                 error=_error_of(result),
@@ -149,19 +164,6 @@ class Deliverer:
             error=_error_of(result),
         )  # fmt: skip
         return DeliveryStatus.RETRYING
-
-    @staticmethod
-    def _pause_reason(
-        sub: Subscription, verdict: Verdict, streak: int, since_ms: int
-    ) -> str | None:
-        if verdict is Verdict.GONE:
-            return "endpoint answered 410 Gone"
-        if sub.pause_after_failures is not None and streak >= sub.pause_after_failures:
-            return f"{streak} consecutive failed attempts"
-        limit = sub.pause_after_s()
-        if limit is not None and time.time() - since_ms / 1000.0 >= limit:
-            return f"failing for more than {sub.pause_after}"
-        return None
 
     async def _dead_letter(
         self, item: PendingDelivery, attempt: AttemptRecord | None, attempts: int, reason: str

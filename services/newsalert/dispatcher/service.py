@@ -165,12 +165,14 @@ class DispatcherService:
             except Exception as exc:  # Redis/Kafka down: rewind and retry, lose nothing
                 delay = _BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)]
                 failures += 1
+                self.ready = False  # /readyz reports it while Redis or Kafka is away
                 log.warning("dispatcher batch failed (%s); retrying in %.1fs", exc, delay)
                 for partition, records in batches.items():
                     self._consumer.seek(partition, records[0].offset)
                 await asyncio.sleep(delay)
                 continue
             failures = 0
+            self.ready = True
 
     async def _schedule(
         self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
