@@ -124,6 +124,73 @@ def describe(label: str, wall: float, report: dict) -> None:
     )
 
 
+def breakdown(corpus: Path, rules_path: Path, limit: int) -> None:
+    """CPU time per article of each stage, measured in this process on the same articles.
+
+    CPU time (``process_time``) rather than wall time, because the benchmark machine is
+    shared; the last line is what the backtest adds on top of the live pipeline's stages.
+    """
+    import asyncio
+    from datetime import timedelta
+
+    from newsalert.backtest.engine import Arm, BacktestOptions, run_backtest
+    from newsalert.backtest.records import FileSource
+    from newsalert.config import load_config
+    from newsalert.dedupe.memory import MemoryDedupe
+    from newsalert.matcher.decode import decode_article
+    from newsalert.rules import Document
+
+    with gzip.open(corpus, "rb") as stream:
+        lines = [line.strip() for line in stream][:limit]
+    config = load_config(rules_path)
+    compiled = config.rules.compile()
+    clock = time.process_time
+    t0 = clock()
+    articles = [decode_article(line, 1_000_000) for line in lines]
+    t1 = clock()
+    docs = [Document.from_article(article) for article in articles]
+    t2 = clock()
+    for doc in docs:
+        compiled.match(doc)
+    t3 = clock()
+
+    async def dedupe() -> None:
+        store = MemoryDedupe()
+        for article in articles:
+            assert article.published_at is not None
+            verdict = await store.check_article(article, article.published_at)
+            claims = await store.claim_alerts(
+                verdict.story_id, ["r"], article.published_at, timedelta(hours=24)
+            )
+            await store.commit(verdict, claims)
+
+    asyncio.run(dedupe())
+    t4 = clock()
+    with tempfile.NamedTemporaryFile("wb", suffix=".jsonl") as scratch:
+        scratch.write(b"\n".join(lines) + b"\n")
+        scratch.flush()
+        options = BacktestOptions()
+        arm = Arm("bench", config, options)
+        t5 = clock()
+        result = asyncio.run(run_backtest(FileSource([Path(scratch.name)]), [arm], options))
+        t6 = clock()
+    n = len(lines)
+    stages = {
+        "decode + validate": t1 - t0,
+        "normalise (Document)": t2 - t1,
+        "match (compiled rules)": t3 - t2,
+        "dedupe (MemoryDedupe)": t4 - t3,
+    }
+    total = t6 - t5
+    print(f"CPU time per article over {n} articles ({result.articles} valid):")
+    for name, seconds in stages.items():
+        print(f"  {name:<28} {seconds / n * 1e6:8.0f} us")
+    rest = total - sum(stages.values())
+    label_all, label_rest = "backtest run, all stages", "of which backtest overhead"
+    print(f"  {label_all:<28} {total / n * 1e6:8.0f} us  -> {n / total:,.0f} articles/s (CPU)")
+    print(f"  {label_rest:<28} {rest / n * 1e6:8.0f} us  (glue, stats, samples, profiling)")
+
+
 def publish_to_kafka(corpus: Path, state: Path, env: dict[str, str]) -> tuple[object, float]:
     """Start the embedded stack and publish the corpus; returns the stack and publish time."""
     from newsalert.stack import EmbeddedStack
@@ -151,6 +218,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="File-path runs (median is kept).")
     parser.add_argument("--kafka", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--corpus", type=Path, default=CORPUS / "reuters21578.jsonl.gz")
+    parser.add_argument(
+        "--breakdown",
+        type=int,
+        default=5000,
+        help="Articles for the per-stage CPU breakdown (0: skip).",
+    )
     options = parser.parse_args()
     if not options.corpus.is_file():
         print(f"corpus not found at {options.corpus}; nothing to measure")
@@ -176,6 +249,8 @@ def main() -> None:
         results.sort(key=lambda item: item[0])
         wall, report = results[len(results) // 2]
         describe("file (median)", wall, report)
+        if options.breakdown:
+            breakdown(options.corpus, rules_path, options.breakdown)
         if options.kafka:
             stack, publish_s = publish_to_kafka(options.corpus, folder / "stack", env)
             try:

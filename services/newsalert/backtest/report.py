@@ -73,7 +73,7 @@ class RuleTiming:
         return self.total_s / self.evaluations * 1e6 if self.evaluations else 0.0
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class ArmResult:
     """Everything one rule set did over the articles."""
 
@@ -84,6 +84,9 @@ class ArmResult:
     timings: list[RuleTiming]
     compile_s: float = 0.0
     unindexed: int = 0
+
+    def __repr__(self) -> str:
+        return f"ArmResult({self.name!r}, {len(self.rules)} rules, {len(self.alerts)} alerts)"
 
     def never_fired(self) -> list[str]:
         """Ids of rules without a single raw match."""
@@ -186,9 +189,14 @@ class LabelReport:
     unknown_rules: list[str]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class BacktestResult:
-    """The whole run: input accounting, per-arm results, comparison and scores."""
+    """The whole run: input accounting, per-arm results, comparison and scores.
+
+    Its ``repr`` is short on purpose: Python 3.11's ``asyncio.run`` builds the full repr
+    of the main task's result when it restores the SIGINT handler, which took seconds
+    for a large run with the generated dataclass repr.
+    """
 
     source: str
     arms: list[ArmResult]
@@ -208,6 +216,9 @@ class BacktestResult:
     labels: list[LabelReport] = field(default_factory=list)
     delivered: int | None = None
     delivered_to: str | None = None
+
+    def __repr__(self) -> str:
+        return f"BacktestResult({self.source!r}, {self.records} records, {self.arms!r})"
 
     @property
     def rate(self) -> float:
