@@ -5,19 +5,23 @@ retryable ``DedupeUnavailableError``."""
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
 
 import pytest
 from redis.asyncio import Redis
 
-from newsalert.dedupe import DedupeConfig, DedupeStore, DedupeUnavailableError
+from newsalert.dedupe import DedupeConfig, DedupeStore, DedupeUnavailableError, MemoryDedupe
 from newsalert.dedupe.redis_store import RedisDedupe, open_redis_dedupe
 from newsalert.models import Article
 from newsalert.settings import Settings
 from tests.unit.dedupe.contract_cases import (
     DAY,
+    HOUR,
+    OTHER_STORY,
     STORY,
     T0,
     Backend,
@@ -129,3 +133,52 @@ async def test_open_from_settings(redis_settings: Settings) -> None:
         assert await publish_and_commit(store, article("a1", STORY), ["r"]) == [True]
     finally:
         await store.aclose()
+
+
+def parity_pool() -> list[Article]:
+    """Originals, syndicated copies, exact reprints and URL variants of two stories."""
+    pool = []
+    for n, sentences in enumerate([STORY, OTHER_STORY]):
+        url = f"https://news.example/story-{n}"
+        pool += [
+            article(f"o{n}", sentences, url=url),
+            article(f"o{n}", sentences, url=url, source="mirror"),  # same body, other id
+            article(f"v{n}", syndicated(sentences), source="outlet"),
+            article(f"u{n}", sentences[1:], url=url.upper() + "/?utm_source=x", source="u"),
+            article(f"s{n}", sentences[:3], source="short"),
+        ]
+    return pool
+
+
+@pytest.mark.parametrize("seed", range(12))
+async def test_redis_and_memory_decide_alike(redis_backend: RedisBackend, seed: int) -> None:
+    """The Lua scripts mirror MemoryDedupe: same verdicts and claims on random streams."""
+    rnd = random.Random(seed)
+    config = DedupeConfig(story_window=timedelta(hours=72))
+    stores: list[DedupeStore] = [MemoryDedupe(config), redis_backend.new(config)]
+    pool = parity_pool()
+    for _ in range(40):
+        art = rnd.choice(pool)
+        # Whole hours on the window edges (1 h, 24 h, 48 h, 72 h) so boundaries get hit.
+        at = T0 + timedelta(hours=rnd.choice([0, 1, 2, 23, 24, 25, 48, 72, 73, 74, 97, 150]))
+        rules = rnd.sample(["a", "b", "c"], rnd.randint(1, 3))
+        interval = rnd.choice([timedelta(hours=1), DAY, {"a": DAY, "b": 2 * DAY, "c": HOUR}])
+        succeed = rnd.random() < 0.8
+        seen = []
+        for store in stores:
+            verdict = await store.check_article(art, at)
+            claims = []
+            if not verdict.duplicate:
+                claims = await store.claim_alerts(
+                    verdict.story_id, rules, at, interval, owner=verdict.token
+                )
+                await (store.commit if succeed else store.abandon)(verdict, claims)
+            seen.append(
+                (
+                    verdict.duplicate,
+                    verdict.story_id,
+                    verdict.reason,
+                    [(c.rule_id, c.send, c.duplicates_folded, c.alert_id) for c in claims],
+                )
+            )
+        assert seen[0] == seen[1], (art.id, at)
