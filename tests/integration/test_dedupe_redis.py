@@ -162,7 +162,12 @@ async def test_redis_and_memory_decide_alike(redis_backend: RedisBackend, seed: 
         # Whole hours on the window edges (1 h, 24 h, 48 h, 72 h) so boundaries get hit.
         at = T0 + timedelta(hours=rnd.choice([0, 1, 2, 23, 24, 25, 48, 72, 73, 74, 97, 150]))
         rules = rnd.sample(["a", "b", "c"], rnd.randint(1, 3))
-        interval = rnd.choice([timedelta(hours=1), DAY, {"a": DAY, "b": 2 * DAY, "c": HOUR}])
+        choices: list[timedelta | dict[str, timedelta]] = [
+            HOUR,
+            DAY,
+            {"a": DAY, "b": 2 * DAY, "c": HOUR},
+        ]
+        interval = rnd.choice(choices)
         succeed = rnd.random() < 0.8
         seen = []
         for store in stores:
