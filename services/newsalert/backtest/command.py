@@ -42,9 +42,14 @@ class Format(enum.StrEnum):
 
 
 app = typer.Typer(
-    help="Replay articles against rules to see what would have fired.",
+    help="What would these rules have done? Run them over past articles (JSONL files, or a "
+    "topic's time range) with the live matcher and dedupe in an isolated in-memory "
+    "namespace, and report per-rule matches, alerts, folds, samples, silent and slow rules; "
+    "--compare diffs two rule files, --labels scores them. Dry-run unless --deliver. "
+    "Exit 1 on errors, 2 on bad usage.",
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    subcommand_metavar="",
 )
 
 
