@@ -63,7 +63,7 @@ async def test_500_three_times_then_200_is_one_delivery_in_four_attempts(
             await publish_alerts(settings, [alert])
             await eventually(lambda: _is(service, dlv, "delivered"))
             await asyncio.sleep(1.0)  # a fifth attempt would have happened by now
-            record = await service.store.get(dlv)
+            record = await service.store.log.get(dlv)
     finally:
         await inbox.stop()
     assert len(inbox.received) == 4
@@ -167,7 +167,7 @@ async def test_redirects_are_not_followed_and_exhausted_alerts_reach_the_dlq(
             [record] = await read_topic(settings, constants.TOPIC_ALERTS_DLQ, 1, 30)
             # recover --since resends dead-lettered deliveries once the endpoint is fixed.
             redirect = False
-            recovered = await service.store.recover("redirecting", 0)
+            recovered = await service.store.log.recover("redirecting", 0)
             await eventually(lambda: _is(service, dlv, "delivered"))
     finally:
         await inbox.stop()

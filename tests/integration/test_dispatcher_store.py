@@ -53,7 +53,7 @@ async def test_enqueue_is_idempotent_and_skips_delivered(
     attempt = AttemptRecord(number=1, at=first[0].alert.created_at, status=200, verdict="delivered")
     await store.finish(item, DeliveryStatus.DELIVERED, attempt, attempts=1)
     assert await store.is_delivered("s", claimed)
-    record = await store.get(claimed)
+    record = await store.log.get(claimed)
     assert record is not None
     assert record.status is DeliveryStatus.DELIVERED
     assert [a.status for a in record.history] == [200]

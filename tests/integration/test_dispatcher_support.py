@@ -122,5 +122,5 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 30
 
 async def record_status(service: DispatcherService, dlv: str) -> str | None:
     """The delivery log status of ``dlv`` (``None`` when unknown)."""
-    record = await service.store.get(dlv)
+    record = await service.store.log.get(dlv)
     return None if record is None else record.status.value

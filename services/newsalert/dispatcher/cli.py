@@ -82,7 +82,7 @@ def list_deliveries(
     as_json: JsonOption = False,
 ) -> None:
     """List deliveries, newest first (scheduled, retrying, paused, delivered, failed)."""
-    records = _with_store(lambda store: store.list_deliveries(subscription, status, limit))
+    records = _with_store(lambda store: store.log.list_deliveries(subscription, status, limit))
     for record in records:
         typer.echo(record.model_dump_json() if as_json else _line(record))
     if not records and not as_json:
@@ -92,7 +92,7 @@ def list_deliveries(
 @app.command()
 def show(delivery_id: str = typer.Argument(..., help="The webhook-id (msg_...).")) -> None:
     """Show one delivery and every attempt (time, status, latency, reply, next try)."""
-    record = _with_store(lambda store: store.get(delivery_id))
+    record = _with_store(lambda store: store.log.get(delivery_id))
     if record is None:
         typer.echo(f"no delivery {delivery_id} (unknown or past retention)", err=True)
         raise typer.Exit(1)
@@ -110,8 +110,8 @@ def redeliver(
     async def action(store: DeliveryStore) -> list[str]:
         ids = [alert_or_delivery_id]
         if not alert_or_delivery_id.startswith("msg_"):
-            ids = await store.deliveries_of_alert(alert_or_delivery_id) or ids
-        return [dlv for dlv in ids if await store.redeliver(dlv)]
+            ids = await store.log.deliveries_of_alert(alert_or_delivery_id) or ids
+        return [dlv for dlv in ids if await store.log.redeliver(dlv)]
 
     done = _with_store(action)
     if not done:
@@ -128,7 +128,7 @@ def recover(
 ) -> None:
     """Resend every failed (dead-lettered) delivery of a subscription created since TIME."""
     when = parse_since(since, datetime.now(UTC))
-    done = _with_store(lambda store: store.recover(subscription, datetime_to_ms(when)))
+    done = _with_store(lambda store: store.log.recover(subscription, datetime_to_ms(when)))
     typer.echo(f"recovering {len(done)} failed deliveries of {subscription} since {_when(when)}")
 
 

@@ -168,7 +168,7 @@ class Deliverer:
     async def _dead_letter(
         self, item: PendingDelivery, attempt: AttemptRecord | None, attempts: int, reason: str
     ) -> DeliveryStatus:
-        record = await self._store.get(item.delivery_id)
+        record = await self._store.log.get(item.delivery_id)
         history = list(record.history) if record is not None else []
         if attempt is not None:
             history.append(attempt)

@@ -17,16 +17,9 @@ from typing import Any
 from redis.asyncio import Redis
 
 from newsalert.dispatcher.keys import QUEUE_TTL_S, RETENTION_S, DispatcherKeys
-from newsalert.dispatcher.records import (
-    AttemptRecord,
-    DeliveryRecord,
-    DeliveryStatus,
-    ms_to_datetime,
-)
+from newsalert.dispatcher.log import MAX_LOGGED_ATTEMPTS, DeliveryLog
+from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.models import Alert
-
-#: Attempt log entries kept per delivery (the newest).
-MAX_LOGGED_ATTEMPTS = 50
 
 _ENQUEUE = """
 if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
@@ -120,6 +113,7 @@ class DeliveryStore:
         self._claim = redis.register_script(_CLAIM)
         self._reap = redis.register_script(_REAP)
         self._pause = redis.register_script(_PAUSE)
+        self.log = DeliveryLog(redis, self.keys, clock=clock)
 
     def now_ms(self) -> int:
         """The store's clock in epoch milliseconds."""
@@ -248,13 +242,6 @@ class DeliveryStore:
                 pipe.set(k.delivered(sub, dlv), "1", ex=RETENTION_S)
             await pipe.execute()
 
-    async def release(self, item: PendingDelivery) -> None:
-        """Give a claimed delivery back untouched (e.g. shutting down before the attempt)."""
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zrem(self.keys.inflight(item.subscription_id), item.delivery_id)
-            pipe.zadd(self.keys.due(item.subscription_id), {item.delivery_id: item.order})
-            await pipe.execute()
-
     async def drop(self, subscription_id: str, delivery_id: str) -> None:
         """Forget a claimed id whose record is gone (expired) or already delivered."""
         await self.redis.zrem(self.keys.inflight(subscription_id), delivery_id)
@@ -318,84 +305,6 @@ class DeliveryStore:
             await pipe.execute()
         return len(ids)
 
-    # -- the delivery log ---------------------------------------------------------------
-
-    async def get(self, delivery_id: str) -> DeliveryRecord | None:
-        """The record of ``delivery_id`` with its attempt history."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.record(delivery_id))
-            pipe.lrange(self.keys.attempts(delivery_id), 0, -1)
-            data, attempts = await pipe.execute()
-        if not data:
-            return None
-        return _record(delivery_id, data, attempts)
-
-    async def list_deliveries(
-        self,
-        subscription_id: str | None = None,
-        status: DeliveryStatus | None = None,
-        limit: int = 50,
-        scan: int = 5000,
-    ) -> list[DeliveryRecord]:
-        """Newest deliveries first, optionally of one subscription and/or one status."""
-        ids = [
-            str(i) for i in await self.redis.zrevrange(self.keys.index(subscription_id), 0, scan)
-        ]
-        out: list[DeliveryRecord] = []
-        for start in range(0, len(ids), 200):
-            chunk = ids[start : start + 200]
-            async with self.redis.pipeline(transaction=False) as pipe:
-                for dlv in chunk:
-                    pipe.hgetall(self.keys.record(dlv))
-                    pipe.lrange(self.keys.attempts(dlv), 0, -1)
-                rows = await pipe.execute()
-            for index, dlv in enumerate(chunk):
-                data, attempts = rows[2 * index], rows[2 * index + 1]
-                if not data or (status is not None and data.get("status") != status.value):
-                    continue
-                out.append(_record(dlv, data, attempts))
-                if len(out) >= limit:
-                    return out
-        return out
-
-    async def deliveries_of_alert(self, alert_id: str) -> list[str]:
-        """The delivery ids of ``alert_id`` (one per subscription that selected it)."""
-        return sorted(str(i) for i in await self.redis.smembers(self.keys.by_alert(alert_id)))
-
-    async def redeliver(self, delivery_id: str) -> bool:
-        """Send ``delivery_id`` again, now, with a fresh attempt budget (even if delivered).
-
-        False when the record has expired (past the log retention).
-        """
-        record = self.keys.record(delivery_id)
-        raw_sub = await self.redis.hget(record, "sub")
-        if raw_sub is None:
-            return False
-        sub = str(raw_sub)
-        now = self.now_ms()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(
-                record,
-                mapping={"status": "scheduled", "attempts": 0, "force": "1", "next_ms": now},
-            )
-            pipe.expire(record, QUEUE_TTL_S)
-            pipe.delete(self.keys.delivered(sub, delivery_id))
-            pipe.zadd(self.keys.due(sub), {delivery_id: now})
-            pipe.expire(self.keys.due(sub), QUEUE_TTL_S)
-            await pipe.execute()
-        return True
-
-    async def recover(self, subscription_id: str, since_ms: int) -> list[str]:
-        """Redeliver every failed (dead-lettered) delivery of a subscription since a time."""
-        index = self.keys.index(subscription_id)
-        ids = [str(i) for i in await self.redis.zrangebyscore(index, since_ms, "+inf")]
-        recovered: list[str] = []
-        for dlv in ids:
-            status = await self.redis.hget(self.keys.record(dlv), "status")
-            if status == DeliveryStatus.FAILED and await self.redeliver(dlv):
-                recovered.append(dlv)
-        return recovered
-
 
 def _pending(delivery_id: str, data: dict[Any, Any]) -> PendingDelivery | None:
     if not data or "alert" not in data:
@@ -408,24 +317,4 @@ def _pending(delivery_id: str, data: dict[Any, Any]) -> PendingDelivery | None:
         order=float(data.get("order", 0)),
         created_ms=int(data.get("created_ms", 0)),
         force=data.get("force") == "1",
-    )
-
-
-def _record(delivery_id: str, data: dict[str, str], attempts: list[str]) -> DeliveryRecord:
-    created = ms_to_datetime(data.get("created_ms")) or ms_to_datetime(0)
-    assert created is not None
-    last_status = data.get("last_status") or None
-    return DeliveryRecord(
-        delivery_id=delivery_id,
-        subscription_id=data.get("sub", ""),
-        alert_id=data.get("alert_id", ""),
-        status=DeliveryStatus(data.get("status", "scheduled")),
-        attempts=int(data.get("attempts", 0)),
-        created_at=created,
-        updated_at=ms_to_datetime(data.get("updated_ms")),
-        next_at=ms_to_datetime(data.get("next_ms") or None),
-        last_status=int(last_status) if last_status else None,
-        last_error=data.get("last_error") or None,
-        alert=Alert.model_validate_json(data["alert"]) if "alert" in data else None,
-        history=[AttemptRecord.model_validate_json(entry) for entry in attempts],
     )
