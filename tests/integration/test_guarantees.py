@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from aiokafka.errors import KafkaTimeoutError
 from newsalert import metrics
 from newsalert.matcher.pipeline import ArticleOutcome
 from newsalert.matcher.service import MatcherService
+from newsalert.models import Alert
 from newsalert.receiver import WebhookInbox
 from newsalert.settings import Settings
 from newsalert.stack.binaries import redis_binary
@@ -229,3 +231,36 @@ async def test_failed_alert_publish_is_retried_not_lost(
     assert failures_left == [0], "the injected failures did not happen"
     assert metrics.BATCH_RETRIES._value.get() - retries_before >= 2
     _assert_exactly_once(received, pipe.secret, expected)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="dispatcher bug: delivery ids ignore the alert sequence "
+    "(dispatcher/service.py builds delivery_id(sub, rule, story)), so the second alert "
+    "of a story after repeat_interval is dropped by DeliveryStore.enqueue as a repeat",
+)
+async def test_next_alert_of_a_story_after_the_repeat_interval_is_delivered(
+    settings: Settings, tmp_path: Path
+) -> None:
+    first = make_articles(1, ["river-flood"], seed=8, tag="repeat")[0]
+    later = dict(
+        first,
+        id="repeat-copy",
+        url="https://other.example.org/repeat-copy",
+        source="Other Wire",
+        body=first["body"] + " Reporting by the Other Wire desk.",
+        published_at="2026-11-21T08:00:00+00:00",  # 26 h later: past the 24 h interval
+    )
+    async with running_pipeline(settings, tmp_path, config_yaml("{url}", "{secret}")) as pipe:
+        await publish_articles(settings, [first])
+        await pipe.inbox.wait_for(1, timeout_s=60)
+        await publish_articles(settings, [later])
+        alerts = await pipe.read_topic("alerts", 2, timeout_s=30)
+        with contextlib.suppress(TimeoutError):
+            await pipe.inbox.wait_for(2, timeout_s=10)
+        received = list(pipe.inbox.received)
+
+    ids = {Alert.model_validate_json(a.value).alert_id for a in alerts}
+    assert len(ids) == 2, "the matcher should publish a second alert for the story"
+    assert len(received) == 2, "the second alert of the story never reached the webhook"
+    assert len({r.headers["webhook-id"] for r in received}) == 2
