@@ -29,7 +29,7 @@ from newsalert.dispatcher.events import EventSink
 from newsalert.dispatcher.store import DeliveryStore, NewDelivery
 from newsalert.dispatcher.worker import SubscriptionWorker
 from newsalert.kafka import ensure_topics, make_producer
-from newsalert.models import Alert, delivery_id
+from newsalert.models import Alert, alert_id, delivery_id
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.sender import WebhookSender
@@ -39,6 +39,19 @@ log = logging.getLogger("newsalert.dispatcher")
 
 #: Errors that make the consumer retry the batch (Redis or Kafka unavailable).
 _BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
+
+
+def webhook_id(subscription_id: str, alert: Alert) -> str:
+    """The delivery id (``webhook-id``) of ``alert`` for one subscription.
+
+    The first alert of a (rule, story) gets ``delivery_id(sub, rule, story)``, the
+    contract's formula. A repeat alert of the same story after the rule's repeat interval
+    carries a different ``alert_id`` (the matcher numbers repeats); it gets its own id,
+    derived from that alert id, so it is delivered instead of being taken for a replay.
+    """
+    if alert.alert_id == alert_id(alert.rule.id, alert.story_id):
+        return delivery_id(subscription_id, alert.rule.id, alert.story_id)
+    return delivery_id(subscription_id, alert.rule.id, alert.alert_id)
 
 
 class DispatcherService:
@@ -192,7 +205,7 @@ class DispatcherService:
                     if sub.selects(alert.rule.id, alert.tags):
                         # The fraction keeps batch order among equal enqueue milliseconds.
                         order = base + min(len(deliveries), 1023) / 1024.0
-                        dlv = delivery_id(sub.id, alert.rule.id, alert.story_id)
+                        dlv = webhook_id(sub.id, alert)
                         deliveries.append(NewDelivery(dlv, sub.id, alert, order))
                         touched.add(sub.id)
         await self._store.enqueue(deliveries)
