@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 
@@ -118,3 +120,28 @@ async def test_retry_after_is_reported(inbox: WebhookInbox) -> None:
         await throttling.stop()
     assert result.status == 429
     assert result.retry_after == "7"
+
+
+async def test_a_trickling_reply_cannot_outlive_the_timeout() -> None:
+    # Every byte arrives well within the per-read timeout; only a deadline on the whole
+    # attempt stops it (100 bytes at 0.2 s each would take 20 s).
+    async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            for _ in range(100):
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+        writer.close()
+
+    server = await asyncio.start_server(trickle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        sender = WebhookSender(LOOPBACK, timeout_s=0.5)
+        result = await sender.post(f"http://127.0.0.1:{port}/hook", REQUEST)
+        await sender.aclose()
+    finally:
+        server.close()
+    assert result.timed_out
+    assert result.status is None

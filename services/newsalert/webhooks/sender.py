@@ -7,6 +7,7 @@ outcome, including refusals and timeouts, comes back as an :class:`AttemptResult
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -80,15 +81,25 @@ class WebhookSender:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
             return AttemptResult(None, 0.0, error=f"scheme {scheme!r} not allowed", refused=True)
-        timeout = httpx.Timeout(timeout_s if timeout_s is not None else self._timeout_s)
+        limit = timeout_s if timeout_s is not None else self._timeout_s
         try:
-            async with self._client.stream(
-                "POST", url, content=request.body, headers=dict(request.headers), timeout=timeout
-            ) as response:
+            # httpx times each phase (connect, write, every read) separately; the outer
+            # deadline bounds the whole attempt, so a receiver trickling bytes cannot
+            # outlive the delivery's lease.
+            async with (
+                asyncio.timeout(limit),
+                self._client.stream(
+                    "POST",
+                    url,
+                    content=request.body,
+                    headers=dict(request.headers),
+                    timeout=httpx.Timeout(limit),
+                ) as response,
+            ):
                 reply = await _read_prefix(response, MAX_RESPONSE_CHARS * 4)
         except SSRFError as exc:
             return AttemptResult(None, _elapsed_ms(started), error=f"ssrf: {exc}", refused=True)
-        except httpx.TimeoutException as exc:
+        except (httpx.TimeoutException, TimeoutError) as exc:
             return AttemptResult(
                 None, _elapsed_ms(started), error=f"timeout: {type(exc).__name__}", timed_out=True
             )
