@@ -4,8 +4,8 @@
   503; once Redis is back every alert arrives exactly once and repeats stay dropped.
 * Hot reload in a running ``newsalert run``: a new rule is live within 2 s of the write;
   an invalid file keeps the last good rules and sets ``newsalert_rules_reload_failing``.
-* A failed publish of alerts loses nothing: the dedupe marks are released and the
-  batch is retried (the alert is delivered exactly once).
+* A bug while matching or a failed publish of alerts loses nothing: the dedupe marks
+  are released, the batch is retried after a backoff and logged, every alert arrives once.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import contextlib
 import signal
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,9 @@ import pytest
 from aiokafka.errors import KafkaTimeoutError
 
 from newsalert import metrics
-from newsalert.matcher.pipeline import ArticleOutcome
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.matcher.service import MatcherService
-from newsalert.models import Alert
+from newsalert.models import Alert, Article
 from newsalert.receiver import WebhookInbox
 from newsalert.settings import Settings
 from newsalert.stack.binaries import redis_binary
@@ -206,18 +207,32 @@ async def test_hot_reload_in_running_service(settings: Settings, tmp_path: Path)
     assert code == 0, service.log_tail()
 
 
-async def test_failed_alert_publish_is_retried_not_lost(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_failed_batches_are_retried_not_lost(
+    settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    original = MatcherService._publish
-    failures_left = [2]
+    """A bug while matching, then alerts the broker did not confirm: nothing is lost."""
+    original_process = ArticlePipeline.process
+    original_publish = MatcherService._publish
+    bugs_left, publish_failures_left = [1], [2]
+
+    async def buggy_process(
+        self: ArticlePipeline, article: Article, event_time: datetime
+    ) -> ArticleOutcome:
+        if bugs_left[0] > 0:
+            bugs_left[0] -= 1
+            raise RuntimeError("injected: a bug while matching")
+        return await original_process(self, article, event_time)
 
     async def flaky_publish(self: MatcherService, outcome: ArticleOutcome) -> None:
-        if outcome.alerts and failures_left[0] > 0:
-            failures_left[0] -= 1
+        if outcome.alerts and publish_failures_left[0] > 0:
+            publish_failures_left[0] -= 1
             raise KafkaTimeoutError("injected: alerts topic did not confirm")
-        await original(self, outcome)
+        await original_publish(self, outcome)
 
+    monkeypatch.setattr(ArticlePipeline, "process", buggy_process)
     monkeypatch.setattr(MatcherService, "_publish", flaky_publish)
     retries_before = metrics.BATCH_RETRIES._value.get()
     articles = make_articles(3, list(RULES), seed=7, tag="flaky")
@@ -228,8 +243,10 @@ async def test_failed_alert_publish_is_retried_not_lost(
         await asyncio.sleep(1.5)
         received = list(pipe.inbox.received)
 
-    assert failures_left == [0], "the injected failures did not happen"
-    assert metrics.BATCH_RETRIES._value.get() - retries_before >= 2
+    assert bugs_left == [0], "the injected bug did not happen"
+    assert publish_failures_left == [0], "the injected publish failures did not happen"
+    assert metrics.BATCH_RETRIES._value.get() - retries_before >= 3
+    assert "matcher batch raised unexpectedly" in caplog.text
     _assert_exactly_once(received, pipe.secret, expected)
 
 

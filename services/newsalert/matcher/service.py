@@ -110,15 +110,14 @@ class MatcherService:
         except (RedisError, DedupeUnavailableError, KafkaError, OSError) as exc:
             # Rewind and try the batch again; alerts already published are republished
             # with the same ids and dropped downstream, none is lost.
-            metrics.BATCH_RETRIES.inc()
             metrics.DEPENDENCY_UP.labels("kafka" if isinstance(exc, KafkaError) else "redis").set(0)
-            delay = _RETRY_BACKOFF_S[min(self._failures, len(_RETRY_BACKOFF_S) - 1)]
-            self._failures += 1
-            self.ready = False
-            log.warning(
-                "matcher batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
-            )
-            await asyncio.sleep(delay)
+            await self._back_off(exc)
+            raise
+        except Exception as exc:
+            # A bug (rule evaluation, dedupe reply...): same rewind and backoff, but never
+            # silent -- FastStream runs without a logger here, so log it ourselves.
+            log.exception("matcher batch raised unexpectedly; the batch will be retried")
+            await self._back_off(exc)
             raise
         if self._failures:
             log.info("matcher recovered after %d failed tries", self._failures)
@@ -126,6 +125,17 @@ class MatcherService:
         self.ready = True
         metrics.DEPENDENCY_UP.labels("redis").set(1)
         metrics.DEPENDENCY_UP.labels("kafka").set(1)
+
+    async def _back_off(self, exc: Exception) -> None:
+        """Count the failed batch, report not ready, wait before FastStream rewinds it."""
+        metrics.BATCH_RETRIES.inc()
+        delay = _RETRY_BACKOFF_S[min(self._failures, len(_RETRY_BACKOFF_S) - 1)]
+        self._failures += 1
+        self.ready = False
+        log.warning(
+            "matcher batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
+        )
+        await asyncio.sleep(delay)
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:

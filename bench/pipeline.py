@@ -1,0 +1,304 @@
+"""Benchmark the whole pipeline: BBC articles through the real services on the embedded stack.
+
+Starts the embedded stack (tansu + Redis) and a webhook inbox, runs ``newsalert run`` as
+a separate process on generated rules (one subscription to every rule), publishes N
+articles of ``../shared/corpus/bbc.jsonl.gz`` and prints:
+
+* end to end: articles/s from the first publish to matcher lag 0 (every article
+  consumed, read from the service's ``/metrics``) and to the last alert delivered;
+* the matcher's per-article cost in this process, on the same rules and articles:
+  decode + match only, and decode + match + Redis dedupe (check, claim, commit).
+
+Skips cleanly (exit 0, a note) when the corpus is absent. The rules come from
+``newsalert.rules.generate`` (realistic shapes, 10 % anchored on real articles), so the
+same seed gives the same rules.
+
+    .venv/bin/python bench/pipeline.py                    # all 2,225 BBC articles, 1,000 rules
+    .venv/bin/python bench/pipeline.py --articles 500 --rules 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import gzip
+import json
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from newsalert import constants
+from newsalert.config import load_config
+from newsalert.dedupe import DedupeConfig, RedisDedupe
+from newsalert.kafka import ensure_topics, make_producer
+from newsalert.matcher.decode import decode_article
+from newsalert.matcher.pipeline import ArticlePipeline
+from newsalert.models import Article
+from newsalert.receiver import WebhookInbox
+from newsalert.rules import CompiledRules, Document
+from newsalert.rules.generate import RuleGenerator, Vocabulary
+from newsalert.settings import Settings
+from newsalert.stack import EmbeddedStack
+from newsalert.stack.process import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
+NEWSALERT = str(Path(sys.executable).with_name("newsalert"))
+SECRET = "whsec_" + base64.b64encode(b"newsalert-bench-secret-0123456789").decode()
+_SAMPLE = re.compile(r"^(newsalert_[\w]+)(\{[^}]*\})?\s+(\S+)$")
+
+
+def load_corpus(path: Path, limit: int) -> list[bytes]:
+    """The first ``limit`` records of the corpus, as the raw JSON bytes put on Kafka."""
+    records: list[bytes] = []
+    with gzip.open(path, "rb") as lines:
+        for line in lines:
+            if line.strip():
+                records.append(line.strip())
+            if len(records) >= limit:
+                break
+    return records
+
+
+def write_config(folder: Path, articles: list[Article], count: int, seed: int, url: str) -> Path:
+    """Generated rules plus one subscription to every rule."""
+    rules = RuleGenerator(Vocabulary.of(articles), seed=seed).rules(count)
+    config = {
+        "version": 1,
+        "rules": rules,
+        "subscriptions": [{"id": "bench", "url": f"{url}/bench", "secret": SECRET, "rules": ["*"]}],
+    }
+    path = folder / "rules.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+async def scrape(client: httpx.AsyncClient, port: int) -> dict[str, float]:
+    """The service's ``newsalert_*`` metrics."""
+    reply = await client.get(f"http://127.0.0.1:{port}/metrics")
+    out: dict[str, float] = {}
+    for line in reply.text.splitlines():
+        found = _SAMPLE.match(line)
+        if found:
+            out[found.group(1) + (found.group(2) or "")] = float(found.group(3))
+    return out
+
+
+def consumed(metrics: dict[str, float]) -> float:
+    """Articles the matcher finished, whatever the outcome."""
+    return sum(
+        value for key, value in metrics.items() if key.startswith("newsalert_articles_total{")
+    )
+
+
+async def wait_ready(
+    client: httpx.AsyncClient, port: int, process: subprocess.Popen[bytes], timeout_s: float
+) -> None:
+    """Wait until the service's ``/readyz`` answers 200."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"newsalert run exited with {process.returncode}")
+        try:
+            if (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        await asyncio.sleep(0.2)
+    raise SystemExit("newsalert run did not become ready")
+
+
+async def publish(settings: Settings, records: list[bytes]) -> float:
+    """Publish every record (keyed by article id); seconds it took."""
+    producer = make_producer(settings, linger_ms=5)
+    await producer.start()
+    topic = settings.topic(constants.TOPIC_ARTICLES)
+    started = time.perf_counter()
+    try:
+        futures = []
+        for value in records:
+            key = json.loads(value)["id"].encode()
+            futures.append(await producer.send(topic, value=value, key=key))
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def end_to_end(
+    stack_settings: Settings, records: list[bytes], folder: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Run the service process and time the records through it."""
+    inbox = WebhookInbox()
+    await inbox.start()
+    articles = [Article.model_validate_json(r) for r in records]
+    config = write_config(folder, articles, args.rules, args.seed, inbox.url)
+    await ensure_topics(stack_settings)
+    api_port = free_port()
+    env = dict(os.environ)
+    env.update(
+        NEWSALERT_KAFKA_BOOTSTRAP=stack_settings.kafka_bootstrap,
+        NEWSALERT_REDIS_URL=stack_settings.redis_url,
+        NEWSALERT_TOPIC_PREFIX=stack_settings.topic_prefix,
+        NEWSALERT_REDIS_PREFIX=stack_settings.redis_prefix,
+        NEWSALERT_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
+        NEWSALERT_LOG_LEVEL="WARNING",
+    )
+    with (folder / "service.log").open("wb") as log:
+        service = subprocess.Popen(  # noqa: ASYNC220  (started once, reaped in finally)
+            [NEWSALERT, "run", "--config", str(config), "--api-port", str(api_port)],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    client = httpx.AsyncClient(timeout=5.0)
+    try:
+        await wait_ready(client, api_port, service, 120)
+        await asyncio.sleep(2.0)  # consumer-group join
+        started = time.perf_counter()
+        publish_s = await publish(stack_settings, records)
+        lag_zero_s = delivered_s = None
+        metrics: dict[str, float] = {}
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            metrics = await scrape(client, api_port)
+            now = time.perf_counter() - started
+            if lag_zero_s is None and consumed(metrics) >= len(records):
+                lag_zero_s = now
+            alerts = metrics.get("newsalert_alerts_published_total", 0.0)
+            if lag_zero_s is not None and len(inbox.received) >= alerts:
+                delivered_s = now
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        await client.aclose()
+        service.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(service.wait, 60)
+        await inbox.stop()
+    return {
+        "publish_s": publish_s,
+        "lag_zero_s": lag_zero_s,
+        "delivered_s": delivered_s,
+        "alerts": metrics.get("newsalert_alerts_published_total", 0.0),
+        "delivered": len(inbox.received),
+        "duplicates": metrics.get('newsalert_articles_total{outcome="duplicate"}', 0.0),
+        "exit_code": service.returncode,
+    }
+
+
+async def matcher_cost(
+    settings: Settings, records: list[bytes], compiled: CompiledRules
+) -> dict[str, float]:
+    """Per-article seconds in this process: match only, and match + Redis dedupe."""
+    started = time.perf_counter()
+    matches = 0
+    for raw in records:
+        article = decode_article(raw, settings.max_article_bytes)
+        matches += len(compiled.match(Document.from_article(article)))
+    match_s = (time.perf_counter() - started) / len(records)
+    store = RedisDedupe.from_url(
+        settings.redis_url,
+        prefix=settings.redis_prefix + "cost:",
+        config=DedupeConfig.from_settings(settings),
+    )
+    pipeline = ArticlePipeline(lambda: compiled, store, timedelta(hours=24))
+    per_article: list[float] = []
+    try:
+        for raw in records:
+            one = time.perf_counter()
+            article = decode_article(raw, settings.max_article_bytes)
+            outcome = await pipeline.process(article, article.published_at or datetime.now(tz=UTC))
+            await pipeline.commit(outcome)
+            per_article.append(time.perf_counter() - one)
+    finally:
+        await store.aclose()
+    return {
+        "match_s": match_s,
+        "full_s": statistics.fmean(per_article),
+        "full_p99_s": sorted(per_article)[int(len(per_article) * 0.99) - 1],
+        "matches_per_article": matches / len(records),
+    }
+
+
+def report(args: argparse.Namespace, n: int, e2e: dict[str, Any], cost: dict[str, float]) -> None:
+    """Print the figures as a markdown table."""
+
+    def rate(seconds: float | None) -> str:
+        return "n/a (timed out)" if seconds is None else f"{n / seconds:,.0f} articles/s"
+
+    def secs(seconds: float | None) -> str:
+        return "timed out" if seconds is None else f"{seconds:.2f} s"
+
+    print(f"# newsalert pipeline: {n} BBC articles, {args.rules} generated rules, 1 subscription")
+    print()
+    print("| figure | value |")
+    print("|---|---|")
+    print(f"| publish {n} records (producer, acks=all) | {secs(e2e['publish_s'])} |")
+    print(f"| first publish -> matcher lag 0 | {secs(e2e['lag_zero_s'])} |")
+    print(f"| end to end, to matcher lag 0 | {rate(e2e['lag_zero_s'])} |")
+    print(f"| first publish -> last alert delivered | {secs(e2e['delivered_s'])} |")
+    print(f"| end to end, to last alert delivered | {rate(e2e['delivered_s'])} |")
+    print(f"| alerts published / webhooks delivered | {e2e['alerts']:.0f} / {e2e['delivered']} |")
+    print(f"| exact repeats skipped by dedupe | {e2e['duplicates']:.0f} |")
+    print(f"| matches per article (before dedupe) | {cost['matches_per_article']:.2f} |")
+    print(f"| matcher: decode + match, per article | {cost['match_s'] * 1e6:,.0f} µs |")
+    print(
+        f"| matcher: decode + match + Redis dedupe, per article (mean / p99) | "
+        f"{cost['full_s'] * 1e6:,.0f} / {cost['full_p99_s'] * 1e6:,.0f} µs |"
+    )
+    print(f"| service exit code after SIGTERM | {e2e['exit_code']} |")
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    """Run both measurements on one embedded stack."""
+    corpus = args.corpus_dir / "bbc.jsonl.gz"
+    if not corpus.exists():
+        print(f"corpus not found at {corpus}: nothing to measure (skipped)")
+        return 0
+    records = load_corpus(corpus, args.articles)
+    with tempfile.TemporaryDirectory(prefix="newsalert-bench-") as tmp:
+        folder = Path(tmp)
+        stack = EmbeddedStack(folder / "stack")
+        info = stack.up()
+        try:
+            tag = f"bench{int(time.time())}"
+            settings = Settings(
+                kafka_bootstrap=info.kafka_bootstrap,
+                redis_url=info.redis_url,
+                topic_prefix=f"{tag}.",
+                redis_prefix=f"na:{tag}:",
+            )
+            e2e = await end_to_end(settings, records, folder, args)
+            compiled = load_config(folder / "rules.yaml").rules.compile()
+            cost = await matcher_cost(settings, records, compiled)
+        finally:
+            stack.down()
+    report(args, len(records), e2e, cost)
+    return 0 if e2e["delivered_s"] is not None and e2e["exit_code"] == 0 else 1
+
+
+def main() -> int:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, default=2225, help="BBC articles (max 2225)")
+    parser.add_argument("--rules", type=int, default=1000, help="generated rules (default 1000)")
+    parser.add_argument("--seed", type=int, default=42, help="rule generator seed")
+    parser.add_argument("--timeout", type=float, default=600.0, help="give up after seconds")
+    parser.add_argument("--corpus-dir", type=Path, default=CORPUS, help="corpus folder")
+    return asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
