@@ -35,6 +35,11 @@ def story_band_key(prefix: str, band: int, bucket: str) -> str:
     return f"{prefix}story:{band}:{bucket}"
 
 
+def boilerplate_line_key(prefix: str, digest: str) -> str:
+    """An edge sentence (byline, footer...): the last story it was seen in, how many."""
+    return f"{prefix}line:{digest}"
+
+
 def alert_group_key(prefix: str, rule_id: str, story_id: str) -> str:
     """Repeat-window mark: one alert per (rule, story) within the repeat interval."""
     return f"{prefix}alerted:{rule_id}:{story_id}"

@@ -14,14 +14,21 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from newsalert.dedupe import DedupeConfig, DedupeStore, DedupeUnavailableError, MemoryDedupe
+from newsalert.dedupe import (
+    DedupeConfig,
+    DedupeStore,
+    DedupeUnavailableError,
+    MemoryDedupe,
+)
 from newsalert.dedupe.redis_store import RedisDedupe, open_redis_dedupe
 from newsalert.models import Article
 from newsalert.settings import Settings
 from tests.unit.dedupe.contract_cases import (
+    BRIEFS,
     DAY,
     HOUR,
     OTHER_STORY,
+    OUTLET_WRAP,
     STORY,
     T0,
     Backend,
@@ -79,7 +86,7 @@ async def test_every_key_has_a_ttl(redis_backend: RedisBackend) -> None:
     await publish_and_commit(store, copy, ["r1", "r2"])
     keys = [key async for key in store.client.scan_iter(match=f"{store.prefix}*")]
     kinds = {key.decode().removeprefix(store.prefix).split(":")[0] for key in keys}
-    assert kinds == {"seen", "story", "alerted"}
+    assert kinds == {"seen", "story", "line", "alerted"}
     for key in keys:
         ttl = await store.client.pttl(key)
         assert ttl > 0, key
@@ -146,7 +153,12 @@ def parity_pool() -> list[Article]:
             article(f"v{n}", syndicated(sentences), source="outlet"),
             article(f"u{n}", sentences[1:], url=url.upper() + "/?utm_source=x", source="u"),
             article(f"s{n}", sentences[:3], source="short"),
+            article(f"w{n}", [*OUTLET_WRAP[0], *BRIEFS[n], *OUTLET_WRAP[1]], source="outlet"),
+            article(f"b{n}", BRIEFS[n + 2], source="wire"),
         ]
+    # Enough articles of one outlet for its wrap to be learned as boilerplate.
+    wrap = OUTLET_WRAP
+    pool += [article(f"w{n}", [*wrap[0], *BRIEFS[n], *wrap[1]], source="outlet") for n in (2, 3)]
     return pool
 
 

@@ -35,6 +35,13 @@ class FingerprintParams:
     rows: int = 4
     min_band_hits: int = 2
     bucket_bytes: int = 6
+    #: Learned boilerplate: the first ``edge_head`` and last ``edge_tail`` sentences of an
+    #: article are tracked per source; one that ``boilerplate_articles`` different articles
+    #: of the source carried within the story window is left out of the shingles of that
+    #: source's articles (0 turns learning off). See :mod:`newsalert.dedupe.boilerplate`.
+    edge_head: int = 2
+    edge_tail: int = 3
+    boilerplate_articles: int = 3
 
     @property
     def bins(self) -> int:
@@ -46,6 +53,8 @@ class FingerprintParams:
             raise ValueError("shingle_words, bands and rows must be positive")
         if not 1 <= self.min_band_hits <= self.bands:
             raise ValueError("min_band_hits must be between 1 and bands")
+        if min(self.edge_head, self.edge_tail, self.boilerplate_articles) < 0:
+            raise ValueError("edge_head, edge_tail and boilerplate_articles must be >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +65,53 @@ class Fingerprint:
     shingles: int
 
 
-def shingles(text: str, words: int) -> set[str]:
-    """The sentence-bounded word ``words``-shingles of ``text`` (casefolded, NFKC)."""
+Sentence = tuple[str, ...]
+
+
+def sentences(text: str) -> list[Sentence]:
+    """The sentences of ``text`` as word tuples (NFKC, casefolded); empty ones dropped."""
     folded = unicodedata.normalize("NFKC", text).casefold()
+    return [tuple(words) for part in _SENTENCE_END.split(folded) if (words := _WORD.findall(part))]
+
+
+def sentence_digest(sentence: Sentence) -> str:
+    """A short stable digest of one sentence (hex)."""
+    return hashlib.blake2b(" ".join(sentence).encode(), digest_size=8).hexdigest()
+
+
+def edge_digests(parts: list[Sentence], params: FingerprintParams) -> tuple[str, ...]:
+    """Digests of the first ``edge_head`` and last ``edge_tail`` sentences (each once).
+
+    Bylines, datelines, sign-offs, copyright and newsletter lines live at the edges of
+    an article; these are the sentences tracked for boilerplate.
+    """
+    if not params.boilerplate_articles:
+        return ()
+    count = len(parts)
+    chosen = list(range(min(params.edge_head, count)))
+    chosen += range(max(count - params.edge_tail, 0), count)
+    return tuple(dict.fromkeys(sentence_digest(parts[i]) for i in chosen))
+
+
+def sentence_shingles(
+    parts: list[Sentence], words: int, skip: frozenset[str] = frozenset()
+) -> set[str]:
+    """Word ``words``-shingles inside each sentence, leaving out sentences in ``skip``."""
     out: set[str] = set()
-    for sentence in _SENTENCE_END.split(folded):
-        tokens = _WORD.findall(sentence)
+    for tokens in parts:
+        if skip and sentence_digest(tokens) in skip:
+            continue
         if len(tokens) <= words:
             if len(tokens) > 1:
                 out.add(" ".join(tokens))
             continue
         out.update(" ".join(tokens[i : i + words]) for i in range(len(tokens) - words + 1))
     return out
+
+
+def shingles(text: str, words: int) -> set[str]:
+    """The sentence-bounded word ``words``-shingles of ``text`` (casefolded, NFKC)."""
+    return sentence_shingles(sentences(text), words)
 
 
 def _hash64(data: bytes) -> int:
@@ -132,9 +176,12 @@ def band_buckets(signature: list[int], params: FingerprintParams) -> tuple[str, 
     return tuple(buckets)
 
 
-def fingerprint(text: str, params: FingerprintParams) -> Fingerprint:
-    """The near-duplicate fingerprint of ``text`` under ``params``."""
-    items = shingles(text, params.shingle_words)
+def fingerprint(
+    text: str | list[Sentence], params: FingerprintParams, skip: frozenset[str] = frozenset()
+) -> Fingerprint:
+    """The near-duplicate fingerprint of ``text`` (or its sentences), without ``skip``."""
+    parts = sentences(text) if isinstance(text, str) else text
+    items = sentence_shingles(parts, params.shingle_words, skip)
     signature = sketch(items, params.bins)
     if signature is None:
         return Fingerprint(buckets=(), shingles=0)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, next_mark
 from newsalert.dedupe.canonical import exact_digests
 from newsalert.dedupe.contract import (
     AlertClaim,
@@ -29,7 +30,7 @@ from newsalert.dedupe.contract import (
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import fingerprint
+from newsalert.dedupe.fingerprint import edge_digests, fingerprint, sentences
 from newsalert.models import Article
 
 _GC_EVERY = 4096
@@ -67,6 +68,7 @@ class MemoryDedupe:
         self._clock = clock
         self._seen: dict[str, _SeenMark] = {}
         self._bands: dict[tuple[int, str], tuple[str, int]] = {}
+        self._lines: dict[str, LineMark] = {}
         self._groups: dict[tuple[str, str], _Group] = {}
         self._window_ms = delta_ms(self.config.story_window)
         self._newest_ms = 0
@@ -101,7 +103,12 @@ class MemoryDedupe:
             live.add(digest)
             if story is None:
                 story, reason = mark.story_id, "copy-in-flight"
-        buckets = fingerprint(article.body or article.title, self.config.fingerprint).buckets
+        params = self.config.fingerprint
+        parts = sentences(article.body or article.title)
+        lines = {d: line_digest(article.source, d) for d in edge_digests(parts, params)}
+        marks = {d: self._lines.get(line) for d, line in lines.items()}
+        skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)
+        buckets = fingerprint(parts, params, skip).buckets
         if story is None:
             counts: dict[str, int] = {}
             best, best_hits = None, 0
@@ -124,6 +131,8 @@ class MemoryDedupe:
             entry = self._bands.get((band, bucket))
             if entry is None or entry[1] <= event_ms:
                 self._bands[(band, bucket)] = (story, event_ms)
+        for digest, line in lines.items():
+            self._lines[line] = next_mark(marks[digest], digests["id"], event_ms, self._window_ms)
         return ArticleVerdict(
             article_id=article.id,
             duplicate=False,
@@ -228,6 +237,7 @@ class MemoryDedupe:
         horizon = self._newest_ms - self._window_ms - delta_ms(self.config.retention_grace)
         self._seen = {d: m for d, m in self._seen.items() if m.event_ms >= horizon}
         self._bands = {b: e for b, e in self._bands.items() if e[1] >= horizon}
+        self._lines = {d: m for d, m in self._lines.items() if m.event_ms >= horizon}
         self._groups = {
             k: g
             for k, g in self._groups.items()
@@ -235,5 +245,5 @@ class MemoryDedupe:
         }
 
     def __len__(self) -> int:
-        """Number of marks held (seen, band and group entries)."""
-        return len(self._seen) + len(self._bands) + len(self._groups)
+        """Number of marks held (seen, band, line and group entries)."""
+        return len(self._seen) + len(self._bands) + len(self._lines) + len(self._groups)

@@ -14,7 +14,7 @@ replicas -- not Redis Cluster (keys of one call hash to different slots).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +23,7 @@ from redis.asyncio import Redis
 
 from newsalert import constants
 from newsalert.dedupe import scripts
+from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest
 from newsalert.dedupe.canonical import exact_digests
 from newsalert.dedupe.contract import (
     AlertClaim,
@@ -39,7 +40,7 @@ from newsalert.dedupe.contract import (
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import fingerprint
+from newsalert.dedupe.fingerprint import edge_digests, fingerprint, sentences
 from newsalert.models import Article
 from newsalert.settings import Settings
 
@@ -88,8 +89,11 @@ class RedisDedupe:
         await self.client.aclose()
 
     async def _run(self, script: Any, keys: list[str], args: list[str | int]) -> Any:
+        return await self._call(script(keys=keys, args=args))
+
+    async def _call(self, pending: Awaitable[Any]) -> Any:
         try:
-            return await script(keys=keys, args=args)
+            return await pending
         except _UNAVAILABLE as exc:
             raise DedupeUnavailableError(f"redis unavailable: {exc}") from exc
         except redis_errors.RedisError as exc:
@@ -105,22 +109,38 @@ class RedisDedupe:
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
         """Classify ``article`` and assign its story id, in one script."""
         token = owner_token(article, event_time)
+        event_ms = to_ms(event_time)
         digests = exact_digests(article)
-        buckets = fingerprint(article.body or article.title, self.config.fingerprint).buckets
+        params = self.config.fingerprint
+        parts = sentences(article.body or article.title)
+        edges = edge_digests(parts, params)
+        line_keys = [
+            constants.boilerplate_line_key(self.prefix, line_digest(article.source, d))
+            for d in edges
+        ]
+        marks: dict[str, LineMark | None] = {}
+        if line_keys:
+            values = await self._call(self.client.mget(line_keys))
+            marks = {d: LineMark.decode(v) for d, v in zip(edges, values, strict=True)}
+        skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)
+        buckets = fingerprint(parts, params, skip).buckets
         keys = [constants.seen_article_key(self.prefix, d) for d in digests.values()]
         keys += [
             constants.story_band_key(self.prefix, band, bucket)
             for band, bucket in enumerate(buckets)
         ]
+        keys += line_keys
         args: list[str | int] = [
             len(digests),
-            to_ms(event_time),
+            event_ms,
             self._window_ms,
             self._window_ms + self._grace_ms,
             token,
             story_id_for(article),
-            self.config.fingerprint.min_band_hits,
+            params.min_band_hits,
             *digests,
+            len(line_keys),
+            digests["id"],
         ]
         duplicate, story, reason = await self._run(self._check, keys, args)
         return ArticleVerdict(

@@ -7,6 +7,8 @@ step for step. Value layouts (``|``-separated; story ids and tokens never hold `
 * ``seen:<digest>`` string: ``d|<story>|<event_ms>`` (committed) or
   ``p|<story>|<event_ms>|<token>`` (pending; never makes a copy a duplicate).
 * ``story:<band>:<bucket>`` string: ``<story>|<event_ms>`` of the newest article there.
+* ``line:<digest>`` string: ``<last article>|<articles>|<event_ms>`` of one source's
+  edge sentence (:mod:`newsalert.dedupe.boilerplate`).
 * ``alerted:<rule>:<story>`` hash: ``last`` (event ms of the last sent alert), ``seq``
   (alerts sent), ``folded`` (copies since), ``ptok``/``puntil`` (pending owner and its
   lease end in Redis server milliseconds).
@@ -14,9 +16,9 @@ step for step. Value layouts (``|``-separated; story ids and tokens never hold `
 
 from __future__ import annotations
 
-#: KEYS: seen keys (nseen), then band keys in band order.
-#: ARGV: nseen, event_ms, window_ms, ttl_ms, token, new_story, min_band_hits, then the
-#: kind (id, url, body) of each seen key.
+#: KEYS: seen keys (nseen), band keys in band order, then edge-sentence line keys (nlines).
+#: ARGV: nseen, event_ms, window_ms, ttl_ms, token, new_story, min_band_hits, the kind
+#: (id, url, body) of each seen key, nlines, then the article's id digest.
 #: Returns {duplicate 0/1, story, reason or ""}.
 CHECK_ARTICLE = """
 local nseen = tonumber(ARGV[1])
@@ -25,6 +27,7 @@ local window = tonumber(ARGV[3])
 local ttl = ARGV[4]
 local token = ARGV[5]
 local min_hits = tonumber(ARGV[7])
+local last_band = #KEYS - tonumber(ARGV[8 + nseen])
 local story, reason = nil, ''
 local live = {}
 for i = 1, nseen do
@@ -41,12 +44,12 @@ for i = 1, nseen do
   end
 end
 local bands = {}
-for i = nseen + 1, #KEYS do
+for i = nseen + 1, last_band do
   bands[i] = redis.call('GET', KEYS[i])
 end
 if not story then
   local counts, best, best_hits = {}, nil, 0
-  for i = nseen + 1, #KEYS do
+  for i = nseen + 1, last_band do
     local v = bands[i]
     if v then
       local s, ms = string.match(v, '^([^|]+)|(%-?%d+)$')
@@ -65,11 +68,27 @@ for i = 1, nseen do
     redis.call('SET', KEYS[i], 'p|' .. story .. '|' .. ARGV[2] .. '|' .. token, 'PX', ttl)
   end
 end
-for i = nseen + 1, #KEYS do
+for i = nseen + 1, last_band do
   local v = bands[i]
   local ms = v and string.match(v, '|(%-?%d+)$')
   if (not ms) or tonumber(ms) <= t then
     redis.call('SET', KEYS[i], story .. '|' .. ARGV[2], 'PX', ttl)
+  end
+end
+-- boilerplate.next_mark: last article that carried each edge sentence, how many did
+local article = ARGV[9 + nseen]
+for i = last_band + 1, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  local a, c, ms = nil, nil, nil
+  if v then a, c, ms = string.match(v, '^([^|]+)|(%d+)|(%-?%d+)$') end
+  if (not a) or math.abs(t - tonumber(ms)) > window then
+    redis.call('SET', KEYS[i], article .. '|1|' .. ARGV[2], 'PX', ttl)
+  else
+    local articles = tonumber(c)
+    if a ~= article then articles = articles + 1 end
+    local newest = ARGV[2]
+    if tonumber(ms) > t then newest = ms end
+    redis.call('SET', KEYS[i], article .. '|' .. articles .. '|' .. newest, 'PX', ttl)
   end
 end
 return {0, story, reason}

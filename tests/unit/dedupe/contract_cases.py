@@ -7,7 +7,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
-from newsalert.dedupe import DedupeConfig, DedupeStore, claim_alert_id, story_id_for
+from newsalert.dedupe import (
+    DedupeConfig,
+    DedupeStore,
+    FingerprintParams,
+    claim_alert_id,
+    story_id_for,
+)
 from newsalert.models import Article, alert_id
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -49,6 +55,38 @@ OTHER_STORY = [
     "Inspections of the other piers found only minor wear that will be fixed during the "
     "regular winter maintenance period, the authority added.",
 ]
+
+# Short briefs and an outlet's own byline and footers (longer than the briefs).
+BRIEFS = [
+    [
+        "Shares of Northwind Mining rose 4 percent on Tuesday after the company reported "
+        "higher copper output.",
+        "The company said production at its main mine reached a record in the third quarter.",
+    ],
+    [
+        "The city council of Lakeside approved a new budget for public libraries on "
+        "Wednesday evening.",
+        "Opening hours at the central library will be extended by two hours on weekdays.",
+    ],
+    [
+        "A regional airline said it would add three weekly flights between Porto and the Azores.",
+        "The new service starts in May and will use turboprop aircraft with 70 seats.",
+    ],
+    [
+        "Farmers in the southern valley expect a smaller olive harvest after a dry summer.",
+        "The cooperative said volumes could fall by a fifth compared with last year.",
+    ],
+]
+OUTLET_WRAP = (
+    ["By our correspondent, with agencies and staff reporters in the region."],
+    [
+        "This story was first published by the wire service and is republished with permission.",
+        "Sign up for our morning newsletter to get the most important stories of the day in "
+        "your inbox.",
+        "Copyright 2026 the wire service, all rights reserved and this material may not be "
+        "redistributed.",
+    ],
+)
 
 
 def article(
@@ -356,6 +394,26 @@ class DedupeContract:
         first, second = await replay(backend.new()), await replay(backend.new())
         assert first == second
         assert len({story for story, _ in first}) == 2
+
+    async def test_learned_boilerplate_keeps_short_briefs_apart(self, backend: Backend) -> None:
+        async def fourth_copy_story(config: DedupeConfig) -> tuple[str, str]:
+            store = backend.new(config)
+            for i, brief in enumerate(BRIEFS):
+                at = T0 + i * HOUR
+                original = article(f"brief-{i}", brief, source="wire", at=at)
+                verdict = await store.check_article(original, at)
+                wrapped = [*OUTLET_WRAP[0], *brief, *OUTLET_WRAP[1]]
+                copy = article(f"outlet-{i}", wrapped, source="outlet", at=at + HOUR / 2)
+                copy_verdict = await store.check_article(copy, at + HOUR / 2)
+            return verdict.story_id, copy_verdict.story_id
+
+        learned = DedupeConfig()
+        assert learned.fingerprint.boilerplate_articles == 3
+        original, copy = await fourth_copy_story(learned)
+        assert copy == original, "after 3 outlet articles its footer no longer counts"
+        blind = DedupeConfig(fingerprint=FingerprintParams(boilerplate_articles=0))
+        original, copy = await fourth_copy_story(blind)
+        assert copy != original, "without learning the footer outweighs the brief"
 
     async def test_ping(self, backend: Backend) -> None:
         await backend.new().ping()
