@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 
-from newsalert import metrics
+from newsalert import constants, metrics
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.matcher.service import MatcherService
 from newsalert.models import Alert, Article
@@ -248,6 +249,57 @@ async def test_failed_batches_are_retried_not_lost(
     assert metrics.BATCH_RETRIES._value.get() - retries_before >= 3
     assert "matcher batch raised unexpectedly" in caplog.text
     _assert_exactly_once(received, pipe.secret, expected)
+
+
+async def _committed(settings: Settings, group: str, topic: str) -> int:
+    """Sum of the group's committed offsets on ``topic`` (a non-subscribing consumer)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        return sum(
+            [await consumer.committed(TopicPartition(topic, p)) or 0 for p in sorted(partitions)]
+        )
+    finally:
+        await consumer.stop()
+
+
+async def test_offset_committed_only_after_alerts_are_stored(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At-least-once: while the alerts of an article are not stored, its offset is not committed."""
+    original_publish = MatcherService._publish
+    held, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_publish(self: MatcherService, outcome: ArticleOutcome) -> None:
+        if outcome.alerts:
+            held.set()
+            await release.wait()
+        await original_publish(self, outcome)
+
+    monkeypatch.setattr(MatcherService, "_publish", slow_publish)
+    articles = make_articles(1, ["summit-talks"], seed=9, tag="commit")
+    group = settings.group(constants.MATCHER_GROUP)
+    topic = settings.topic(constants.TOPIC_ARTICLES)
+    async with running_pipeline(settings, tmp_path, config_yaml("{url}", "{secret}")) as pipe:
+        await publish_articles(settings, articles)
+        await asyncio.wait_for(held.wait(), 60)
+        await asyncio.sleep(6.0)  # > the 5 s auto-commit interval an ACK_FIRST consumer uses
+        committed_while_held = await _committed(settings, group, topic)
+        delivered_while_held = len(pipe.inbox.received)
+        release.set()
+        await pipe.inbox.wait_for(2, timeout_s=60)
+
+        async def committed() -> bool:
+            return await _committed(settings, group, topic) == 1
+
+        committed_after = await eventually(committed, 20)
+
+    assert committed_while_held == 0, "offset committed before the alerts were stored"
+    assert delivered_while_held == 0
+    assert committed_after, "offset not committed after the alerts were stored"
 
 
 @pytest.mark.xfail(
