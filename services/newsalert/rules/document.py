@@ -17,6 +17,7 @@ class FieldText:
     tokens: list[str]
     stems: list[str]
     _stem_set: frozenset[str] | None = field(default=None, repr=False)
+    _token_set: frozenset[str] | None = field(default=None, repr=False)
     _stem_positions: dict[str, list[int]] | None = field(default=None, repr=False)
     _prefix_positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
@@ -32,6 +33,13 @@ class FieldText:
         if self._stem_set is None:
             self._stem_set = frozenset(self.stems)
         return self._stem_set
+
+    @property
+    def token_set(self) -> frozenset[str]:
+        """Every distinct case-folded token of the field."""
+        if self._token_set is None:
+            self._token_set = frozenset(self.tokens)
+        return self._token_set
 
     def stem_positions(self, stem: str) -> list[int]:
         """Sorted token positions whose stem is ``stem``."""

@@ -51,7 +51,7 @@ class Evaluation:
             memo = False
             for name in term.fields:
                 text = self.doc.fields.get(name)
-                if text is not None and text.tokens and _term_in(term, text):
+                if text is not None and text.tokens and term_in_field(term, text):
                     memo = True
                     break
             self._memo[term] = memo
@@ -59,14 +59,17 @@ class Evaluation:
 
     def near(self, near: Near) -> bool:
         """True when the NEAR chain is satisfied inside one field."""
-        names = {name for operand in near.operands for term in operand for name in term.fields}
-        for name in sorted(names):
-            text = self.doc.fields.get(name)
-            if text is None or not text.tokens:
-                continue
-            if _near_in(near, name, text):
-                return True
-        return False
+        return near_holds(near, self.doc)
+
+
+def near_holds(near: Near, doc: Document) -> bool:
+    """True when the NEAR chain ``near`` is satisfied inside one field of ``doc``."""
+    names = {name for operand in near.operands for term in operand for name in term.fields}
+    for name in sorted(names):
+        text = doc.fields.get(name)
+        if text is not None and text.tokens and _near_in(near, name, text):
+            return True
+    return False
 
 
 def _word_positions(word: Word, text: FieldText) -> list[int]:
@@ -81,7 +84,8 @@ def _word_at(word: Word, text: FieldText, position: int) -> bool:
     return text.stems[position] == word.value
 
 
-def _term_in(term: Term, text: FieldText) -> bool:
+def term_in_field(term: Term, text: FieldText) -> bool:
+    """True when ``term`` matches inside the field ``text``."""
     words = term.words
     if term.mode == "word":
         word = words[0]

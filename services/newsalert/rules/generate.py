@@ -3,15 +3,16 @@
 Shapes follow the Luwak/Manticore percolator benchmarks and media-monitoring saved
 searches: 2-5 keyword groups, phrases taken from real bigrams, window keywords, some
 NOT/``none``, wildcards, ``query:`` strings with OR groups and NEAR/n, field restrictions.
-Most rules draw their words from one random article so that they match something; the
-rest draw from the whole vocabulary. The same seed and corpus give the same rules.
+A share of the rules (``anchored``, default 10 %) draws its words from one random article
+so that it matches something; the rest draw from the whole vocabulary. The same seed
+and corpus give the same rules.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any
@@ -25,12 +26,17 @@ class Vocabulary:
     """Words and bigrams of a corpus, without the most frequent (stop) words."""
 
     words: tuple[str, ...]
+    long_words: tuple[str, ...]
     doc_words: tuple[tuple[str, ...], ...]
     doc_bigrams: tuple[tuple[str, ...], ...]
 
     @classmethod
-    def of(cls, articles: Iterable[Article], *, stop_top: int = 150) -> Vocabulary:
-        """Build from ``articles``: words in >= 2 articles, minus the ``stop_top`` commonest."""
+    def of(cls, articles: Iterable[Article], *, stop_top: int = 400) -> Vocabulary:
+        """Build from ``articles``: words in >= 2 articles, minus the ``stop_top`` commonest.
+
+        Saved searches are written with content words; the commonest few hundred words
+        of news ("said", "year", "despite", "including") are left out.
+        """
         docs = [tokenize(f"{a.title} {a.body}") for a in articles]
         frequency: Counter[str] = Counter()
         for tokens in docs:
@@ -45,16 +51,18 @@ class Vocabulary:
         doc_bigrams = tuple(
             tuple(sorted({f"{a} {b}" for a, b in pairwise(t) if good(a) and good(b)})) for t in docs
         )
-        return cls(words, doc_words, doc_bigrams)
+        long_words = tuple(w for w in words if len(w) >= 6)
+        return cls(words, long_words, doc_words, doc_bigrams)
 
 
 class RuleGenerator:
     """Seeded generator of rule mappings (the YAML shape of one rule)."""
 
-    def __init__(self, vocabulary: Vocabulary, seed: int = 42) -> None:
+    def __init__(self, vocabulary: Vocabulary, seed: int = 42, anchored: float = 0.1) -> None:
         self.vocab = vocabulary
+        self.anchored = anchored
         self.random = random.Random(seed)
-        self._source: tuple[list[str], list[str]] = ([], [])
+        self._source: tuple[Sequence[str], Sequence[str]] = ((), ())
         self.shapes: list[Callable[[], dict[str, Any]]] = [
             self._all_words,
             self._phrase_any,
@@ -66,22 +74,26 @@ class RuleGenerator:
             self._query_near,
         ]
 
-    def _pick_source(self) -> tuple[list[str], list[str]]:
-        # 70 % of rules are built around one real article so that they can match.
+    def _pick_source(self) -> tuple[Sequence[str], Sequence[str]]:
+        # A share of rules is built around one real article so that they surely match
+        # something; the others combine words of the whole vocabulary.
         r = self.random
-        if r.random() < 0.7:
+        if r.random() < self.anchored:
             index = r.randrange(len(self.vocab.doc_words))
-            words = list(self.vocab.doc_words[index]) or list(self.vocab.words)
-            bigrams = list(self.vocab.doc_bigrams[index])
+            words: Sequence[str] = self.vocab.doc_words[index] or self.vocab.words
+            bigrams: Sequence[str] = self.vocab.doc_bigrams[index]
         else:
-            words = list(self.vocab.words)
-            bigrams = []
+            words = self.vocab.words
+            bigrams = ()
         if not bigrams:
-            bigrams = [f"{r.choice(words)} {r.choice(words)}"]
+            bigrams = (f"{r.choice(words)} {r.choice(words)}",)
         return words, bigrams
 
     def _words(self, n: int) -> list[str]:
-        return [self.random.choice(self._source[0]) for _ in range(n)]
+        words = self._source[0]
+        if len(words) <= n:
+            return [self.random.choice(words) for _ in range(n)]
+        return self.random.sample(words, n)
 
     def _phrase(self) -> str:
         return self.random.choice(self._source[1])
@@ -94,7 +106,7 @@ class RuleGenerator:
 
     def _all_any_none(self) -> dict[str, Any]:
         return {
-            "all": self._words(1),
+            "all": self._words(2),
             "any": self._words(self.random.randint(2, 3)),
             "none": [self.random.choice(self.vocab.words)],
         }
@@ -104,14 +116,20 @@ class RuleGenerator:
 
     def _nested(self) -> dict[str, Any]:
         return {
-            "all": [{"any": self._words(2)}, {"any": [*self._words(1), f'"{self._phrase()}"']}],
+            "all": [
+                *self._words(1),
+                {"any": self._words(2)},
+                {"any": [*self._words(1), f'"{self._phrase()}"']},
+            ],
             "none": [self.random.choice(self.vocab.words)],
         }
 
     def _wildcard(self) -> dict[str, Any]:
-        stem_source = [w for w in self._source[0] if len(w) >= 6] or ["government"]
-        word = self.random.choice(stem_source)
-        prefix = word[: self.random.randint(4, min(len(word), 7))]
+        words = self._source[0]
+        word = max((self.random.choice(words) for _ in range(4)), key=len)
+        if len(word) < 6:
+            word = self.random.choice(self.vocab.long_words)
+        prefix = word[: self.random.randint(5, min(len(word), 8))]
         return {"all": [f"{prefix}*", *self._words(1)]}
 
     def _query_boolean(self) -> dict[str, Any]:

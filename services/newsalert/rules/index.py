@@ -16,8 +16,8 @@ import ahocorasick
 
 from newsalert.rules.anchors import AnchorExtractor, Clause, CostFn, heuristic_cost
 from newsalert.rules.document import Document
-from newsalert.rules.evaluate import Evaluation
 from newsalert.rules.model import Rule
+from newsalert.rules.program import Check, FastEvaluation, TermTable
 from newsalert.rules.results import RuleMatch
 
 _EMPTY: frozenset[int] = frozenset()
@@ -75,7 +75,13 @@ class CompiledRules:
     def __init__(self, rules: Iterable[Rule], *, cost: CostFn = heuristic_cost) -> None:
         self._rules: tuple[Rule, ...] = tuple(sorted(rules, key=lambda r: r.id))
         self._by_id = {rule.id: rule for rule in self._rules}
-        self._positive = tuple(rule.positive_terms() for rule in self._rules)
+        table = TermTable()
+        self._checks: tuple[Check, ...] = tuple(table.compile(r.expr) for r in self._rules)
+        self._positive = tuple(
+            tuple((term.text, table.intern(term)) for term in rule.positive_terms())
+            for rule in self._rules
+        )
+        self._table = table
         extractor = AnchorExtractor(cost)
         first: list[tuple[int, Clause]] = []
         second: list[tuple[int, Clause]] = []
@@ -95,11 +101,13 @@ class CompiledRules:
         self._second = _Postings.build(second)
         self._single = frozenset(single)
         self._always = tuple(always)
-        prefixes = self._first.prefixes.keys() | self._second.prefixes.keys()
+        anchor_prefixes = self._first.prefixes.keys() | self._second.prefixes.keys()
+        # Every wildcard of every rule goes into one automaton: its hits both select
+        # candidates and answer one-word wildcard terms during verification.
         self._automaton: ahocorasick.Automaton | None = None
-        if prefixes:
+        if table.prefixes:
             automaton = ahocorasick.Automaton()
-            for prefix in prefixes:
+            for prefix in table.prefixes:
                 automaton.add_word(" " + prefix, prefix)
             automaton.make_automaton()
             self._automaton = automaton
@@ -109,7 +117,7 @@ class CompiledRules:
             one_clause=len(single),
             unindexed=len(always),
             stem_keys=len(self._first.stems.keys() | self._second.stems.keys()),
-            prefix_keys=len(prefixes),
+            prefix_keys=len(anchor_prefixes),
         )
 
     def __len__(self) -> int:
@@ -132,13 +140,18 @@ class CompiledRules:
         """The rule called ``rule_id`` (``KeyError`` when absent)."""
         return self._by_id[rule_id]
 
-    def candidates(self, doc: Document) -> list[int]:
-        """Numbers (positions in :attr:`rules`) of the rules worth verifying on ``doc``."""
-        stems = doc.all_stems()
-        prefixes: set[str] = set()
-        if self._automaton is not None:
-            haystack = " " + " ".join(doc.all_tokens())
-            prefixes = {value for _, value in self._automaton.iter(haystack)}
+    def _field_prefixes(self, doc: Document) -> dict[str, set[str]]:
+        automaton = self._automaton
+        if automaton is None:
+            return {}
+        return {
+            name: {value for _, value in automaton.iter(" " + " ".join(text.token_set))}
+            for name, text in doc.fields.items()
+            if text.tokens
+        }
+
+    def _candidates(self, stems: set[str], field_prefixes: dict[str, set[str]]) -> list[int]:
+        prefixes: set[str] = set().union(*field_prefixes.values())
         found = self._first.hits(stems, prefixes)
         if found:
             both = found & self._second.hits(stems, prefixes)
@@ -148,14 +161,26 @@ class CompiledRules:
             found.update(self._always)
         return sorted(found)
 
+    def candidates(self, doc: Document) -> list[int]:
+        """Numbers (positions in :attr:`rules`) of the rules worth verifying on ``doc``."""
+        return self._candidates(doc.all_stems(), self._field_prefixes(doc))
+
     def match(self, doc: Document) -> list[RuleMatch]:
         """Every rule that fires on ``doc``, sorted by rule id."""
-        evaluation = Evaluation(doc)
+        stems = doc.all_stems()
+        field_prefixes = self._field_prefixes(doc)
+        evaluation = FastEvaluation(doc, self._table, stems, field_prefixes)
         rules = self._rules
+        checks = self._checks
+        language, source = doc.language, doc.source
         matches: list[RuleMatch] = []
-        for number in self.candidates(doc):
+        for number in self._candidates(stems, field_prefixes):
             rule = rules[number]
-            if evaluation.rule(rule):
-                matched = tuple(t.text for t in self._positive[number] if evaluation.term(t))
+            if (rule.languages or rule.sources) and not rule.accepts_meta(language, source):
+                continue
+            if checks[number](evaluation):
+                matched = tuple(
+                    text for text, term in self._positive[number] if evaluation.term(term)
+                )
                 matches.append(RuleMatch(rule.id, rule.title, rule.tags, matched))
         return matches
