@@ -2,24 +2,28 @@
 
 A throw-away consumer: no group id (so nothing is ever committed and no live group is
 joined or rebalanced), partitions assigned explicitly, end offsets snapshotted at the
-start (records arriving later are not part of the run). Each partition is sought with
+start (records arriving later are not part of the run; the reported end is checked by
+reading on from it, because tansu under-reports it). Each partition is sought with
 ``offsets_for_times(--from)`` -- but only as a *hint*: some Kafka-protocol brokers
 (tansu) answer it wrongly, so every record is still filtered by its own timestamp
 (``--from`` inclusive, ``--to`` exclusive) and the result is exact either way. A
 partition is finished at its end snapshot, or at the first record whose timestamp is at
 least ``--to`` + ``lateness`` (record timestamps are not ordered when an archive was
 published by article time; a lateness allowance keeps reading past ``--to`` for them).
+Partitions are merged by record timestamp, so the pipeline sees articles in time order
+across partitions, as the live matcher did; within a partition, offset order is kept.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
@@ -30,6 +34,8 @@ from newsalert.settings import Settings
 
 _IDLE_LIMIT_S = 30.0
 _METADATA_TRIES = 20
+_PROBE_ROUNDS = 20
+_PROBE_WAIT_MS = 300
 _UNKNOWN_TOPIC = 3  # Kafka error code UNKNOWN_TOPIC_OR_PARTITION
 
 
@@ -133,7 +139,7 @@ class KafkaRange:
         tps = [TopicPartition(self.topic, number) for number in numbers]
         consumer.assign(tps)
         begins = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
+        ends = await self._true_ends(consumer, tps, await consumer.end_offsets(tps))
         hints = await consumer.offsets_for_times(dict.fromkeys(tps, self.start_ms))
         for tp in tps:
             begin, end = begins[tp], ends[tp]
@@ -149,6 +155,28 @@ class KafkaRange:
                 consumer.pause(tp)
             else:
                 consumer.seek(tp, start)
+
+    async def _true_ends(
+        self, consumer: AIOKafkaConsumer, tps: list[TopicPartition], ends: dict[TopicPartition, int]
+    ) -> dict[TopicPartition, int]:
+        """End offsets as the records say: read on from each reported end until caught up.
+
+        tansu under-reports the end after batched produces (the last record of each
+        partition sat at the reported end offset); Apache Kafka's answer is exact and the
+        probe then costs one empty fetch. Records produced during the probe are included,
+        which is as good a snapshot as any taken at the start of the run.
+        """
+        found = dict(ends)
+        for tp in tps:
+            consumer.seek(tp, ends[tp])
+        for _ in range(_PROBE_ROUNDS):
+            batch = await consumer.getmany(*tps, timeout_ms=_PROBE_WAIT_MS)
+            records = [(tp, rs[-1].offset) for tp, rs in batch.items() if rs]
+            if not records:
+                break
+            for tp, last in records:
+                found[tp] = max(found[tp], last + 1)
+        return found
 
     @property
     def total(self) -> float | None:
@@ -180,47 +208,68 @@ class KafkaRange:
         consumer = self._consumer
         if consumer is None:
             raise KafkaRangeError("use 'async with KafkaRange(...)' before iterating")
+        buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]] = {
+            tp: deque() for tp in self.partitions
+        }
         last_progress = time.monotonic()
         while True:
-            active = [tp for tp, p in self.partitions.items() if not p.finished]
-            if not active:
-                return
-            try:
-                batch = await consumer.getmany(
-                    *active, timeout_ms=200, max_records=self._fetch_records
-                )
-            except KafkaError as exc:
-                raise KafkaRangeError(f"reading {self.topic}: {exc}") from exc
-            if not batch:
-                await self._check_stalled(consumer, active, last_progress)
+            hungry = [tp for tp, p in self.partitions.items() if not p.finished and not buffers[tp]]
+            if hungry:
+                if await self._fetch(consumer, hungry, buffers):
+                    last_progress = time.monotonic()
+                else:
+                    await self._check_stalled(consumer, hungry, last_progress)
                 continue
-            last_progress = time.monotonic()
-            for tp, records in batch.items():
-                progress = self.partitions[tp]
-                for record in records:
-                    if progress.finished:
-                        break
-                    if record.offset >= progress.end:
-                        self._finish(consumer, tp)
-                        break
-                    progress.scanned += 1
-                    stamp = record.timestamp
-                    if stamp >= self._stop_ms:
-                        self._finish(consumer, tp)
-                        break
-                    if self.start_ms <= stamp < self.end_ms:
-                        progress.kept += 1
-                        yield SourceRecord(
-                            record.value,
-                            stamp,
-                            f"{tp.topic}/{tp.partition}@{record.offset}",
-                            record.key,
-                            tuple(record.headers or ()),
-                            tp.partition,
-                        )
-                    if record.offset + 1 >= progress.end:
-                        self._finish(consumer, tp)
-                        break
+            # Every partition that still has records has one buffered: hand out the
+            # oldest, so articles reach the pipeline in time order across partitions
+            # (as the live matcher, reading all partitions as they fill, saw them).
+            ready = [tp for tp, buffer in buffers.items() if buffer]
+            if not ready:
+                return
+            tp = min(ready, key=lambda t: (buffers[t][0].timestamp, t.partition))
+            record = buffers[tp].popleft()
+            yield SourceRecord(
+                record.value,
+                record.timestamp,
+                f"{tp.topic}/{tp.partition}@{record.offset}",
+                record.key,
+                tuple(record.headers or ()),
+                tp.partition,
+            )
+
+    async def _fetch(
+        self,
+        consumer: AIOKafkaConsumer,
+        partitions: list[TopicPartition],
+        buffers: dict[TopicPartition, deque[ConsumerRecord[bytes, bytes]]],
+    ) -> bool:
+        """Fetch for ``partitions``; buffer the records in range. True if any record came."""
+        try:
+            batch = await consumer.getmany(
+                *partitions, timeout_ms=200, max_records=self._fetch_records
+            )
+        except KafkaError as exc:
+            raise KafkaRangeError(f"reading {self.topic}: {exc}") from exc
+        arrived = False
+        for tp, records in batch.items():
+            progress = self.partitions[tp]
+            for record in records:
+                arrived = True
+                if progress.finished or record.offset >= progress.end:
+                    self._finish(consumer, tp)
+                    break
+                progress.scanned += 1
+                stamp = record.timestamp
+                if stamp >= self._stop_ms:
+                    self._finish(consumer, tp)
+                    break
+                if self.start_ms <= stamp < self.end_ms:
+                    progress.kept += 1
+                    buffers[tp].append(record)
+                if record.offset + 1 >= progress.end:
+                    self._finish(consumer, tp)
+                    break
+        return arrived
 
     async def _check_stalled(
         self, consumer: AIOKafkaConsumer, active: list[TopicPartition], since: float
