@@ -302,12 +302,6 @@ async def test_offset_committed_only_after_alerts_are_stored(
     assert committed_after, "offset not committed after the alerts were stored"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dispatcher bug: delivery ids ignore the alert sequence "
-    "(dispatcher/service.py builds delivery_id(sub, rule, story)), so the second alert "
-    "of a story after repeat_interval is dropped by DeliveryStore.enqueue as a repeat",
-)
 async def test_next_alert_of_a_story_after_the_repeat_interval_is_delivered(
     settings: Settings, tmp_path: Path
 ) -> None:
