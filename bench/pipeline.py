@@ -7,7 +7,8 @@ articles of ``../shared/corpus/bbc.jsonl.gz`` and prints:
 * end to end: articles/s from the first publish to matcher lag 0 (every article
   consumed, read from the service's ``/metrics``) and to the last alert delivered;
 * the matcher's per-article cost in this process, on the same rules and articles:
-  decode + match only, and decode + match + Redis dedupe (check, claim, commit).
+  decode + match only, and decode + match + Redis dedupe (check, claim, commit), with
+  the MinHash fingerprint's share and one Redis round trip for scale.
 
 Skips cleanly (exit 0, a note) when the corpus is absent. The rules come from
 ``newsalert.rules.generate`` (realistic shapes, 10 % anchored on real articles), so the
@@ -38,10 +39,12 @@ from typing import Any
 
 import httpx
 import yaml
+from redis.asyncio import Redis
 
 from newsalert import constants
 from newsalert.config import load_config
 from newsalert.dedupe import DedupeConfig, RedisDedupe
+from newsalert.dedupe.fingerprint import fingerprint
 from newsalert.kafka import ensure_topics, make_producer
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.pipeline import ArticlePipeline
@@ -222,7 +225,23 @@ async def matcher_cost(
             per_article.append(time.perf_counter() - one)
     finally:
         await store.aclose()
+    started = time.perf_counter()
+    params = DedupeConfig().fingerprint
+    for raw in records:
+        article = decode_article(raw, settings.max_article_bytes)
+        fingerprint(article.body or article.title, params)
+    fingerprint_s = (time.perf_counter() - started) / len(records)
+    client = Redis.from_url(settings.redis_url)
+    try:
+        started = time.perf_counter()
+        for _ in range(500):
+            await client.ping()
+        ping_s = (time.perf_counter() - started) / 500
+    finally:
+        await client.aclose()
     return {
+        "fingerprint_s": fingerprint_s,
+        "ping_s": ping_s,
         "match_s": match_s,
         "full_s": statistics.fmean(per_article),
         "full_p99_s": sorted(per_article)[int(len(per_article) * 0.99) - 1],
@@ -256,6 +275,8 @@ def report(args: argparse.Namespace, n: int, e2e: dict[str, Any], cost: dict[str
         f"| matcher: decode + match + Redis dedupe, per article (mean / p99) | "
         f"{cost['full_s'] * 1e6:,.0f} / {cost['full_p99_s'] * 1e6:,.0f} µs |"
     )
+    print(f"| of which MinHash fingerprint, per article | {cost['fingerprint_s'] * 1e6:,.0f} µs |")
+    print(f"| one Redis round trip (PING), for scale | {cost['ping_s'] * 1e6:,.0f} µs |")
     print(f"| service exit code after SIGTERM | {e2e['exit_code']} |")
 
 
