@@ -55,6 +55,18 @@ class TestResult(BaseModel):
     matches: list[TestMatch] = Field(default_factory=list)
 
 
+async def _service_ready(service: _Service) -> bool:
+    """A service's ``ready`` flag, and its ``probe()`` (live dependency check) when it has one.
+
+    The flag alone only changes when work fails; the probe also catches a dependency that
+    went away while the service was idle (e.g. Redis down under a matcher with no input).
+    """
+    if not bool(getattr(service, "ready", True)):
+        return False
+    probe = getattr(service, "probe", None)
+    return True if probe is None else bool(await probe())
+
+
 def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
     """The ASGI app; ``services`` are asked for their ``ready`` flag by /readyz."""
     app = FastAPI(title="newsalert", version="1", docs_url="/docs", redoc_url=None)
@@ -67,7 +79,7 @@ def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
     @app.get("/readyz")
     async def readyz(response: Response) -> dict[str, Any]:
         """Readiness: every service in this process is connected and consuming."""
-        states = {type(s).__name__: bool(getattr(s, "ready", True)) for s in services}
+        states = {type(s).__name__: await _service_ready(s) for s in services}
         ready = all(states.values())
         response.status_code = 200 if ready else 503
         return {"ready": ready, "services": states, "rules": len(reloader.compiled)}

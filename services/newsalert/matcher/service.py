@@ -36,6 +36,7 @@ from newsalert.settings import Settings
 log = logging.getLogger("newsalert.matcher")
 
 _RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+_PROBE_TIMEOUT_S = 1.0
 
 
 class MatcherService:
@@ -97,6 +98,16 @@ class MatcherService:
         close = getattr(self._dedupe, "aclose", None)
         if close is not None:
             await close()
+
+    async def probe(self) -> bool:
+        """Readiness check: Redis answers within a second (``/readyz`` calls this)."""
+        try:
+            await asyncio.wait_for(self._dedupe.ping(), _PROBE_TIMEOUT_S)
+        except (DedupeUnavailableError, RedisError, OSError, TimeoutError):
+            metrics.DEPENDENCY_UP.labels("redis").set(0)
+            return False
+        metrics.DEPENDENCY_UP.labels("redis").set(1)
+        return True
 
     async def _handle_batch(self, message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = (
