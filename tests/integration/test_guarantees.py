@@ -1,11 +1,16 @@
 """The service's guarantees under failure, on a real broker, Redis and HTTP receiver.
 
-* Redis down under a running matcher: nothing is alerted unchecked, ``/readyz`` says
-  503; once Redis is back every alert arrives exactly once and repeats stay dropped.
+* Redis down under a running matcher: ``/readyz`` says 503 (idle or busy), nothing is
+  alerted unchecked; once Redis is back every alert arrives exactly once and repeats
+  published during the outage stay dropped.
 * Hot reload in a running ``newsalert run``: a new rule is live within 2 s of the write;
   an invalid file keeps the last good rules and sets ``newsalert_rules_reload_failing``.
 * A bug while matching or a failed publish of alerts loses nothing: the dedupe marks
   are released, the batch is retried after a backoff and logged, every alert arrives once.
+* At-least-once: an article's offset is committed only after its alerts are stored.
+* The next alert of a story after ``repeat_interval`` is delivered under its own id.
+
+See ``docs/guarantees.md`` for the map from guarantees to tests.
 """
 
 from __future__ import annotations
