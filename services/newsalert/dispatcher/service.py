@@ -260,9 +260,12 @@ class DispatcherService:
         for sub_id, sub in current.items():
             worker = self._workers.get(sub_id)
             if worker is None:
-                timeout = sub.timeout_s(self._settings.webhook_timeout_s)
                 worker = SubscriptionWorker(
-                    sub, self._store, self._deliverer, poll_s=self._poll_s, lease_s=timeout + 5.0
+                    sub,
+                    self._store,
+                    self._deliverer,
+                    poll_s=self._poll_s,
+                    default_timeout_s=self._settings.webhook_timeout_s,
                 )
                 worker.start()
                 self._workers[sub_id] = worker

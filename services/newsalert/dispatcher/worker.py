@@ -18,6 +18,8 @@ from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.dispatcher")
 
+#: A claim is leased for the request timeout plus this margin (Redis round trips).
+LEASE_MARGIN_S = 5.0
 #: Expired leases (a dead process's claims) are looked for this often.
 REAP_INTERVAL_S = 1.0
 
@@ -53,13 +55,13 @@ class SubscriptionWorker:
         deliverer: Deliverer,
         *,
         poll_s: float,
-        lease_s: float,
+        default_timeout_s: float,
     ) -> None:
         self.subscription = subscription
         self._store = store
         self._deliverer = deliverer
         self._poll_s = poll_s
-        self._lease_s = lease_s
+        self._default_timeout_s = default_timeout_s
         self._wake = asyncio.Event()
         self._stopping = False
         self._attempts: set[asyncio.Task[None]] = set()
@@ -135,7 +137,8 @@ class SubscriptionWorker:
             free = min(free, self._bucket.available())
         if free <= 0:
             return
-        ids = await self._store.claim(sub.id, free, self._lease_s)
+        lease_s = sub.timeout_s(self._default_timeout_s) + LEASE_MARGIN_S
+        ids = await self._store.claim(sub.id, free, lease_s)
         if self._bucket is not None:
             self._bucket.take(len(ids))
         for delivery_id in ids:
