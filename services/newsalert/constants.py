@@ -36,7 +36,7 @@ def story_band_key(prefix: str, band: int, bucket: str) -> str:
 
 
 def boilerplate_line_key(prefix: str, digest: str) -> str:
-    """An edge sentence (byline, footer...): the last story it was seen in, how many."""
+    """One source's edge sentence (byline, footer...): last article that had it, how many."""
     return f"{prefix}line:{digest}"
 
 

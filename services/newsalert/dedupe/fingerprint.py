@@ -31,8 +31,8 @@ class FingerprintParams:
     """How articles are sketched. Changing any field changes every bucket (new key space)."""
 
     shingle_words: int = 4
-    bands: int = 24
-    rows: int = 4
+    bands: int = 16
+    rows: int = 3
     min_band_hits: int = 2
     bucket_bytes: int = 6
     #: Learned boilerplate: the first ``edge_head`` and last ``edge_tail`` sentences of an
