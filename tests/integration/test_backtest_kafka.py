@@ -252,6 +252,8 @@ def test_cli_backtest_over_a_subrange_leaves_the_live_group_alone(
     assert {m["article_id"] for m in report["matches"] if m["rule_id"] == "port-news"} == inside
     assert report["range"]["from"] == "2026-11-20T03:00:00Z"
     assert report["range"]["to"] == "2026-11-20T07:00:00Z"
+    assert report["records"] == 12
+    assert report["records_scanned"] >= 12
     assert report["range"]["first_article"] == "2026-11-20T03:00:00Z"
     assert report["range"]["last_article"] == "2026-11-20T06:02:00Z"
     assert asyncio.run(group_state(settings, topic)) == before == {0: 4, 1: 2, 2: 9}
@@ -358,3 +360,11 @@ def test_partitions_are_merged_in_time_order(settings: Settings) -> None:
     stamps = asyncio.run(read_stamps(settings, topic, T0, T0 + timedelta(days=1)))
     assert len(stamps) == PARTITIONS * PER_PARTITION
     assert stamps == sorted(stamps)
+
+
+def test_range_starting_before_1970_reads_from_the_beginning(settings: Settings) -> None:
+    topic = settings.topic(constants.TOPIC_ARTICLES)
+    asyncio.run(produce(settings, topic))
+    start = datetime(1900, 1, 1, tzinfo=UTC)
+    ids = asyncio.run(read_range(settings, topic, start, T0 + timedelta(hours=1)))
+    assert set(ids) == expected(start, T0 + timedelta(hours=1))

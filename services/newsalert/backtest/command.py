@@ -192,6 +192,8 @@ def backtest(
         if bar is not None:
             bar.close()
     result.requested_from, result.requested_to = start, end
+    if isinstance(source, KafkaRange):
+        result.scanned = source.scanned
     if len(result.arms) > 1:
         result.comparison = compare(result.arms[0], result.arms[1])
     if labelled is not None:

@@ -140,7 +140,11 @@ class KafkaRange:
         consumer.assign(tps)
         begins = await consumer.beginning_offsets(tps)
         ends = await self._true_ends(consumer, tps, await consumer.end_offsets(tps))
-        hints = await consumer.offsets_for_times(dict.fromkeys(tps, self.start_ms))
+        hints = (
+            await consumer.offsets_for_times(dict.fromkeys(tps, self.start_ms))
+            if self.start_ms > 0  # Kafka refuses negative target times (before 1970)
+            else {}
+        )
         for tp in tps:
             begin, end = begins[tp], ends[tp]
             hint = hints.get(tp)

@@ -148,6 +148,7 @@ def to_json(result: BacktestResult) -> dict[str, Any]:
         {
             "source": result.source,
             "records": result.records,
+            "records_scanned": result.scanned,
             "invalid": result.invalid,
             "invalid_reasons": dict(result.invalid_reasons.most_common()),
             "invalid_examples": [

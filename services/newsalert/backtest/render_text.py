@@ -33,6 +33,10 @@ def render_text(result: BacktestResult, *, color: bool = False, all_rules: bool 
         f"  articles {result.articles:,}  invalid {result.invalid:,}  "
         f"exact duplicates {result.duplicates:,}  records {result.records:,}"
     )
+    if result.scanned is not None:
+        out.append(
+            f"  records fetched from the topic {result.scanned:,} (in range {result.records:,})"
+        )
     out.append(f"  article time {span}")
     out.append(
         f"  {result.elapsed_s:.2f}s, {result.rate:,.0f} records/s, "

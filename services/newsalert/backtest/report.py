@@ -202,6 +202,7 @@ class BacktestResult:
     arms: list[ArmResult]
     articles: int = 0
     records: int = 0
+    scanned: int | None = None
     invalid: int = 0
     article_ids: set[str] = field(default_factory=set)
     invalid_reasons: Counter[str] = field(default_factory=Counter)
