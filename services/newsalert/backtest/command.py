@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from aiokafka.errors import KafkaError
 
 from newsalert.backtest.compare import compare
 from newsalert.backtest.engine import Arm, BacktestOptions, run_backtest
@@ -139,6 +140,8 @@ def backtest(
         raise _fail("give --input FILE… or --topic TOPIC --from TIME (exactly one of them)", 2)
     if topic is not None and from_ is None:
         raise _fail("--topic needs --from (and optionally --to, default now)", 2)
+    if inputs is not None and (from_ is not None or to != "now"):
+        raise _fail("--from/--to select a topic's time range; with --input every line is read", 2)
     settings = Settings()
     try:
         start = parse_time(from_) if from_ is not None else None
@@ -205,7 +208,7 @@ def backtest(
             chosen = selected_alerts(subscription, result.arms[0].alerts)
             result.delivered = asyncio.run(deliver_alerts(settings, chosen))
             result.delivered_to = subscription.id
-        except (NewsalertError, OSError) as exc:
+        except (NewsalertError, KafkaError, OSError) as exc:
             raise _fail(f"delivering failed: {exc}") from exc
     _write(result, fmt, output, all_rules=all_rules)
 

@@ -94,9 +94,9 @@ class KafkaRange:
             client_id="newsalert-backtest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
+        self._consumer = consumer  # set first: close() must stop it even if start() fails
         try:
             await consumer.start()
-            self._consumer = consumer
             await self._assign(consumer)
         except KafkaError as exc:
             await self.close()

@@ -187,6 +187,7 @@ def test_html_escapes_article_text_that_looks_like_markup(tmp_path: Path) -> Non
         (("--topic", "articles"), "--topic needs --from"),
         (("--input", "nope.jsonl"), "no such file"),
         (("--topic", "articles", "--from", "last week"), "cannot read time"),
+        (("--input", "x.jsonl", "--from", "-1d"), "with --input every line is read"),
     ],
 )
 def test_usage_errors_exit_2(files: dict[str, Path], args: tuple[str, ...], message: str) -> None:
@@ -201,3 +202,14 @@ def test_invalid_rule_file_exits_1(tmp_path: Path, files: dict[str, Path]) -> No
     code, _, err = invoke("--rules", str(bad), "--input", str(files["in"]))
     assert code == 1
     assert "bad.yaml" in err
+
+
+def test_unreachable_broker_exits_1_with_the_reason(files: dict[str, Path]) -> None:
+    # Port 1 on loopback: nothing listens there, the connection is refused at once.
+    result = runner.invoke(
+        app,
+        ["--rules", str(files["a"]), "--topic", "articles", "--from", "-1d"],
+        env={"NEWSALERT_KAFKA_BOOTSTRAP": "127.0.0.1:1"},
+    )
+    assert result.exit_code == 1
+    assert "Kafka at 127.0.0.1:1" in result.stderr
