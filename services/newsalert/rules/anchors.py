@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 
 from newsalert.rules.model import And, Near, Node, Not, Or, Term
 from newsalert.text import stem, tokenize
+
+#: Joins the two stems of a bigram key (never part of a token).
+BIGRAM_SEP = "\x00"
+#: How much rarer a phrase's adjacent pair is assumed to be than its rarer word.
+_BIGRAM_FACTOR = 0.25
 
 #: How many clauses the index keeps per rule.
 MAX_CLAUSES = 2
@@ -77,8 +83,14 @@ class AnchorExtractor:
     def __init__(self, cost: CostFn = heuristic_cost) -> None:
         self.cost = cost
 
+    def _stem_cost(self, key: str) -> float:
+        if BIGRAM_SEP in key:
+            first, second = key.split(BIGRAM_SEP)
+            return _BIGRAM_FACTOR * min(self.cost(first, False), self.cost(second, False))
+        return self.cost(key, False)
+
     def _priced(self, stems: frozenset[str], prefixes: frozenset[str]) -> Clause:
-        total = sum(self.cost(s, False) for s in stems)
+        total = sum(self._stem_cost(s) for s in stems)
         total += sum(self.cost(p, True) for p in prefixes)
         return Clause(stems, prefixes, total)
 
@@ -91,6 +103,14 @@ class AnchorExtractor:
                 else self._priced(frozenset({w.value}), frozenset())
                 for w in node.words
             ]
+            if node.mode == "phrase":
+                # Adjacent stems of a phrase are adjacent in every matching field: the
+                # pair is a much rarer key than either word.
+                found.extend(
+                    self._priced(frozenset({a.value + BIGRAM_SEP + b.value}), frozenset())
+                    for a, b in pairwise(node.words)
+                    if not a.prefix and not b.prefix
+                )
             return _best(found)
         if isinstance(node, And):
             merged: list[Clause] = []

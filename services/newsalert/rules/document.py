@@ -8,6 +8,8 @@ from newsalert.models import Article
 from newsalert.rules.model import FIELDS
 from newsalert.text import stems, tokenize
 
+_SCANS_BEFORE_INDEX = 3
+
 
 @dataclass(slots=True)
 class FieldText:
@@ -19,6 +21,7 @@ class FieldText:
     _stem_set: frozenset[str] | None = field(default=None, repr=False)
     _token_set: frozenset[str] | None = field(default=None, repr=False)
     _stem_positions: dict[str, list[int]] | None = field(default=None, repr=False)
+    _indexed: bool = field(default=False, repr=False)
     _prefix_positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -45,14 +48,24 @@ class FieldText:
         """Sorted token positions whose stem is ``stem``."""
         index = self._stem_positions
         if index is None:
-            index = {}
-            for position, value in enumerate(self.stems):
-                bucket = index.get(value)
-                if bucket is None:
-                    index[value] = [position]
-                else:
-                    bucket.append(position)
-            self._stem_positions = index
+            index = self._stem_positions = {}
+        found = index.get(stem)
+        if found is not None:
+            return found
+        if self._indexed:
+            return []
+        if len(index) < _SCANS_BEFORE_INDEX:
+            # A few lookups: one C-speed scan each beats indexing every token.
+            found = [i for i, value in enumerate(self.stems) if value == stem]
+            index[stem] = found
+            return found
+        for position, value in enumerate(self.stems):
+            bucket = index.get(value)
+            if bucket is None:
+                index[value] = [position]
+            elif bucket[-1] < position:
+                bucket.append(position)
+        self._indexed = True
         return index.get(stem, [])
 
     def prefix_positions(self, prefix: str) -> list[int]:
@@ -112,6 +125,15 @@ class Document:
             text = self.fields.get(name)
             if text is not None:
                 result.update(text.stems)
+        return result
+
+    def all_bigrams(self, separator: str) -> set[str]:
+        """Adjacent stem pairs (``a + separator + b``) of every field."""
+        result: set[str] = set()
+        for name in FIELDS:
+            text = self.fields.get(name)
+            if text is not None and len(text.stems) > 1:
+                result.update(map(separator.join, zip(text.stems, text.stems[1:], strict=False)))
         return result
 
     def all_tokens(self) -> set[str]:

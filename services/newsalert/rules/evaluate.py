@@ -62,10 +62,14 @@ class Evaluation:
         return near_holds(near, self.doc)
 
 
-def near_holds(near: Near, doc: Document) -> bool:
+def near_fields(near: Near) -> tuple[str, ...]:
+    """The fields any term of the NEAR chain looks in, sorted."""
+    return tuple(sorted({name for operand in near.operands for t in operand for name in t.fields}))
+
+
+def near_holds(near: Near, doc: Document, names: tuple[str, ...] | None = None) -> bool:
     """True when the NEAR chain ``near`` is satisfied inside one field of ``doc``."""
-    names = {name for operand in near.operands for term in operand for name in term.fields}
-    for name in sorted(names):
+    for name in names if names is not None else near_fields(near):
         text = doc.fields.get(name)
         if text is not None and text.tokens and _near_in(near, name, text):
             return True

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from newsalert.rules.anchors import AnchorExtractor, Clause, CostFn, heuristic_cost
+from newsalert.rules.anchors import BIGRAM_SEP, AnchorExtractor, Clause, CostFn, heuristic_cost
 from newsalert.rules.document import Document
 from newsalert.rules.model import Rule
 from newsalert.rules.program import Check, FastEvaluation, TermTable
@@ -41,6 +41,8 @@ class _Postings:
     def __init__(self) -> None:
         self.stems: dict[str, frozenset[int]] = {}
         self.prefixes: dict[str, frozenset[int]] = {}
+        self.stem_keys: frozenset[str] = frozenset()
+        self.prefix_keys: frozenset[str] = frozenset()
 
     @classmethod
     def build(cls, entries: Iterable[tuple[int, Clause]]) -> _Postings:
@@ -54,14 +56,18 @@ class _Postings:
         postings = cls()
         postings.stems = {key: frozenset(v) for key, v in stems.items()}
         postings.prefixes = {key: frozenset(v) for key, v in prefixes.items()}
+        postings.stem_keys = frozenset(postings.stems)
+        postings.prefix_keys = frozenset(postings.prefixes)
         return postings
 
     def hits(self, stems: set[str], prefixes: set[str]) -> set[int]:
+        # ``dict.keys() & set`` would copy every key into a new set on each call;
+        # intersecting with a prebuilt frozenset walks only the smaller side.
         table = self.stems
-        found: set[int] = set().union(*[table[key] for key in table.keys() & stems])
+        found: set[int] = set().union(*[table[key] for key in stems & self.stem_keys])
         if prefixes:
             ptable = self.prefixes
-            found.update(*[ptable[key] for key in ptable.keys() & prefixes])
+            found.update(*[ptable[key] for key in prefixes & self.prefix_keys])
         return found
 
 
@@ -99,6 +105,9 @@ class CompiledRules:
                 single.add(number)
         self._first = _Postings.build(first)
         self._second = _Postings.build(second)
+        self._bigrams = any(
+            BIGRAM_SEP in key for key in self._first.stem_keys | self._second.stem_keys
+        )
         self._single = frozenset(single)
         self._always = tuple(always)
         anchor_prefixes = self._first.prefixes.keys() | self._second.prefixes.keys()
@@ -161,12 +170,25 @@ class CompiledRules:
             found.update(self._always)
         return sorted(found)
 
+    def _keys(self, doc: Document, stems: set[str]) -> set[str]:
+        if not self._bigrams:
+            return stems
+        return stems | doc.all_bigrams(BIGRAM_SEP)
+
     def candidates(self, doc: Document) -> list[int]:
         """Numbers (positions in :attr:`rules`) of the rules worth verifying on ``doc``."""
-        return self._candidates(doc.all_stems(), self._field_prefixes(doc))
+        stems = doc.all_stems()
+        return self._candidates(self._keys(doc, stems), self._field_prefixes(doc))
 
     def match(self, doc: Document) -> list[RuleMatch]:
         """Every rule that fires on ``doc``, sorted by rule id."""
+        return self._verify(doc, use_index=True)
+
+    def match_without_index(self, doc: Document) -> list[RuleMatch]:
+        """Like :meth:`match` but verifies every rule (the no-pre-filter baseline)."""
+        return self._verify(doc, use_index=False)
+
+    def _verify(self, doc: Document, *, use_index: bool) -> list[RuleMatch]:
         stems = doc.all_stems()
         field_prefixes = self._field_prefixes(doc)
         evaluation = FastEvaluation(doc, self._table, stems, field_prefixes)
@@ -174,7 +196,11 @@ class CompiledRules:
         checks = self._checks
         language, source = doc.language, doc.source
         matches: list[RuleMatch] = []
-        for number in self._candidates(stems, field_prefixes):
+        if use_index:
+            numbers: Iterable[int] = self._candidates(self._keys(doc, stems), field_prefixes)
+        else:
+            numbers = range(len(rules))
+        for number in numbers:
             rule = rules[number]
             if (rule.languages or rule.sources) and not rule.accepts_meta(language, source):
                 continue

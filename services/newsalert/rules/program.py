@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from newsalert.rules.document import Document
-from newsalert.rules.evaluate import near_holds, term_in_field
+from newsalert.rules.evaluate import near_fields, near_holds, term_in_field
 from newsalert.rules.model import FIELDS, And, Node, Not, Or, Term
 
 #: A compiled expression: true when it holds for the document being evaluated.
@@ -78,7 +78,8 @@ class TermTable:
         for operand in node.operands:
             for term in operand:
                 self.prefixes.update(w.value for w in term.words if w.prefix)
-        return lambda ev: near_holds(node, ev.doc)
+        names = near_fields(node)
+        return lambda ev: near_holds(node, ev.doc, names)
 
 
 def _combine(checks: tuple[Check, ...], *, conjunction: bool) -> Check:

@@ -1,0 +1,239 @@
+"""Benchmark the rule index on the BBC corpus: throughput vs rule count, brute force, compile.
+
+Rules are generated reproducibly (``--seed``) from the corpus vocabulary by
+``newsalert.rules.generate`` in media-monitoring shapes (2-5 keyword groups, phrases,
+window keywords, NOT/none, wildcards, query strings with OR groups and NEAR/n). For each
+rule count the rules are written to a YAML file and loaded with ``load_config`` (timed:
+"load"), compiled (timed: "compile"), then every BBC article is normalised and matched
+(``Document.from_article`` + ``CompiledRules.match``), ``--runs`` times; the median is
+reported. Brute force = the same compiled checks run on every rule without the index
+pre-filter (``match_without_index``), and the naive oracle (``brute_force_match``), both
+on a sample of articles. One process, one thread. Prints every figure; asserts nothing.
+
+    .venv/bin/python bench/match.py                      # 1k, 10k, 100k rules
+    .venv/bin/python bench/match.py --counts 1000,10000 --runs 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsalert.config import load_config
+from newsalert.models import Article
+from newsalert.rules import CompiledRules, Document
+from newsalert.rules.anchors import frequency_cost
+from newsalert.rules.generate import RuleGenerator, Vocabulary
+from newsalert.rules.oracle import brute_force_match
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def corpus_dir() -> Path:
+    """``$NEWSALERT_CORPUS_DIR`` or ``<repo>/../shared/corpus``."""
+    return Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
+
+
+def rss_mib() -> float:
+    """Current resident set size of this process, MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    """(seconds, result) of ``fn()``."""
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def throughput(compiled: CompiledRules, articles: list[Article], runs: int) -> dict[str, float]:
+    """Median articles/s end to end (normalise + match) and match-only, over ``runs``.
+
+    Articles are processed one at a time and each document is dropped after matching,
+    as in the streaming matcher (keeping thousands of documents alive would measure the
+    garbage collector instead).
+    """
+    clock = time.perf_counter
+    full, only = [], []
+    matches = candidates = 0
+    for _ in range(runs):
+        matching = 0.0
+        matches = 0
+        start = clock()
+        for article in articles:
+            doc = Document.from_article(article)
+            before = clock()
+            matches += len(compiled.match(doc))
+            matching += clock() - before
+        total = clock() - start
+        full.append(len(articles) / total)
+        only.append(len(articles) / matching)
+    for article in articles:
+        candidates += len(compiled.candidates(Document.from_article(article)))
+    return {
+        "articles_per_s": statistics.median(full),
+        "match_only_per_s": statistics.median(only),
+        "matches_per_article": matches / len(articles),
+        "candidates_per_article": candidates / len(articles),
+    }
+
+
+def brute_force(compiled: CompiledRules, articles: list[Article], oracle_n: int) -> dict[str, Any]:
+    """Indexed vs no-pre-filter vs naive oracle on ``articles`` (same sample for all)."""
+    docs = [Document.from_article(a) for a in articles]
+    index_s, indexed = timed(lambda: [compiled.match(d) for d in docs])
+    docs = [Document.from_article(a) for a in articles]  # fresh: no lazily built indexes
+    scan_s, scanned = timed(lambda: [compiled.match_without_index(d) for d in docs])
+    docs = [Document.from_article(a) for a in articles]
+    sample = docs[:oracle_n]
+    oracle_s, oracle = timed(lambda: [brute_force_match(compiled.rules, d) for d in sample])
+    return {
+        "sample": len(docs),
+        "indexed_per_s": len(docs) / index_s,
+        "no_index_per_s": len(docs) / scan_s,
+        "oracle_sample": len(sample),
+        "oracle_per_s": len(sample) / oracle_s if sample else float("nan"),
+        "speedup_vs_no_index": scan_s / index_s,
+        "speedup_vs_oracle": (oracle_s / len(sample)) / (index_s / len(docs))
+        if sample
+        else float("nan"),
+        "equal_no_index": indexed == scanned,
+        "equal_oracle": indexed[: len(sample)] == oracle,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=None, help="corpus directory")
+    parser.add_argument("--counts", default="1000,10000,100000", help="rule counts")
+    parser.add_argument("--runs", type=int, default=3, help="throughput runs (median)")
+    parser.add_argument("--seed", type=int, default=42, help="rule generator seed")
+    parser.add_argument("--articles", type=int, default=0, help="limit articles (0 = all)")
+    parser.add_argument(
+        "--brute-rules", type=int, default=10_000, help="rule count for brute force"
+    )
+    parser.add_argument("--brute-articles", type=int, default=200, help="sample for no-index")
+    parser.add_argument("--oracle-articles", type=int, default=10, help="sample for oracle")
+    parser.add_argument(
+        "--anchors",
+        choices=["heuristic", "corpus-df"],
+        default="heuristic",
+        help="anchor cost model: built-in heuristic, or document frequencies of the corpus",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    args = parser.parse_args()
+
+    path = (args.corpus or corpus_dir()) / "bbc.jsonl.gz"
+    if not path.exists():
+        print(f"corpus not found: {path}", file=sys.stderr)
+        return 2
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        articles = [Article.model_validate(json.loads(line)) for line in lines]
+    if args.articles:
+        articles = articles[: args.articles]
+    gc.freeze()  # the input articles live for the whole run
+    counts = sorted(int(c) for c in args.counts.split(","))
+    print(f"corpus {path.name}: {len(articles)} articles; python {sys.version.split()[0]}")
+    print(f"anchors: {args.anchors}; seed {args.seed}; runs {args.runs}")
+
+    vocabulary = Vocabulary.of(articles)
+    generate_s, all_rules = timed(
+        lambda: RuleGenerator(vocabulary, seed=args.seed).rules(max([*counts, args.brute_rules]))
+    )
+    print(f"generated {len(all_rules)} rules in {generate_s:.1f}s")
+    cost = None
+    if args.anchors == "corpus-df":
+        frequency: Counter[str] = Counter()
+        for article in articles:
+            frequency.update(Document.from_article(article).all_stems())
+        cost = frequency_cost({k: v / len(articles) for k, v in frequency.items()})
+
+    results: dict[str, Any] = {"counts": {}, "anchors": args.anchors, "seed": args.seed}
+    header = (
+        f"{'rules':>7} {'load s':>7} {'compile s':>9} {'RSS MiB':>8} {'art/s':>7} "
+        f"{'match-only/s':>12} {'cand/art':>8} {'match/art':>9} {'unindexed':>9}"
+    )
+    print(header)
+    with tempfile.TemporaryDirectory() as tmp:
+        for count in counts:
+            gc.unfreeze()
+            gc.collect()
+            file = Path(tmp) / f"rules-{count}.yaml"
+            data = {"version": 1, "rules": all_rules[:count]}
+            file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+            load_s, config = timed(lambda: load_config(file))  # noqa: B023
+            compile_s, compiled = timed(
+                lambda: config.rules.compile(cost=cost) if cost else config.rules.compile()  # noqa: B023
+            )
+            gc.freeze()  # as RuleReloader does after each compile
+            rss = rss_mib()
+            figures = throughput(compiled, articles, args.runs)
+            row = {
+                "load_s": load_s,
+                "compile_s": compile_s,
+                "rss_mib": rss,
+                "unindexed": compiled.unindexed,
+                **figures,
+            }
+            results["counts"][count] = row
+            print(
+                f"{count:>7} {load_s:>7.2f} {compile_s:>9.2f} {rss:>8.0f} "
+                f"{row['articles_per_s']:>7.0f} {row['match_only_per_s']:>12.0f} "
+                f"{row['candidates_per_article']:>8.1f} {row['matches_per_article']:>9.2f} "
+                f"{compiled.unindexed:>9}"
+            )
+            if count == args.brute_rules:
+                results["brute_force"] = brute_force(
+                    compiled, articles[: args.brute_articles], args.oracle_articles
+                )
+            del config, compiled
+    if "brute_force" not in results:
+        gc.unfreeze()
+        config = load_config_from(all_rules[: args.brute_rules])
+        compiled = config.rules.compile(cost=cost) if cost else config.rules.compile()
+        results["brute_force"] = brute_force(
+            compiled, articles[: args.brute_articles], args.oracle_articles
+        )
+    low, high = counts[0], counts[-1]
+    ratio = results["counts"][low]["articles_per_s"] / results["counts"][high]["articles_per_s"]
+    results["ratio_low_high"] = ratio
+    bf = results["brute_force"]
+    print(
+        f"throughput {low} rules / {high} rules = {ratio:.2f}  (target <= 2)\n"
+        f"brute force at {args.brute_rules} rules on {bf['sample']} articles: indexed "
+        f"{bf['indexed_per_s']:.0f}/s, no pre-filter {bf['no_index_per_s']:.1f}/s "
+        f"-> {bf['speedup_vs_no_index']:.0f}x (equal: {bf['equal_no_index']}); "
+        f"naive oracle on {bf['oracle_sample']}: {bf['oracle_per_s']:.2f}/s "
+        f"-> {bf['speedup_vs_oracle']:.0f}x (equal: {bf['equal_oracle']})  (target >= 100x)"
+    )
+    if args.json:
+        print(json.dumps(results, default=str))
+    return 0
+
+
+def load_config_from(rules: list[dict[str, Any]]) -> Any:
+    """A config of ``rules`` via a temporary YAML file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "rules.yaml"
+        file.write_text(yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8")
+        return load_config(file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
