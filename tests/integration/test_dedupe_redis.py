@@ -23,7 +23,8 @@ from newsalert.dedupe import (
 from newsalert.dedupe.redis_store import RedisDedupe, open_redis_dedupe
 from newsalert.models import Article
 from newsalert.settings import Settings
-from tests.unit.dedupe.contract_cases import (
+from tests.unit.dedupe.contract_cases import Backend, DedupeContract, publish_and_commit
+from tests.unit.dedupe.texts import (
     BRIEFS,
     DAY,
     HOUR,
@@ -31,10 +32,7 @@ from tests.unit.dedupe.contract_cases import (
     OUTLET_WRAP,
     STORY,
     T0,
-    Backend,
-    DedupeContract,
     article,
-    publish_and_commit,
     syndicated,
 )
 

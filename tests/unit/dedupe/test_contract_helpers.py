@@ -20,7 +20,7 @@ from newsalert.dedupe import (
 from newsalert.dedupe.contract import intervals_for, to_ms
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id
-from tests.unit.dedupe.contract_cases import DAY, STORY, T0, article, syndicated
+from tests.unit.dedupe.texts import DAY, STORY, T0, article, syndicated
 
 
 def test_first_alert_id_is_the_models_alert_id_and_repeats_differ() -> None:

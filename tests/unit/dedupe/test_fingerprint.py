@@ -13,7 +13,7 @@ from newsalert.dedupe.fingerprint import (
     shingles,
     sketch,
 )
-from tests.unit.dedupe.contract_cases import OTHER_STORY, STORY, syndicated
+from tests.unit.dedupe.texts import OTHER_STORY, STORY, syndicated
 
 
 def test_shingles_stay_inside_sentences() -> None:
