@@ -27,25 +27,20 @@ import json
 import os
 import random
 import re
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from math import comb
 from pathlib import Path
 
-from redis.asyncio import Redis
-
-from newsalert.dedupe import DedupeConfig, DedupeStore, FingerprintParams, MemoryDedupe
+from newsalert.dedupe import DedupeConfig, FingerprintParams, MemoryDedupe
 from newsalert.dedupe.canonical import body_hash
 from newsalert.dedupe.fingerprint import fingerprint, shingles
-from newsalert.dedupe.redis_store import RedisDedupe
 from newsalert.models import Article
-from newsalert.stack.binaries import redis_binary
-from newsalert.stack.process import free_port, port_open
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from dedupe_redis import measure_redis
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -232,92 +227,6 @@ def candidate_probability(similarity: float, params: FingerprintParams) -> float
     )
 
 
-class ValkeyServer:
-    """A throw-away valkey/redis server on a free loopback port (no persistence)."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self._dir = tempfile.TemporaryDirectory(prefix="dedupe-bench-")
-        argv = [
-            str(redis_binary()),
-            "--port",
-            str(self.port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            self._dir.name,
-        ]
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 20
-        while not port_open(self.port):
-            if time.monotonic() > deadline or self.process.poll() is not None:
-                raise RuntimeError("valkey did not start")
-            time.sleep(0.05)
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def stop(self) -> None:
-        """Terminate the server and remove its folder."""
-        self.process.terminate()
-        self.process.wait(timeout=10)
-        self._dir.cleanup()
-
-
-async def used_memory(client: Redis) -> int:
-    """Redis ``used_memory`` in bytes."""
-    info = await client.info("memory")
-    return int(info["used_memory"])
-
-
-async def run_store(store: DedupeStore, articles: list[Article], concurrency: int) -> float:
-    """Seconds to check, claim and commit every article with ``concurrency`` workers."""
-    queue: Iterator[tuple[int, Article]] = iter(enumerate(articles))
-
-    async def worker() -> None:
-        for i, art in queue:
-            at = T0 + timedelta(seconds=i)
-            verdict = await store.check_article(art, at)
-            claims = await store.claim_alerts(verdict.story_id, ["rule-a"], at, DAY)
-            await store.commit(verdict, claims)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return time.perf_counter() - started
-
-
-async def redis_figures(
-    url: str, params: FingerprintParams, articles: list[Article]
-) -> dict[str, float]:
-    """Memory per 100k articles and per-article cost on one Redis (sequential and 8 workers)."""
-    client = Redis.from_url(url)
-    config = DedupeConfig(fingerprint=params)
-    try:
-        await client.flushall()
-        before = await used_memory(client)
-        sequential = await run_store(
-            RedisDedupe(client, prefix="na:v1:", config=config), articles, 1
-        )
-        after = await used_memory(client)
-        keys = await client.dbsize()
-        await client.flushall()
-        parallel = await run_store(RedisDedupe(client, prefix="na:v1:", config=config), articles, 8)
-        memory = await run_store(MemoryDedupe(config), articles, 1)
-    finally:
-        await client.aclose()
-    n = len(articles)
-    return {
-        "articles": n,
-        "keys_per_article": keys / n,
-        "mb_per_100k": (after - before) / n * 100_000 / 2**20,
-        "redis_us": sequential / n * 1e6,
-        "redis_8_us": parallel / n * 1e6,
-        "memory_us": memory / n * 1e6,
-    }
-
-
 REDIS_COLUMNS = (
     ("articles", 0),
     ("keys_per_article", 1),
@@ -368,13 +277,7 @@ def redis_run(
     pool = originals + [art for name in others for art in load(folder / f"{name}.jsonl.gz")]
     chosen = itertools.islice(itertools.cycle(pool), args.redis_articles)
     sample = [art.model_copy(update={"id": f"{art.id}#{i}"}) for i, art in enumerate(chosen)]
-    server = None if args.redis_url else ValkeyServer()
-    try:
-        url = server.url if server is not None else str(args.redis_url)
-        return asyncio.run(redis_figures(url, params, sample))
-    finally:
-        if server is not None:
-            server.stop()
+    return measure_redis(sample, params, args.redis_url)
 
 
 def params_from(args: argparse.Namespace) -> FingerprintParams:
