@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import random
+from urllib.parse import urlencode
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from newsalert.dedupe.canonical import body_hash, canonical_url, exact_digests
 from newsalert.models import Article
@@ -61,3 +66,51 @@ def test_exact_digests_scope_the_id_by_source() -> None:
     assert exact_digests(afp)["id"] != exact_digests(reuters)["id"]
     assert set(exact_digests(afp)) == {"id", "url", "body"}
     assert set(exact_digests(Article(id="1", url="nope"))) == {"id"}
+
+
+_segment = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=8)
+_param = st.tuples(_segment, _segment)
+
+
+@given(
+    host=st.lists(_segment, min_size=1, max_size=3),
+    path=st.lists(_segment, max_size=4),
+    params=st.lists(_param, max_size=3, unique_by=lambda kv: kv[0]),
+    tracking=st.lists(
+        st.tuples(
+            st.sampled_from(["utm_source", "utm_x", "fbclid", "gclid", "UTM_Medium"]), _segment
+        ),
+        max_size=3,
+    ),
+    fragment=st.one_of(st.just(""), _segment),
+    upper=st.booleans(),
+    slash=st.booleans(),
+    www=st.booleans(),
+    seed=st.randoms(use_true_random=False),
+)
+def test_noise_never_changes_the_canonical_url(
+    host: list[str],
+    path: list[str],
+    params: list[tuple[str, str]],
+    tracking: list[tuple[str, str]],
+    fragment: str,
+    upper: bool,
+    slash: bool,
+    www: bool,
+    seed: random.Random,
+) -> None:
+    params = [
+        (k, v) for k, v in params if not k.startswith("utm_") and k not in {"fbclid", "gclid"}
+    ]
+    domain = ".".join([*host, "example"])
+    base = f"https://{domain}/{'/'.join(path)}"
+    clean = canonical_url(f"{base}?{urlencode(params)}" if params else base)
+    noisy_params = params + tracking
+    seed.shuffle(noisy_params)
+    noisy_host = ("www." if www else "") + (domain.upper() if upper else domain)
+    noisy = f"http://{noisy_host}/{'/'.join(path)}{'/' if slash and path else ''}"
+    if noisy_params:
+        noisy += "?" + urlencode(noisy_params)
+    if fragment:
+        noisy += "#" + fragment
+    assert canonical_url(noisy) == clean

@@ -20,6 +20,7 @@ from newsalert.dedupe import (
 from newsalert.dedupe.contract import intervals_for, to_ms
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id
+from newsalert.settings import Settings
 from tests.unit.dedupe.texts import DAY, STORY, T0, article, syndicated
 
 
@@ -109,3 +110,12 @@ async def test_memory_store_forgets_marks_outside_every_window() -> None:
     assert len(store) == 5000
     fresh = await store.check_article(article("z", syndicated(STORY), source="z", at=late), late)
     assert fresh.reason is None
+
+
+def test_config_from_settings_reads_the_windows() -> None:
+    settings = Settings(story_window_s=3600, repeat_interval_s=600)
+    config = DedupeConfig.from_settings(settings)
+    assert config.story_window == timedelta(hours=1)
+    assert config.repeat_interval == timedelta(minutes=10)
+    with pytest.raises(ValueError, match="positive"):
+        DedupeConfig(story_window=timedelta(0))
