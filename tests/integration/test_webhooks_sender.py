@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from newsalert.receiver import Reply, WebhookInbox
+from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.webhooks.sender import WebhookSender
 from newsalert.webhooks.signing import sign_request
 from newsalert.webhooks.ssrf import AddressPolicy
@@ -97,13 +97,21 @@ async def test_redirects_are_never_followed(inbox: WebhookInbox) -> None:
 
 
 async def test_a_hanging_endpoint_times_out() -> None:
-    hanging = WebhookInbox(lambda _req: Reply(200, delay_s=5.0))
+    release = asyncio.Event()
+
+    async def hang(_request: ReceivedRequest) -> Reply:
+        await release.wait()
+        return Reply(200)
+
+    hanging = WebhookInbox(hang)
     await hanging.start()
     try:
         sender = WebhookSender(LOOPBACK, timeout_s=0.3)
         result = await sender.post(f"{hanging.url}/hook", REQUEST)
         await sender.aclose()
     finally:
+        release.set()  # let the inbox's connection handler finish inside this test's loop
+        await asyncio.sleep(0.2)
         await hanging.stop()
     assert result.timed_out
     assert result.status is None
@@ -125,15 +133,23 @@ async def test_retry_after_is_reported(inbox: WebhookInbox) -> None:
 async def test_a_trickling_reply_cannot_outlive_the_timeout() -> None:
     # Every byte arrives well within the per-read timeout; only a deadline on the whole
     # attempt stops it (100 bytes at 0.2 s each would take 20 s).
+    stopping = asyncio.Event()
+    finished = asyncio.Event()
+
     async def trickle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
-        with contextlib.suppress(ConnectionError):
-            for _ in range(100):
-                writer.write(b"x")
-                await writer.drain()
-                await asyncio.sleep(0.2)
-        writer.close()
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n")
+            with contextlib.suppress(ConnectionError):
+                for _ in range(100):
+                    if stopping.is_set():
+                        break
+                    writer.write(b"x")
+                    await writer.drain()
+                    await asyncio.sleep(0.2)
+        finally:
+            writer.close()
+            finished.set()
 
     server = await asyncio.start_server(trickle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
@@ -142,6 +158,9 @@ async def test_a_trickling_reply_cannot_outlive_the_timeout() -> None:
         result = await sender.post(f"http://127.0.0.1:{port}/hook", REQUEST)
         await sender.aclose()
     finally:
+        stopping.set()
+        await asyncio.wait_for(finished.wait(), 5)
         server.close()
+        await server.wait_closed()
     assert result.timed_out
     assert result.status is None
