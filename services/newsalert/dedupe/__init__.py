@@ -38,8 +38,9 @@ compare article times (``published_at``, else the Kafka timestamp), so backtests
 reproduce live decisions.
 
 Modules: :mod:`.canonical` (URL and body identity), :mod:`.fingerprint` (shingles,
-MinHash, LSH bands), :mod:`.contract` (this port and its records), :mod:`.memory`
-(backtests, unit tests), :mod:`.redis_store` with :mod:`.scripts` (production).
+MinHash, LSH bands), :mod:`.boilerplate` (learned bylines and footers), :mod:`.contract`
+(this port and its records), :mod:`.memory` (backtests, unit tests), :mod:`.redis_store`
+with :mod:`.scripts` (production). Design and figures: ``docs/dedupe.md``.
 """
 
 from typing import Any

@@ -1,7 +1,8 @@
 """Redis-backed dedupe store: the matcher's production store.
 
 Every decision is one Lua script (:mod:`newsalert.dedupe.scripts`), so replicas racing
-on copies of one story are serialised by Redis. Every key gets a TTL: exact and band
+on copies of one story are serialised by Redis; ``check_article`` reads the learned
+boilerplate marks with one ``MGET`` first. Every key gets a TTL: exact, band and line
 marks live ``story_window + retention_grace``, alert groups ``repeat_interval +
 story_window + retention_grace`` (wall clock; the windows themselves are checked against
 article times stored in the values, so backtests in their own prefix behave like live).
@@ -107,7 +108,7 @@ class RedisDedupe:
             raise DedupeUnavailableError(f"redis unavailable: {exc}") from exc
 
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
-        """Classify ``article`` and assign its story id, in one script."""
+        """Classify ``article`` and assign its story id (one ``MGET``, one script)."""
         token = owner_token(article, event_time)
         event_ms = to_ms(event_time)
         digests = exact_digests(article)
