@@ -31,6 +31,8 @@ async def test_alerts_are_signed_posted_once_and_recorded(settings: Settings) ->
     alerts = [make_alert(1, "rule-a"), make_alert(2, "rule-b")]
     try:
         async with running_dispatcher(settings, subs) as service:
+            assert service.ready
+            assert await service.probe()
             await publish_alerts(settings, alerts)
             got = await inbox.wait_for(2, timeout_s=30)
             got_b = await other.wait_for(1, timeout_s=30)

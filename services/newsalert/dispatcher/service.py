@@ -20,6 +20,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from newsalert import constants
 from newsalert.dispatcher import telemetry
@@ -132,6 +133,19 @@ class DispatcherService:
         ]
         self.ready = True
         log.info("dispatcher consuming %s", alerts)
+
+    async def probe(self) -> bool:
+        """Readiness check: Redis answers within a second (``/readyz`` calls this).
+
+        Redis holds every queued delivery; without it nothing is scheduled or sent.
+        """
+        if self._redis is None:
+            return False
+        try:
+            await asyncio.wait_for(self._redis.ping(), 1.0)
+        except (RedisError, OSError, TimeoutError):
+            return False
+        return True
 
     async def stop(self) -> None:
         """Stop fetching, finish in-flight attempts (bounded), commit, close everything."""
