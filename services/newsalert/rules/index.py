@@ -163,8 +163,15 @@ class CompiledRules:
         prefixes: set[str] = set().union(*field_prefixes.values())
         found = self._first.hits(stems, prefixes)
         if found:
-            both = found & self._second.hits(stems, prefixes)
-            both.update(found & self._single)
+            # Intersect per second-clause key instead of building the (larger) union
+            # of second-clause postings: each ``found & posting`` walks the posting.
+            second = self._second
+            both = found & self._single
+            for key in stems & second.stem_keys:
+                both |= found & second.stems[key]
+            if prefixes:
+                for key in prefixes & second.prefix_keys:
+                    both |= found & second.prefixes[key]
             found = both
         if self._always:
             found.update(self._always)
