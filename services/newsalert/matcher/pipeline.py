@@ -73,6 +73,7 @@ class ArticlePipeline:
                 [match.rule_id for match in outcome.matches],
                 verdict.event_time,
                 self._repeat_interval,
+                owner=verdict.token,  # a redelivered article takes over its own lease at once
             )
         )
         now = self._clock()
