@@ -64,6 +64,7 @@ async def test_500_three_times_then_200_is_one_delivery_in_four_attempts(
             await eventually(lambda: _is(service, dlv, "delivered"))
             await asyncio.sleep(1.0)  # a fifth attempt would have happened by now
             record = await service.store.log.get(dlv)
+            events = list(service.events.emitted)
     finally:
         await inbox.stop()
     assert len(inbox.received) == 4
@@ -77,6 +78,7 @@ async def test_500_three_times_then_200_is_one_delivery_in_four_attempts(
     assert [a.status for a in record.history] == [500, 500, 500, 200]
     assert all(a.latency_ms >= 0 for a in record.history)
     assert record.history[0].next_at is not None
+    assert events == [("failing", "flaky"), ("recovered", "flaky")]
 
 
 async def _is(service: DispatcherService, dlv: str, status: str) -> bool:

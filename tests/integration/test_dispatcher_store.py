@@ -96,6 +96,15 @@ async def test_failure_streak_counts_and_resets(redis: Redis, redis_settings: Se
     assert first.since_ms == second.since_ms
     assert await store.note_success("s") == 2
     assert (await store.note_failure("s")).count == 1
+    assert (await store.note_failure("s")).count == 2
+    # A delivered attempt ends the streak in the same MULTI that records it.
+    await store.enqueue([_new(1)])
+    [claimed] = await store.claim("s", 1, lease_s=30)
+    item = await store.load(claimed)
+    assert item is not None
+    ok = AttemptRecord(number=1, at=item.alert.created_at, status=204, verdict="delivered")
+    assert await store.finish(item, DeliveryStatus.DELIVERED, ok, attempts=1) == 2
+    assert (await store.note_failure("s")).count == 1
 
 
 async def _cli(settings: Settings, *args: str) -> tuple[int, str]:

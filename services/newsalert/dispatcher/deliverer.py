@@ -130,9 +130,10 @@ class Deliverer:
             response=result.response,
         )
         if verdict is Verdict.DELIVERED:
-            await self._store.finish(item, DeliveryStatus.DELIVERED, attempt, attempts=attempts)
+            ended = await self._store.finish(
+                item, DeliveryStatus.DELIVERED, attempt, attempts=attempts
+            )
             telemetry.OUTCOMES.labels("delivered").inc()
-            ended = await self._store.note_success(sub.id)
             if ended:
                 self._events.emit("recovered", sub.id, failed_attempts=ended)
             return DeliveryStatus.DELIVERED

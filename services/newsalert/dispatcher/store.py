@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 
 from newsalert.dispatcher.keys import QUEUE_TTL_S, RETENTION_S, DispatcherKeys
 from newsalert.dispatcher.log import MAX_LOGGED_ATTEMPTS, DeliveryLog
@@ -204,12 +205,13 @@ class DeliveryStore:
         attempts: int,
         next_ms: float | None = None,
         error: str | None = None,
-    ) -> None:
+    ) -> int:
         """Record an outcome and move the delivery out of ``inflight`` in one MULTI.
 
         ``RETRYING`` and ``PAUSED`` put it back in ``due`` (at ``next_ms``); ``DELIVERED``
-        sets the delivered mark; ``DELIVERED`` and ``FAILED`` shorten the record's TTL to
-        the log retention.
+        sets the delivered mark and ends the subscription's failure streak, returning the
+        streak it ended (0 otherwise); ``DELIVERED`` and ``FAILED`` shorten the record's
+        TTL to the log retention.
         """
         k = self.keys
         sub, dlv = item.subscription_id, item.delivery_id
@@ -240,7 +242,11 @@ class DeliveryStore:
                 pipe.expire(k.attempts(dlv), RETENTION_S)
             if status is DeliveryStatus.DELIVERED:
                 pipe.set(k.delivered(sub, dlv), "1", ex=RETENTION_S)
+                _end_streak(pipe, k.state(sub))
+                results = await pipe.execute()
+                return int(results[-4] or 0)
             await pipe.execute()
+        return 0
 
     async def drop(self, subscription_id: str, delivery_id: str) -> None:
         """Forget a claimed id whose record is gone (expired) or already delivered."""
@@ -261,12 +267,9 @@ class DeliveryStore:
 
     async def note_success(self, subscription_id: str) -> int:
         """Reset the failure streak; returns the streak it ended (0 if none)."""
-        key = self.keys.state(subscription_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hget(key, "streak")
-            pipe.hset(key, "streak", 0)
-            pipe.hdel(key, "failing_since")
-            previous, _set, _del = await pipe.execute()
+            _end_streak(pipe, self.keys.state(subscription_id))
+            previous, _set, _del, _ttl = await pipe.execute()
         return int(previous or 0)
 
     async def pause(self, subscription_id: str, reason: str) -> bool:
@@ -304,6 +307,14 @@ class DeliveryStore:
                 pipe.hset(self.keys.record(dlv), mapping={"attempts": 0, "status": "scheduled"})
             await pipe.execute()
         return len(ids)
+
+
+def _end_streak(pipe: Pipeline, key: str) -> None:
+    """Queue: read the failure streak, then reset it (4 results: streak, _, _, _)."""
+    pipe.hget(key, "streak")
+    pipe.hset(key, "streak", 0)
+    pipe.hdel(key, "failing_since")
+    pipe.expire(key, QUEUE_TTL_S)
 
 
 def _pending(delivery_id: str, data: dict[Any, Any]) -> PendingDelivery | None:
