@@ -1,11 +1,13 @@
 """Benchmark the whole pipeline: BBC articles through the real services on the embedded stack.
 
-Starts the embedded stack (tansu + Redis) and a webhook inbox, runs ``newsalert run`` as
-a separate process on generated rules (one subscription to every rule), publishes N
-articles of ``../shared/corpus/bbc.jsonl.gz`` and prints:
+Starts the embedded stack (tansu + Redis) and a webhook inbox, runs the services as
+separate processes on generated rules (one subscription to every rule), publishes N
+articles of ``../shared/corpus/bbc.jsonl.gz`` and prints, for each process layout
+(``--layouts``; default: one ``newsalert run``, then 1 and 2 ``newsalert matcher``
+processes + one ``newsalert dispatcher``, each layout on fresh topics):
 
 * end to end: articles/s from the first publish to matcher lag 0 (every article
-  consumed, read from the service's ``/metrics``) and to the last alert delivered;
+  consumed, summed over the processes' ``/metrics``) and to the last alert delivered;
 * the matcher's per-article cost in this process, on the same rules and articles:
   decode + match only, and decode + match + Redis dedupe (check, claim, commit), with
   the MinHash fingerprint's share and one Redis round trip for scale.
@@ -15,7 +17,7 @@ Skips cleanly (exit 0, a note) when the corpus is absent. The rules come from
 same seed gives the same rules.
 
     .venv/bin/python bench/pipeline.py                    # all 2,225 BBC articles, 1,000 rules
-    .venv/bin/python bench/pipeline.py --articles 500 --rules 10000
+    .venv/bin/python bench/pipeline.py --articles 500 --rules 10000 --layouts run
 """
 
 from __future__ import annotations
@@ -140,16 +142,26 @@ async def publish(settings: Settings, records: list[bytes]) -> float:
     return time.perf_counter() - started
 
 
+def roles_of(layout: str) -> list[str]:
+    """``run`` -> one ``newsalert run``; ``N`` -> N ``newsalert matcher`` + one dispatcher."""
+    if layout == "run":
+        return ["run"]
+    return ["matcher"] * int(layout) + ["dispatcher"]
+
+
 async def end_to_end(
-    stack_settings: Settings, records: list[bytes], folder: Path, args: argparse.Namespace
+    stack_settings: Settings,
+    records: list[bytes],
+    folder: Path,
+    args: argparse.Namespace,
+    layout: str,
 ) -> dict[str, Any]:
-    """Run the service process and time the records through it."""
+    """Run the service processes of ``layout`` and time the records through them."""
     inbox = WebhookInbox()
     await inbox.start()
     articles = [Article.model_validate_json(r) for r in records]
     config = write_config(folder, articles, args.rules, args.seed, inbox.url)
     await ensure_topics(stack_settings)
-    api_port = free_port()
     env = dict(os.environ)
     env.update(
         NEWSALERT_KAFKA_BOOTSTRAP=stack_settings.kafka_bootstrap,
@@ -159,22 +171,31 @@ async def end_to_end(
         NEWSALERT_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
         NEWSALERT_LOG_LEVEL="WARNING",
     )
-    with (folder / "service.log").open("wb") as log:
-        service = subprocess.Popen(  # noqa: ASYNC220  (started once, reaped in finally)
-            [NEWSALERT, "run", "--config", str(config), "--api-port", str(api_port)],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    services: list[tuple[subprocess.Popen[bytes], int]] = []
     client = httpx.AsyncClient(timeout=5.0)
+    publish_s = 0.0
+    lag_zero_s = delivered_s = None
+    metrics: dict[str, float] = {}
     try:
-        await wait_ready(client, api_port, service, 120)
-        await asyncio.sleep(2.0)  # consumer-group join
+        for n, role in enumerate(roles_of(layout)):
+            port = free_port()
+            with (folder / f"{layout}-{role}-{n}.log").open("wb") as log:
+                process = subprocess.Popen(  # noqa: ASYNC220  (reaped in finally)
+                    [NEWSALERT, role, "--config", str(config), "--api-port", str(port)],
+                    env=env, stdout=log, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+            services.append((process, port))
+        for process, port in services:
+            await wait_ready(client, port, process, 120)
+        await asyncio.sleep(3.0)  # consumer-group join and partition assignment
         started = time.perf_counter()
         publish_s = await publish(stack_settings, records)
-        lag_zero_s = delivered_s = None
-        metrics: dict[str, float] = {}
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
-            metrics = await scrape(client, api_port)
+            metrics = {}
+            for _process, port in services:
+                for key, value in (await scrape(client, port)).items():
+                    metrics[key] = metrics.get(key, 0.0) + value
             now = time.perf_counter() - started
             if lag_zero_s is None and consumed(metrics) >= len(records):
                 lag_zero_s = now
@@ -185,17 +206,20 @@ async def end_to_end(
             await asyncio.sleep(0.05)
     finally:
         await client.aclose()
-        service.send_signal(signal.SIGTERM)
-        await asyncio.to_thread(service.wait, 60)
+        for process, _port in services:
+            process.send_signal(signal.SIGTERM)
+        for process, _port in services:
+            await asyncio.to_thread(process.wait, 60)
         await inbox.stop()
     return {
+        "layout": layout,
         "publish_s": publish_s,
         "lag_zero_s": lag_zero_s,
         "delivered_s": delivered_s,
         "alerts": metrics.get("newsalert_alerts_published_total", 0.0),
         "delivered": len(inbox.received),
         "duplicates": metrics.get('newsalert_articles_total{outcome="duplicate"}', 0.0),
-        "exit_code": service.returncode,
+        "exit_codes": [process.returncode for process, _port in services],
     }
 
 
@@ -249,35 +273,50 @@ async def matcher_cost(
     }
 
 
-def report(args: argparse.Namespace, n: int, e2e: dict[str, Any], cost: dict[str, float]) -> None:
-    """Print the figures as a markdown table."""
+def _layout_name(layout: str) -> str:
+    if layout == "run":
+        return "1 × `newsalert run`"
+    return f"{layout} × `newsalert matcher` + 1 × `newsalert dispatcher`"
+
+
+def report(
+    args: argparse.Namespace, n: int, runs: list[dict[str, Any]], cost: dict[str, float]
+) -> None:
+    """Print the figures as markdown tables."""
 
     def rate(seconds: float | None) -> str:
-        return "n/a (timed out)" if seconds is None else f"{n / seconds:,.0f} articles/s"
+        return "timed out" if seconds is None else f"{n / seconds:,.0f}"
 
     def secs(seconds: float | None) -> str:
-        return "timed out" if seconds is None else f"{seconds:.2f} s"
+        return "timed out" if seconds is None else f"{seconds:.2f}"
 
     print(f"# newsalert pipeline: {n} BBC articles, {args.rules} generated rules, 1 subscription")
     print()
-    print("| figure | value |")
-    print("|---|---|")
-    print(f"| publish {n} records (producer, acks=all) | {secs(e2e['publish_s'])} |")
-    print(f"| first publish -> matcher lag 0 | {secs(e2e['lag_zero_s'])} |")
-    print(f"| end to end, to matcher lag 0 | {rate(e2e['lag_zero_s'])} |")
-    print(f"| first publish -> last alert delivered | {secs(e2e['delivered_s'])} |")
-    print(f"| end to end, to last alert delivered | {rate(e2e['delivered_s'])} |")
-    print(f"| alerts published / webhooks delivered | {e2e['alerts']:.0f} / {e2e['delivered']} |")
-    print(f"| exact repeats skipped by dedupe | {e2e['duplicates']:.0f} |")
-    print(f"| matches per article (before dedupe) | {cost['matches_per_article']:.2f} |")
-    print(f"| matcher: decode + match, per article | {cost['match_s'] * 1e6:,.0f} µs |")
     print(
-        f"| matcher: decode + match + Redis dedupe, per article (mean / p99) | "
-        f"{cost['full_s'] * 1e6:,.0f} / {cost['full_p99_s'] * 1e6:,.0f} µs |"
+        "| processes | publish s | to matcher lag 0: s / articles/s "
+        "| to last alert delivered: s / articles/s | alerts / webhooks | repeats skipped "
+        "| exit codes after SIGTERM |"
     )
-    print(f"| of which MinHash fingerprint, per article | {cost['fingerprint_s'] * 1e6:,.0f} µs |")
-    print(f"| one Redis round trip (PING), for scale | {cost['ping_s'] * 1e6:,.0f} µs |")
-    print(f"| service exit code after SIGTERM | {e2e['exit_code']} |")
+    print("|---|---|---|---|---|---|---|")
+    for run in runs:
+        print(
+            f"| {_layout_name(run['layout'])} | {run['publish_s']:.2f} "
+            f"| {secs(run['lag_zero_s'])} / {rate(run['lag_zero_s'])} "
+            f"| {secs(run['delivered_s'])} / {rate(run['delivered_s'])} "
+            f"| {run['alerts']:.0f} / {run['delivered']} | {run['duplicates']:.0f} "
+            f"| {', '.join(str(c) for c in run['exit_codes'])} |"
+        )
+    print()
+    print("| matcher cost in one process, per article | µs |")
+    print("|---|---|")
+    print(f"| decode + match ({cost['matches_per_article']:.2f} matches/article) "
+          f"| {cost['match_s'] * 1e6:,.0f} |")  # fmt: skip
+    print(
+        f"| decode + match + Redis dedupe (check, claim, commit): mean / p99 "
+        f"| {cost['full_s'] * 1e6:,.0f} / {cost['full_p99_s'] * 1e6:,.0f} |"
+    )
+    print(f"| of which the MinHash fingerprint | {cost['fingerprint_s'] * 1e6:,.0f} |")
+    print(f"| one Redis round trip (PING), for scale | {cost['ping_s'] * 1e6:,.0f} |")
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -292,20 +331,23 @@ async def main_async(args: argparse.Namespace) -> int:
         stack = EmbeddedStack(folder / "stack")
         info = stack.up()
         try:
-            tag = f"bench{int(time.time())}"
-            settings = Settings(
-                kafka_bootstrap=info.kafka_bootstrap,
-                redis_url=info.redis_url,
-                topic_prefix=f"{tag}.",
-                redis_prefix=f"na:{tag}:",
-            )
-            e2e = await end_to_end(settings, records, folder, args)
+            runs = []
+            for number, layout in enumerate(args.layouts.split(",")):
+                tag = f"bench{int(time.time())}x{number}"
+                settings = Settings(
+                    kafka_bootstrap=info.kafka_bootstrap,
+                    redis_url=info.redis_url,
+                    topic_prefix=f"{tag}.",
+                    redis_prefix=f"na:{tag}:",
+                )
+                runs.append(await end_to_end(settings, records, folder, args, layout.strip()))
             compiled = load_config(folder / "rules.yaml").rules.compile()
             cost = await matcher_cost(settings, records, compiled)
         finally:
             stack.down()
-    report(args, len(records), e2e, cost)
-    return 0 if e2e["delivered_s"] is not None and e2e["exit_code"] == 0 else 1
+    report(args, len(records), runs, cost)
+    ok = all(r["delivered_s"] is not None and set(r["exit_codes"]) == {0} for r in runs)
+    return 0 if ok else 1
 
 
 def main() -> int:
@@ -316,6 +358,12 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2225, help="BBC articles (max 2225)")
     parser.add_argument("--rules", type=int, default=1000, help="generated rules (default 1000)")
     parser.add_argument("--seed", type=int, default=42, help="rule generator seed")
+    parser.add_argument(
+        "--layouts",
+        default="run,1,2",
+        help="comma-separated process layouts, each on fresh topics: 'run' = one "
+        "`newsalert run`; N = N `newsalert matcher` + one `newsalert dispatcher` (default run,1,2)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="give up after seconds")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS, help="corpus folder")
     return asyncio.run(main_async(parser.parse_args()))
