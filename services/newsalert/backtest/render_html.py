@@ -27,12 +27,15 @@ def report_data(result: BacktestResult, generated: datetime) -> dict[str, Any]:
         data.pop(key, None)
         if "compare" in data:
             data["compare"].pop(key, None)
-    line = timeline(result.arms[0])
+    arms = tuple(result.arms)
+    line = timeline(arms[0], span_of=arms[1:])
     data["timeline"] = {
         "unit": line.unit,
         "starts": [start.isoformat().replace("+00:00", "Z") for start in line.starts],
         "series": line.series,
     }
+    if "compare" in data and len(arms) > 1:
+        data["compare"]["series"] = timeline(arms[1], span_of=arms[:1]).series
     data["generated"] = generated.isoformat().replace("+00:00", "Z")
     return data
 

@@ -34,9 +34,14 @@ def _floor(moment: datetime, width: timedelta) -> datetime:
     return epoch + ((moment - epoch) // width) * width
 
 
-def timeline(arm: ArmResult, *, max_buckets: int = 120) -> Timeline:
-    """Bucket every rule's alert times over the span of all alerts."""
-    times = [t for report in arm.rules.values() for t in report.alert_times]
+def timeline(
+    arm: ArmResult, *, max_buckets: int = 120, span_of: tuple[ArmResult, ...] = ()
+) -> Timeline:
+    """Bucket every rule's alert times; buckets cover the alerts of ``arm`` and ``span_of``.
+
+    Give both arms of a comparison as ``span_of`` so their series share buckets.
+    """
+    times = [t for a in (arm, *span_of) for report in a.rules.values() for t in report.alert_times]
     if not times:
         return Timeline("day", [], {})
     first, last = min(times), max(times)

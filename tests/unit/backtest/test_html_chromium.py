@@ -99,7 +99,10 @@ def test_report_renders_charts_without_console_errors(report: Path, tmp_path: Pa
     assert 'data-rendered="ok"' in dom
     chart = dom.split('id="timeline-chart"', 1)[1]
     assert len(re.findall(r"<rect[^>]*class=\"bar\"", chart)) == 3  # A: 3 alerts, 3 buckets
-    assert dom.count('class="spark"') == 2  # one sparkline per rule with alerts
+    table = dom.split('id="rules-table"', 1)[1].split("</table>", 1)[0]
+    assert table.count('class="spark"') == 2  # one sparkline per rule of A with alerts
+    diff = dom.split("Compare: A = ", 1)[1].split("</section>", 1)[0]
+    assert diff.count('class="spark"') == 2 * 3  # A and B for each changed rule with alerts
     assert "Compare: A = " in dom
     assert "<mark>Central bank raises rates</mark>" in dom
 

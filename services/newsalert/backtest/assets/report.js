@@ -116,14 +116,14 @@
     return section("Alerts over time (per " + line.unit + ", article time)", holder);
   }
 
-  function spark(counts) {
-    const w = 120, h = 22, n = counts.length, max = Math.max(1, ...counts);
+  function spark(counts, color, scaleMax) {
+    const w = 120, h = 22, n = counts.length, max = Math.max(1, scaleMax || 0, ...counts);
     const box = svg("svg", { width: w, height: h, viewBox: `0 0 ${w} ${h}`, class: "spark" });
     const bw = w / Math.max(n, 1);
     counts.forEach((c, i) => {
       if (!c) return;
       const bh = Math.max(1.5, (h - 2) * c / max);
-      box.append(svg("rect", { x: i * bw, y: h - bh, width: Math.max(1, bw - 0.5), height: bh, fill: "#2b6cb0" }));
+      box.append(svg("rect", { x: i * bw, y: h - bh, width: Math.max(1, bw - 0.5), height: bh, fill: color || "#2b6cb0" }));
     });
     return box;
   }
@@ -213,10 +213,16 @@
   function comparison() {
     const c = data.compare;
     const changed = c.diff.filter((d) => d.only_a || d.only_b || d.in_a !== d.in_b);
+    const empty = data.timeline.starts.map(() => 0);
     const blocks = changed.map((d) => {
+      const a = data.timeline.series[d.rule_id] || empty, b = (c.series || {})[d.rule_id] || empty;
+      const top = Math.max(1, ...a, ...b);
       const det = el("details", { open: "" }, el("summary", {}, el("b", {}, d.rule_id), "  ",
         el("span", { class: "del" }, "−" + d.only_a), " ", el("span", { class: "add" }, "+" + d.only_b),
         el("span", { class: "muted" }, "  = " + d.both + (d.in_a && d.in_b ? "" : d.in_a ? "  (rule only in A)" : "  (rule only in B)"))));
+      if (data.timeline.starts.length && (d.only_a || d.only_b || d.both)) {
+        det.append(el("div", { class: "sample muted" }, "A ", spark(a, "#b42318", top), "  B ", spark(b, "#1f7a3a", top)));
+      }
       for (const e of d.examples_a) det.append(el("div", { class: "sample del" }, "− " + when(e.time) + "  " + e.title + "  (" + e.article_id + ")"));
       for (const e of d.examples_b) det.append(el("div", { class: "sample add" }, "+ " + when(e.time) + "  " + e.title + "  (" + e.article_id + ")"));
       return det;
