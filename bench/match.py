@@ -173,13 +173,16 @@ def main() -> int:
     )
     print(header)
     with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for count in sorted({*counts, args.brute_rules}):
+            files[count] = Path(tmp) / f"rules-{count}.yaml"
+            data = {"version": 1, "rules": all_rules[:count]}
+            files[count].write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        del all_rules  # measure the engine's memory, not the generator's output
         for count in counts:
             gc.unfreeze()
             gc.collect()
-            file = Path(tmp) / f"rules-{count}.yaml"
-            data = {"version": 1, "rules": all_rules[:count]}
-            file.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
-            load_s, config = timed(lambda: load_config(file))  # noqa: B023
+            load_s, config = timed(lambda: load_config(files[count]))  # noqa: B023
             compile_s, compiled = timed(
                 lambda: config.rules.compile(cost=cost) if cost else config.rules.compile()  # noqa: B023
             )
@@ -201,14 +204,10 @@ def main() -> int:
                 f"{row['candidates_per_article']:>8.1f} {row['matches_per_article']:>9.2f} "
                 f"{compiled.unindexed:>9}"
             )
-            if count == args.brute_rules:
-                results["brute_force"] = brute_force(
-                    compiled, articles[: args.brute_articles], args.oracle_articles
-                )
             del config, compiled
-    if "brute_force" not in results:
         gc.unfreeze()
-        config = load_config_from(all_rules[: args.brute_rules])
+        gc.collect()
+        config = load_config(files[args.brute_rules])
         compiled = config.rules.compile(cost=cost) if cost else config.rules.compile()
         results["brute_force"] = brute_force(
             compiled, articles[: args.brute_articles], args.oracle_articles
@@ -233,14 +232,6 @@ def main() -> int:
     if args.json:
         print(json.dumps(results, default=str))
     return 0
-
-
-def load_config_from(rules: list[dict[str, Any]]) -> Any:
-    """A config of ``rules`` via a temporary YAML file."""
-    with tempfile.TemporaryDirectory() as tmp:
-        file = Path(tmp) / "rules.yaml"
-        file.write_text(yaml.safe_dump({"version": 1, "rules": rules}), encoding="utf-8")
-        return load_config(file)
 
 
 if __name__ == "__main__":

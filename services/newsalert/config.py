@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.model import Location, Rule
 from newsalert.rules.parse import Defaults, RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
@@ -57,7 +58,11 @@ def config_files(path: Path) -> list[Path]:
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
     """Load and validate the config at ``path``; raises ``RuleFileError`` listing all problems."""
-    source = Path(path)
+    with paused_gc():
+        return _load(Path(path), env)
+
+
+def _load(source: Path, env: Mapping[str, str] | None) -> Config:
     problems: list[Problem] = []
     if not source.exists():
         raise RuleFileError([Problem(Location(str(source)), "no such file or directory")])

@@ -88,6 +88,9 @@ class CompiledRules:
             for rule in self._rules
         )
         self._table = table
+        self._filtered = frozenset(
+            number for number, rule in enumerate(self._rules) if rule.languages or rule.sources
+        )
         extractor = AnchorExtractor(cost)
         first: list[tuple[int, Clause]] = []
         second: list[tuple[int, Clause]] = []
@@ -201,6 +204,7 @@ class CompiledRules:
         evaluation = FastEvaluation(doc, self._table, stems, field_prefixes)
         rules = self._rules
         checks = self._checks
+        filtered = self._filtered
         language, source = doc.language, doc.source
         matches: list[RuleMatch] = []
         if use_index:
@@ -208,12 +212,11 @@ class CompiledRules:
         else:
             numbers = range(len(rules))
         for number in numbers:
-            rule = rules[number]
-            if (rule.languages or rule.sources) and not rule.accepts_meta(language, source):
+            if number in filtered and not rules[number].accepts_meta(language, source):
                 continue
             if checks[number](evaluation):
-                matched = tuple(
-                    text for text, term in self._positive[number] if evaluation.term(term)
-                )
+                rule = rules[number]
+                positive = self._positive[number]
+                matched = tuple(text for text, term in positive if evaluation.term(term))
                 matches.append(RuleMatch(rule.id, rule.title, rule.tags, matched))
         return matches

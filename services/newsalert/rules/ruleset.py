@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 
 from newsalert.rules.anchors import CostFn, heuristic_cost
+from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.index import CompiledRules
 from newsalert.rules.model import Location, Rule
 from newsalert.rules.problems import Problem, RuleFileError
@@ -56,4 +57,5 @@ class RuleSet:
 
     def compile(self, *, cost: CostFn = heuristic_cost) -> CompiledRules:
         """Build the matching index (seconds for 100k rules: do it off the hot path)."""
-        return CompiledRules(self._rules, cost=cost)
+        with paused_gc():
+            return CompiledRules(self._rules, cost=cost)
