@@ -106,11 +106,15 @@ def term_in_field(term: Term, text: FieldText) -> bool:
 def phrase_starts(term: Term, text: FieldText) -> list[int]:
     """Start positions of the phrase ``term`` in ``text`` (a single word: its positions)."""
     words = term.words
+    first = _word_positions(words[0], text)
+    if len(words) == 1:
+        return first
     last = len(text.tokens) - len(words)
+    rest = tuple(enumerate(words))[1:]
     return [
         start
-        for start in _word_positions(words[0], text)
-        if start <= last and all(_word_at(w, text, start + i) for i, w in enumerate(words))
+        for start in first
+        if start <= last and all(_word_at(w, text, start + i) for i, w in rest)
     ]
 
 
@@ -144,6 +148,8 @@ def _window(words: tuple[Word, ...], window: int, text: FieldText) -> bool:
 
 
 def _operand_positions(operand: tuple[Term, ...], name: str, text: FieldText) -> list[int]:
+    if len(operand) == 1:
+        return phrase_starts(operand[0], text) if name in operand[0].fields else []
     positions: set[int] = set()
     for term in operand:
         if name in term.fields:
