@@ -1,19 +1,24 @@
-"""Benchmark the dispatcher: delivery latency and throughput, and endpoint isolation.
+"""Benchmark the dispatcher: latency under a steady load, backlog throughput, isolation.
 
-Starts the embedded stack (tansu + Redis) and loopback receivers, then runs three
-scenarios in one process, each on its own topics and Redis prefix:
+Starts the embedded stack (tansu + Redis) and loopback receivers. Every scenario has a
+fast endpoint plus a second endpoint that is
 
-- ``fast + healthy``: two endpoints answering 200 at once (the baseline: same fan-out);
-- ``fast + hanging``: the second endpoint never answers within its 60 s timeout;
-- ``fast + failing``: the second endpoint answers 500 and is retried every 100 ms (a
-  stress case: real schedules start at 5 s).
+- ``healthy``: answers 200 at once (the baseline: same fan-out, same work);
+- ``hanging``: never answers within its 60 s timeout;
+- ``failing``: answers 500, retried every 100 ms without pausing (a stress case: real
+  schedules start at 5 s).
 
-For the fast endpoint it prints end-to-end latency (alert put on Kafka -> POST received)
-p50/p95 and deliveries/s, medians over interleaved rounds, then the ratios against the
-baseline measured in this run. Target: the hanging ratio stays near 1 (a slow or dead
-endpoint does not slow a fast one).
+Two measurements per scenario, interleaved over rounds so machine noise hits all alike:
 
-    .venv/bin/python bench/dispatcher_isolation.py [--alerts 300] [--rounds 3]
+- latency: alerts published at a steady ``--rate`` (below capacity); for the fast
+  endpoint, time from the alert's Kafka send to the POST arriving, p50/p95;
+- backlog: ``--alerts`` alerts already on the topic when the dispatcher starts; rate at
+  which the fast endpoint receives them, first to last delivery (deliveries/s).
+
+Prints medians over rounds and the ratios against ``healthy`` measured in this run.
+Target: hanging and failing ratios <= ~1 (a slow or dead endpoint does not slow a fast one).
+
+    .venv/bin/python bench/dispatcher_isolation.py [--alerts 300] [--rate 40] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -25,7 +30,8 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +45,7 @@ from newsalert.stack import EmbeddedStack
 from newsalert.subscriptions import Subscription
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+KINDS = ("healthy", "hanging", "failing")
 
 
 def _alert(n: int) -> Alert:
@@ -56,70 +63,93 @@ def _sub(sub_id: str, url: str, **policy: object) -> Subscription:
     return Subscription.model_validate({"id": sub_id, "url": url, "secret": SECRET, **policy})
 
 
-async def _scenario(base: Settings, extra: str, alerts: int) -> tuple[list[float], float]:
-    tag = uuid.uuid4().hex[:8]
-    settings = base.model_copy(
-        update={"topic_prefix": f"bench{tag}.", "redis_prefix": f"na:bench:{tag}:"}
-    )
-    published: dict[str, float] = {}
-    fast = WebhookInbox()
+@asynccontextmanager
+async def _endpoints(kind: str) -> AsyncIterator[tuple[WebhookInbox, list[Subscription]]]:
     release = asyncio.Event()
 
     async def hang(_req: ReceivedRequest) -> Reply:
         await release.wait()
         return Reply(200)
 
-    other = WebhookInbox(
-        {"hanging": hang, "failing": lambda _r: Reply(500)}.get(extra, lambda _r: Reply(200))
-    )
+    answers = {"hanging": hang, "failing": lambda _r: Reply(500)}
+    fast = WebhookInbox()
+    other = WebhookInbox(answers.get(kind, lambda _r: Reply(200)))
     await fast.start()
     await other.start()
-    subs = [_sub("fast", fast.url)]
-    if extra == "healthy":
-        subs.append(_sub("healthy", other.url))
-    elif extra == "hanging":
-        subs.append(_sub("hanging", other.url, timeout="60s"))
-    elif extra == "failing":
-        subs.append(_sub("failing", other.url, retry_schedule=["100ms"] * 50,
-                         pause_after_failures=None, pause_after=None))  # fmt: skip
-    topic = settings.topic(constants.TOPIC_ALERTS)
-    await ensure_topics(settings, [topic, settings.topic(constants.TOPIC_ALERTS_DLQ)])
-    service = DispatcherService(settings, lambda: subs)
-    await service.start()
-    producer = make_producer(settings)
-    await producer.start()
-    started = time.time()
+    policies: dict[str, dict[str, object]] = {
+        "healthy": {},
+        "hanging": {"timeout": "60s"},
+        "failing": {"retry_schedule": ["100ms"] * 50, "pause_after_failures": None,
+                    "pause_after": None},
+    }  # fmt: skip
+    policy = policies[kind]
     try:
-        batch = [_alert(n) for n in range(alerts)]
-        for alert in batch:  # one by one, as the matcher produces them
-            published[alert.story_id] = time.time()
-            await send_all(
-                producer, [(topic, alert.alert_id.encode(), alert.model_dump_json().encode(), None)]
-            )
-        got = await fast.wait_for(alerts, timeout_s=300)
-        elapsed = time.time() - started
+        yield fast, [_sub("fast", fast.url), _sub(kind, other.url, **policy)]
     finally:
         release.set()
-        await producer.stop()
-        await service.stop()
+        await asyncio.sleep(0.1)
         await fast.stop()
         await other.stop()
-    latencies = [
-        (req.received_at - published[json.loads(req.body)["data"]["story_id"]]) * 1000.0
-        for req in got
-    ]
-    return latencies, alerts / elapsed
 
 
-def _p95(values: Sequence[float]) -> float:
-    return statistics.quantiles(values, n=20)[18]
+def _isolated(base: Settings) -> Settings:
+    tag = uuid.uuid4().hex[:8]
+    return base.model_copy(
+        update={"topic_prefix": f"bench{tag}.", "redis_prefix": f"na:bench:{tag}:"}
+    )
 
 
-async def _main(alerts: int, rounds: int) -> None:
-    names = {"fast + healthy": "healthy", "fast + hanging": "hanging", "fast + failing": "failing"}
-    p50s: dict[str, list[float]] = {name: [] for name in names}
-    p95s: dict[str, list[float]] = {name: [] for name in names}
-    rates: dict[str, list[float]] = {name: [] for name in names}
+async def _latency(base: Settings, kind: str, alerts: int, rate: float) -> list[float]:
+    settings = _isolated(base)
+    topic = settings.topic(constants.TOPIC_ALERTS)
+    await ensure_topics(settings, [topic, settings.topic(constants.TOPIC_ALERTS_DLQ)])
+    sent: dict[str, float] = {}
+    async with _endpoints(kind) as (fast, subs):
+        service = DispatcherService(settings, lambda: subs)
+        await service.start()
+        producer = make_producer(settings)
+        await producer.start()
+        try:
+            for n in range(alerts):
+                alert = _alert(n)
+                sent[alert.story_id] = time.time()
+                value = alert.model_dump_json().encode()
+                await send_all(producer, [(topic, alert.alert_id.encode(), value, None)])
+                await asyncio.sleep(1.0 / rate)
+            got = await fast.wait_for(alerts, timeout_s=300)
+        finally:
+            await producer.stop()
+            await service.stop()
+    story = [json.loads(r.body)["data"]["story_id"] for r in got]
+    return [(r.received_at - sent[s]) * 1000 for r, s in zip(got, story, strict=True)]
+
+
+async def _backlog(base: Settings, kind: str, alerts: int) -> float:
+    settings = _isolated(base)
+    topic = settings.topic(constants.TOPIC_ALERTS)
+    await ensure_topics(settings, [topic, settings.topic(constants.TOPIC_ALERTS_DLQ)])
+    producer = make_producer(settings, linger_ms=5)
+    await producer.start()
+    batch = [_alert(n) for n in range(alerts)]
+    await send_all(
+        producer, [(topic, a.alert_id.encode(), a.model_dump_json().encode(), None) for a in batch]
+    )
+    await producer.stop()
+    async with _endpoints(kind) as (fast, subs):
+        service = DispatcherService(settings, lambda: subs)
+        await service.start()
+        try:
+            got = await fast.wait_for(alerts, timeout_s=300)
+        finally:
+            await service.stop()
+    # From the first delivery to the last: the consumer-group join before it is not counted.
+    return (alerts - 1) / (got[-1].received_at - got[0].received_at)
+
+
+async def _main(alerts: int, rate: float, rounds: int) -> None:
+    p50: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    p95: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    drain: dict[str, list[float]] = {kind: [] for kind in KINDS}
     with tempfile.TemporaryDirectory() as tmp:
         stack = EmbeddedStack(Path(tmp))
         info = stack.up()
@@ -129,33 +159,35 @@ async def _main(alerts: int, rounds: int) -> None:
                 redis_url=info.redis_url,
                 webhook_allow_networks=["127.0.0.0/8"],
             )
-            for _round in range(rounds):  # interleaved, so machine noise hits all alike
-                for name, extra in names.items():
-                    latencies, rate = await _scenario(base, extra, alerts)
-                    p50s[name].append(statistics.median(latencies))
-                    p95s[name].append(_p95(latencies))
-                    rates[name].append(rate)
+            for _round in range(rounds):
+                for kind in KINDS:
+                    latencies = await _latency(base, kind, min(alerts, int(rate * 5)), rate)
+                    p50[kind].append(statistics.median(latencies))
+                    p95[kind].append(statistics.quantiles(latencies, n=20)[18])
+                    drain[kind].append(await _backlog(base, kind, alerts))
         finally:
             stack.down()
     med = statistics.median
-    print(f"\n{alerts} alerts x {rounds} rounds; fast endpoint, Kafka produce -> POST received")
-    print("(medians over rounds)")
-    for name in names:
-        print(f"{name:<16} p50 {med(p50s[name]):7.1f} ms  p95 {med(p95s[name]):7.1f} ms  "
-              f"{med(rates[name]):7.1f} deliveries/s")  # fmt: skip
-    for name in ("fast + hanging", "fast + failing"):
-        print(f"ratio {name:<16} p50 x{med(p50s[name]) / med(p50s['fast + healthy']):.2f}  "
-              f"p95 x{med(p95s[name]) / med(p95s['fast + healthy']):.2f}  "
-              f"throughput x{med(rates[name]) / med(rates['fast + healthy']):.2f}")  # fmt: skip
+    print(f"\nfast endpoint; latency at {rate:g} alerts/s, backlog of {alerts} alerts;")
+    print(f"medians over {rounds} rounds (second endpoint in brackets)")
+    for kind in KINDS:
+        print(f"fast + [{kind:<7}]  latency p50 {med(p50[kind]):7.1f} ms  "
+              f"p95 {med(p95[kind]):7.1f} ms   "
+              f"backlog {med(drain[kind]):6.1f} deliveries/s")  # fmt: skip
+    for kind in ("hanging", "failing"):
+        print(f"ratio {kind:<7} vs healthy: latency p50 x{med(p50[kind]) / med(p50['healthy']):.2f}"
+              f"  p95 x{med(p95[kind]) / med(p95['healthy']):.2f}"
+              f"  backlog throughput x{med(drain[kind]) / med(drain['healthy']):.2f}")  # fmt: skip
 
 
 def main() -> None:
     """Parse arguments, run the scenarios, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--alerts", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=40.0)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(_main(args.alerts, args.rounds))
+    asyncio.run(_main(args.alerts, args.rate, args.rounds))
 
 
 if __name__ == "__main__":
