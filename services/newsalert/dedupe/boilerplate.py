@@ -17,9 +17,10 @@ stories keeps the learning independent of the story grouping it is meant to impr
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from typing import NamedTuple
+
+import xxhash
 
 
 class LineMark(NamedTuple):
@@ -49,9 +50,9 @@ class LineMark(NamedTuple):
 
 
 def line_digest(source: str | None, sentence_digest: str) -> str:
-    """The key digest of one edge sentence of one source."""
+    """The key digest of one edge sentence of one source (XXH3-128, 20 hex characters)."""
     scoped = f"{source or ''}\x1f{sentence_digest}".encode()
-    return hashlib.blake2b(scoped, digest_size=10).hexdigest()
+    return xxhash.xxh3_128_hexdigest(scoped)[:20]
 
 
 def boilerplate(

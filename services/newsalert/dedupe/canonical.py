@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 from newsalert.models import Article
@@ -88,9 +89,13 @@ def normalised_text(text: str) -> str:
     return " ".join(_WORD.findall(folded))
 
 
-def body_hash(text: str) -> str | None:
-    """sha256 (hex) of the normalised ``text``, or ``None`` when it has no words."""
-    normal = normalised_text(text)
+def body_hash(text: str, words: Iterable[str] | None = None) -> str | None:
+    """sha256 (hex) of the normalised ``text``, or ``None`` when it has no words.
+
+    ``words``: the normalised words of ``text`` when the caller already has them (the
+    fingerprint's sentences, flattened), so the text is not normalised twice.
+    """
+    normal = normalised_text(text) if words is None else " ".join(words)
     if not normal:
         return None
     return hashlib.sha256(normal.encode()).hexdigest()
@@ -100,18 +105,19 @@ def _digest(kind: str, *parts: str) -> str:
     return hashlib.sha256("\x1f".join((kind, *parts)).encode()).hexdigest()[:32]
 
 
-def exact_digests(article: Article) -> dict[str, str]:
+def exact_digests(article: Article, body_words: Iterable[str] | None = None) -> dict[str, str]:
     """The exact-duplicate digests of ``article``, keyed by kind (``id``, ``url``, ``body``).
 
     The id is scoped by ``source`` because ids are only unique per publisher. An
     article without a usable URL or without body words has no ``url``/``body`` entry.
+    ``body_words``: the body's normalised words if already computed (see :func:`body_hash`).
     """
     digests = {"id": _digest("id", article.source or "", article.id)}
     if article.url:
         canonical = canonical_url(article.url)
         if canonical:
             digests["url"] = _digest("url", canonical)
-    hashed = body_hash(article.body)
+    hashed = body_hash(article.body, body_words)
     if hashed:
         digests["body"] = _digest("body", hashed)
     return digests

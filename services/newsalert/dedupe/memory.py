@@ -30,7 +30,7 @@ from newsalert.dedupe.contract import (
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import edge_digests, fingerprint, sentences
+from newsalert.dedupe.fingerprint import body_words, edge_digests, fingerprint, sentences
 from newsalert.models import Article
 
 _GC_EVERY = 4096
@@ -83,7 +83,8 @@ class MemoryDedupe:
         event_ms = to_ms(event_time)
         self._newest_ms = max(self._newest_ms, event_ms)
         token = owner_token(article, event_time)
-        digests = exact_digests(article)
+        parts = sentences(article.body or article.title)
+        digests = exact_digests(article, body_words(article, parts))
         story: str | None = None
         reason: str | None = None
         live: set[str] = set()
@@ -104,7 +105,6 @@ class MemoryDedupe:
             if story is None:
                 story, reason = mark.story_id, "copy-in-flight"
         params = self.config.fingerprint
-        parts = sentences(article.body or article.title)
         lines = {d: line_digest(article.source, d) for d in edge_digests(parts, params)}
         marks = {d: self._lines.get(line) for d, line in lines.items()}
         skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)

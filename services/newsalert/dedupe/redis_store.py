@@ -41,7 +41,7 @@ from newsalert.dedupe.contract import (
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import edge_digests, fingerprint, sentences
+from newsalert.dedupe.fingerprint import body_words, edge_digests, fingerprint, sentences
 from newsalert.models import Article
 from newsalert.settings import Settings
 
@@ -111,9 +111,9 @@ class RedisDedupe:
         """Classify ``article`` and assign its story id (one ``MGET``, one script)."""
         token = owner_token(article, event_time)
         event_ms = to_ms(event_time)
-        digests = exact_digests(article)
-        params = self.config.fingerprint
         parts = sentences(article.body or article.title)
+        digests = exact_digests(article, body_words(article, parts))
+        params = self.config.fingerprint
         edges = edge_digests(parts, params)
         line_keys = [
             constants.boilerplate_line_key(self.prefix, line_digest(article.source, d))

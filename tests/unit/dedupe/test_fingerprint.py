@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import re
+import subprocess
+import sys
+import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from newsalert.dedupe.canonical import body_hash, exact_digests
 from newsalert.dedupe.fingerprint import (
     FingerprintParams,
+    body_words,
     estimated_jaccard,
     fingerprint,
+    sentences,
     shingles,
     sketch,
 )
+from newsalert.models import Article
 from tests.unit.dedupe.texts import OTHER_STORY, STORY, syndicated
 
 
@@ -73,6 +85,51 @@ def test_params_are_validated() -> None:
         FingerprintParams(bands=0)
     with pytest.raises(ValueError, match="min_band_hits"):
         FingerprintParams(bands=4, min_band_hits=5)
+    with pytest.raises(ValueError, match="bucket_bytes"):
+        FingerprintParams(bucket_bytes=17)
     with pytest.raises(ValueError, match="same"):
         estimated_jaccard([1], [1, 2])
     assert FingerprintParams(bands=16, rows=3).bins == 48
+
+
+def _regex_sentences(text: str) -> list[tuple[str, ...]]:
+    """The specification of ``sentences``: the two regular expressions, no fast path."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    parts = re.split(r"(?<=[.!?])\s+|\n+", folded)
+    return [tuple(words) for part in parts if (words := re.findall(r"\w+", part))]
+
+
+_TRICKY = st.sampled_from(list("ab1_ .!?\n\t\r\x0b\x0c\x1c\x1f\x00,;'\"-()Aé\u00a0\u2019\u2028"))
+
+
+@given(st.lists(_TRICKY, max_size=40).map("".join) | st.text(max_size=60))
+def test_sentences_fast_path_matches_the_regex_definition(text: str) -> None:
+    assert sentences(text) == _regex_sentences(text)
+
+
+@given(st.lists(_TRICKY, max_size=40).map("".join))
+def test_reused_sentence_words_give_the_same_body_hash(body: str) -> None:
+    article = Article(id="a", title="T", body=body)
+    words = body_words(article, sentences(article.body or article.title))
+    assert body_hash(body, words) == body_hash(body)
+    assert exact_digests(article, body_words(article, sentences(body))) == exact_digests(article)
+
+
+def test_title_sentences_are_not_taken_for_body_words() -> None:
+    article = Article(id="a", title="A headline only", body="")
+    assert body_words(article, sentences(article.title)) is None
+
+
+def test_buckets_do_not_depend_on_the_process_hash_seed() -> None:
+    text = " ".join(STORY)
+    code = (
+        "import json, sys; from newsalert.dedupe.fingerprint import FingerprintParams, "
+        "fingerprint; print(json.dumps(fingerprint(sys.argv[1], FingerprintParams()).buckets))"
+    )
+    here = list(fingerprint(text, FingerprintParams()).buckets)
+    for seed in ("1", "4242"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run(
+            [sys.executable, "-c", code, text], env=env, capture_output=True, check=True, text=True
+        )
+        assert json.loads(out.stdout) == here
