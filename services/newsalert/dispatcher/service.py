@@ -152,8 +152,12 @@ class DispatcherService:
         self.ready = False
         self._stopping.set()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # a crashed loop must not stop the rest of the shutdown
+                log.exception("dispatcher task %s had failed", task.get_name())
         self._tasks = []
         grace = self._settings.webhook_timeout_s + 1.0
         await asyncio.gather(*(worker.stop(grace) for worker in self._workers.values()))
@@ -195,7 +199,9 @@ class DispatcherService:
                 self.ready = False  # /readyz reports it while Redis or Kafka is away
                 log.warning("dispatcher batch failed (%s); retrying in %.1fs", exc, delay)
                 for partition, records in batches.items():
-                    self._consumer.seek(partition, records[0].offset)
+                    # After a rebalance the partition may be someone else's: nothing to do.
+                    with contextlib.suppress(KafkaError, AssertionError, ValueError):
+                        self._consumer.seek(partition, records[0].offset)
                 await asyncio.sleep(delay)
                 continue
             failures = 0
