@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+
 import pytest
 
 from newsalert.dispatcher.keys import DispatcherKeys
@@ -62,3 +65,31 @@ async def test_alerts_are_signed_posted_once_and_recorded(settings: Settings) ->
     only_b = verified(got_b[0])
     assert only_b["data"]["rule"]["id"] == "rule-b"
     assert only_b["data"]["subscription_id"] == "only-b"
+
+
+async def test_two_dispatchers_share_the_work_and_send_each_alert_once(
+    settings: Settings,
+) -> None:
+    inbox = WebhookInbox()
+    await inbox.start()
+    subs = [subscription("shared", inbox.url + "/hook", max_in_flight=2)]
+    alerts = [make_alert(n) for n in range(30)]
+    try:
+        async with (
+            running_dispatcher(settings, subs) as first,
+            running_dispatcher(settings, subs) as second,
+        ):
+            await publish_alerts(settings, alerts)
+            await inbox.wait_for(30, timeout_s=60)
+            await asyncio.sleep(1.0)  # a double claim would show up as a 31st request
+            attempts = [
+                worker.attempted
+                for service in (first, second)
+                for worker in service.workers.values()
+            ]
+    finally:
+        await inbox.stop()
+    ids = Counter(request.headers["webhook-id"] for request in inbox.received)
+    assert len(ids) == 30
+    assert set(ids.values()) == {1}
+    assert sum(attempts) == 30

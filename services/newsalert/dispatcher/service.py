@@ -89,6 +89,11 @@ class DispatcherService:
         return self._store
 
     @property
+    def workers(self) -> dict[str, SubscriptionWorker]:
+        """The running per-subscription workers, by subscription id."""
+        return self._workers
+
+    @property
     def events(self) -> EventSink:
         """Endpoint events emitted so far (after :meth:`start`)."""
         assert self._events is not None, "DispatcherService.start() first"

@@ -69,6 +69,7 @@ class SubscriptionWorker:
         self._task: asyncio.Task[None] | None = None
         self._last_reap = 0.0
         self._paused = False
+        self.attempted = 0  # deliveries this worker claimed (observability, tests)
 
     def start(self) -> None:
         """Start the claim loop in the background."""
@@ -141,6 +142,7 @@ class SubscriptionWorker:
         ids = await self._store.claim(sub.id, free, lease_s)
         if self._bucket is not None:
             self._bucket.take(len(ids))
+        self.attempted += len(ids)
         for delivery_id in ids:
             task = asyncio.create_task(self._attempt(sub, delivery_id))
             self._attempts.add(task)
