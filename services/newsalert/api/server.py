@@ -144,8 +144,10 @@ class ApiServer:
         host: str = "0.0.0.0",  # noqa: S104  (probes and Prometheus reach it from outside the pod)
     ) -> None:
         self.ready = True
+        self._app = create_app(reloader, services)
+        self._services = services
         config = uvicorn.Config(
-            create_app(reloader, services),
+            self._app,
             host=host,
             port=port,
             log_level=settings.log_level.lower(),
@@ -154,8 +156,20 @@ class ApiServer:
         self._server = _EmbeddedUvicorn(config)
         self._task: asyncio.Task[None] | None = None
 
+    def _mount_started_services(self) -> None:
+        # The delivery log exists only once the dispatcher is connected, so its routes
+        # are added at start (the runner starts the API after the other services).
+        from newsalert.dispatcher.service import DispatcherService
+
+        for service in self._services:
+            if isinstance(service, DispatcherService):
+                from newsalert.dispatcher.api import deliveries_router
+
+                self._app.include_router(deliveries_router(service.store))
+
     async def start(self) -> None:
         """Start serving in the background."""
+        self._mount_started_services()
         self._task = asyncio.create_task(self._server.serve(), name="api")
         while not self._server.started and not self._task.done():  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
             await asyncio.sleep(0.02)
