@@ -67,7 +67,11 @@ class MemoryDedupe:
         self.config = config or DedupeConfig()
         self._clock = clock
         self._seen: dict[str, _SeenMark] = {}
-        self._bands: dict[tuple[int, str], tuple[str, int]] = {}
+        # One table per band: bucket -> (story id, article time in ms). An article without
+        # text has no buckets, hence the zip(..., strict=False) over the tables.
+        self._bands: list[dict[str, tuple[str, int]]] = [
+            {} for _ in range(self.config.fingerprint.bands)
+        ]
         self._lines: dict[str, LineMark] = {}
         self._groups: dict[tuple[str, str], _Group] = {}
         self._window_ms = delta_ms(self.config.story_window)
@@ -112,8 +116,8 @@ class MemoryDedupe:
         if story is None:
             counts: dict[str, int] = {}
             best, best_hits = None, 0
-            for band, bucket in enumerate(buckets):
-                entry = self._bands.get((band, bucket))
+            for table, bucket in zip(self._bands, buckets, strict=False):
+                entry = table.get(bucket)
                 if entry is None or abs(event_ms - entry[1]) > self._window_ms:
                     continue
                 hits = counts.get(entry[0], 0) + 1
@@ -127,10 +131,10 @@ class MemoryDedupe:
         for digest in digests.values():
             if digest not in live:
                 self._seen[digest] = _SeenMark(False, story, event_ms, token)
-        for band, bucket in enumerate(buckets):
-            entry = self._bands.get((band, bucket))
+        for table, bucket in zip(self._bands, buckets, strict=False):
+            entry = table.get(bucket)
             if entry is None or entry[1] <= event_ms:
-                self._bands[(band, bucket)] = (story, event_ms)
+                table[bucket] = (story, event_ms)
         for digest, line in lines.items():
             self._lines[line] = next_mark(marks[digest], digests["id"], event_ms, self._window_ms)
         return ArticleVerdict(
@@ -236,7 +240,7 @@ class MemoryDedupe:
             return
         horizon = self._newest_ms - self._window_ms - delta_ms(self.config.retention_grace)
         self._seen = {d: m for d, m in self._seen.items() if m.event_ms >= horizon}
-        self._bands = {b: e for b, e in self._bands.items() if e[1] >= horizon}
+        self._bands = [{b: e for b, e in table.items() if e[1] >= horizon} for table in self._bands]
         self._lines = {d: m for d, m in self._lines.items() if m.event_ms >= horizon}
         self._groups = {
             k: g
@@ -246,4 +250,5 @@ class MemoryDedupe:
 
     def __len__(self) -> int:
         """Number of marks held (seen, band, line and group entries)."""
-        return len(self._seen) + len(self._bands) + len(self._lines) + len(self._groups)
+        bands = sum(map(len, self._bands))
+        return len(self._seen) + bands + len(self._lines) + len(self._groups)
