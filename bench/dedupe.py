@@ -12,6 +12,9 @@ tables for ``docs/benchmarks.md``.
   grouping run (target <= 0.1 %). The merged pairs are listed so they can be judged.
 * The same two figures for 64-bit SimHash at Hamming distance <= 3, for comparison.
 * Redis memory per 100k articles and cost per article (MemoryDedupe, RedisDedupe).
+* CPU cost of each fingerprint stage per article (``--stages``), using only functions
+  that fingerprint scheme 1 had too, so ``PYTHONPATH=<old checkout>/services`` runs the
+  same table against the old code for a before/after comparison in one session.
 
 Usage: ``.venv/bin/python bench/dedupe.py --help``
 """
@@ -30,13 +33,22 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from math import comb
 from pathlib import Path
 
 from newsalert.dedupe import DedupeConfig, FingerprintParams, MemoryDedupe
-from newsalert.dedupe.canonical import body_hash
-from newsalert.dedupe.fingerprint import fingerprint, shingles
+from newsalert.dedupe import fingerprint as fingerprint_module
+from newsalert.dedupe.canonical import body_hash, exact_digests
+from newsalert.dedupe.fingerprint import (
+    band_buckets,
+    fingerprint,
+    sentence_shingles,
+    sentences,
+    shingles,
+    sketch,
+)
 from newsalert.models import Article
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -280,6 +292,32 @@ def redis_run(
     return measure_redis(sample, params, args.redis_url)
 
 
+def stage_costs(articles: list[Article], params: FingerprintParams) -> dict[str, float]:
+    """CPU microseconds per article of each fingerprint stage (best of 3 passes)."""
+    parts = [sentences(art.body or art.title) for art in articles]
+    items = [sentence_shingles(p, params.shingle_words) for p in parts]
+    signatures = [sig for i in items if (sig := sketch(i, params.bins)) is not None]
+    stages: dict[str, Callable[[], object]] = {
+        "sentences": lambda: [sentences(art.body or art.title) for art in articles],
+        "exact digests": lambda: [exact_digests(art) for art in articles],
+        "shingles": lambda: [sentence_shingles(p, params.shingle_words) for p in parts],
+        "sketch": lambda: [sketch(i, params.bins) for i in items],
+        "band buckets": lambda: [band_buckets(sig, params) for sig in signatures],
+        "fingerprint (sentences to buckets)": lambda: [
+            fingerprint(art.body or art.title, params) for art in articles
+        ],
+    }
+    costs = {}
+    for name, run in stages.items():
+        best = float("inf")
+        for _ in range(3):
+            started = time.process_time()
+            run()
+            best = min(best, time.process_time() - started)
+        costs[name] = best / len(articles) * 1e6
+    return costs
+
+
 def params_from(args: argparse.Namespace) -> FingerprintParams:
     """Fingerprint parameters from the command line (defaults: the store's defaults)."""
     return FingerprintParams(
@@ -321,6 +359,15 @@ def main() -> int:
         "--redis-url", help="use this Redis (it is FLUSHALLed!) instead of a throw-away valkey"
     )
     parser.add_argument("--show-pairs", type=int, default=8, help="merged pairs to list")
+    parser.add_argument(
+        "--stages",
+        type=int,
+        default=2000,
+        help="articles for the per-stage fingerprint cost table (0: skip)",
+    )
+    parser.add_argument(
+        "--stages-only", action="store_true", help="print only the stage cost table"
+    )
     args = parser.parse_args()
     folder = corpus_dir()
     if not folder.is_dir():
@@ -329,6 +376,14 @@ def main() -> int:
     params = params_from(args)
     rnd = random.Random(args.seed)
     originals = load(folder / f"{args.corpus}.jsonl.gz")
+    scheme = getattr(fingerprint_module, "FINGERPRINT_SCHEME", 1)
+    if args.stages:
+        costs = stage_costs(originals[: args.stages], params)
+        print(f"fingerprint scheme {scheme}, {min(args.stages, len(originals))} {args.corpus}")
+        print("articles, CPU us per article (best of 3):\n")
+        table(["stage", "us / article"], [[name, f"{us:.1f}"] for name, us in costs.items()])
+    if args.stages_only:
+        return 0
     events = timeline(originals, args.copies, rnd)
     print(f"# dedupe benchmark: {args.corpus}, {len(originals)} distinct articles,")
     print(f"{args.copies} syndicated copies each, seed {args.seed}; {params}\n")
