@@ -98,5 +98,10 @@ def lint(rules: tuple[Rule, ...]) -> list[RuleWarning]:
                     RuleWarning(rule.id, f"expensive: {term.text!r} matches very many words")
                 )
             elif common and len(common) == len(term.words) and term.mode == "word":
-                warnings.append(RuleWarning(rule.id, f"{term.text!r} is a very common word"))
+                warnings.append(
+                    RuleWarning(
+                        rule.id,
+                        f"{term.text!r} (stem {common[0]!r}) is one of the commonest words",
+                    )
+                )
     return warnings
