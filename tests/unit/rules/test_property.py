@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.rules import CompiledRules, Document
+from newsalert.rules.evaluate import Evaluation
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Rule, Term, Word
 from newsalert.rules.oracle import brute_force_match
 from newsalert.text import stem
@@ -86,7 +87,13 @@ def test_indexed_equals_brute_force(
 ) -> None:
     doc = Document.from_text(title=title, body=body, language=language, source=source)
     compiled = CompiledRules(rule_set)
-    assert compiled.match(doc) == brute_force_match(rule_set, doc)
+    expected = brute_force_match(rule_set, doc)
+    assert compiled.match(doc) == expected
+    # The tree evaluator behind `rules explain` gives the same verdicts.
+    explain_view = Evaluation(
+        Document.from_text(title=title, body=body, language=language, source=source)
+    )
+    assert [r.id for r in rule_set if explain_view.rule(r)] == [m.rule_id for m in expected]
 
 
 @settings(max_examples=150, deadline=None)
