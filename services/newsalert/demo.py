@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from newsalert import constants
@@ -72,6 +73,17 @@ async def serve_receiver(host: str, port: int, secret: str | None) -> None:
         await inbox.stop()
 
 
+async def _partitions(settings: Settings, topic: str) -> list[int]:
+    """Partition numbers of ``topic`` (a consumer that subscribes nothing knows none)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await admin.start()
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return [int(p["partition"]) for d in described for p in d.get("partitions", [])]
+
+
 async def _group_caught_up(settings: Settings, group: str, topic: str) -> bool:
     # A consumer that never subscribes only reads the group's committed offsets.
     consumer = AIOKafkaConsumer(
@@ -79,7 +91,9 @@ async def _group_caught_up(settings: Settings, group: str, topic: str) -> bool:
     )
     try:
         await consumer.start()
-        partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = await _partitions(settings, topic)
+        if not partitions:
+            return False
         tps = [TopicPartition(topic, p) for p in partitions]
         ends = await consumer.end_offsets(tps)
         for tp, end in ends.items():
@@ -94,7 +108,7 @@ async def _count_records(settings: Settings, topic: str) -> int:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
     try:
         await consumer.start()
-        partitions = consumer.partitions_for_topic(topic) or set()
+        partitions = await _partitions(settings, topic)
         tps = [TopicPartition(topic, p) for p in partitions]
         begins = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps)
