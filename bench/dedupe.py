@@ -15,6 +15,9 @@ tables for ``docs/benchmarks.md``.
 * CPU cost of each fingerprint stage per article (``--stages``), using only functions
   that fingerprint scheme 1 had too, so ``PYTHONPATH=<old checkout>/services`` runs the
   same table against the old code for a before/after comparison in one session.
+* ``--hash-seed N`` re-seeds the per-shingle hash (another MinHash permutation) to show
+  how far the quality figures move between seeds. Stage and seed helpers:
+  ``bench/dedupe_stages.py``.
 
 Usage: ``.venv/bin/python bench/dedupe.py --help``
 """
@@ -33,26 +36,19 @@ import re
 import sys
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from math import comb
 from pathlib import Path
 
 from newsalert.dedupe import DedupeConfig, FingerprintParams, MemoryDedupe
 from newsalert.dedupe import fingerprint as fingerprint_module
-from newsalert.dedupe.canonical import body_hash, exact_digests
-from newsalert.dedupe.fingerprint import (
-    band_buckets,
-    fingerprint,
-    sentence_shingles,
-    sentences,
-    shingles,
-    sketch,
-)
+from newsalert.dedupe.canonical import body_hash
+from newsalert.dedupe.fingerprint import fingerprint, shingles
 from newsalert.models import Article
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dedupe_redis import measure_redis
+from dedupe_stages import stage_costs, use_hash_seed
 
 REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -292,32 +288,6 @@ def redis_run(
     return measure_redis(sample, params, args.redis_url)
 
 
-def stage_costs(articles: list[Article], params: FingerprintParams) -> dict[str, float]:
-    """CPU microseconds per article of each fingerprint stage (best of 3 passes)."""
-    parts = [sentences(art.body or art.title) for art in articles]
-    items = [sentence_shingles(p, params.shingle_words) for p in parts]
-    signatures = [sig for i in items if (sig := sketch(i, params.bins)) is not None]
-    stages: dict[str, Callable[[], object]] = {
-        "sentences": lambda: [sentences(art.body or art.title) for art in articles],
-        "exact digests": lambda: [exact_digests(art) for art in articles],
-        "shingles": lambda: [sentence_shingles(p, params.shingle_words) for p in parts],
-        "sketch": lambda: [sketch(i, params.bins) for i in items],
-        "band buckets": lambda: [band_buckets(sig, params) for sig in signatures],
-        "fingerprint (sentences to buckets)": lambda: [
-            fingerprint(art.body or art.title, params) for art in articles
-        ],
-    }
-    costs = {}
-    for name, run in stages.items():
-        best = float("inf")
-        for _ in range(3):
-            started = time.process_time()
-            run()
-            best = min(best, time.process_time() - started)
-        costs[name] = best / len(articles) * 1e6
-    return costs
-
-
 def params_from(args: argparse.Namespace) -> FingerprintParams:
     """Fingerprint parameters from the command line (defaults: the store's defaults)."""
     return FingerprintParams(
@@ -366,6 +336,12 @@ def main() -> int:
         help="articles for the per-stage fingerprint cost table (0: skip)",
     )
     parser.add_argument(
+        "--hash-seed",
+        type=int,
+        default=0,
+        help="seed of the per-shingle hash (0: the store's; others show MinHash's spread)",
+    )
+    parser.add_argument(
         "--stages-only", action="store_true", help="print only the stage cost table"
     )
     args = parser.parse_args()
@@ -374,6 +350,7 @@ def main() -> int:
         print(f"corpus not found at {folder}; nothing to measure (set NEWSALERT_CORPUS_DIR)")
         return 0
     params = params_from(args)
+    use_hash_seed(args.hash_seed)
     rnd = random.Random(args.seed)
     originals = load(folder / f"{args.corpus}.jsonl.gz")
     scheme = getattr(fingerprint_module, "FINGERPRINT_SCHEME", 1)
@@ -386,7 +363,8 @@ def main() -> int:
         return 0
     events = timeline(originals, args.copies, rnd)
     print(f"# dedupe benchmark: {args.corpus}, {len(originals)} distinct articles,")
-    print(f"{args.copies} syndicated copies each, seed {args.seed}; {params}\n")
+    print(f"{args.copies} syndicated copies each, seed {args.seed}, hash seed {args.hash_seed},")
+    print(f"fingerprint scheme {scheme}; {params}\n")
     curve = [f"{candidate_probability(j / 10, params):.3f}" for j in range(2, 9)]
     table(["Jaccard", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7", "0.8"], [["P(same story)", *curve]])
     group = asyncio.run(grouping(params, events))
