@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
@@ -116,8 +116,7 @@ class MatcherService:
             else (message.raw_message,)
         )
         try:
-            for record in records:
-                await self._handle_record(record)
+            await self._handle_records(records)
         except (RedisError, DedupeUnavailableError, KafkaError, OSError) as exc:
             # Rewind and try the batch again; alerts already published are republished
             # with the same ids and dropped downstream, none is lost.
@@ -147,6 +146,33 @@ class MatcherService:
             "matcher batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
         )
         await asyncio.sleep(delay)
+
+    async def _handle_records(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Process a batch, ``matcher_concurrency`` articles at a time.
+
+        Matching is CPU work and stays serial; the overlap is in the Redis round trips of
+        the dedupe store, which dominate an article's wall time. Concurrent articles are
+        no different from concurrent matcher replicas, which the dedupe store's leases
+        already make safe. The batch succeeds only when every article did; otherwise the
+        remaining ones are cancelled (their pending marks released) and the batch rewinds.
+        """
+        limit = self._settings.matcher_concurrency
+        if limit <= 1 or len(records) <= 1:
+            for record in records:
+                await self._handle_record(record)
+            return
+        slots = asyncio.Semaphore(limit)
+
+        async def one(record: ConsumerRecord[bytes, bytes]) -> None:
+            async with slots:
+                await self._handle_record(record)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for record in records:
+                    group.create_task(one(record))
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from failed
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
