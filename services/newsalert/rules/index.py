@@ -8,15 +8,16 @@ verified every time and counted (:attr:`CompiledRules.unindexed`).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import ahocorasick
+import numpy as np
 
 from newsalert.rules.anchors import BIGRAM_SEP, AnchorExtractor, Clause, CostFn, heuristic_cost
 from newsalert.rules.document import Document
 from newsalert.rules.model import Rule
+from newsalert.rules.postings import Postings
 from newsalert.rules.program import Check, FastEvaluation, TermTable
 from newsalert.rules.results import RuleMatch
 
@@ -33,42 +34,6 @@ class IndexStats:
     unindexed: int
     stem_keys: int
     prefix_keys: int
-
-
-class _Postings:
-    """Anchor key -> rule numbers, for stems and (through Aho-Corasick) prefixes."""
-
-    def __init__(self) -> None:
-        self.stems: dict[str, frozenset[int]] = {}
-        self.prefixes: dict[str, frozenset[int]] = {}
-        self.stem_keys: frozenset[str] = frozenset()
-        self.prefix_keys: frozenset[str] = frozenset()
-
-    @classmethod
-    def build(cls, entries: Iterable[tuple[int, Clause]]) -> _Postings:
-        stems: defaultdict[str, set[int]] = defaultdict(set)
-        prefixes: defaultdict[str, set[int]] = defaultdict(set)
-        for number, clause in entries:
-            for key in clause.stems:
-                stems[key].add(number)
-            for key in clause.prefixes:
-                prefixes[key].add(number)
-        postings = cls()
-        postings.stems = {key: frozenset(v) for key, v in stems.items()}
-        postings.prefixes = {key: frozenset(v) for key, v in prefixes.items()}
-        postings.stem_keys = frozenset(postings.stems)
-        postings.prefix_keys = frozenset(postings.prefixes)
-        return postings
-
-    def hits(self, stems: set[str], prefixes: set[str]) -> set[int]:
-        # ``dict.keys() & set`` would copy every key into a new set on each call;
-        # intersecting with a prebuilt frozenset walks only the smaller side.
-        table = self.stems
-        found: set[int] = set().union(*[table[key] for key in stems & self.stem_keys])
-        if prefixes:
-            ptable = self.prefixes
-            found.update(*[ptable[key] for key in prefixes & self.prefix_keys])
-        return found
 
 
 class CompiledRules:
@@ -95,28 +60,23 @@ class CompiledRules:
             number for number, rule in enumerate(self._rules) if rule.languages or rule.sources
         )
         extractor = AnchorExtractor(cost)
-        first: list[tuple[int, Clause]] = []
-        second: list[tuple[int, Clause]] = []
-        single: set[int] = set()
+        entries: list[tuple[int, Clause, Clause]] = []
+        single = 0
         always: list[int] = []
         for number, rule in enumerate(self._rules):
             clauses = extractor.clauses(rule.expr)
             if not clauses:
                 always.append(number)
-                continue
-            first.append((number, clauses[0]))
-            if len(clauses) > 1:
-                second.append((number, clauses[1]))
+            elif len(clauses) > 1:
+                entries.append((number, clauses[0], clauses[1]))
             else:
-                single.add(number)
-        self._first = _Postings.build(first)
-        self._second = _Postings.build(second)
-        self._bigrams = any(
-            BIGRAM_SEP in key for key in self._first.stem_keys | self._second.stem_keys
-        )
-        self._single = frozenset(single)
-        self._always = tuple(always)
-        anchor_prefixes = self._first.prefixes.keys() | self._second.prefixes.keys()
+                # Required count 2 over the same clause twice: a candidate as soon as
+                # its only clause occurs, with no special case on the hot path.
+                entries.append((number, clauses[0], clauses[0]))
+                single += 1
+        self._postings = Postings(len(self._rules), entries)
+        self._bigrams = any(BIGRAM_SEP in key for key in self._postings.stem_keys)
+        self._always = np.array(always, dtype=np.int32)
         # Every wildcard of every rule goes into one automaton: its hits both select
         # candidates and answer one-word wildcard terms during verification.
         self._automaton: ahocorasick.Automaton | None = None
@@ -129,11 +89,11 @@ class CompiledRules:
             self._automaton = automaton
         self.stats = IndexStats(
             rules=len(self._rules),
-            two_clause=len(second),
-            one_clause=len(single),
+            two_clause=len(entries) - single,
+            one_clause=single,
             unindexed=len(always),
-            stem_keys=len(self._first.stems.keys() | self._second.stems.keys()),
-            prefix_keys=len(anchor_prefixes),
+            stem_keys=len(self._postings.stem_keys),
+            prefix_keys=len(self._postings.prefix_keys),
         )
 
     def __len__(self) -> int:
@@ -184,21 +144,11 @@ class CompiledRules:
 
     def _candidates(self, stems: set[str], field_prefixes: dict[str, set[str]]) -> list[int]:
         prefixes: set[str] = set().union(*field_prefixes.values())
-        found = self._first.hits(stems, prefixes)
-        if found:
-            # Intersect per second-clause key instead of building the (larger) union
-            # of second-clause postings: each ``found & posting`` walks the posting.
-            second = self._second
-            both = found & self._single
-            for key in stems & second.stem_keys:
-                both |= found & second.stems[key]
-            if prefixes:
-                for key in prefixes & second.prefix_keys:
-                    both |= found & second.prefixes[key]
-            found = both
-        if self._always:
-            found.update(self._always)
-        return sorted(found)
+        found = self._postings.candidates(stems, prefixes)
+        if len(self._always):
+            found = np.union1d(found, self._always)
+        result: list[int] = found.tolist()
+        return result
 
     def _keys(self, doc: Document, stems: set[str]) -> set[str]:
         if not self._bigrams:

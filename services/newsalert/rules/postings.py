@@ -1,0 +1,92 @@
+"""Anchor postings in flat arrays: which rules a document's keys make candidates.
+
+Every rule has two required clauses (a rule with a single clause uses it twice); a rule
+is a candidate when some key of each clause occurs in the document, as in Lucene's
+CoveringQuery with a required count of 2. All postings live in one ``int32`` array in
+CSR form (key id -> ``codes[offsets[id]:offsets[id + 1]]``), each code being
+``rule_number * 2 + clause`` (clause 0 or 1). Selecting candidates is a handful of
+vectorised numpy operations whose cost grows with the postings of the keys present in
+the document, never with the number of rules, and no Python loop over postings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
+
+from newsalert.rules.anchors import Clause
+
+IntArray = npt.NDArray[np.int32]
+_NO_RULES: IntArray = np.zeros(0, dtype=np.int32)
+
+
+class Postings:
+    """Key -> (rule, clause) codes for stems (and stem pairs) and wildcard prefixes."""
+
+    __slots__ = (
+        "_codes",
+        "_offsets",
+        "_rules",
+        "prefix_ids",
+        "prefix_keys",
+        "stem_ids",
+        "stem_keys",
+    )
+
+    def __init__(self, rules: int, entries: Iterable[tuple[int, Clause, Clause]]) -> None:
+        """Index ``(rule_number, first_clause, second_clause)`` of ``rules`` rules."""
+        self._rules = rules
+        self.stem_ids: dict[str, int] = {}
+        self.prefix_ids: dict[str, int] = {}
+        # Key ids start at 1 so that ``filter(None, map(ids.get, keys))`` keeps exactly
+        # the keys present; slot 0 is an empty posting.
+        lists: list[list[int]] = [[]]
+        for number, first, second in entries:
+            for clause_bit, clause in ((0, first), (1, second)):
+                code = number * 2 + clause_bit
+                for ids, keys in (
+                    (self.stem_ids, clause.stems),
+                    (self.prefix_ids, clause.prefixes),
+                ):
+                    for key in keys:
+                        key_id = ids.get(key)
+                        if key_id is None:
+                            key_id = ids[key] = len(lists)
+                            lists.append([])
+                        lists[key_id].append(code)
+        lengths = np.fromiter((len(codes) for codes in lists), dtype=np.int64, count=len(lists))
+        self._offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self._offsets[1:])
+        self._codes = np.fromiter(
+            chain.from_iterable(lists), dtype=np.int32, count=int(self._offsets[-1])
+        )
+        self.stem_keys = frozenset(self.stem_ids)
+        self.prefix_keys = frozenset(self.prefix_ids)
+
+    def candidates(self, stems: set[str], prefixes: set[str]) -> IntArray:
+        """Sorted numbers of the rules whose two clauses both have a key present."""
+        # One probe per document key (the postings are large and cold in the cache:
+        # a set intersection first and a lookup after would touch them twice).
+        ids = list(filter(None, map(self.stem_ids.get, stems)))
+        if prefixes:
+            ids.extend(filter(None, map(self.prefix_ids.get, prefixes)))
+        if not ids:
+            return _NO_RULES
+        keys = np.array(ids, dtype=np.int64)
+        starts = self._offsets[keys]
+        lengths = self._offsets[keys + 1] - starts
+        total = int(lengths.sum())
+        if not total:
+            return _NO_RULES
+        # Gather the concatenated slices codes[start:start + length] in one indexing op.
+        shift = starts - (np.cumsum(lengths) - lengths)
+        codes = self._codes[np.arange(total, dtype=np.int64) + np.repeat(shift, lengths)]
+        numbers = codes >> 1
+        second = (codes & 1).astype(np.bool_)
+        marks = np.zeros(self._rules, dtype=np.bool_)
+        marks[numbers[~second]] = True
+        both = numbers[second]
+        return np.unique(both[marks[both]])
