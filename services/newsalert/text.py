@@ -10,6 +10,7 @@ dict lookup is several times cheaper than a stemmer call.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable
 from typing import Final
 
@@ -44,7 +45,9 @@ def stem(token: str) -> str:
     if cached is None:
         if len(_stem_cache) >= _CACHE_LIMIT:
             _stem_cache.clear()
-        cached = _stemmer.stemWord(token)
+        # Interned: equal stems are then one object, so the index's dict and set probes
+        # succeed on identity without comparing characters (fewer cache misses).
+        cached = sys.intern(_stemmer.stemWord(token))
         _stem_cache[token] = cached
     return cached
 

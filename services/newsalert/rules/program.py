@@ -16,6 +16,7 @@ from collections.abc import Callable
 from newsalert.rules.document import Document
 from newsalert.rules.evaluate import near_fields, near_holds, term_in_field
 from newsalert.rules.model import FIELDS, And, Node, Not, Or, Term
+from newsalert.rules.nearcheck import compile_near
 
 #: A compiled expression: true when it holds for the document being evaluated.
 Check = Callable[["FastEvaluation"], bool]
@@ -78,6 +79,9 @@ class TermTable:
         for operand in node.operands:
             for term in operand:
                 self.prefixes.update(w.value for w in term.words if w.prefix)
+        flat = compile_near(node)
+        if flat is not None:
+            return flat
         names = near_fields(node)
         return lambda ev: near_holds(node, ev.doc, names)
 
@@ -109,7 +113,7 @@ class FastEvaluation:
     token of the field starts with.
     """
 
-    __slots__ = ("_field_prefixes", "_kinds", "_memo", "_terms", "doc", "prefixes", "stems")
+    __slots__ = ("_kinds", "_memo", "_terms", "doc", "field_prefixes", "prefixes", "stems")
 
     def __init__(
         self,
@@ -122,7 +126,7 @@ class FastEvaluation:
         self._terms = table.terms
         self._kinds = table.kinds
         self.stems = stems
-        self._field_prefixes = field_prefixes
+        self.field_prefixes = field_prefixes
         self.prefixes: set[str] = set().union(*field_prefixes.values())
         self._memo: dict[int, bool] = {}
 
@@ -141,7 +145,7 @@ class FastEvaluation:
             result = any(name in fields and value in fields[name].stem_set for name in term.fields)
         elif kind == _PREFIX:
             value = term.words[0].value
-            prefixes = self._field_prefixes
+            prefixes = self.field_prefixes
             result = any(value in prefixes.get(name, ()) for name in term.fields)
         else:
             result = any(self._general(term, name) for name in term.fields)
@@ -152,7 +156,7 @@ class FastEvaluation:
         text = self.doc.fields.get(name)
         if text is None or not text.tokens:
             return False
-        prefixes = self._field_prefixes.get(name, ())
+        prefixes = self.field_prefixes.get(name, ())
         for word in term.words:
             if word.prefix:
                 if word.value not in prefixes:
