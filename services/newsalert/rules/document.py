@@ -8,7 +8,8 @@ from newsalert.models import Article
 from newsalert.rules.model import FIELDS
 from newsalert.text import stems, tokenize
 
-_SCANS_BEFORE_INDEX = 3
+#: Shared empty result (callers never mutate position lists).
+_NO_POSITIONS: list[int] = []
 
 
 @dataclass(slots=True)
@@ -21,7 +22,6 @@ class FieldText:
     _stem_set: frozenset[str] | None = field(default=None, repr=False)
     _token_set: frozenset[str] | None = field(default=None, repr=False)
     _stem_positions: dict[str, list[int]] | None = field(default=None, repr=False)
-    _indexed: bool = field(default=False, repr=False)
     _prefix_positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -48,25 +48,16 @@ class FieldText:
         """Sorted token positions whose stem is ``stem``."""
         index = self._stem_positions
         if index is None:
+            # Built whole on first use: with a large rule set a field's positions are
+            # asked for many stems, and one pass is cheaper than a scan per stem.
             index = self._stem_positions = {}
-        found = index.get(stem)
-        if found is not None:
-            return found
-        if self._indexed:
-            return []
-        if len(index) < _SCANS_BEFORE_INDEX:
-            # A few lookups: one C-speed scan each beats indexing every token.
-            found = [i for i, value in enumerate(self.stems) if value == stem]
-            index[stem] = found
-            return found
-        for position, value in enumerate(self.stems):
-            bucket = index.get(value)
-            if bucket is None:
-                index[value] = [position]
-            elif bucket[-1] < position:
-                bucket.append(position)
-        self._indexed = True
-        return index.get(stem, [])
+            for position, value in enumerate(self.stems):
+                bucket = index.get(value)
+                if bucket is None:
+                    index[value] = [position]
+                else:
+                    bucket.append(position)
+        return index.get(stem, _NO_POSITIONS)
 
     def prefix_positions(self, prefix: str) -> list[int]:
         """Sorted token positions whose (unstemmed) token starts with ``prefix``."""

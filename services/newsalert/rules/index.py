@@ -52,7 +52,10 @@ class CompiledRules:
         table = TermTable()
         self._checks: tuple[Check, ...] = tuple(table.compile(r.expr) for r in self._rules)
         self._positive = tuple(
-            tuple((term.text, table.intern(term)) for term in rule.positive_terms())
+            tuple(
+                (term.text, table.intern(term), table.any_field_stem(term))
+                for term in rule.positive_terms()
+            )
             for rule in self._rules
         )
         self._table = table
@@ -187,6 +190,10 @@ class CompiledRules:
             if checks[number](evaluation):
                 rule = rules[number]
                 positive = self._positive[number]
-                matched = tuple(text for text, term in positive if evaluation.term(term))
+                matched = tuple(
+                    text
+                    for text, term, value in positive
+                    if (value in stems if value is not None else evaluation.term(term))
+                )
                 matches.append(RuleMatch(rule.id, rule.title, rule.tags, matched))
         return matches

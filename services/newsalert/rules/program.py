@@ -56,6 +56,11 @@ class TermTable:
         self.prefixes.update(w.value for w in term.words if w.prefix)
         return number
 
+    def any_field_stem(self, term: Term) -> str | None:
+        """The stem of a one-word term looking in every field (a set lookup), else ``None``."""
+        number = self.intern(term)
+        return term.words[0].value if self.kinds[number] == _STEM_ANY_FIELD else None
+
     def _leaf(self, term: Term) -> Check:
         number = self.intern(term)
         kind = self.kinds[number]
