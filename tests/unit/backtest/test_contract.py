@@ -1,7 +1,6 @@
 """``newsalert backtest --rules FILE --input ARTICLES.jsonl --format json``: the contract.
 
-Copied from the interim offline command's test (tests/unit/test_backtest_offline.py) so
-the full command keeps the shape other tools read; run through the mounted CLI.
+Other tools read this shape; run through the mounted CLI.
 """
 
 from __future__ import annotations
