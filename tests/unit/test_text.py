@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsalert.text import is_token, stem, stems, token_spans, tokenize
 
@@ -55,3 +57,11 @@ def test_is_token() -> None:
     assert is_token("summon")
     assert not is_token("anti-tank")
     assert not is_token("")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_fast_path_equals_the_general_definition(text: str) -> None:
+    # tokenize() takes a shortcut for ASCII text; token_spans() always uses the general
+    # regex + casefold, which is the definition.
+    assert tokenize(text) == [token for token, _, _ in token_spans(text)]

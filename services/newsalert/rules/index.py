@@ -8,6 +8,7 @@ verified every time and counted (:attr:`CompiledRules.unindexed`).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -78,7 +79,12 @@ class CompiledRules:
                 entries.append((number, clauses[0], clauses[0]))
                 single += 1
         self._postings = Postings(len(self._rules), entries)
-        self._bigrams = any(BIGRAM_SEP in key for key in self._postings.stem_keys)
+        # First stems of the indexed stem pairs: only those pairs of a document are built.
+        self._bigram_heads = frozenset(
+            sys.intern(key.split(BIGRAM_SEP)[0])
+            for key in self._postings.stem_keys
+            if BIGRAM_SEP in key
+        )
         self._always = np.array(always, dtype=np.int32)
         # Every wildcard of every rule goes into one automaton: its hits both select
         # candidates and answer one-word wildcard terms during verification.
@@ -154,9 +160,9 @@ class CompiledRules:
         return result
 
     def _keys(self, doc: Document, stems: set[str]) -> set[str]:
-        if not self._bigrams:
+        if not self._bigram_heads:
             return stems
-        return stems | doc.all_bigrams(BIGRAM_SEP)
+        return stems | doc.all_bigrams(BIGRAM_SEP, self._bigram_heads)
 
     def candidates(self, doc: Document) -> list[int]:
         """Numbers (positions in :attr:`rules`) of the rules worth verifying on ``doc``."""
