@@ -12,6 +12,7 @@ on a sample of articles. One process, one thread. Prints every figure; asserts n
 
     .venv/bin/python bench/match.py                      # 1k, 10k, 100k rules
     .venv/bin/python bench/match.py --counts 1000,10000 --runs 1
+    .venv/bin/python bench/match.py --stages             # + CPU µs per step per article
 """
 
 from __future__ import annotations
@@ -96,6 +97,29 @@ def throughput(compiled: CompiledRules, articles: list[Article], runs: int) -> d
     }
 
 
+def stage_costs(compiled: CompiledRules, articles: list[Article]) -> dict[str, float]:
+    """CPU µs per article of each matching step (calls the index's private steps)."""
+    clock = time.process_time
+    names = ("normalise", "stems+pairs", "prefixes", "candidates", "verify")
+    totals = dict.fromkeys(names, 0.0)
+    for article in articles:
+        t0 = clock()
+        doc = Document.from_article(article)
+        t1 = clock()
+        stems = doc.all_stems()
+        keys = compiled._keys(doc, stems)
+        t2 = clock()
+        prefixes = compiled._field_prefixes(doc)
+        t3 = clock()
+        numbers = compiled._candidates(keys, prefixes)
+        t4 = clock()
+        compiled._verify(doc, stems, prefixes, numbers)
+        t5 = clock()
+        for name, spent in zip(names, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+            totals[name] += spent
+    return {name: spent / len(articles) * 1e6 for name, spent in totals.items()}
+
+
 def brute_force(compiled: CompiledRules, articles: list[Article], oracle_n: int) -> dict[str, Any]:
     """Indexed vs no-pre-filter vs naive oracle on ``articles`` (same sample for all)."""
     # Streamed like the matcher: each document is dropped after use (see throughput()).
@@ -140,6 +164,9 @@ def main() -> int:
         choices=["heuristic", "corpus-df"],
         default="heuristic",
         help="anchor cost model: built-in heuristic, or document frequencies of the corpus",
+    )
+    parser.add_argument(
+        "--stages", action="store_true", help="also print CPU µs per article of each step"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
@@ -199,6 +226,8 @@ def main() -> int:
                 "unindexed": compiled.unindexed,
                 **figures,
             }
+            if args.stages:
+                row["stages_us"] = stage_costs(compiled, articles)
             results["counts"][count] = row
             print(
                 f"{count:>7} {load_s:>7.2f} {compile_s:>9.2f} {rss:>8.0f} "
@@ -207,6 +236,11 @@ def main() -> int:
                 f"{row['candidates_per_article']:>8.1f} {row['matches_per_article']:>9.2f} "
                 f"{compiled.unindexed:>9}"
             )
+            if args.stages:
+                print(
+                    "        µs/article: "
+                    + ", ".join(f"{k} {v:.0f}" for k, v in row["stages_us"].items())
+                )
             del config, compiled
         gc.unfreeze()
         gc.collect()

@@ -171,25 +171,30 @@ class CompiledRules:
 
     def match(self, doc: Document) -> list[RuleMatch]:
         """Every rule that fires on ``doc``, sorted by rule id."""
-        return self._verify(doc, use_index=True)
+        stems = doc.all_stems()
+        field_prefixes = self._field_prefixes(doc)
+        numbers = self._candidates(self._keys(doc, stems), field_prefixes)
+        return self._verify(doc, stems, field_prefixes, numbers)
 
     def match_without_index(self, doc: Document) -> list[RuleMatch]:
         """Like :meth:`match` but verifies every rule (the no-pre-filter baseline)."""
-        return self._verify(doc, use_index=False)
-
-    def _verify(self, doc: Document, *, use_index: bool) -> list[RuleMatch]:
         stems = doc.all_stems()
-        field_prefixes = self._field_prefixes(doc)
+        return self._verify(doc, stems, self._field_prefixes(doc), range(len(self._rules)))
+
+    def _verify(
+        self,
+        doc: Document,
+        stems: set[str],
+        field_prefixes: dict[str, set[str]],
+        numbers: Iterable[int],
+    ) -> list[RuleMatch]:
+        """The rules among ``numbers`` (ascending) that fire on ``doc``."""
         evaluation = FastEvaluation(doc, self._table, stems, field_prefixes)
         rules = self._rules
         checks = self._checks
         filtered = self._filtered
         language, source = doc.language, doc.source
         matches: list[RuleMatch] = []
-        if use_index:
-            numbers: Iterable[int] = self._candidates(self._keys(doc, stems), field_prefixes)
-        else:
-            numbers = range(len(rules))
         for number in numbers:
             if number in filtered and not rules[number].accepts_meta(language, source):
                 continue
