@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from newsalert.rules import CompiledRules, Document
 from newsalert.rules.evaluate import Evaluation
-from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Rule, Term, Word
+from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Rule, Term, TermMode, Word
 from newsalert.rules.oracle import brute_force_match
 from newsalert.text import stem
 
@@ -25,10 +25,8 @@ words = st.one_of(stem_words, stem_words, prefix_words)
 @st.composite
 def terms(draw: st.DrawFn, *, near_operand: bool = False) -> Term:
     fields = draw(field_sets)
-    if near_operand:
-        mode = draw(st.sampled_from(["word", "phrase"]))
-    else:
-        mode = draw(st.sampled_from(["word", "window", "phrase"]))
+    modes: list[TermMode] = ["word", "phrase"] if near_operand else ["word", "window", "phrase"]
+    mode = draw(st.sampled_from(modes))
     count = 1 if mode == "word" else draw(st.integers(2, 3))
     ws = tuple(draw(st.lists(words, min_size=count, max_size=count)))
     window = draw(st.integers(1, 6))
