@@ -104,19 +104,6 @@ async def _group_caught_up(settings: Settings, group: str, topic: str) -> bool:
         await consumer.stop()
 
 
-async def _count_records(settings: Settings, topic: str) -> int:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        await consumer.start()
-        partitions = await _partitions(settings, topic)
-        tps = [TopicPartition(topic, p) for p in partitions]
-        begins = await consumer.beginning_offsets(tps)
-        ends = await consumer.end_offsets(tps)
-        return sum(ends[tp] - begins[tp] for tp in tps)
-    finally:
-        await consumer.stop()
-
-
 async def run_demo(seeds: Path, timeout_s: float) -> int:
     """The whole demo; returns the process exit code."""
     rules_file, articles = seeds / "rules.yaml", seeds / "articles.jsonl"
@@ -159,7 +146,8 @@ async def run_demo(seeds: Path, timeout_s: float) -> int:
         done = await _wait_until_settled(settings, inbox, timeout_s, service)
         stop.set()
         await service
-        dlq = await _count_records(settings, settings.topic(constants.TOPIC_ARTICLES_DLQ))
+        # Counted by the matcher as it wrote them: tansu's end offsets can lag a batch.
+        dlq = int(_metric("invalid"))
     except NewsalertError as exc:
         print(f"error: {exc}")
         return 1

@@ -37,9 +37,11 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(10.0, description="Per-request webhook timeout.")
     reload_interval_s: float = Field(0.5, description="How often the rule file is checked.")
     matcher_concurrency: int = Field(
-        8,
+        1,
         ge=1,
-        description="Articles of one batch the matcher works on at once (overlaps Redis calls).",
+        description="Articles of one batch the matcher works on at once. Above 1 the dedupe "
+        "round trips overlap; an exact repeat inside one batch is then folded into the "
+        "first copy's alert instead of skipped (same alerts, different counters).",
     )
     repeat_interval_s: float = Field(
         86_400.0, description="At most one alert per (rule, story) within this many seconds."
