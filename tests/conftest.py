@@ -19,6 +19,8 @@ import pytest
 
 from newsalert.settings import Settings
 from newsalert.stack import EmbeddedStack, StackInfo
+from newsalert.stack.embedded import spawn_redis
+from newsalert.stack.process import ServerProcess, free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_DIR = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
@@ -98,3 +100,39 @@ def redis_settings(redis_url: str) -> Settings:
     """Settings for tests that need Redis but no broker."""
     tag = uuid.uuid4().hex[:10]
     return Settings(redis_url=redis_url, redis_prefix=f"na:test:{tag}:")
+
+
+class RestartableRedis:
+    """A Redis of one test's own (append-only file), which the test stops and restarts
+    on the same port and data, to play a Redis outage under running services."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self._server: ServerProcess | None = None
+
+    @property
+    def url(self) -> str:
+        """Redis URL of this server."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        """Start (again) on the same port and data directory."""
+        self._server = spawn_redis(self.port, self.data_dir, persistent=True)
+
+    def stop(self) -> None:
+        """Stop the server (a no-op when it is not running)."""
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[RestartableRedis]:
+    """A started :class:`RestartableRedis`, stopped at the end of the test."""
+    data_dir = tmp_path / "redis"
+    data_dir.mkdir()
+    redis = RestartableRedis(data_dir)
+    redis.start()
+    yield redis
+    redis.stop()

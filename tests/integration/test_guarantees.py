@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import signal
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,8 +33,7 @@ from newsalert.matcher.service import MatcherService
 from newsalert.models import Alert, Article
 from newsalert.receiver import WebhookInbox
 from newsalert.settings import Settings
-from newsalert.stack.binaries import redis_binary
-from newsalert.stack.process import ServerProcess, free_port
+from tests.conftest import RestartableRedis
 from tests.integration.guarantee_support import (
     EXTRA_RULE,
     RULES,
@@ -58,32 +56,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 PARTITIONS = 3
 
 
-def _spawn_redis(port: int, data_dir: Path) -> ServerProcess:
-    """A Redis of our own (append-only file, so a restart keeps the dedupe marks)."""
-    argv = [
-        str(redis_binary()),
-        "--port", str(port),
-        "--bind", "127.0.0.1",
-        "--save", "",
-        "--appendonly", "yes",
-        "--appendfsync", "always",
-        "--dir", str(data_dir),
-    ]  # fmt: skip
-    return ServerProcess.spawn("redis", argv, port, data_dir / "redis.log", 30.0)
-
-
-@pytest.fixture
-def own_redis(tmp_path: Path) -> Iterator[tuple[int, Path, list[ServerProcess]]]:
-    """Port, data dir and the (re)started server processes; all stopped at the end."""
-    port = free_port()
-    data_dir = tmp_path / "redis"
-    data_dir.mkdir()
-    servers = [_spawn_redis(port, data_dir)]
-    yield port, data_dir, servers
-    for server in servers:
-        server.stop()
-
-
 def _assert_exactly_once(received: Any, secret: str, expected: set[tuple[str, str]]) -> None:
     counts = delivery_counts(received, secret)
     missing, repeated, unexpected = missing_and_repeated(counts, expected)
@@ -95,15 +67,14 @@ def _assert_exactly_once(received: Any, secret: str, expected: set[tuple[str, st
 async def test_redis_down_pauses_matcher_then_every_alert_once(
     settings: Settings,
     tmp_path: Path,
-    own_redis: tuple[int, Path, list[ServerProcess]],
+    own_redis: RestartableRedis,
 ) -> None:
-    port, data_dir, servers = own_redis
     inbox = WebhookInbox()
     await inbox.start()
     secret = new_secret()
     config = tmp_path / "config.yaml"
     config.write_text(config_yaml(inbox.url, secret))
-    matcher_env = service_env(settings, NEWSALERT_REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    matcher_env = service_env(settings, NEWSALERT_REDIS_URL=own_redis.url)
     matcher = ServiceProcess("matcher", config, matcher_env, tmp_path / "matcher.log")
     dispatcher = ServiceProcess("dispatcher", config, service_env(settings), tmp_path / "d.log")
     before = make_articles(20, list(RULES), seed=3, tag="before")
@@ -118,7 +89,7 @@ async def test_redis_down_pauses_matcher_then_every_alert_once(
         await publish_articles(settings, before)
         await inbox.wait_for(len(expected_deliveries(before)), timeout_s=60)
 
-        servers[0].stop()  # Redis goes away under the running (idle) matcher
+        own_redis.stop()  # Redis goes away under the running (idle) matcher
 
         async def not_ready() -> bool:
             return await matcher.ready_status() == 503
@@ -136,7 +107,7 @@ async def test_redis_down_pauses_matcher_then_every_alert_once(
         await asyncio.sleep(3.0)  # the matcher keeps retrying; nothing may get through
         delivered_while_down = len(inbox.received)
 
-        servers.append(_spawn_redis(port, data_dir))
+        own_redis.start()
         expected = expected_deliveries([*before, *during])
         await inbox.wait_for(len(expected), timeout_s=60)
 

@@ -31,6 +31,42 @@ class StackInfo:
         )
 
 
+def spawn_redis(
+    port: int, data_dir: Path, *, persistent: bool = False, timeout_s: float = 30.0
+) -> ServerProcess:
+    """A Redis (or valkey) server on ``127.0.0.1:port`` keeping its files in ``data_dir``.
+
+    ``persistent`` turns on the append-only file with fsync on every write, so a restart
+    on the same ``data_dir`` keeps every key (what outage tests need); the embedded stack
+    runs without persistence.
+    """
+    persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else [
+        "--appendonly", "no"
+    ]  # fmt: skip
+    argv = [
+        str(redis_binary()),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--save", "",
+        *persistence,
+        "--dir", str(data_dir),
+    ]  # fmt: skip
+    return ServerProcess.spawn("redis", argv, port, data_dir / "logs" / "redis.log", timeout_s)
+
+
+def spawn_tansu(port: int, log_dir: Path, *, timeout_s: float = 30.0) -> ServerProcess:
+    """A tansu broker with memory storage on ``127.0.0.1:port``."""
+    url = f"tcp://127.0.0.1:{port}"
+    argv = [
+        str(tansu_binary()),
+        "broker",
+        "--listener-url", url,
+        "--advertised-listener-url", url,
+        "--storage-engine", "memory://tansu/",
+    ]  # fmt: skip
+    return ServerProcess.spawn("tansu", argv, port, log_dir / "broker.log", timeout_s)
+
+
 class EmbeddedStack:
     """A tansu broker (memory storage) and a Redis server on free loopback ports.
 
@@ -61,36 +97,10 @@ class EmbeddedStack:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         logs = self.state_dir / "logs"
         redis_port = free_port()
-        redis = ServerProcess.spawn(
-            "redis",
-            [
-                str(redis_binary()),
-                "--port", str(redis_port),
-                "--bind", "127.0.0.1",
-                "--save", "",
-                "--appendonly", "no",
-                "--dir", str(self.state_dir),
-            ],
-            redis_port,
-            logs / "redis.log",
-            timeout_s,
-        )  # fmt: skip
+        redis = spawn_redis(redis_port, self.state_dir, timeout_s=timeout_s)
         broker_port = free_port()
-        url = f"tcp://127.0.0.1:{broker_port}"
         try:
-            broker = ServerProcess.spawn(
-                "tansu",
-                [
-                    str(tansu_binary()),
-                    "broker",
-                    "--listener-url", url,
-                    "--advertised-listener-url", url,
-                    "--storage-engine", "memory://tansu/",
-                ],
-                broker_port,
-                logs / "broker.log",
-                timeout_s,
-            )  # fmt: skip
+            broker = spawn_tansu(broker_port, logs, timeout_s=timeout_s)
         except StackError:
             redis.stop()
             raise
