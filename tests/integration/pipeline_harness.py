@@ -74,23 +74,32 @@ class Pipeline:
         self, topic: str, count: int, timeout_s: float = 20
     ) -> list[ConsumerRecord[bytes, bytes]]:
         """Read ``count`` records of ``topic`` from the beginning."""
-        consumer = AIOKafkaConsumer(
-            self.settings.topic(topic),
-            bootstrap_servers=self.settings.kafka_bootstrap,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-        )
-        await consumer.start()
-        got: list[ConsumerRecord[bytes, bytes]] = []
-        try:
-            async with asyncio.timeout(timeout_s):
-                while len(got) < count:
-                    batch = await consumer.getmany(timeout_ms=500)
-                    for records in batch.values():
-                        got.extend(records)
-        finally:
-            await consumer.stop()
-        return got
+        return await read_topic(self.settings, topic, count, timeout_s)
+
+
+async def read_topic(
+    settings: Settings, topic: str, count: int, timeout_s: float = 20
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """The first ``count`` records of ``topic`` (prefix added), read from the beginning
+    by a consumer outside any group."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic),
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    got: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        async with asyncio.timeout(timeout_s):
+            while len(got) < count:
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    got.extend(records)
+    finally:
+        await consumer.stop()
+    return got
 
 
 @contextlib.asynccontextmanager

@@ -17,6 +17,7 @@ from newsalert.kafka import make_producer, send_all
 from newsalert.models import delivery_id
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.settings import Settings
+from tests.integration.pipeline_harness import read_topic
 from tests.integration.test_dispatcher_support import (
     OLD_SECRET,
     SECRET,
@@ -24,7 +25,6 @@ from tests.integration.test_dispatcher_support import (
     eventually,
     make_alert,
     publish_alerts,
-    read_topic,
     record_status,
     running_dispatcher,
     subscription,

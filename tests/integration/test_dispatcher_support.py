@@ -15,7 +15,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
 from standardwebhooks.webhooks import Webhook
 
 from newsalert import constants
@@ -82,28 +81,6 @@ def verified(request: ReceivedRequest, secret: str = SECRET) -> dict[str, Any]:
     payload = Webhook(secret).verify(request.body, request.headers)
     assert isinstance(payload, dict)
     return payload
-
-
-async def read_topic(settings: Settings, name: str, count: int, timeout_s: float) -> list[Any]:
-    """The first ``count`` records of topic ``name`` (from the beginning)."""
-    consumer = AIOKafkaConsumer(
-        settings.topic(name),
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    records: list[Any] = []
-    try:
-        async with asyncio.timeout(timeout_s):
-            while len(records) < count:
-                batch = await consumer.getmany(timeout_ms=200)
-                for items in batch.values():
-                    records.extend(items)
-    finally:
-        await consumer.stop()
-    return records
 
 
 def body_of(request: ReceivedRequest) -> dict[str, Any]:
