@@ -18,13 +18,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 from prometheus_client import REGISTRY
 
 from newsalert import constants
 from newsalert.errors import NewsalertError
-from newsalert.kafka import ensure_topics
+from newsalert.kafka import ensure_topics, group_caught_up
 from newsalert.publishing import publish_file
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.runner import Roles, run_until_stopped
@@ -71,37 +69,6 @@ async def serve_receiver(host: str, port: int, secret: str | None) -> None:
         await asyncio.Event().wait()
     finally:
         await inbox.stop()
-
-
-async def _partitions(settings: Settings, topic: str) -> list[int]:
-    """Partition numbers of ``topic`` (a consumer that subscribes nothing knows none)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
-    try:
-        await admin.start()
-        described = await admin.describe_topics([topic])
-    finally:
-        await admin.close()
-    return [int(p["partition"]) for d in described for p in d.get("partitions", [])]
-
-
-async def _group_caught_up(settings: Settings, group: str, topic: str) -> bool:
-    # A consumer that never subscribes only reads the group's committed offsets.
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    try:
-        await consumer.start()
-        partitions = await _partitions(settings, topic)
-        if not partitions:
-            return False
-        tps = [TopicPartition(topic, p) for p in partitions]
-        ends = await consumer.end_offsets(tps)
-        for tp, end in ends.items():
-            if (await consumer.committed(tp) or 0) < end:
-                return False
-        return True
-    finally:
-        await consumer.stop()
 
 
 async def run_demo(seeds: Path, timeout_s: float) -> int:
@@ -192,11 +159,11 @@ async def _wait_until_settled(
             continue
         if time.monotonic() - quiet_since < 1.5:
             continue
-        if await _group_caught_up(
+        if await group_caught_up(
             settings,
             settings.group(constants.MATCHER_GROUP),
             settings.topic(constants.TOPIC_ARTICLES),
-        ) and await _group_caught_up(
+        ) and await group_caught_up(
             settings,
             settings.group(constants.DISPATCHER_GROUP),
             settings.topic(constants.TOPIC_ALERTS),

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -82,3 +82,45 @@ async def send_all(
     ]
     if futures:
         await asyncio.gather(*futures)
+
+
+async def partitions_of(settings: Settings, topic: str) -> list[int]:
+    """Partition numbers of ``topic`` (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await admin.start()
+        described = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return sorted(int(p["partition"]) for d in described for p in d.get("partitions", []))
+
+
+async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[int, int | None]:
+    """The offset ``group`` committed on each partition of ``topic`` (None: none yet).
+
+    Read with OffsetFetch by a consumer that never subscribes, so the group is neither
+    joined nor rebalanced (admin OffsetFetch is not answered by tansu).
+    """
+    partitions = await partitions_of(settings, topic)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+    )
+    try:
+        await consumer.start()
+        return {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
+    finally:
+        await consumer.stop()
+
+
+async def group_caught_up(settings: Settings, group: str, topic: str) -> bool:
+    """True when ``group`` committed up to the end of every partition of ``topic``."""
+    committed = await committed_offsets(settings, group, topic)
+    if not committed:
+        return False
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    try:
+        await consumer.start()
+        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in committed])
+    finally:
+        await consumer.stop()
+    return all((committed[tp.partition] or 0) >= end for tp, end in ends.items())

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from newsalert import constants
 from newsalert.backtest.command import app
 from newsalert.backtest.kafka_range import KafkaRange
-from newsalert.kafka import ensure_topics, make_producer
+from newsalert.kafka import committed_offsets, ensure_topics, make_producer
 from newsalert.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -184,16 +184,7 @@ async def commit_live_group(settings: Settings, topic: str, offsets: dict[int, i
 
 async def group_state(settings: Settings, topic: str) -> dict[int, int | None]:
     """The live matcher group's committed offsets, read with OffsetFetch (no join)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.group(constants.MATCHER_GROUP),
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    try:
-        return {p: await consumer.committed(TopicPartition(topic, p)) for p in range(PARTITIONS)}
-    finally:
-        await consumer.stop()
+    return await committed_offsets(settings, settings.group(constants.MATCHER_GROUP), topic)
 
 
 async def group_names(settings: Settings) -> set[str] | None:

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaTimeoutError
 
 from newsalert import constants, metrics
+from newsalert.kafka import committed_offsets
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.matcher.service import MatcherService
 from newsalert.models import Alert, Article
@@ -240,19 +240,8 @@ async def test_failed_batches_are_retried_not_lost(
 
 
 async def _committed(settings: Settings, group: str, topic: str) -> int:
-    """Sum of the group's committed offsets on ``topic`` (a non-subscribing consumer)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        # A consumer that never subscribes has no metadata for the topic on Apache Kafka,
-        # so ask for the partitions ensure_topics() created (a missing one counts 0).
-        return sum(
-            [await consumer.committed(TopicPartition(topic, p)) or 0 for p in range(PARTITIONS)]
-        )
-    finally:
-        await consumer.stop()
+    """Sum of the group's committed offsets on ``topic`` (a missing one counts 0)."""
+    return sum(offset or 0 for offset in (await committed_offsets(settings, group, topic)).values())
 
 
 async def test_offset_committed_only_after_alerts_are_stored(
