@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -126,8 +126,3 @@ def delivery_id(subscription_id: str, rule_id: str, story_id: str) -> str:
 def schema_models() -> dict[str, type[BaseModel]]:
     """The models whose JSON Schemas are published under ``schemas/``."""
     return {"article": Article, "alert": Alert, "webhook-payload": WebhookPayload}
-
-
-def json_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The JSON Schema of ``model`` as published (serialization mode)."""
-    return model.model_json_schema(mode="serialization")
