@@ -25,12 +25,15 @@ from newsalert.rules.model import Location, Rule
 from newsalert.rules.parse import Defaults, RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
 from newsalert.rules.ruleset import RuleSet
-from newsalert.rules.yamlmarks import MarkedDict, MarkedList, load_marked, mark_of
+from newsalert.rules.yamlmarks import Marks, load_with_marks
 from newsalert.subscriptions import Subscription
 
 SUPPORTED_VERSION = 1
 TOP_KEYS = frozenset({"version", "defaults", "rules", "subscriptions"})
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# (file, parsed document or None when unreadable/invalid, where its parts were written)
+_Document = tuple[str, object, Marks]
 
 
 @dataclass(frozen=True)
@@ -69,14 +72,14 @@ def _load(source: Path, env: Mapping[str, str] | None) -> Config:
     files = config_files(source)
     if not files:
         raise RuleFileError([Problem(Location(str(source)), "no *.yaml or *.yml file here")])
-    documents: list[tuple[str, object]] = []
+    documents: list[_Document] = []
     for file in files:
         try:
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(Location(str(file)), f"cannot read: {exc}"))
             continue
-        documents.append((str(file), _parse_yaml(text, str(file), problems)))
+        documents.append((str(file), *_parse_yaml(text, str(file), problems)))
     return _build(documents, source, tuple(files), env or {}, problems)
 
 
@@ -85,37 +88,27 @@ def parse_config_text(
 ) -> Config:
     """Validate config YAML given as text (tests, the API's "try these rules")."""
     problems: list[Problem] = []
-    document = _parse_yaml(text, source, problems)
-    return _build([(source, document)], Path(source), (), env or {}, problems)
+    document, marks = _parse_yaml(text, source, problems)
+    return _build([(source, document, marks)], Path(source), (), env or {}, problems)
 
 
-def _parse_yaml(text: str, file: str, problems: list[Problem]) -> object:
+def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, Marks]:
     try:
-        document = load_marked(text)
+        document, marks = load_with_marks(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         reason = str(getattr(exc, "problem", None) or exc).strip()
         line = mark.line + 1 if mark is not None else None
         column = mark.column + 1 if mark is not None else None
         problems.append(Problem(Location(file, line, column), f"invalid YAML: {reason}"))
-        return None
-    _report_duplicate_keys(document, file, problems)
-    return document
-
-
-def _report_duplicate_keys(node: object, file: str, problems: list[Problem]) -> None:
-    if isinstance(node, MarkedDict):
-        for key, line, column in node.duplicates:
-            problems.append(Problem(Location(file, line, column), f"duplicate key {key!r}"))
-        for value in node.values():
-            _report_duplicate_keys(value, file, problems)
-    elif isinstance(node, MarkedList):
-        for value in node:
-            _report_duplicate_keys(value, file, problems)
+        return None, Marks.unknown()
+    for key, line, column in marks.repeated_keys(document):
+        problems.append(Problem(Location(file, line, column), f"duplicate key {key!r}"))
+    return document, marks
 
 
 def _build(
-    documents: list[tuple[str, object]],
+    documents: list[_Document],
     source: Path,
     files: tuple[Path, ...],
     env: Mapping[str, str],
@@ -124,11 +117,11 @@ def _build(
     version = SUPPORTED_VERSION
     defaults = Defaults()
     raw_rules: list[tuple[RuleParser, Any, int]] = []
-    raw_subs: list[tuple[str, Any, int]] = []
-    for file, document in documents:
+    raw_subs: list[tuple[str, Marks, Any, int]] = []
+    for file, document, marks in documents:
         if document is None:
             continue
-        parser = RuleParser(file, problems)
+        parser = RuleParser(file, problems, marks)
         if not isinstance(document, dict):
             problems.append(Problem(Location(file, 1, 1), "the config must be a YAML mapping"))
             continue
@@ -155,7 +148,7 @@ def _build(
                 if key == "rules":
                     raw_rules.append((parser, value, index))
                 else:
-                    raw_subs.append((file, value, index))
+                    raw_subs.append((file, marks, value, index))
     rules: dict[str, Rule] = {}
     declared: set[str] = set()
     for parser, container, index in raw_rules:
@@ -211,15 +204,16 @@ def _expand(value: Any, env: Mapping[str, str], missing: list[str]) -> Any:
 
 
 def _subscriptions(
-    raw: list[tuple[str, Any, int]],
+    raw: list[tuple[str, Marks, Any, int]],
     env: Mapping[str, str],
     rule_ids: set[str],
     problems: list[Problem],
 ) -> tuple[Subscription, ...]:
     result: list[Subscription] = []
     seen: set[str] = set()
-    for file, container, index in raw:
+    for file, marks, container, index in raw:
         item = container[index]
+        mark_of = marks.of
         line, column = mark_of(container, index)
         where = Location(file, line, column)
         if not isinstance(item, dict):

@@ -14,7 +14,7 @@ from newsalert.rules.keywords import KeywordError, parse_keyword
 from newsalert.rules.model import DEFAULT_WINDOW, FIELDS, And, Location, Node, Not, Or, Rule
 from newsalert.rules.problems import Problem
 from newsalert.rules.query import QuerySyntaxError, parse_query
-from newsalert.rules.yamlmarks import mark_of
+from newsalert.rules.yamlmarks import Marks
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RULE_KEYS = frozenset(
@@ -36,14 +36,20 @@ class Defaults:
 class RuleParser:
     """Parses rule mappings of one file, collecting problems into ``problems``."""
 
-    def __init__(self, file: str, problems: list[Problem]) -> None:
+    def __init__(self, file: str, problems: list[Problem], marks: Marks | None = None) -> None:
         self.file = file
         self.problems = problems
+        self.marks = marks
+
+    def where(self, container: object, key: object) -> Location:
+        """The location of ``container[key]`` in this file (line/column when known)."""
+        if self.marks is None:
+            return Location(self.file)
+        return Location(self.file, *self.marks.of(container, key))
 
     def problem(self, container: object, key: object, reason: str, item: str | None) -> None:
         """Record a problem located at ``container[key]``."""
-        line, column = mark_of(container, key)
-        self.problems.append(Problem(Location(self.file, line, column), reason, item))
+        self.problems.append(Problem(self.where(container, key), reason, item))
 
     def defaults(self, raw: object, parent: object) -> Defaults:
         """Parse the ``defaults:`` mapping (problems recorded, fallbacks returned)."""
@@ -135,7 +141,6 @@ class RuleParser:
         sources = tuple(v.casefold() for v in self.strings(raw, "sources", item))
         if len(self.problems) > before or rule_id is None or not parts:
             return None
-        line, column = mark_of(raw, "id")
         return Rule(
             id=rule_id,
             expr=parts[0] if len(parts) == 1 else And(tuple(parts)),
@@ -145,7 +150,7 @@ class RuleParser:
             window=window,
             languages=languages,
             sources=sources,
-            location=Location(self.file, line, column),
+            location=self.where(raw, "id"),
         )
 
     def group(

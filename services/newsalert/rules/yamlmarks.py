@@ -1,7 +1,19 @@
-"""Load YAML while remembering where each mapping value and list item was written.
+"""Load YAML fast while still being able to say where each value was written.
 
 PyYAML's plain ``safe_load`` forgets positions and silently keeps the last of two equal
 keys; config errors must name the line and column, and a repeated key is a mistake.
+
+libyaml (``yaml.CSafeLoader``'s parser and composer, in C) builds the node tree, which
+carries every position; PyYAML's Python constructor then turns it into Python objects at
+several times the cost of the parse. :func:`load_with_marks` replaces that constructor
+with one tight loop that builds plain ``dict``/``list`` objects and remembers which node
+each container came from. Positions are read from the nodes only when asked for
+(:meth:`Marks.of`: an error to report, or a rule's own location), so a valid file pays
+for no marks it does not use.
+
+The result equals PyYAML's ``SafeLoader`` result (YAML 1.1 types, anchors and aliases,
+``<<`` merge keys, explicit tags), except that a duplicate key is recorded (last value
+wins, as in PyYAML) and an unhashable key becomes its ``str``.
 """
 
 from __future__ import annotations
@@ -9,81 +21,194 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, SequenceNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+_STR = "tag:yaml.org,2002:str"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAP = "tag:yaml.org,2002:map"
+_VALUE = "tag:yaml.org,2002:value"
+
+Position = tuple[int | None, int | None]
+
+#: libyaml when PyYAML was built with it (several times faster), else pure Python.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class MarkedDict(dict[Any, Any]):
-    """A mapping with the 1-based (line, column) of itself and of each value."""
-
-    line: int
-    column: int
-    marks: dict[Any, tuple[int, int]]
-    duplicates: list[tuple[Any, int, int]]
-
-
-class MarkedList(list[Any]):
-    """A list with the 1-based (line, column) of itself and of each item."""
-
-    line: int
-    column: int
-    marks: list[tuple[int, int]]
-
-
-def _mark(node: Node) -> tuple[int, int]:
+def _position(node: Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-# libyaml's parser is several times faster on 100k-rule files; the constructors below
-# are Python either way.
-_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+class Marks:
+    """Where the mappings and lists of one loaded document were written.
+
+    Holds the document's node tree (dropped with this object) and looks positions up
+    on demand. Containers are known by identity, so they must stay alive (they do:
+    they are parts of the loaded document).
+    """
+
+    __slots__ = ("_build", "_nodes", "duplicates")
+
+    def __init__(self, nodes: dict[int, Node], build: _Builder | None) -> None:
+        self._nodes = nodes
+        self._build = build
+        #: id(mapping) -> [(key, line, column)] of each repeated key, in written order.
+        self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
+
+    @classmethod
+    def unknown(cls) -> Marks:
+        """Marks that know no position (a document that could not be parsed)."""
+        return cls({}, None)
+
+    def node(self, container: object) -> Node | None:
+        """The node ``container`` was built from, when it came from this document."""
+        return self._nodes.get(id(container))
+
+    def of(self, container: object, key: object) -> Position:
+        """(line, column) of ``container[key]``; of ``container`` itself when absent.
+
+        ``(None, None)`` when ``container`` did not come from this document.
+        """
+        node = self._nodes.get(id(container))
+        if node is None:
+            return None, None
+        if isinstance(node, MappingNode) and self._build is not None:
+            # The last of repeated keys wins, as it does for the value.
+            for key_node, value_node in reversed(node.value):
+                if type(key_node) is ScalarNode and key_node.tag == _STR:
+                    if key_node.value == key:
+                        return _position(value_node)
+                elif self._build.key(key_node) == key:
+                    return _position(value_node)
+        elif isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+            return _position(node.value[key])
+        return _position(node)
+
+    def repeated_keys(self, document: object) -> list[tuple[Any, int, int]]:
+        """Every repeated key of mappings reachable from ``document``, in document order.
+
+        Only mappings still part of the document count (a repeated key whose mapping was
+        itself overwritten by a later equal key is not reported twice).
+        """
+        found: list[tuple[Any, int, int]] = []
+        if self.duplicates:
+            self._walk(document, found, set())
+        return found
+
+    def _walk(self, value: object, found: list[tuple[Any, int, int]], seen: set[int]) -> None:
+        if isinstance(value, dict | list):
+            if id(value) in seen:  # an alias: shared, and may be recursive
+                return
+            seen.add(id(value))
+        if isinstance(value, dict):
+            found.extend(self.duplicates.get(id(value), ()))
+            for item in value.values():
+                self._walk(item, found, seen)
+        elif isinstance(value, list):
+            for item in value:
+                self._walk(item, found, seen)
 
 
-class _MarkedLoader(_Base):  # type: ignore[valid-type,misc]
-    """SafeLoader whose mappings and sequences carry marks."""
+class _Builder:
+    """Builds Python objects from a composed node tree, as ``SafeConstructor`` would."""
 
+    def __init__(self, loader: yaml.SafeLoader, shared: bool) -> None:
+        self.loader = loader
+        # Only a document with anchors can reuse a node; then each node is built once
+        # (PyYAML semantics: an alias is the same object) and merge keys may appear.
+        self.memo: dict[Node, Any] | None = {} if shared else None
+        self.nodes: dict[int, Node] = {}
+        self.marks = Marks(self.nodes, self)
 
-def _construct_mapping(loader: _MarkedLoader, node: MappingNode) -> MarkedDict:
-    loader.flatten_mapping(node)
-    result = MarkedDict()
-    result.line, result.column = _mark(node)
-    result.marks = {}
-    result.duplicates = []
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        value = loader.construct_object(value_node, deep=True)
+    def value(self, node: Node) -> Any:
+        """The Python value of any node."""
+        kind = type(node)
+        tag = node.tag
+        if kind is ScalarNode:
+            return node.value if tag == _STR else self.loader.construct_object(node, deep=True)
+        if kind is MappingNode and tag == _MAP:
+            return self.mapping(node)  # type: ignore[arg-type]
+        if kind is SequenceNode and tag == _SEQ:
+            return self.sequence(node)  # type: ignore[arg-type]
+        # Explicit tags such as !!set or !!omap, and unknown ones (an error): PyYAML's.
+        return self.loader.construct_object(node, deep=True)
+
+    def key(self, node: Node) -> Any:
+        """A mapping key: as :meth:`value`, ``=`` is a string, unhashable keys are str."""
+        if type(node) is ScalarNode and node.tag in (_STR, _VALUE):
+            return node.value
+        key = self.value(node)
         try:
             hash(key)
         except TypeError:
             key = str(key)
-        if key in result:
-            result.duplicates.append((key, *_mark(key_node)))
-        result[key] = value
-        result.marks[key] = _mark(value_node)
-    return result
+        return key
+
+    def mapping(self, node: MappingNode) -> dict[Any, Any]:
+        """A mapping node as a dict (merge keys applied, duplicates recorded)."""
+        memo = self.memo
+        if memo is not None:
+            if node in memo:
+                return memo[node]  # type: ignore[no-any-return]
+            self.loader.flatten_mapping(node)
+        result: dict[Any, Any] = {}
+        if memo is not None:
+            memo[node] = result
+        self.nodes[id(result)] = node
+        value = self.value
+        for key_node, value_node in node.value:
+            if type(key_node) is ScalarNode and key_node.tag == _STR:
+                key = key_node.value
+            else:
+                key = self.key(key_node)
+            if type(value_node) is ScalarNode and value_node.tag == _STR:
+                result[key] = value_node.value
+            else:
+                result[key] = value(value_node)
+        if len(result) != len(node.value):
+            self._record_duplicates(result, node)
+        return result
+
+    def _record_duplicates(self, result: dict[Any, Any], node: MappingNode) -> None:
+        seen: set[Any] = set()
+        repeated = []
+        for key_node, _ in node.value:
+            key = self.key(key_node)
+            if key in seen:
+                repeated.append((key, *_position(key_node)))
+            seen.add(key)
+        self.marks.duplicates[id(result)] = repeated
+
+    def sequence(self, node: SequenceNode) -> list[Any]:
+        """A sequence node as a list."""
+        memo = self.memo
+        if memo is not None:
+            if node in memo:
+                return memo[node]  # type: ignore[no-any-return]
+            result: list[Any] = []
+            memo[node] = result
+            result.extend(self.value(child) for child in node.value)
+        else:
+            value = self.value
+            result = [
+                child.value if type(child) is ScalarNode and child.tag == _STR else value(child)
+                for child in node.value
+            ]
+        self.nodes[id(result)] = node
+        return result
 
 
-def _construct_sequence(loader: _MarkedLoader, node: SequenceNode) -> MarkedList:
-    result = MarkedList(loader.construct_object(child, deep=True) for child in node.value)
-    result.line, result.column = _mark(node)
-    result.marks = [_mark(child) for child in node.value]
-    return result
+def load_with_marks(text: str) -> tuple[Any, Marks]:
+    """Parse one YAML document: (value, where its parts were written).
 
-
-_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_MarkedLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
-def load_marked(text: str) -> Any:
-    """Parse one YAML document; raises :class:`yaml.YAMLError` on malformed input."""
-    return yaml.load(text, Loader=_MarkedLoader)  # noqa: S506 - a SafeLoader subclass
-
-
-def mark_of(container: object, key: object) -> tuple[int | None, int | None]:
-    """(line, column) of ``container[key]`` when known."""
-    if isinstance(container, MarkedDict) and key in container.marks:
-        return container.marks[key]
-    if isinstance(container, MarkedList) and isinstance(key, int) and key < len(container.marks):
-        return container.marks[key]
-    if isinstance(container, MarkedDict | MarkedList):
-        return container.line, container.column
-    return None, None
+    Raises :class:`yaml.YAMLError` (with ``problem_mark``) on malformed input, as
+    ``yaml.safe_load`` does. An empty document is ``None``.
+    """
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None, Marks.unknown()
+        builder = _Builder(loader, shared="&" in text or "<<" in text or "!" in text)
+        return builder.value(root), builder.marks
+    finally:
+        loader.dispose()

@@ -1,0 +1,144 @@
+"""Benchmark loading (and reloading) a big rule file: YAML parse + validation into rules.
+
+Rules are generated reproducibly from the BBC corpus exactly as ``bench/match.py`` does
+(``RuleGenerator(Vocabulary.of(articles), seed=42).rules(n)``), dumped to a temporary
+YAML file with ``yaml.safe_dump``, then for each count:
+
+* ``load``: ``load_config(path)`` (YAML parse, validation, ``Rule`` objects), median of
+  ``--runs``;
+* ``compile``: ``config.rules.compile()`` once, for reference (the index build);
+* ``reload`` (``--reload``, largest count only): a running :class:`RuleReloader` on the
+  file; the file is rewritten with one rule changed and the time from the write until
+  ``check()`` has the new rule set live is measured (fingerprint + load + compile + swap).
+
+One process, one thread for the timed work. Prints every figure; asserts nothing.
+
+    .venv/bin/python bench/load_rules.py                     # 1k, 10k, 100k rules
+    .venv/bin/python bench/load_rules.py --counts 1000,10000 --runs 1 --no-reload
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import gzip
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from newsalert.config import load_config
+from newsalert.models import Article
+from newsalert.rules.generate import RuleGenerator, Vocabulary
+from newsalert.rules.reload import RuleReloader
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def corpus_dir() -> Path:
+    """``$NEWSALERT_CORPUS_DIR`` or ``<repo>/../shared/corpus``."""
+    return Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
+
+
+def write_rules(path: Path, rules: list[dict[str, Any]]) -> None:
+    """Write ``rules`` as a version-1 config file."""
+    path.write_text(
+        yaml.safe_dump({"version": 1, "rules": rules}, sort_keys=False), encoding="utf-8"
+    )
+
+
+def time_load(path: Path, runs: int) -> tuple[float, Any]:
+    """(median seconds, last config) of ``load_config(path)`` over ``runs``."""
+    times = []
+    config = None
+    for _ in range(runs):
+        config = None
+        gc.collect()
+        start = time.perf_counter()
+        config = load_config(path)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), config
+
+
+def time_reload(path: Path, rules: list[dict[str, Any]]) -> dict[str, float]:
+    """Seconds from rewriting the file to the new rule set being live, via ``check()``."""
+    reloader = RuleReloader(path, interval_s=0.05)
+    changed = [dict(rule) for rule in rules]
+    changed[0] = {"id": "bench-reload-marker", "all": ["reloaded"]}
+    write = time.perf_counter()
+    write_rules(path, changed)
+    written = time.perf_counter()
+    live = asyncio.run(reloader.check())
+    done = time.perf_counter()
+    assert live
+    assert "bench-reload-marker" in reloader.current.rules
+    return {"write_s": written - write, "reload_s": done - written, "total_s": done - write}
+
+
+def main() -> int:
+    """Run the benchmark; print a table (and ``--json``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--counts", default="1000,10000,100000")
+    parser.add_argument("--runs", type=int, default=3, help="load runs per count (median)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--corpus", type=Path, default=None)
+    parser.add_argument("--no-reload", action="store_true", help="skip the reload measurement")
+    parser.add_argument("--no-compile", action="store_true", help="skip compile timing")
+    parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
+    args = parser.parse_args()
+
+    path = (args.corpus or corpus_dir()) / "bbc.jsonl.gz"
+    if not path.exists():
+        print(f"corpus not found: {path}", file=sys.stderr)
+        return 2
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        articles = [Article.model_validate(json.loads(line)) for line in lines]
+    counts = sorted(int(c) for c in args.counts.split(","))
+    all_rules = RuleGenerator(Vocabulary.of(articles), seed=args.seed).rules(max(counts))
+    del articles
+    gc.collect()
+    gc.freeze()
+    libyaml = yaml.__with_libyaml__
+    print(f"python {sys.version.split()[0]}; yaml {yaml.__version__} libyaml {libyaml}")
+    print(f"seed {args.seed}; load runs {args.runs} (median)")
+    print(f"{'rules':>8} {'MiB':>6} {'load s':>8} {'rules/s':>9} {'compile s':>10}")
+    results: dict[str, Any] = {"counts": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "rules.yaml"
+        for count in counts:
+            write_rules(file, all_rules[:count])
+            size = file.stat().st_size / 2**20
+            load_s, config = time_load(file, args.runs)
+            assert len(config.rules) == count
+            compile_s = float("nan")
+            if not args.no_compile:
+                start = time.perf_counter()
+                config.rules.compile()
+                compile_s = time.perf_counter() - start
+            del config
+            rate = count / load_s
+            print(f"{count:>8} {size:>6.1f} {load_s:>8.3f} {rate:>9.0f} {compile_s:>10.2f}")
+            results["counts"][count] = {"mib": size, "load_s": load_s, "compile_s": compile_s}
+        if not args.no_reload:
+            count = counts[-1]
+            write_rules(file, all_rules[:count])
+            figures = time_reload(file, all_rules[:count])
+            print(
+                f"reload of {count} rules: write {figures['write_s']:.2f}s, "
+                f"change -> live {figures['reload_s']:.2f}s (fingerprint + load + compile)"
+            )
+            results["reload"] = {"rules": count, **figures}
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
