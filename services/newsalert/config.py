@@ -11,6 +11,7 @@ CLI passes ``os.environ``); this module never reads the process environment itse
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ from newsalert.rules.yamlmarks import Marks, load_with_marks
 from newsalert.subscriptions import Subscription
 
 SUPPORTED_VERSION = 1
+#: Rule count from which a loaded config is frozen out of the cyclic GC (see load_config).
+FREEZE_RULES = 10_000
 TOP_KEYS = frozenset({"version", "defaults", "rules", "subscriptions"})
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -60,9 +63,19 @@ def config_files(path: Path) -> list[Path]:
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Load and validate the config at ``path``; raises ``RuleFileError`` listing all problems."""
+    """Load and validate the config at ``path``; raises ``RuleFileError`` listing all problems.
+
+    A big config (:data:`FREEZE_RULES` rules or more) is long-lived and holds no reference
+    cycles, so its millions of objects are moved to the garbage collector's permanent
+    generation (``gc.freeze()``) before the collector is re-enabled: otherwise the next
+    collection scans them all (about 1.5 s for 100,000 rules) for nothing. They are still
+    freed by reference counting when the config is dropped.
+    """
     with paused_gc():
-        return _load(Path(path), env)
+        config = _load(Path(path), env)
+        if len(config.rules) >= FREEZE_RULES:
+            gc.freeze()
+        return config
 
 
 def _load(source: Path, env: Mapping[str, str] | None) -> Config:

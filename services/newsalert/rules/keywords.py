@@ -1,21 +1,43 @@
-"""Parse one keyword string (``summoned``, ``ambassador summoned``, ``"a b"``, ``summon*``)."""
+"""Parse one keyword string (``summoned``, ``ambassador summoned``, ``"a b"``, ``summon*``).
+
+Parsing is a pure function of its arguments, and a 100,000-rule file repeats the same
+words and keywords many times, so parsed words and keywords are kept in bounded
+process-wide caches: equal keywords then also share one immutable :class:`Term`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from newsalert.errors import NewsalertError
 from newsalert.rules.model import Term, TermMode, Word
-from newsalert.text import is_token, stem, tokenize
+from newsalert.text import is_token, stems, tokenize
 
 #: Characters a wildcard needs before its ``*``.
 MIN_PREFIX = 3
+#: Entries each cache holds before it is emptied (bounds memory, not correctness).
+CACHE_LIMIT = 300_000
+
+_chunk_cache: dict[str, tuple[Word, ...]] = {}
+_word_cache: dict[str, Word] = {}
+# (window, fields) -> keyword text -> term: one small dict per window/fields in use.
+_keyword_cache: dict[tuple[int, tuple[str, ...]], dict[str, Term]] = {}
 
 
 class KeywordError(NewsalertError):
     """A keyword string cannot be parsed; the message is the one-line reason."""
 
 
-def parse_words(chunk: str) -> list[Word]:
-    """The words of one whitespace-free chunk: a wildcard, or its tokens' stems."""
+def _word(value: str) -> Word:
+    word = _word_cache.get(value)
+    if word is None:
+        if len(_word_cache) >= CACHE_LIMIT:
+            _word_cache.clear()
+        word = _word_cache[value] = Word(value)
+    return word
+
+
+def _chunk_words(chunk: str) -> tuple[Word, ...]:
     if "*" in chunk:
         prefix = chunk[:-1]
         if not chunk.endswith("*") or "*" in prefix:
@@ -26,12 +48,28 @@ def parse_words(chunk: str) -> list[Word]:
             raise KeywordError(
                 f"{chunk!r}: a wildcard needs at least {MIN_PREFIX} characters before '*'"
             )
-        return [Word(prefix.casefold(), prefix=True)]
-    return [Word(stem(token)) for token in tokenize(chunk)]
+        return (Word(prefix.casefold(), prefix=True),)
+    return tuple(map(_word, stems(tokenize(chunk))))
+
+
+def chunk_words(chunk: str) -> tuple[Word, ...]:
+    """The words of one whitespace-free chunk: a wildcard, or its tokens' stems (cached)."""
+    words = _chunk_cache.get(chunk)
+    if words is None:
+        words = _chunk_words(chunk)
+        if len(_chunk_cache) >= CACHE_LIMIT:
+            _chunk_cache.clear()
+        _chunk_cache[chunk] = words
+    return words
+
+
+def parse_words(chunk: str) -> list[Word]:
+    """The words of one whitespace-free chunk: a wildcard, or its tokens' stems."""
+    return list(chunk_words(chunk))
 
 
 def make_term(
-    text: str, words: list[Word], *, quoted: bool, window: int, fields: tuple[str, ...]
+    text: str, words: Sequence[Word], *, quoted: bool, window: int, fields: tuple[str, ...]
 ) -> Term:
     """A term of ``words``: one word, a phrase (``quoted``) or a window keyword."""
     if not words:
@@ -40,12 +78,7 @@ def make_term(
     return Term(words=tuple(words), mode=mode, window=window, fields=fields, text=text)
 
 
-def parse_keyword(text: str, *, window: int, fields: tuple[str, ...]) -> Term:
-    """Parse a keyword as written in ``all``/``any``/``none``.
-
-    Unquoted words must all occur within ``window`` tokens, in any order; a keyword
-    wrapped in double quotes is a phrase. Wildcards (``word*``) may appear anywhere.
-    """
+def _parse_keyword(text: str, window: int, fields: tuple[str, ...]) -> Term:
     stripped = text.strip()
     if not stripped:
         raise KeywordError("empty keyword")
@@ -53,7 +86,40 @@ def parse_keyword(text: str, *, window: int, fields: tuple[str, ...]) -> Term:
     inner = stripped[1:-1] if quoted else stripped
     if '"' in inner:
         raise KeywordError(f"{text!r}: double quotes must enclose the whole keyword")
-    words: list[Word] = []
-    for chunk in inner.split():
-        words.extend(parse_words(chunk))
+    chunks = inner.split()
+    if len(chunks) == 1:
+        words: Sequence[Word] = chunk_words(chunks[0])
+    else:
+        words = [word for chunk in chunks for word in chunk_words(chunk)]
     return make_term(text, words, quoted=quoted, window=window, fields=fields)
+
+
+def keyword_terms(window: int, fields: tuple[str, ...]) -> dict[str, Term]:
+    """The cache of parsed keywords for ``window``/``fields``: text -> :class:`Term`.
+
+    A parser of many rules fetches it once per rule and looks keywords up directly;
+    a miss goes through :func:`parse_keyword`, which fills it. Read-only for callers.
+    """
+    key = (window, fields)
+    terms = _keyword_cache.get(key)
+    if terms is None:
+        if len(_keyword_cache) >= 64:
+            _keyword_cache.clear()
+        terms = _keyword_cache[key] = {}
+    return terms
+
+
+def parse_keyword(text: str, *, window: int, fields: tuple[str, ...]) -> Term:
+    """Parse a keyword as written in ``all``/``any``/``none``.
+
+    Unquoted words must all occur within ``window`` tokens, in any order; a keyword
+    wrapped in double quotes is a phrase. Wildcards (``word*``) may appear anywhere.
+    """
+    terms = keyword_terms(window, fields)
+    term = terms.get(text)
+    if term is None:
+        term = _parse_keyword(text, window, fields)
+        if len(terms) >= CACHE_LIMIT:
+            terms.clear()
+        terms[text] = term
+    return term

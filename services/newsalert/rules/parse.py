@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from newsalert.rules.keywords import KeywordError, parse_keyword
+from newsalert.rules.keywords import KeywordError, keyword_terms, parse_keyword
 from newsalert.rules.model import DEFAULT_WINDOW, FIELDS, And, Location, Node, Not, Or, Rule
 from newsalert.rules.problems import Problem
 from newsalert.rules.query import QuerySyntaxError, parse_query
@@ -23,6 +23,8 @@ RULE_KEYS = frozenset(
 )
 GROUP_KEYS = ("all", "any", "none")
 DEFAULT_KEYS = frozenset({"window", "fields"})
+_ABSENT = object()
+_FIELD_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,9 @@ class RuleParser:
             known = ", ".join(FIELDS)
             self.problem(raw, "fields", f"unknown field(s) {unknown} (known: {known})", item)
             return fallback
-        return tuple(dict.fromkeys(value))
+        fields = tuple(dict.fromkeys(value))
+        # One tuple object per distinct value: rules and terms share it.
+        return _FIELD_TUPLES.setdefault(fields, fields)
 
     def strings(self, raw: dict[Any, Any], key: str, item: str | None) -> tuple[str, ...]:
         """A list of non-empty strings (a single string is accepted as a list of one)."""
@@ -116,19 +120,25 @@ class RuleParser:
             self.problem(raw, "id", reason, f"rule #{index + 1}")
             rule_id = None
         item = rule_id or f"rule #{index + 1}"
-        for key in raw:
-            if key not in RULE_KEYS:
-                self.problem(raw, key, f"unknown rule key {key!r}", item)
+        if not RULE_KEYS.issuperset(raw):
+            for key in raw:
+                if key not in RULE_KEYS:
+                    self.problem(raw, key, f"unknown rule key {key!r}", item)
         title = raw.get("title")
         if title is not None and not isinstance(title, str):
             self.problem(raw, "title", "title must be a string", item)
-        window = self.window(raw, defaults.window, item)
-        fields = self.fields(raw, defaults.fields, item)
-        if not any(key in raw for key in ("all", "any", "query")):
+        # Absent keys take the (already validated) defaults without a check.
+        window = defaults.window if "window" not in raw else self.window(raw, defaults.window, item)
+        fields = (
+            defaults.fields
+            if raw.get("fields") is None
+            else self.fields(raw, defaults.fields, item)
+        )
+        if "all" not in raw and "any" not in raw and "query" not in raw:
             self.problem(raw, "id", "a rule needs at least one of all, any, query", item)
         parts = self.group(raw, window, fields, item)
-        if "query" in raw:
-            query = raw["query"]
+        query = raw.get("query", _ABSENT)
+        if query is not _ABSENT:
             if not isinstance(query, str):
                 self.problem(raw, "query", "query must be a string", item)
             else:
@@ -136,15 +146,15 @@ class RuleParser:
                     parts.append(parse_query(query, window=window, fields=fields))
                 except QuerySyntaxError as exc:
                     self.problem(raw, "query", f"query: {exc}", item)
-        tags = self.strings(raw, "tags", item)
-        languages = tuple(v.casefold() for v in self.strings(raw, "languages", item))
-        sources = tuple(v.casefold() for v in self.strings(raw, "sources", item))
+        tags = self.strings(raw, "tags", item) if "tags" in raw else ()
+        languages = self.folded(raw, "languages", item) if "languages" in raw else ()
+        sources = self.folded(raw, "sources", item) if "sources" in raw else ()
         if len(self.problems) > before or rule_id is None or not parts:
             return None
         return Rule(
             id=rule_id,
             expr=parts[0] if len(parts) == 1 else And(tuple(parts)),
-            title=title if isinstance(title, str) else None,
+            title=title,
             tags=tags,
             fields=fields,
             window=window,
@@ -153,21 +163,35 @@ class RuleParser:
             location=self.where(raw, "id"),
         )
 
+    def folded(self, raw: dict[Any, Any], key: str, item: str | None) -> tuple[str, ...]:
+        """:meth:`strings`, case-folded (languages and sources)."""
+        return tuple(v.casefold() for v in self.strings(raw, key, item))
+
     def group(
         self, raw: dict[Any, Any], window: int, fields: tuple[str, ...], item: str
     ) -> list[Node]:
         """The nodes of the ``all``/``any``/``none`` keys of a rule or nested group."""
         parts: list[Node] = []
+        terms = keyword_terms(window, fields)
         for key in GROUP_KEYS:
-            if key not in raw:
+            value = raw.get(key, _ABSENT)
+            if value is _ABSENT:
                 continue
-            value = raw[key]
             if not isinstance(value, list) or not value:
                 self.problem(raw, key, f"{key} must be a non-empty list", item)
                 continue
-            nodes = [self.item(value, i, window, fields, item) for i in range(len(value))]
-            good = [node for node in nodes if node is not None]
-            if len(good) != len(nodes):
+            good: list[Node] = []
+            failed = False
+            for i, entry in enumerate(value):
+                # A keyword seen before (in any rule) is one dict lookup.
+                node = terms.get(entry) if isinstance(entry, str) else None
+                if node is None:
+                    node = self.item(value, i, window, fields, item)
+                    if node is None:
+                        failed = True
+                        continue
+                good.append(node)
+            if failed:
                 continue
             if key == "all":
                 parts.append(good[0] if len(good) == 1 else And(tuple(good)))

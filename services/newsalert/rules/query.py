@@ -15,7 +15,7 @@ A bare word that holds several tokens (``anti-tank``) is a phrase, as in Lucene.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from newsalert.errors import NewsalertError
 from newsalert.rules.keywords import KeywordError, make_term, parse_words
@@ -23,7 +23,12 @@ from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term
 
 _NEAR = re.compile(r"NEAR/(\d+)")
 _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
-_BREAK = set(' \t\r\n()"')
+# After any whitespace (possessive: never given back): a parenthesis, a "phrase", a
+# lone quote (unterminated phrase) or a word (up to ASCII whitespace, a paren or quote).
+_LEX = re.compile(r'\s*+(?:([()])|"([^"]*)"|(")|([^ \t\r\n()"]+))')
+#: Parsed queries kept per (window, fields) before the cache is emptied.
+CACHE_LIMIT = 100_000
+_cache: dict[tuple[int, tuple[str, ...]], dict[str, Node]] = {}
 
 
 class QuerySyntaxError(NewsalertError):
@@ -35,8 +40,7 @@ class QuerySyntaxError(NewsalertError):
         self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
-class _Tok:
+class _Tok(NamedTuple):
     kind: str  # "(", ")", "AND", "OR", "NOT", "NEAR", "TERM", "END"
     pos: int
     text: str = ""
@@ -47,57 +51,48 @@ class _Tok:
 
 def _lex(query: str) -> list[_Tok]:
     tokens: list[_Tok] = []
-    i, n = 0, len(query)
     pending_field: tuple[str, int] | None = None
-    while i < n:
-        ch = query[i]
-        if ch.isspace():
-            i += 1
-            continue
-        if ch in "()":
+    pos = 0
+    match = _LEX.match
+    while (found := match(query, pos)) is not None:
+        pos = found.end()
+        paren, phrase, lone_quote, word = found.groups()
+        if paren is not None:
             if pending_field:
                 raise QuerySyntaxError(pending_field[1] + 1, "a field prefix needs a term")
-            tokens.append(_Tok(ch, i))
-            i += 1
-            continue
-        if ch == '"':
-            end = query.find('"', i + 1)
-            if end < 0:
-                raise QuerySyntaxError(i + 1, "unterminated phrase (missing '\"')")
-            field, start = pending_field if pending_field else (None, i)
-            tokens.append(_Tok("TERM", start, query[i + 1 : end], quoted=True, field=field))
+            tokens.append(_Tok(paren, found.start(1)))
+        elif phrase is not None:
+            field, start = pending_field if pending_field else (None, found.start(2) - 1)
+            tokens.append(_Tok("TERM", start, phrase, True, field))
             pending_field = None
-            i = end + 1
-            continue
-        j = i
-        while j < n and query[j] not in _BREAK:
-            j += 1
-        word = query[i:j]
-        if pending_field:
-            tokens.append(_Tok("TERM", pending_field[1], word, field=pending_field[0]))
-            pending_field = None
-        elif word in ("AND", "OR", "NOT"):
-            tokens.append(_Tok(word, i))
-        elif word.startswith("NEAR/"):
-            near = _NEAR.fullmatch(word)
-            if near is None:
-                raise QuerySyntaxError(i + 1, f"{word!r}: NEAR needs a distance, e.g. NEAR/5")
-            tokens.append(_Tok("NEAR", i, distance=int(near.group(1))))
-        elif (field_match := _FIELD.fullmatch(word)) is not None:
-            name, rest = field_match.group(1), field_match.group(2)
-            if name not in FIELDS:
-                known = ", ".join(FIELDS)
-                raise QuerySyntaxError(i + 1, f"unknown field {name!r} (known: {known})")
-            if rest:
-                tokens.append(_Tok("TERM", i, rest, field=name))
-            else:
-                pending_field = (name, i)
+        elif lone_quote is not None:
+            raise QuerySyntaxError(found.start(3) + 1, "unterminated phrase (missing '\"')")
         else:
-            tokens.append(_Tok("TERM", i, word))
-        i = j
+            i = found.start(4)
+            if pending_field:
+                tokens.append(_Tok("TERM", pending_field[1], word, False, pending_field[0]))
+                pending_field = None
+            elif word in ("AND", "OR", "NOT"):
+                tokens.append(_Tok(word, i))
+            elif word.startswith("NEAR/"):
+                near = _NEAR.fullmatch(word)
+                if near is None:
+                    raise QuerySyntaxError(i + 1, f"{word!r}: NEAR needs a distance, e.g. NEAR/5")
+                tokens.append(_Tok("NEAR", i, distance=int(near.group(1))))
+            elif ":" in word and (field_match := _FIELD.fullmatch(word)) is not None:
+                name, rest = field_match.group(1), field_match.group(2)
+                if name not in FIELDS:
+                    known = ", ".join(FIELDS)
+                    raise QuerySyntaxError(i + 1, f"unknown field {name!r} (known: {known})")
+                if rest:
+                    tokens.append(_Tok("TERM", i, rest, False, name))
+                else:
+                    pending_field = (name, i)
+            else:
+                tokens.append(_Tok("TERM", i, word))
     if pending_field:
         raise QuerySyntaxError(pending_field[1] + 1, "a field prefix needs a term")
-    tokens.append(_Tok("END", n))
+    tokens.append(_Tok("END", len(query)))
     return tokens
 
 
@@ -224,5 +219,20 @@ def _or_terms(node: Node) -> tuple[Term, ...] | None:
 
 
 def parse_query(query: str, *, window: int, fields: tuple[str, ...]) -> Node:
-    """Parse ``query``; raises :class:`QuerySyntaxError` with the column and reason."""
-    return _Parser(query, window, fields).parse()
+    """Parse ``query``; raises :class:`QuerySyntaxError` with the column and reason.
+
+    Parsing is pure, so results are cached (bounded) and equal queries share one tree.
+    """
+    key = (window, fields)
+    parsed = _cache.get(key)
+    if parsed is None:
+        if len(_cache) >= 64:
+            _cache.clear()
+        parsed = _cache[key] = {}
+    node = parsed.get(query)
+    if node is None:
+        node = _Parser(query, window, fields).parse()
+        if len(parsed) >= CACHE_LIMIT:
+            parsed.clear()
+        parsed[query] = node
+    return node

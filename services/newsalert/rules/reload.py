@@ -20,6 +20,7 @@ from pathlib import Path
 from newsalert.config import Config, config_files, load_config
 from newsalert.errors import ConfigError
 from newsalert.rules import metrics
+from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.index import CompiledRules
 
 log = logging.getLogger(__name__)
@@ -74,13 +75,15 @@ class RuleReloader:
         return self._state[1]
 
     def _load(self) -> tuple[Config, CompiledRules]:
-        config = load_config(self.path, self._env)
-        compiled = config.rules.compile()
-        # A big rule set is millions of long-lived objects; freezing them keeps the
-        # cyclic GC from re-scanning them on the hot path (they are still freed by
-        # reference counting when replaced, as the compiled set holds no cycles). No
-        # gc.collect() first: a full collection would stall the event loop.
-        gc.freeze()
+        # A big rule set is millions of long-lived objects; freezing them before the
+        # collector runs again keeps the cyclic GC from scanning them, right after the
+        # load and on the hot path later (they are still freed by reference counting when
+        # replaced, as the compiled set holds no cycles). No gc.collect() first: a full
+        # collection would stall the event loop.
+        with paused_gc():
+            config = load_config(self.path, self._env)
+            compiled = config.rules.compile()
+            gc.freeze()
         return config, compiled
 
     def _publish(self, *, failing: bool) -> None:

@@ -71,15 +71,18 @@ class Marks:
         node = self._nodes.get(id(container))
         if node is None:
             return None, None
-        if isinstance(node, MappingNode) and self._build is not None:
-            # The last of repeated keys wins, as it does for the value.
-            for key_node, value_node in reversed(node.value):
+        if type(node) is MappingNode and self._build is not None:
+            pairs = node.value
+            # With repeated keys the last one wins, as it does for the value.
+            for key_node, value_node in (
+                reversed(pairs) if id(container) in self.duplicates else pairs
+            ):
                 if type(key_node) is ScalarNode and key_node.tag == _STR:
                     if key_node.value == key:
                         return _position(value_node)
                 elif self._build.key(key_node) == key:
                     return _position(value_node)
-        elif isinstance(node, SequenceNode) and isinstance(key, int) and 0 <= key < len(node.value):
+        elif type(node) is SequenceNode and isinstance(key, int) and 0 <= key < len(node.value):
             return _position(node.value[key])
         return _position(node)
 
