@@ -184,7 +184,7 @@ class RuleParser:
             failed = False
             for i, entry in enumerate(value):
                 # A keyword seen before (in any rule) is one dict lookup.
-                node = terms.get(entry) if isinstance(entry, str) else None
+                node: Node | None = terms.get(entry) if isinstance(entry, str) else None
                 if node is None:
                     node = self.item(value, i, window, fields, item)
                     if node is None:
