@@ -17,6 +17,8 @@ One process, one thread for the timed work. Prints every figure; asserts nothing
 
     .venv/bin/python bench/load_rules.py                     # 1k, 10k, 100k rules
     .venv/bin/python bench/load_rules.py --counts 1000,10000 --runs 1 --no-reload
+    git archive <commit> services | tar -x -C /tmp/base   # a baseline, then:
+    .venv/bin/python bench/load_rules.py --compare-src /tmp/base/services
 """
 
 from __future__ import annotations
@@ -57,8 +59,15 @@ def write_rules(path: Path, rules: list[dict[str, Any]]) -> None:
     )
 
 
-def cold_load(path: Path) -> float:
-    """Seconds of ``load_config(path)`` in a fresh interpreter (empty parse caches)."""
+def cold_load(path: Path, source: Path | None = None) -> float:
+    """Seconds of ``load_config(path)`` in a fresh interpreter (empty parse caches).
+
+    ``source``: import ``newsalert`` from that directory instead (e.g. an older commit's
+    ``services/`` from ``git archive``), to compare before/after within one run.
+    """
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     code = (
         "import sys, time\n"
         "from newsalert.config import load_config\n"
@@ -67,7 +76,11 @@ def cold_load(path: Path) -> float:
         "print(time.perf_counter() - start)\n"
     )
     out = subprocess.run(
-        [sys.executable, "-c", code, str(path)], check=True, capture_output=True, text=True
+        [sys.executable, "-c", code, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
     )
     return float(out.stdout.strip())
 
@@ -115,6 +128,12 @@ def main() -> int:
     parser.add_argument("--corpus", type=Path, default=None)
     parser.add_argument("--no-reload", action="store_true", help="skip the reload measurement")
     parser.add_argument("--no-compile", action="store_true", help="skip compile timing")
+    parser.add_argument(
+        "--compare-src",
+        type=Path,
+        default=None,
+        help="also time a cold load importing newsalert from this directory (a baseline)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
 
@@ -140,6 +159,14 @@ def main() -> int:
             write_rules(file, all_rules[:count])
             size = file.stat().st_size / 2**20
             cold_s = cold_load(file)
+            if args.compare_src is not None:
+                base_s = cold_load(file, args.compare_src)
+                again_s = cold_load(file)
+                print(
+                    f"{count:>8} baseline cold {base_s:.3f}s vs this tree "
+                    f"{cold_s:.3f}s / {again_s:.3f}s: {base_s / min(cold_s, again_s):.2f}x"
+                )
+                results["counts"].setdefault(count, {})["baseline_cold_s"] = base_s
             load_s, config = time_load(file, args.runs)
             assert len(config.rules) == count
             compile_s = float("nan")
@@ -149,12 +176,14 @@ def main() -> int:
                 compile_s = time.perf_counter() - start
             del config
             print(f"{count:>8} {size:>6.1f} {cold_s:>8.3f} {load_s:>8.3f} {compile_s:>10.2f}")
-            results["counts"][count] = {
-                "mib": size,
-                "cold_s": cold_s,
-                "warm_s": load_s,
-                "compile_s": compile_s,
-            }
+            results["counts"].setdefault(count, {}).update(
+                {
+                    "mib": size,
+                    "cold_s": cold_s,
+                    "warm_s": load_s,
+                    "compile_s": compile_s,
+                }
+            )
         if not args.no_reload:
             count = counts[-1]
             write_rules(file, all_rules[:count])

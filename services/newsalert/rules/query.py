@@ -29,6 +29,8 @@ _LEX = re.compile(r'\s*+(?:([()])|"([^"]*)"|(")|([^ \t\r\n()"]+))')
 #: Parsed queries kept per (window, fields) before the cache is emptied.
 CACHE_LIMIT = 100_000
 _cache: dict[tuple[int, tuple[str, ...]], dict[str, Node]] = {}
+# Query terms as written (quotes and field prefix included) -> Term, per (window, fields).
+_term_cache: dict[tuple[int, tuple[str, ...]], dict[str, Term]] = {}
 
 
 class QuerySyntaxError(NewsalertError):
@@ -112,7 +114,7 @@ class _Parser:
         return tok
 
     def parse(self) -> Node:
-        if self.peek().kind == "END":
+        if self.tokens[self.i].kind == "END":
             raise QuerySyntaxError(1, "empty query")
         node = self.or_()
         tok = self.peek()
@@ -122,7 +124,7 @@ class _Parser:
 
     def or_(self) -> Node:
         children = [self.and_()]
-        while self.peek().kind == "OR":
+        while self.tokens[self.i].kind == "OR":
             self.take()
             children.append(self.and_())
         return children[0] if len(children) == 1 else Or(tuple(children))
@@ -130,7 +132,7 @@ class _Parser:
     def and_(self) -> Node:
         children = [self.unary()]
         while True:
-            kind = self.peek().kind
+            kind = self.tokens[self.i].kind
             if kind == "AND":
                 self.take()
             elif kind not in ("TERM", "(", "NOT"):
@@ -139,7 +141,7 @@ class _Parser:
         return children[0] if len(children) == 1 else And(tuple(children))
 
     def unary(self) -> Node:
-        if self.peek().kind == "NOT":
+        if self.tokens[self.i].kind == "NOT":
             self.take()
             return Not(self.unary())
         return self.near()
@@ -147,11 +149,11 @@ class _Parser:
     def near(self) -> Node:
         start = self.peek()
         first = self.atom()
-        if self.peek().kind != "NEAR":
+        if self.tokens[self.i].kind != "NEAR":
             return first
         operands = [_near_operand(first, start)]
         distances: list[int] = []
-        while self.peek().kind == "NEAR":
+        while self.tokens[self.i].kind == "NEAR":
             distances.append(self.take().distance)
             tok = self.peek()
             operands.append(_near_operand(self.atom(), tok))
@@ -171,18 +173,36 @@ class _Parser:
 
     def term(self, tok: _Tok) -> Term:
         fields = (tok.field,) if tok.field else self.fields
+        text = f'"{tok.text}"' if tok.quoted else tok.text
+        if tok.field:
+            text = f"{tok.field}:{text}"
+        # ``text`` determines the words (quoted or not, field prefix), so it keys the term.
+        terms = _terms_for(self.window, fields)
+        term = terms.get(text)
+        if term is not None:
+            return term
         try:
             if tok.quoted:
                 words = [w for chunk in tok.text.split() for w in parse_words(chunk)]
-                text = f'"{tok.text}"'
             else:
                 words = parse_words(tok.text)
-                text = tok.text
-            if tok.field:
-                text = f"{tok.field}:{text}"
-            return make_term(text, words, quoted=True, window=self.window, fields=fields)
+            term = make_term(text, words, quoted=True, window=self.window, fields=fields)
         except KeywordError as exc:
             raise QuerySyntaxError(tok.pos + 1, str(exc)) from exc
+        if len(terms) >= CACHE_LIMIT:
+            terms.clear()
+        terms[text] = term
+        return term
+
+
+def _terms_for(window: int, fields: tuple[str, ...]) -> dict[str, Term]:
+    key = (window, fields)
+    terms = _term_cache.get(key)
+    if terms is None:
+        if len(_term_cache) >= 64:
+            _term_cache.clear()
+        terms = _term_cache[key] = {}
+    return terms
 
 
 def _describe(tok: _Tok) -> str:
