@@ -1,28 +1,41 @@
-"""The compiled rule index: pre-filter by anchor words, verify only the candidates.
+"""The compiled rule index: candidates by anchor keys, then exact decisions in bulk.
 
-Matching one document costs a few C-level set operations over its distinct stems and
-adjacent stem pairs, the wildcard prefixes of its tokens (Aho-Corasick, cached per
-token), and a verification of the candidate rules only. Rules without anchors are
-verified every time and counted (:attr:`CompiledRules.unindexed`).
+Matching one document:
+
+1. its keys (:mod:`newsalert.rules.dockeys`): ids of the known stems, adjacent stem
+   pairs and wildcard prefixes it contains, cached per distinct token;
+2. candidates (:mod:`newsalert.rules.postings`): the rules whose two cheapest
+   necessary clauses both have a key present, from flat postings arrays;
+3. candidates whose match is decided by key presence and two-word proximities alone
+   (most rules: :mod:`newsalert.rules.exact`) are decided together with numpy;
+4. the others are verified one by one with compiled checks
+   (:mod:`newsalert.rules.verify`).
+
+Rules without anchors are verified every time and counted
+(:attr:`CompiledRules.unindexed`).
 """
 
 from __future__ import annotations
 
-import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-import ahocorasick
 import numpy as np
+import numpy.typing as npt
 
-from newsalert.rules.anchors import BIGRAM_SEP, AnchorExtractor, Clause, CostFn, heuristic_cost
+from newsalert.rules.anchors import AnchorExtractor, Clause, CostFn, heuristic_cost
+from newsalert.rules.dockeys import KeySpace
 from newsalert.rules.document import Document
+from newsalert.rules.exact import ExactRules, Key, KeyForm, key_form, term_key
 from newsalert.rules.model import Rule
 from newsalert.rules.postings import Postings
-from newsalert.rules.program import Check, FastEvaluation, TermTable
 from newsalert.rules.results import RuleMatch
+from newsalert.rules.verify import Verifier
 
-_PREFIX_CACHE_LIMIT = 200_000
+#: How an exact rule's match is built: one shared object when every positive term
+#: necessarily occurred, else ``(term as written, key id or 0 = always)`` to test.
+_MatchPlan = RuleMatch | tuple[tuple[str, int], ...] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +46,7 @@ class IndexStats:
     two_clause: int
     one_clause: int
     unindexed: int
+    exact: int
     stem_keys: int
     prefix_keys: int
 
@@ -40,8 +54,8 @@ class IndexStats:
 class CompiledRules:
     """A rule set compiled for matching; safe to share between threads.
 
-    Immutable apart from a per-token cache of wildcard-prefix hits (plain dict
-    operations, atomic under the GIL; a lost entry is simply recomputed).
+    Immutable apart from per-token caches of the key space (plain dict operations,
+    atomic under the GIL; a lost entry is simply recomputed).
 
     :meth:`match` returns exactly what brute-force evaluation of every rule returns
     (tested against :mod:`newsalert.rules.oracle`), sorted by rule id.
@@ -50,16 +64,6 @@ class CompiledRules:
     def __init__(self, rules: Iterable[Rule], *, cost: CostFn = heuristic_cost) -> None:
         self._rules: tuple[Rule, ...] = tuple(sorted(rules, key=lambda r: r.id))
         self._by_id = {rule.id: rule for rule in self._rules}
-        table = TermTable()
-        self._checks: tuple[Check, ...] = tuple(table.compile(r.expr) for r in self._rules)
-        self._positive = tuple(
-            tuple(
-                (term.text, table.intern(term), table.any_field_stem(term))
-                for term in rule.positive_terms()
-            )
-            for rule in self._rules
-        )
-        self._table = table
         self._filtered = frozenset(
             number for number, rule in enumerate(self._rules) if rule.languages or rule.sources
         )
@@ -78,29 +82,40 @@ class CompiledRules:
                 # its only clause occurs, with no special case on the hot path.
                 entries.append((number, clauses[0], clauses[0]))
                 single += 1
-        self._postings = Postings(len(self._rules), entries)
-        # First stems of the indexed stem pairs: only those pairs of a document are built.
-        self._bigram_heads = frozenset(
-            sys.intern(key.split(BIGRAM_SEP)[0])
-            for key in self._postings.stem_keys
-            if BIGRAM_SEP in key
-        )
         self._always = np.array(always, dtype=np.int32)
-        # Every wildcard of every rule goes into one automaton: its hits both select
-        # candidates and answer one-word wildcard terms during verification.
-        self._automaton: ahocorasick.Automaton | None = None
-        self._prefix_cache: dict[str, tuple[str, ...]] = {}
-        if table.prefixes:
-            automaton = ahocorasick.Automaton()
-            for prefix in table.prefixes:
-                automaton.add_word(" " + prefix, prefix)
-            automaton.make_automaton()
-            self._automaton = automaton
+        forms = [key_form(rule.expr) for rule in self._rules]
+        literal_keys = sorted(
+            {key for form in forms if form is not None for key in form.all_keys()},
+            key=lambda key: (key.value, key.prefix),
+        )
+        self._postings = Postings(
+            len(self._rules), entries, ((key.value, key.prefix) for key in literal_keys)
+        )
+        key_ids = {
+            key: (self._postings.prefix_ids if key.prefix else self._postings.stem_ids)[key.value]
+            for key in literal_keys
+        }
+        self._exact = ExactRules(forms, key_ids, self._postings.size)
+        self._plans: tuple[_MatchPlan, ...] = tuple(
+            None if form is None else _match_plan(rule, form, key_ids)
+            for rule, form in zip(self._rules, forms, strict=True)
+        )
+        self._verifier = Verifier(
+            self._rules, (number for number, form in enumerate(forms) if form is None)
+        )
+        self._full_verifier: Verifier | None = None
+        self._full_lock = threading.Lock()
+        # Every wildcard of every rule is known to the key space: its automaton both
+        # finds the prefix keys of documents and answers wildcard terms in checks.
+        self._keys = KeySpace(
+            self._postings.stem_ids, self._postings.prefix_ids, sorted(self._verifier.prefixes)
+        )
         self.stats = IndexStats(
             rules=len(self._rules),
             two_clause=len(entries) - single,
             one_clause=single,
             unindexed=len(always),
+            exact=len(self._rules) - len(self._verifier),
             stem_keys=len(self._postings.stem_keys),
             prefix_keys=len(self._postings.prefix_keys),
         )
@@ -125,86 +140,85 @@ class CompiledRules:
         """The rule called ``rule_id`` (``KeyError`` when absent)."""
         return self._by_id[rule_id]
 
-    def _token_prefixes(self, token: str) -> tuple[str, ...]:
-        """The rule set's wildcard prefixes that ``token`` starts with (cached)."""
-        found = self._prefix_cache.get(token)
-        if found is None:
-            assert self._automaton is not None
-            found = tuple({value for _, value in self._automaton.iter(" " + token)})
-            if len(self._prefix_cache) >= _PREFIX_CACHE_LIMIT:
-                self._prefix_cache.clear()
-            self._prefix_cache[token] = found
-        return found
-
-    def _field_prefixes(self, doc: Document) -> dict[str, set[str]]:
-        if self._automaton is None:
-            return {}
-        # News vocabulary repeats: a per-token cache of automaton hits is several times
-        # cheaper than running the automaton over every article's tokens.
-        cache, result = self._prefix_cache, {}
-        for name, text in doc.fields.items():
-            if not text.tokens:
-                continue
-            try:
-                result[name] = set().union(*map(cache.__getitem__, text.token_set))
-            except KeyError:
-                result[name] = set().union(*map(self._token_prefixes, text.token_set))
-        return result
-
-    def _candidates(self, stems: set[str], field_prefixes: dict[str, set[str]]) -> list[int]:
-        prefixes: set[str] = set().union(*field_prefixes.values())
-        found = self._postings.candidates(stems, prefixes)
+    def _candidates(self, ids: list[int]) -> npt.NDArray[np.int32]:
+        found = self._postings.candidates_of(ids)
         if len(self._always):
             found = np.union1d(found, self._always)
-        result: list[int] = found.tolist()
-        return result
-
-    def _keys(self, doc: Document, stems: set[str]) -> set[str]:
-        if not self._bigram_heads:
-            return stems
-        return stems | doc.all_bigrams(BIGRAM_SEP, self._bigram_heads)
+        return found
 
     def candidates(self, doc: Document) -> list[int]:
         """Numbers (positions in :attr:`rules`) of the rules worth verifying on ``doc``."""
-        stems = doc.all_stems()
-        return self._candidates(self._keys(doc, stems), self._field_prefixes(doc))
+        found: list[int] = self._candidates(self._keys.ids(doc)).tolist()
+        return found
 
     def match(self, doc: Document) -> list[RuleMatch]:
         """Every rule that fires on ``doc``, sorted by rule id."""
-        stems = doc.all_stems()
-        field_prefixes = self._field_prefixes(doc)
-        numbers = self._candidates(self._keys(doc, stems), field_prefixes)
-        return self._verify(doc, stems, field_prefixes, numbers)
+        ids = self._keys.ids(doc)
+        numbers = self._candidates(ids)
+        if not numbers.size:
+            return []
+        exact = self._exact.exact[numbers]
+        fired = self._decide(doc, ids, numbers[exact])
+        checked = self._verify(doc, numbers[~exact].tolist())
+        if not fired:
+            return checked
+        if checked:
+            fired.extend(checked)
+            fired.sort(key=lambda match: match.rule_id)
+        return fired
 
-    def match_without_index(self, doc: Document) -> list[RuleMatch]:
-        """Like :meth:`match` but verifies every rule (the no-pre-filter baseline)."""
-        stems = doc.all_stems()
-        return self._verify(doc, stems, self._field_prefixes(doc), range(len(self._rules)))
-
-    def _verify(
-        self,
-        doc: Document,
-        stems: set[str],
-        field_prefixes: dict[str, set[str]],
-        numbers: Iterable[int],
+    def _decide(
+        self, doc: Document, ids: list[int], numbers: npt.NDArray[np.int32]
     ) -> list[RuleMatch]:
-        """The rules among ``numbers`` (ascending) that fire on ``doc``."""
-        evaluation = FastEvaluation(doc, self._table, stems, field_prefixes)
-        rules = self._rules
-        checks = self._checks
-        filtered = self._filtered
+        """Matches among ``numbers``, rules decided by keys (and proximities) alone."""
+        if not numbers.size:
+            return []
+        gap = self._exact.max_distance
+        fired = self._exact.matching(numbers, ids, lambda: self._keys.layout(doc, gap))
+        if not fired:
+            return []
+        rules, plans, filtered = self._rules, self._plans, self._filtered
         language, source = doc.language, doc.source
-        matches: list[RuleMatch] = []
-        for number in numbers:
+        present: set[int] | None = None
+        matches = []
+        for number in fired:
             if number in filtered and not rules[number].accepts_meta(language, source):
                 continue
-            if checks[number](evaluation):
+            plan = plans[number]
+            if not isinstance(plan, RuleMatch):
+                assert plan is not None
+                if present is None:
+                    present = set(ids)
                 rule = rules[number]
-                positive = self._positive[number]
-                matched = tuple(
-                    text
-                    for text, term, value in positive
-                    if (value in stems if value is not None else evaluation.term(term))
-                )
-                matches.append(RuleMatch(rule.id, rule.title, rule.tags, matched))
+                matched = tuple(text for text, key in plan if not key or key in present)
+                plan = RuleMatch(rule.id, rule.title, rule.tags, matched)
+            matches.append(plan)
         return matches
+
+    def _verify(self, doc: Document, numbers: list[int]) -> list[RuleMatch]:
+        return self._verifier.verify(doc, numbers, self._keys.field_prefixes)
+
+    def match_without_index(self, doc: Document) -> list[RuleMatch]:
+        """Like :meth:`match` but checks every rule (the no-pre-filter baseline).
+
+        Compiles a check for every rule on first use (a benchmark baseline only).
+        """
+        with self._full_lock:
+            if self._full_verifier is None:
+                self._full_verifier = Verifier(self._rules, range(len(self._rules)))
+        numbers = list(range(len(self._rules)))
+        return self._full_verifier.verify(doc, numbers, self._keys.field_prefixes)
+
+
+def _match_plan(rule: Rule, form: KeyForm, key_ids: dict[Key, int]) -> _MatchPlan:
+    # A window keyword has no key: it is a proximity constraint, which holds whenever
+    # the rule fires (key 0 = always listed).
+    keys = tuple(
+        (term.text, 0 if key is None else key_ids[key])
+        for term in rule.positive_terms()
+        for key in (term_key(term),)
+    )
+    if all(len(clause) == 1 for clause in form.clauses):
+        # Every clause is one key: when the rule fires every positive term occurred.
+        return RuleMatch(rule.id, rule.title, rule.tags, tuple(text for text, _ in keys))
+    return keys

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsalert.rules.anchors import Clause
+from newsalert.rules.arrays import gather_rows, unique
 
 IntArray = npt.NDArray[np.int32]
 _NO_RULES: IntArray = np.zeros(0, dtype=np.int32)
@@ -32,12 +33,22 @@ class Postings:
         "_rules",
         "prefix_ids",
         "prefix_keys",
+        "size",
         "stem_ids",
         "stem_keys",
     )
 
-    def __init__(self, rules: int, entries: Iterable[tuple[int, Clause, Clause]]) -> None:
-        """Index ``(rule_number, first_clause, second_clause)`` of ``rules`` rules."""
+    def __init__(
+        self,
+        rules: int,
+        entries: Iterable[tuple[int, Clause, Clause]],
+        extra_keys: Iterable[tuple[str, bool]] = (),
+    ) -> None:
+        """Index ``(rule_number, first_clause, second_clause)`` of ``rules`` rules.
+
+        ``extra_keys`` (``(value, is_prefix)``) get ids too, with no postings: keys the
+        exact evaluation needs to see present.
+        """
         self._rules = rules
         self.stem_ids: dict[str, int] = {}
         self.prefix_ids: dict[str, int] = {}
@@ -57,6 +68,12 @@ class Postings:
                             key_id = ids[key] = len(lists)
                             lists.append([])
                         lists[key_id].append(code)
+        for value, prefix in extra_keys:
+            ids = self.prefix_ids if prefix else self.stem_ids
+            if value not in ids:
+                ids[value] = len(lists)
+                lists.append([])
+        self.size = len(lists)
         lengths = np.fromiter((len(codes) for codes in lists), dtype=np.int64, count=len(lists))
         self._offsets = np.zeros(len(lists) + 1, dtype=np.int64)
         np.cumsum(lengths, out=self._offsets[1:])
@@ -66,27 +83,30 @@ class Postings:
         self.stem_keys = frozenset(self.stem_ids)
         self.prefix_keys = frozenset(self.prefix_ids)
 
-    def candidates(self, stems: set[str], prefixes: set[str]) -> IntArray:
-        """Sorted numbers of the rules whose two clauses both have a key present."""
+    def key_ids(self, stems: set[str], prefixes: set[str]) -> list[int]:
+        """Ids of the document keys the index knows (each once)."""
         # One probe per document key (the postings are large and cold in the cache:
         # a set intersection first and a lookup after would touch them twice).
         ids = list(filter(None, map(self.stem_ids.get, stems)))
         if prefixes:
             ids.extend(filter(None, map(self.prefix_ids.get, prefixes)))
+        return ids
+
+    def candidates(self, stems: set[str], prefixes: set[str]) -> IntArray:
+        """Sorted numbers of the rules whose two clauses both have a key present."""
+        return self.candidates_of(self.key_ids(stems, prefixes))
+
+    def candidates_of(self, ids: list[int]) -> IntArray:
+        """Like :meth:`candidates`, from the :meth:`key_ids` of a document."""
         if not ids:
             return _NO_RULES
-        keys = np.array(ids, dtype=np.int64)
-        starts = self._offsets[keys]
-        lengths = self._offsets[keys + 1] - starts
-        total = int(lengths.sum())
-        if not total:
+        positions, _ = gather_rows(self._offsets, np.array(ids, dtype=np.int64))
+        if not positions.size:
             return _NO_RULES
-        # Gather the concatenated slices codes[start:start + length] in one indexing op.
-        shift = starts - (np.cumsum(lengths) - lengths)
-        codes = self._codes[np.arange(total, dtype=np.int64) + np.repeat(shift, lengths)]
+        codes = self._codes[positions]
         numbers = codes >> 1
         second = (codes & 1).astype(np.bool_)
         marks = np.zeros(self._rules, dtype=np.bool_)
         marks[numbers[~second]] = True
         both = numbers[second]
-        return np.unique(both[marks[both]])
+        return unique(both[marks[both]])

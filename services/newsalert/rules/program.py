@@ -61,6 +61,17 @@ class TermTable:
         number = self.intern(term)
         return term.words[0].value if self.kinds[number] == _STEM_ANY_FIELD else None
 
+    def cost(self, node: Node) -> int:
+        """A rough relative cost of evaluating ``node``: set probes vs position lists."""
+        if isinstance(node, Term):
+            kind = self.kinds[self.intern(node)]
+            return {_STEM_ANY_FIELD: 1, _STEM_IN_FIELDS: 2, _PREFIX: 2}.get(kind, 10)
+        if isinstance(node, And | Or):
+            return sum(self.cost(child) for child in node.children)
+        if isinstance(node, Not):
+            return self.cost(node.child)
+        return 10 * sum(len(operand) for operand in node.operands)
+
     def _leaf(self, term: Term) -> Check:
         number = self.intern(term)
         kind = self.kinds[number]
@@ -76,7 +87,10 @@ class TermTable:
         if isinstance(node, Term):
             return self._leaf(node)
         if isinstance(node, And | Or):
-            checks = tuple(self.compile(child) for child in node.children)
+            # Cheap children first: a conjunction fails, a disjunction succeeds, before
+            # any position list is needed (the children have no side effects).
+            children = sorted(node.children, key=self.cost)
+            checks = tuple(self.compile(child) for child in children)
             return _combine(checks, conjunction=isinstance(node, And))
         if isinstance(node, Not):
             inner = self.compile(node.child)
@@ -111,29 +125,52 @@ def _combine(checks: tuple[Check, ...], *, conjunction: bool) -> Check:
     return lambda ev: any(check(ev) for check in checks)
 
 
+PrefixesOf = Callable[[Document], dict[str, set[str]]]
+
+
 class FastEvaluation:
     """Evaluates programs on one document with per-term-id memoisation.
 
-    ``field_prefixes`` maps each field to the wildcard prefixes (of the table) that some
-    token of the field starts with.
+    ``prefixes_of(doc)`` maps each field to the wildcard prefixes (of the table) that
+    some token of the field starts with; it is called only if a check needs it.
     """
 
-    __slots__ = ("_kinds", "_memo", "_terms", "doc", "field_prefixes", "prefixes", "stems")
+    __slots__ = (
+        "_field_prefixes",
+        "_kinds",
+        "_memo",
+        "_prefixes",
+        "_prefixes_of",
+        "_terms",
+        "doc",
+        "stems",
+    )
 
     def __init__(
-        self,
-        doc: Document,
-        table: TermTable,
-        stems: set[str],
-        field_prefixes: dict[str, set[str]],
+        self, doc: Document, table: TermTable, stems: set[str], prefixes_of: PrefixesOf
     ) -> None:
         self.doc = doc
         self._terms = table.terms
         self._kinds = table.kinds
         self.stems = stems
-        self.field_prefixes = field_prefixes
-        self.prefixes: set[str] = set().union(*field_prefixes.values())
+        self._prefixes_of = prefixes_of
+        self._field_prefixes: dict[str, set[str]] | None = None
+        self._prefixes: set[str] | None = None
         self._memo: dict[int, bool] = {}
+
+    @property
+    def field_prefixes(self) -> dict[str, set[str]]:
+        """Field name -> the table's wildcard prefixes some token of the field starts with."""
+        if self._field_prefixes is None:
+            self._field_prefixes = self._prefixes_of(self.doc)
+        return self._field_prefixes
+
+    @property
+    def prefixes(self) -> set[str]:
+        """The table's wildcard prefixes some token of any field starts with."""
+        if self._prefixes is None:
+            self._prefixes = set().union(*self.field_prefixes.values())
+        return self._prefixes
 
     def term(self, number: int) -> bool:
         """Whether term ``number`` matches in one of its fields."""

@@ -1,0 +1,237 @@
+"""Rules decided by which keys a document contains, evaluated together with numpy.
+
+Many rules need no token positions at all: ``all: [a, b]``, ``any`` lists, ``none``,
+wildcards, two-word phrases (a phrase of two stems is exactly the presence of that
+adjacent stem pair, which the index already keys). Such a rule is a conjunction of
+*clauses* (each an OR of keys) and a set of *negative* keys, and it fires on a document
+exactly when every clause has a key present and no negative key is present. Keys are
+stems, stem pairs (``a + BIGRAM_SEP + b``) and wildcard prefixes, every one looking in
+all fields.
+
+:class:`ExactRules` keeps those key forms in flat arrays (CSR by rule number) so that
+all the candidate rules of a document are decided by a handful of vectorised numpy
+operations instead of one Python check each. Anything else (window keywords, longer
+phrases, NEAR, field restrictions, NOT over a conjunction) is left to the compiled
+checks (:mod:`newsalert.rules.program`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from newsalert.rules.anchors import BIGRAM_SEP
+from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term
+from newsalert.rules.proximity import Layout, Proximity, ProximityTable
+
+IntArray = npt.NDArray[np.int32]
+BoolArray = npt.NDArray[np.bool_]
+
+_ALL_FIELDS = frozenset(FIELDS)
+#: Rules with more keys than this are verified by their compiled checks instead.
+MAX_LITERALS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A document key: a stem or stem pair (``prefix=False``) or a wildcard prefix."""
+
+    value: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KeyForm:
+    """A rule as clauses of keys: every clause has a key present, no negative key is."""
+
+    clauses: tuple[tuple[Key, ...], ...]
+    negatives: tuple[Key, ...]
+    proximities: tuple[Proximity, ...] = ()
+
+    def literals(self) -> int:
+        """How many keys the clauses and negatives list in all."""
+        return sum(map(len, self.clauses)) + len(self.negatives)
+
+    def all_keys(self) -> set[Key]:
+        """Every key the form mentions."""
+        found = {key for clause in self.clauses for key in clause}
+        found.update(self.negatives)
+        return found
+
+
+def term_key(term: Term) -> Key | None:
+    """The key whose presence is exactly ``term`` matching, or ``None`` when there is none."""
+    if not set(term.fields) >= _ALL_FIELDS:
+        return None
+    words = term.words
+    if len(words) == 1:
+        return Key(words[0].value, words[0].prefix)
+    if term.mode == "phrase" and len(words) == 2 and not (words[0].prefix or words[1].prefix):
+        return Key(words[0].value + BIGRAM_SEP + words[1].value)
+    return None
+
+
+def key_form(node: Node) -> KeyForm | None:
+    """The key form of ``node``, or ``None`` when matching it needs more than key presence."""
+    form = _Collector()
+    if not form.collect(node) or not form.clauses:
+        return None
+    found = KeyForm(
+        tuple(form.clauses), tuple(dict.fromkeys(form.negatives)), tuple(form.proximities)
+    )
+    # Long keyword lists are left to the compiled checks: every exact rule takes a row
+    # as wide as the widest one.
+    return found if found.literals() <= MAX_LITERALS else None
+
+
+def term_proximity(term: Term) -> Proximity | None:
+    """A window keyword of two distinct stems as a proximity constraint, else ``None``."""
+    if term.mode != "window" or not set(term.fields) >= _ALL_FIELDS:
+        return None
+    words = tuple(dict.fromkeys(term.words))
+    if len(words) != 2 or words[0].prefix or words[1].prefix:
+        return None
+    # Two distinct stems cover a range last - first <= window - 1 exactly when some
+    # pair of their occurrences is at most window - 1 apart.
+    return Proximity((words[0].value,), (words[1].value,), term.window - 1)
+
+
+def near_proximity(node: Near) -> Proximity | None:
+    """A two-operand NEAR of one-word stems as a proximity constraint, else ``None``."""
+    if len(node.operands) != 2:
+        return None
+    sides: list[tuple[str, ...]] = []
+    for operand in node.operands:
+        keys = [term_key(term) if term.mode == "word" else None for term in operand]
+        if any(key is None or key.prefix for key in keys):
+            return None
+        sides.append(tuple(dict.fromkeys(key.value for key in keys if key is not None)))
+    return Proximity(sides[0], sides[1], node.distances[0])
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.clauses: list[tuple[Key, ...]] = []
+        self.negatives: list[Key] = []
+        self.proximities: list[Proximity] = []
+
+    def collect(self, node: Node) -> bool:
+        if isinstance(node, And):
+            return all(self.collect(child) for child in node.children)
+        if isinstance(node, Not):
+            keys = _disjunction(node.child)
+            if keys is None:
+                return False
+            self.negatives.extend(keys)
+            return True
+        keys = _disjunction(node)
+        if keys is not None:
+            self.clauses.append(keys)
+            return True
+        proximity = None
+        if isinstance(node, Term):
+            proximity = term_proximity(node)
+        elif isinstance(node, Near):
+            proximity = near_proximity(node)
+        if proximity is None:
+            return False
+        # The stems must occur at all: cheap clauses that spare most position work.
+        self.clauses.append(tuple(Key(value) for value in proximity.left))
+        self.clauses.append(tuple(Key(value) for value in proximity.right))
+        self.proximities.append(proximity)
+        return True
+
+
+def _disjunction(node: Node) -> tuple[Key, ...] | None:
+    """The keys of ``node`` when it is a term or an OR of (ORs of) terms."""
+    if isinstance(node, Term):
+        key = term_key(node)
+        return None if key is None else (key,)
+    if isinstance(node, Or):
+        keys: list[Key] = []
+        for child in node.children:
+            found = _disjunction(child)
+            if found is None:
+                return None
+            keys.extend(found)
+        return tuple(dict.fromkeys(keys))
+    return None
+
+
+class ExactRules:
+    """Key forms of rules, in fixed-width matrices; decides many rules at once.
+
+    ``key_ids`` gives every key of every form its id in the document's key space (the
+    same ids the anchor postings use, all below ``keys_known``; id 0 is never present);
+    a document is then a boolean array indexed by key id. Row ``r`` of the matrices
+    holds rule ``r``'s literals: the key, and the clause it belongs to (a column of the
+    per-rule clause table; negatives share the veto column). A batch of rules is then
+    decided with a few whole-matrix operations and no sort.
+    """
+
+    __slots__ = ("_clauses", "_keys", "_keys_known", "_needed", "_proximity", "_veto", "exact")
+
+    def __init__(
+        self, forms: Sequence[KeyForm | None], key_ids: Mapping[Key, int], keys_known: int
+    ) -> None:
+        rules = len(forms)
+        self._keys_known = keys_known
+        self.exact: BoolArray = np.array([form is not None for form in forms], dtype=np.bool_)
+        width = max((form.literals() for form in forms if form is not None), default=0)
+        self._veto = width  # the column of negatives; width + 1 pads (key 0: never hit)
+        self._keys = np.zeros((rules, width), dtype=np.int32)
+        self._clauses = np.full((rules, width), width + 1, dtype=np.int8)
+        self._needed = np.zeros(rules, dtype=np.int32)
+        for number, form in enumerate(forms):
+            if form is None:
+                continue
+            self._needed[number] = len(form.clauses)
+            literal = 0
+            for column, keys in (
+                *enumerate(form.clauses),
+                (width, form.negatives),
+            ):
+                for key in keys:
+                    self._keys[number, literal] = key_ids[key]
+                    self._clauses[number, literal] = column
+                    literal += 1
+        stem_ids = {key.value: key_id for key, key_id in key_ids.items() if not key.prefix}
+        self._proximity = ProximityTable(
+            [() if form is None else form.proximities for form in forms], stem_ids
+        )
+
+    @property
+    def max_distance(self) -> int:
+        """The largest proximity distance of any rule."""
+        return self._proximity.max_distance
+
+    def __len__(self) -> int:
+        return int(self.exact.sum())
+
+    def matching(
+        self, numbers: IntArray, ids: list[int], layout: Callable[[], Layout]
+    ) -> list[int]:
+        """The rules among ``numbers`` (exact ones, ascending) that fire on the document.
+
+        ``ids`` are the key ids present in the document; ``layout()`` lays its stems
+        out by position (called only when some rule left needs positions).
+        """
+        if not numbers.size:
+            return []
+        present = np.zeros(self._keys_known, dtype=np.bool_)
+        present[ids] = True
+        rows, literals = np.nonzero(present[self._keys[numbers]])
+        satisfied = np.zeros((numbers.size, self._veto + 2), dtype=np.bool_)
+        satisfied[rows, self._clauses[numbers][rows, literals]] = True
+        complete = satisfied[:, : self._veto].sum(axis=1) == self._needed[numbers]
+        fired: IntArray = numbers[complete & ~satisfied[:, self._veto]]
+        if fired.size:
+            constrained = self._proximity.constrained(fired)
+            if constrained.any():
+                held = self._proximity.holding(fired[constrained], layout())
+                fired = np.union1d(fired[~constrained], held)
+        result: list[int] = fired.tolist()
+        return result

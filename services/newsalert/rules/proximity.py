@@ -1,0 +1,134 @@
+"""Proximity constraints of many rules, decided together with numpy.
+
+A window keyword of two words (``ambassador summoned``: both within ``window`` tokens)
+and a two-operand NEAR of one-word stems (``(envoy OR ambassador) NEAR/5 summoned``)
+are both a :class:`Proximity`: some occurrence of a stem of ``left`` and some occurrence
+of a stem of ``right`` at most ``distance`` tokens apart, inside one field.
+
+A document's known stems are laid out by position, fields one after the other with a
+gap wider than any distance, so "inside one field" comes for free. For a batch of
+constraints, every occurrence of their stems becomes an event ``(constraint, position,
+side)``; after one sort, the closest left/right pair of a constraint is always two
+neighbouring events of different sides (any event between them would be closer), so
+comparing neighbours decides every constraint at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from newsalert.rules.arrays import IntArray, OffsetArray
+
+
+@dataclass(frozen=True, slots=True)
+class Proximity:
+    """A stem of ``left`` and a stem of ``right`` at most ``distance`` tokens apart."""
+
+    left: tuple[str, ...]
+    right: tuple[str, ...]
+    distance: int
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """A document's known stems by position: ``keys[i]`` occurs at ``positions[i]``.
+
+    Sorted by key id (then position); positions of different fields are more than any
+    constraint's distance apart, and all are below ``span``.
+    """
+
+    keys: IntArray
+    positions: OffsetArray
+    span: int
+
+
+class ProximityTable:
+    """The proximity constraints of every rule, in fixed-width matrices.
+
+    Row ``r`` lists rule ``r``'s constraint stems (key ids, 0 pads) with a code
+    ``constraint * 2 + side`` each; a rule's constraints have consecutive ids.
+    """
+
+    __slots__ = ("_codes", "_constraint_rule", "_distance", "_keys", "_needed", "max_distance")
+
+    def __init__(
+        self, constraints: Sequence[Sequence[Proximity]], key_ids: Mapping[str, int]
+    ) -> None:
+        width = max(
+            (sum(len(c.left) + len(c.right) for c in rule) for rule in constraints), default=0
+        )
+        rules = len(constraints)
+        self._keys: IntArray = np.zeros((rules, width), dtype=np.int32)
+        self._codes = np.zeros((rules, width), dtype=np.int64)
+        owner: list[int] = []
+        distance: list[int] = []
+        self._needed = np.zeros(rules, dtype=np.int64)
+        for number, rule_constraints in enumerate(constraints):
+            column = 0
+            for constraint in rule_constraints:
+                cid = len(distance)
+                distance.append(constraint.distance)
+                owner.append(number)
+                for bit, stems in ((0, constraint.left), (1, constraint.right)):
+                    for stem in stems:
+                        self._keys[number, column] = key_ids[stem]
+                        self._codes[number, column] = cid * 2 + bit
+                        column += 1
+            self._needed[number] = len(rule_constraints)
+        self._constraint_rule: IntArray = np.array(owner, dtype=np.int32)
+        self._distance = np.array(distance, dtype=np.int64)
+        #: The largest distance: fields must be laid out further apart than this.
+        self.max_distance = max(distance, default=0)
+
+    def constrained(self, numbers: IntArray) -> npt.NDArray[np.bool_]:
+        """Which of ``numbers`` have proximity constraints."""
+        return self._needed[numbers] > 0
+
+    def holding(self, numbers: IntArray, layout: Layout) -> IntArray:
+        """The rules among ``numbers`` (ascending, each constrained) whose constraints all hold."""
+        keys = self._keys[numbers].ravel()
+        start = np.searchsorted(layout.keys, keys, side="left")
+        counts = np.searchsorted(layout.keys, keys, side="right") - start
+        # Every occurrence of every listed stem, with its constraint and side.
+        occurrence = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(
+            start - (np.cumsum(counts) - counts), counts
+        )
+        code = np.repeat(self._codes[numbers].ravel(), counts)
+        span = 2 * layout.span
+        # One sort orders the events by constraint, then position, then side.
+        events = np.sort((code >> 1) * span + layout.positions[occurrence] * 2 + (code & 1))
+        constraint = events // span
+        position = (events % span) >> 1
+        close = (
+            (constraint[1:] == constraint[:-1])
+            & ((events[1:] & 1) != (events[:-1] & 1))
+            & (position[1:] - position[:-1] <= self._distance[constraint[1:]])
+        )
+        # Already sorted: constraint ids ascend with the events, and with the rules.
+        held = _distinct_sorted(constraint[1:][close])
+        owners = self._constraint_rule[held]
+        if not owners.size:
+            return owners
+        first = _run_starts(owners)
+        runs = np.diff(first, append=owners.size)
+        rules = owners[first]
+        complete: IntArray = rules[runs == self._needed[rules]]
+        return complete
+
+
+def _run_starts(ordered: npt.NDArray[np.int64] | IntArray) -> npt.NDArray[np.intp]:
+    """Indexes where a new value starts in the sorted array ``ordered`` (non-empty)."""
+    change = np.empty(ordered.size, dtype=np.bool_)
+    change[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
+    return np.flatnonzero(change)
+
+
+def _distinct_sorted(ordered: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    if ordered.size < 2:
+        return ordered
+    return ordered[_run_starts(ordered)]
