@@ -7,7 +7,7 @@ line, column, rule id and reason, and the caller raises them all together.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from newsalert.rules.keywords import KeywordError, keyword_terms, parse_keyword
@@ -25,6 +25,8 @@ GROUP_KEYS = ("all", "any", "none")
 DEFAULT_KEYS = frozenset({"window", "fields"})
 _ABSENT = object()
 _FIELD_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
+#: Valid rules kept (by mapping repr and defaults) before the cache is emptied.
+RULE_CACHE_LIMIT = 300_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,9 @@ class Defaults:
 
     window: int = DEFAULT_WINDOW
     fields: tuple[str, ...] = FIELDS
+
+
+_rule_cache: dict[tuple[str, Defaults], Rule] = {}
 
 
 class RuleParser:
@@ -109,10 +114,29 @@ class RuleParser:
         return tuple(value)
 
     def rule(self, raw: object, parent: object, index: int, defaults: Defaults) -> Rule | None:
-        """Parse one rule mapping; ``None`` when it has problems (all recorded)."""
+        """Parse one rule mapping; ``None`` when it has problems (all recorded).
+
+        A valid rule depends only on its mapping and the defaults, so valid rules are
+        cached by the mapping's ``repr`` (unambiguous for YAML's types): reloading a file
+        where most rules are unchanged re-validates only the changed ones. A cached rule
+        gets this file's location for its id. Invalid rules are never cached.
+        """
         if not isinstance(raw, dict):
             self.problem(parent, index, f"rule #{index + 1} must be a mapping", None)
             return None
+        key = (repr(raw), defaults)
+        cached = _rule_cache.get(key)
+        if cached is not None:
+            location = self.where(raw, "id")
+            return cached if cached.location == location else replace(cached, location=location)
+        rule = self._parse_rule(raw, index, defaults)
+        if rule is not None:
+            if len(_rule_cache) >= RULE_CACHE_LIMIT:
+                _rule_cache.clear()
+            _rule_cache[key] = rule
+        return rule
+
+    def _parse_rule(self, raw: dict[Any, Any], index: int, defaults: Defaults) -> Rule | None:
         before = len(self.problems)
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):

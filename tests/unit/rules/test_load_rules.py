@@ -149,3 +149,23 @@ def test_a_big_config_is_frozen_out_of_the_cyclic_gc(
     load_config(path)
     assert gc.get_freeze_count() == 0
     assert len(config.rules) == 8
+
+
+def test_a_reloaded_rule_takes_its_new_position_and_the_current_defaults() -> None:
+    rule = "  - {id: a, all: ['alpha omega']}\n"
+    first = parse_config_text("version: 1\nrules:\n" + rule, source="one.yaml")
+    moved = parse_config_text(
+        "version: 1\ndefaults: {window: 3}\n\nrules:\n  - {id: b, all: [x]}\n" + rule,
+        source="two.yaml",
+    )
+    a1, a2 = first.rules.get("a"), moved.rules.get("a")
+    assert a1 is not None
+    assert a2 is not None
+    assert a1.location is not None
+    assert a2.location is not None
+    assert (a1.location.file, a1.location.line) == ("one.yaml", 3)
+    assert (a2.location.file, a2.location.line) == ("two.yaml", 6)
+    assert (a1.window, a2.window) == (8, 3)
+    assert a2.positive_terms()[0].window == 3
+    again = parse_config_text("version: 1\nrules:\n" + rule, source="one.yaml")
+    assert again.rules.get("a") == a1
