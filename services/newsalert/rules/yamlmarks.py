@@ -18,6 +18,7 @@ wins, as in PyYAML) and an unhashable key becomes its ``str``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -46,18 +47,26 @@ class Marks:
     they are parts of the loaded document).
     """
 
-    __slots__ = ("_build", "_nodes", "duplicates")
+    __slots__ = ("_key", "_nodes", "duplicates")
 
-    def __init__(self, nodes: dict[int, Node], build: _Builder | None) -> None:
+    def __init__(
+        self,
+        nodes: dict[int, Node],
+        duplicates: dict[int, list[tuple[Any, int, int]]],
+        key: Callable[[Node], Any] | None,
+    ) -> None:
+        # No reference back from the builder to this object: the node tree must be freed
+        # by reference counting with it (a cycle would wait for the cyclic collector,
+        # or forever once a big config is frozen out of it).
         self._nodes = nodes
-        self._build = build
+        self._key = key
         #: id(mapping) -> [(key, line, column)] of each repeated key, in written order.
-        self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
+        self.duplicates = duplicates
 
     @classmethod
     def unknown(cls) -> Marks:
         """Marks that know no position (a document that could not be parsed)."""
-        return cls({}, None)
+        return cls({}, {}, None)
 
     def node(self, container: object) -> Node | None:
         """The node ``container`` was built from, when it came from this document."""
@@ -71,7 +80,7 @@ class Marks:
         node = self._nodes.get(id(container))
         if node is None:
             return None, None
-        if type(node) is MappingNode and self._build is not None:
+        if type(node) is MappingNode and self._key is not None:
             pairs = node.value
             # With repeated keys the last one wins, as it does for the value.
             for key_node, value_node in (
@@ -80,7 +89,7 @@ class Marks:
                 if type(key_node) is ScalarNode and key_node.tag == _STR:
                     if key_node.value == key:
                         return _position(value_node)
-                elif self._build.key(key_node) == key:
+                elif self._key(key_node) == key:
                     return _position(value_node)
         elif type(node) is SequenceNode and isinstance(key, int) and 0 <= key < len(node.value):
             return _position(node.value[key])
@@ -120,7 +129,7 @@ class _Builder:
         # (PyYAML semantics: an alias is the same object) and merge keys may appear.
         self.memo: dict[Node, Any] | None = {} if shared else None
         self.nodes: dict[int, Node] = {}
-        self.marks = Marks(self.nodes, self)
+        self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
 
     def value(self, node: Node) -> Any:
         """The Python value of any node."""
@@ -179,7 +188,7 @@ class _Builder:
             if key in seen:
                 repeated.append((key, *_position(key_node)))
             seen.add(key)
-        self.marks.duplicates[id(result)] = repeated
+        self.duplicates[id(result)] = repeated
 
     def sequence(self, node: SequenceNode) -> list[Any]:
         """A sequence node as a list."""
@@ -212,6 +221,7 @@ def load_with_marks(text: str) -> tuple[Any, Marks]:
         if root is None:
             return None, Marks.unknown()
         builder = _Builder(loader, shared="&" in text or "<<" in text or "!" in text)
-        return builder.value(root), builder.marks
+        value = builder.value(root)
+        return value, Marks(builder.nodes, builder.duplicates, builder.key)
     finally:
         loader.dispose()

@@ -169,3 +169,19 @@ def test_a_reloaded_rule_takes_its_new_position_and_the_current_defaults() -> No
     assert a2.positive_terms()[0].window == 3
     again = parse_config_text("version: 1\nrules:\n" + rule, source="one.yaml")
     assert again.rules.get("a") == a1
+
+
+def test_loading_leaves_no_reference_cycles() -> None:
+    # A big config is frozen out of the cyclic GC right after loading; anything the load
+    # left in a cycle (the YAML node tree, say) would then never be freed.
+    text = dump(many_rules(50))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        gc.collect()
+        config = parse_config_text(text)
+        assert len(config.rules) == 50
+        assert gc.collect() == 0
+    finally:
+        if was_enabled:
+            gc.enable()
