@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from operator import attrgetter
 
 from newsalert.rules.anchors import CostFn, heuristic_cost
 from newsalert.rules.gcpause import paused_gc
@@ -17,15 +18,16 @@ class RuleSet:
     __slots__ = ("_by_id", "_rules")
 
     def __init__(self, rules: Iterable[Rule] = ()) -> None:
-        ordered = tuple(sorted(rules, key=lambda rule: rule.id))
-        by_id: dict[str, Rule] = {}
-        problems = []
-        for rule in ordered:
-            if rule.id in by_id:
-                where = rule.location or Location("<rules>")
-                problems.append(Problem(where, "duplicate rule id", rule.id))
-            by_id[rule.id] = rule
-        if problems:
+        ordered = tuple(sorted(rules, key=attrgetter("id")))
+        by_id = {rule.id: rule for rule in ordered}
+        if len(by_id) != len(ordered):
+            problems = []
+            seen: set[str] = set()
+            for rule in ordered:
+                if rule.id in seen:
+                    where = rule.location or Location("<rules>")
+                    problems.append(Problem(where, "duplicate rule id", rule.id))
+                seen.add(rule.id)
             raise RuleFileError(problems)
         self._rules = ordered
         self._by_id = by_id

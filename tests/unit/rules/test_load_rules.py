@@ -10,7 +10,7 @@ import yaml
 
 import newsalert.config
 from newsalert.config import load_config, parse_config_text
-from newsalert.rules import RuleFileError
+from newsalert.rules import RuleFileError, RuleSet
 from newsalert.rules.keywords import KeywordError, parse_keyword
 from newsalert.rules.query import QuerySyntaxError, parse_query
 
@@ -185,3 +185,13 @@ def test_loading_leaves_no_reference_cycles() -> None:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def test_a_rule_set_refuses_repeated_ids_naming_each_repeat() -> None:
+    config = parse_config_text(dump(many_rules(3)))
+    rules = list(config.rules)
+    with pytest.raises(RuleFileError) as info:
+        RuleSet([*rules, rules[1], rules[2], rules[1]])
+    assert [p.item for p in info.value.problems] == ["r00001", "r00001", "r00002"]
+    assert all("duplicate rule id" in p.reason for p in info.value.problems)
+    assert [rule.id for rule in RuleSet(reversed(rules))] == ["r00000", "r00001", "r00002"]
