@@ -32,7 +32,24 @@ _VALUE = "tag:yaml.org,2002:value"
 Position = tuple[int | None, int | None]
 
 #: libyaml when PyYAML was built with it (several times faster), else pure Python.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# First characters of a plain scalar that some implicit type (bool, int, null, ...) may
+# start with; ``None`` would mean a resolver for every first character.
+_TYPED_FIRST: frozenset[str | None] = frozenset(_Base.yaml_implicit_resolvers)
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """The safe loader, resolving most plain scalars (ordinary words) without a regex."""
+
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        """As PyYAML resolves (this loader adds no path resolvers), quicker for strings."""
+        if (
+            kind is ScalarNode
+            and None not in _TYPED_FIRST
+            and (not implicit[0] or (value and value[0] not in _TYPED_FIRST))
+        ):
+            return _STR  # quoted, or plain starting with no type's first character
+        return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
 
 
 def _position(node: Node) -> tuple[int, int]:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from yaml.nodes import MappingNode, SequenceNode
 
+from newsalert.rules import yamlmarks
 from newsalert.rules.yamlmarks import Marks, load_with_marks
 
 Position = tuple[int | None, int | None]
@@ -192,3 +193,49 @@ def test_errors_are_pyyaml_errors_with_a_position(text: str, line: int) -> None:
     mark = getattr(ours.value, "problem_mark", None)
     assert mark is not None
     assert mark.line + 1 == line
+
+
+@pytest.mark.parametrize(
+    "scalar",
+    [
+        "word",
+        "Word",
+        "yes",
+        "No",
+        "on",
+        "OFF",
+        "~",
+        "",
+        "null",
+        "Null",
+        "123",
+        "-1",
+        ".5",
+        "0x1F",
+        "1_000",
+        "1:30",
+        "2001-12-14",
+        "=",
+        "<<",
+        "true",
+        "False",
+        "x1",
+        "éclair",
+        ".inf",
+        "+3",
+        "y",
+        "n",
+        "ordinary",
+        "trade",
+    ],
+)
+def test_scalars_resolve_to_the_tags_pyyaml_gives_them(scalar: str) -> None:
+    ours = yamlmarks._Loader("")
+    theirs = yaml.SafeLoader("")
+    try:
+        for implicit in ((True, False), (False, True)):
+            expected = theirs.resolve(yaml.ScalarNode, scalar, implicit)  # type: ignore[no-untyped-call]
+            assert ours.resolve(yaml.ScalarNode, scalar, implicit) == expected
+    finally:
+        ours.dispose()
+        theirs.dispose()
