@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsalert.rules.anchors import AnchorExtractor, Clause, CostFn, heuristic_cost
-from newsalert.rules.dockeys import KeySpace
+from newsalert.rules.dockeys import DocKeys, KeySpace
 from newsalert.rules.document import Document
 from newsalert.rules.exact import ExactRules, Key, KeyForm, key_form, term_key
 from newsalert.rules.model import Rule
@@ -108,7 +108,10 @@ class CompiledRules:
         # Every wildcard of every rule is known to the key space: its automaton both
         # finds the prefix keys of documents and answers wildcard terms in checks.
         self._keys = KeySpace(
-            self._postings.stem_ids, self._postings.prefix_ids, sorted(self._verifier.prefixes)
+            self._postings.stem_ids,
+            self._postings.prefix_ids,
+            self._postings.size,
+            sorted(self._verifier.prefixes),
         )
         self.stats = IndexStats(
             rules=len(self._rules),
@@ -153,12 +156,12 @@ class CompiledRules:
 
     def match(self, doc: Document) -> list[RuleMatch]:
         """Every rule that fires on ``doc``, sorted by rule id."""
-        ids = self._keys.ids(doc)
-        numbers = self._candidates(ids)
+        keys = self._keys.scan(doc)
+        numbers = self._candidates(keys.ids)
         if not numbers.size:
             return []
         exact = self._exact.exact[numbers]
-        fired = self._decide(doc, ids, numbers[exact])
+        fired = self._decide(doc, keys, numbers[exact])
         checked = self._verify(doc, numbers[~exact].tolist())
         if not fired:
             return checked
@@ -168,13 +171,14 @@ class CompiledRules:
         return fired
 
     def _decide(
-        self, doc: Document, ids: list[int], numbers: npt.NDArray[np.int32]
+        self, doc: Document, keys: DocKeys, numbers: npt.NDArray[np.int32]
     ) -> list[RuleMatch]:
         """Matches among ``numbers``, rules decided by keys (and proximities) alone."""
         if not numbers.size:
             return []
         gap = self._exact.max_distance
-        fired = self._exact.matching(numbers, ids, lambda: self._keys.layout(doc, gap))
+        ids = keys.ids
+        fired = self._exact.matching(numbers, ids, lambda: KeySpace.layout(keys, gap))
         if not fired:
             return []
         rules, plans, filtered = self._rules, self._plans, self._filtered

@@ -52,7 +52,7 @@ def compile_near(node: Near) -> Callable[[FastEvaluation], bool] | None:
             text = fields.get(name)
             if text is None or not text.tokens:
                 continue
-            if _chain(text, ev.field_prefixes.get(name, ()), operands, distances):
+            if _chain(text, ev.field_prefixes(name), operands, distances):
                 return True
         return False
 

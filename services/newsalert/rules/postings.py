@@ -17,7 +17,7 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.anchors import Clause
+from newsalert.rules.anchors import BIGRAM_SEP, Clause
 from newsalert.rules.arrays import gather_rows, unique
 
 IntArray = npt.NDArray[np.int32]
@@ -73,6 +73,13 @@ class Postings:
             if value not in ids:
                 ids[value] = len(lists)
                 lists.append([])
+        # Documents find stem pairs by the ids of adjacent stems: both stems of every
+        # pair key get an id.
+        for key in [key for key in self.stem_ids if BIGRAM_SEP in key]:
+            for part in key.split(BIGRAM_SEP):
+                if part not in self.stem_ids:
+                    self.stem_ids[part] = len(lists)
+                    lists.append([])
         self.size = len(lists)
         lengths = np.fromiter((len(codes) for codes in lists), dtype=np.int64, count=len(lists))
         self._offsets = np.zeros(len(lists) + 1, dtype=np.int64)

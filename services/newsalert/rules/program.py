@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from newsalert.rules.document import Document
+from newsalert.rules.document import Document, FieldText
 from newsalert.rules.evaluate import near_fields, near_holds, term_in_field
 from newsalert.rules.model import FIELDS, And, Node, Not, Or, Term
 from newsalert.rules.nearcheck import compile_near
@@ -125,14 +125,15 @@ def _combine(checks: tuple[Check, ...], *, conjunction: bool) -> Check:
     return lambda ev: any(check(ev) for check in checks)
 
 
-PrefixesOf = Callable[[Document], dict[str, set[str]]]
+#: The table's wildcard prefixes some token of one field starts with.
+PrefixesOf = Callable[[FieldText], set[str]]
 
 
 class FastEvaluation:
     """Evaluates programs on one document with per-term-id memoisation.
 
-    ``prefixes_of(doc)`` maps each field to the wildcard prefixes (of the table) that
-    some token of the field starts with; it is called only if a check needs it.
+    ``prefixes_of(field)`` gives the wildcard prefixes (of the table) that some token of
+    the field starts with; it is called only for the fields a check asks about.
     """
 
     __slots__ = (
@@ -154,22 +155,24 @@ class FastEvaluation:
         self._kinds = table.kinds
         self.stems = stems
         self._prefixes_of = prefixes_of
-        self._field_prefixes: dict[str, set[str]] | None = None
+        self._field_prefixes: dict[str, set[str]] = {}
         self._prefixes: set[str] | None = None
         self._memo: dict[int, bool] = {}
 
-    @property
-    def field_prefixes(self) -> dict[str, set[str]]:
-        """Field name -> the table's wildcard prefixes some token of the field starts with."""
-        if self._field_prefixes is None:
-            self._field_prefixes = self._prefixes_of(self.doc)
-        return self._field_prefixes
+    def field_prefixes(self, name: str) -> set[str]:
+        """The table's wildcard prefixes some token of field ``name`` starts with."""
+        found = self._field_prefixes.get(name)
+        if found is None:
+            text = self.doc.fields.get(name)
+            found = self._prefixes_of(text) if text is not None and text.tokens else set()
+            self._field_prefixes[name] = found
+        return found
 
     @property
     def prefixes(self) -> set[str]:
         """The table's wildcard prefixes some token of any field starts with."""
         if self._prefixes is None:
-            self._prefixes = set().union(*self.field_prefixes.values())
+            self._prefixes = set().union(*map(self.field_prefixes, self.doc.fields))
         return self._prefixes
 
     def term(self, number: int) -> bool:
@@ -187,8 +190,7 @@ class FastEvaluation:
             result = any(name in fields and value in fields[name].stem_set for name in term.fields)
         elif kind == _PREFIX:
             value = term.words[0].value
-            prefixes = self.field_prefixes
-            result = any(value in prefixes.get(name, ()) for name in term.fields)
+            result = any(value in self.field_prefixes(name) for name in term.fields)
         else:
             result = any(self._general(term, name) for name in term.fields)
         self._memo[number] = result
@@ -198,7 +200,7 @@ class FastEvaluation:
         text = self.doc.fields.get(name)
         if text is None or not text.tokens:
             return False
-        prefixes = self.field_prefixes.get(name, ())
+        prefixes = self.field_prefixes(name)
         for word in term.words:
             if word.prefix:
                 if word.value not in prefixes:

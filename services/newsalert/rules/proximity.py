@@ -41,7 +41,7 @@ class Layout:
     constraint's distance apart, and all are below ``span``.
     """
 
-    keys: IntArray
+    keys: OffsetArray
     positions: OffsetArray
     span: int
 
@@ -62,7 +62,7 @@ class ProximityTable:
             (sum(len(c.left) + len(c.right) for c in rule) for rule in constraints), default=0
         )
         rules = len(constraints)
-        self._keys: IntArray = np.zeros((rules, width), dtype=np.int32)
+        self._keys: OffsetArray = np.zeros((rules, width), dtype=np.int64)
         self._codes = np.zeros((rules, width), dtype=np.int64)
         owner: list[int] = []
         distance: list[int] = []

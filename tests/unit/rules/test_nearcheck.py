@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newsalert.rules import Document
+from newsalert.rules import Document, FieldText
 from newsalert.rules.evaluate import near_holds
 from newsalert.rules.model import FIELDS, Near, Term, Word
 from newsalert.rules.nearcheck import compile_near
@@ -24,12 +24,11 @@ def _flat(near: Near, title: str, body: str) -> bool:
     table = TermTable()
     check = table.compile(near)
     doc = Document.from_text(title=title, body=body)
-    prefixes = {
-        name: {p for p in table.prefixes if any(t.startswith(p) for t in text.tokens)}
-        for name, text in doc.fields.items()
-        if text.tokens
-    }
-    flat = check(FastEvaluation(doc, table, doc.all_stems(), lambda _doc: prefixes))
+
+    def prefixes(text: FieldText) -> set[str]:
+        return {p for p in table.prefixes if any(t.startswith(p) for t in text.tokens)}
+
+    flat = check(FastEvaluation(doc, table, doc.all_stems(), prefixes))
     assert flat == near_holds(near, doc)
     return flat
 
