@@ -124,51 +124,57 @@ class _Parser:
 
     def or_(self) -> Node:
         children = [self.and_()]
-        while self.tokens[self.i].kind == "OR":
-            self.take()
+        tokens = self.tokens
+        while tokens[self.i].kind == "OR":
+            self.i += 1
             children.append(self.and_())
         return children[0] if len(children) == 1 else Or(tuple(children))
 
     def and_(self) -> Node:
         children = [self.unary()]
+        tokens = self.tokens
         while True:
-            kind = self.tokens[self.i].kind
+            kind = tokens[self.i].kind
             if kind == "AND":
-                self.take()
+                self.i += 1
             elif kind not in ("TERM", "(", "NOT"):
                 break
             children.append(self.unary())
         return children[0] if len(children) == 1 else And(tuple(children))
 
     def unary(self) -> Node:
-        if self.tokens[self.i].kind == "NOT":
-            self.take()
-            return Not(self.unary())
-        return self.near()
-
-    def near(self) -> Node:
-        start = self.peek()
-        first = self.atom()
-        if self.tokens[self.i].kind != "NEAR":
-            return first
-        operands = [_near_operand(first, start)]
-        distances: list[int] = []
-        while self.tokens[self.i].kind == "NEAR":
-            distances.append(self.take().distance)
-            tok = self.peek()
-            operands.append(_near_operand(self.atom(), tok))
-        return Near(tuple(operands), tuple(distances))
+        # NOT* near, where near := atom ("NEAR/n" atom)*: one call per operand.
+        tokens = self.tokens
+        negations = 0
+        while tokens[self.i].kind == "NOT":
+            self.i += 1
+            negations += 1
+        start = tokens[self.i]
+        node = self.atom()
+        if tokens[self.i].kind == "NEAR":
+            operands = [_near_operand(node, start)]
+            distances: list[int] = []
+            while tokens[self.i].kind == "NEAR":
+                distances.append(tokens[self.i].distance)
+                self.i += 1
+                tok = tokens[self.i]
+                operands.append(_near_operand(self.atom(), tok))
+            node = Near(tuple(operands), tuple(distances))
+        for _ in range(negations):
+            node = Not(node)
+        return node
 
     def atom(self) -> Node:
-        tok = self.take()
+        tok = self.tokens[self.i]
+        self.i += 1
+        if tok.kind == "TERM":
+            return self.term(tok)
         if tok.kind == "(":
             node = self.or_()
             close = self.take()
             if close.kind != ")":
                 raise QuerySyntaxError(close.pos + 1, f"expected ')' but found {_describe(close)}")
             return node
-        if tok.kind == "TERM":
-            return self.term(tok)
         raise QuerySyntaxError(tok.pos + 1, f"expected a term but found {_describe(tok)}")
 
     def term(self, tok: _Tok) -> Term:
