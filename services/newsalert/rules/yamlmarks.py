@@ -19,6 +19,7 @@ wins, as in PyYAML) and an unhashable key becomes its ``str``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import yaml
@@ -237,8 +238,15 @@ def load_with_marks(text: str) -> tuple[Any, Marks]:
         root = loader.get_single_node()
         if root is None:
             return None, Marks.unknown()
-        builder = _Builder(loader, shared="&" in text or "<<" in text or "!" in text)
+        shared = "&" in text or "<<" in text or "!" in text
+        builder = _Builder(loader, shared)
         value = builder.value(root)
-        return value, Marks(builder.nodes, builder.duplicates, builder.key)
+        return value, Marks(builder.nodes, builder.duplicates, partial(_fresh_key, loader, shared))
     finally:
         loader.dispose()
+
+
+def _fresh_key(loader: yaml.SafeLoader, shared: bool, node: Node) -> Any:
+    # A key rebuilt to find a position: by a throwaway builder, so that the containers of
+    # a complex key are not registered as the document's (their ids are soon reused).
+    return _Builder(loader, shared).key(node)
