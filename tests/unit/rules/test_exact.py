@@ -1,0 +1,220 @@
+"""Rules decided in bulk by key presence and two-word proximities (exact.py, proximity.py).
+
+Every behavioural case also checks that the rule really takes the bulk path, so these
+tests fail if a change silently sends it back to the compiled checks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from newsalert.rules import CompiledRules, Document, RuleMatch
+from newsalert.rules import dockeys as dockeys_module
+from newsalert.rules.arrays import unique, unique_counts
+from newsalert.rules.exact import MAX_LITERALS, Key, KeyForm, key_form
+from newsalert.rules.oracle import brute_force_match
+from newsalert.rules.proximity import Layout, Proximity, ProximityTable
+
+from .helpers import one_rule, ruleset
+
+
+def _form(body: str) -> KeyForm | None:
+    (rule,) = one_rule(body).rules
+    return key_form(rule.expr)
+
+
+def _is_exact(compiled: CompiledRules, rule_id: str) -> bool:
+    number = [rule.id for rule in compiled.rules].index(rule_id)
+    return bool(compiled._exact.exact[number])
+
+
+def _matches(body_yaml: str, *, title: str = "", body: str = "") -> list[RuleMatch]:
+    rules = one_rule(body_yaml)
+    compiled = rules.compile()
+    assert _is_exact(compiled, "r"), "the rule should be decided in bulk"
+    doc = Document.from_text(title=title, body=body)
+    found = compiled.match(doc)
+    assert found == brute_force_match(rules.rules, doc)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("body", "exact"),
+    [
+        ("all: [envoy, summoned]", True),
+        ("any: [envoy, ambassador]", True),
+        ("all: [envoy]\nnone: [football, cricket]", True),
+        ("all: ['\"military cooperation\"']", True),
+        ("all: [summon*, envoy]", True),
+        ("all: [ambassador summoned]", True),
+        ("query: 'envoy NEAR/3 (summoned OR recalled)'", True),
+        ("query: '(a1 OR b1) AND \"power plant\" NOT c1'", True),
+        ("all: [ambassador was summoned]", False),
+        ("all: ['\"tactical nuclear weapon\"']", False),
+        ("query: 'envoy NEAR/3 summon*'", False),
+        ("query: 'a1 NEAR/3 b1 NEAR/2 c1'", False),
+        ("all: [envoy]\nfields: [title]", False),
+        ("query: 'envoy NOT (football AND cricket)'", False),
+        ("query: '(envoy AND summoned) OR recalled'", False),
+        ("none: [football]\nany: [x1]", True),
+    ],
+)
+def test_which_rules_are_decided_by_keys(body: str, exact: bool) -> None:
+    assert (_form(body) is not None) == exact
+
+
+def test_too_many_keys_go_to_the_checks() -> None:
+    words = [f"w{i}" for i in range(MAX_LITERALS + 1)]
+    assert _form(f"any: [{', '.join(words)}]") is None
+    assert _form(f"any: [{', '.join(words[:-1])}]") is not None
+
+
+def test_two_word_phrase_is_its_stem_pair() -> None:
+    form = _form("all: ['\"military cooperation\"']")
+    assert form is not None
+    assert form.clauses == ((Key("militari\x00cooper"),),)
+
+
+def test_window_edge_in_bulk() -> None:
+    rule = "all: [ambassador summoned]\nwindow: 8"
+    # last - first <= window - 1: seven tokens apart fires, eight does not.
+    assert _matches(rule, body="ambassador a b c d e f summoned")
+    assert not _matches(rule, body="ambassador a b c d e f g summoned")
+    assert _matches(rule, body="summoned a b c d e f ambassador")
+
+
+def test_proximity_never_spans_fields() -> None:
+    rule = "query: 'envoy NEAR/5 summoned'"
+    assert not _matches(rule, title="the envoy", body="summoned at dawn")
+    assert _matches(rule, title="the envoy was summoned", body="")
+    assert _matches(rule, title="", body="x envoy y summoned")
+
+
+def test_phrase_pair_never_spans_fields() -> None:
+    rule = "all: ['\"military cooperation\"']"
+    assert not _matches(rule, title="deeper military", body="cooperation with Pyongyang")
+    assert _matches(rule, body="Military cooperation with Pyongyang")
+    assert not _matches(rule, body="cooperation military")
+
+
+def test_none_vetoes_and_matched_lists_only_present_terms() -> None:
+    rule = "all: [envoy]\nany: [summoned, recalled, expelled]\nnone: [football]"
+    (match,) = _matches(rule, body="The envoy was recalled and later expelled")
+    assert match.matched == ("envoy", "recalled", "expelled")
+    assert not _matches(rule, body="The envoy was recalled after the football match")
+
+
+def test_window_keyword_is_listed_when_the_rule_fires() -> None:
+    (match,) = _matches("all: [ambassador summoned, russia]", body="Russia: ambassador summoned")
+    assert match.matched == ("ambassador summoned", "russia")
+
+
+def test_near_of_a_word_with_itself() -> None:
+    assert _matches("query: 'envoy NEAR/0 envoy'", body="an envoy")
+
+
+def test_metadata_filters_still_apply_to_bulk_rules() -> None:
+    rules = ruleset(
+        """
+        version: 1
+        rules:
+          - {id: en, all: [envoy], languages: [en]}
+          - {id: afp, all: [envoy], sources: [AFP]}
+        """
+    )
+    compiled = rules.compile()
+    assert _is_exact(compiled, "en")
+    assert _is_exact(compiled, "afp")
+    doc = Document.from_text(body="the envoy", language="de", source="afp")
+    assert [m.rule_id for m in compiled.match(doc)] == ["afp"]
+    assert compiled.match(doc) == brute_force_match(rules.rules, doc)
+
+
+def test_token_cache_overflow_keeps_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dockeys_module, "_CACHE_LIMIT", 3)
+    rules = ruleset(
+        """
+        version: 1
+        rules:
+          - {id: a, all: ['"military cooperation"', summon*]}
+          - {id: b, query: 'envoy NEAR/2 (summoned OR recalled)'}
+        """
+    )
+    compiled = rules.compile()
+    for text in [
+        "Seoul summoned the envoy over military cooperation",
+        "military cooperation, summons, and the envoy recalled",
+        "nothing here at all",
+    ] * 2:
+        doc = Document.from_text(body=text)
+        assert compiled.match(doc) == brute_force_match(rules.rules, doc)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    constraints=st.lists(
+        st.lists(
+            st.tuples(
+                st.lists(st.integers(1, 6), min_size=1, max_size=3),
+                st.lists(st.integers(1, 6), min_size=1, max_size=3),
+                st.integers(0, 5),
+            ),
+            min_size=1,
+            max_size=3,
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    field_a=st.lists(st.integers(0, 7), max_size=30),
+    field_b=st.lists(st.integers(0, 7), max_size=30),
+)
+def test_proximity_table_equals_pairwise_check(
+    constraints: list[list[tuple[list[int], list[int], int]]],
+    field_a: list[int],
+    field_b: list[int],
+) -> None:
+    stems = {f"s{i}": i for i in range(1, 7)}
+    rules = [
+        [
+            Proximity(tuple(f"s{i}" for i in left), tuple(f"s{i}" for i in right), d)
+            for left, right, d in rule
+        ]
+        for rule in constraints
+    ]
+    table = ProximityTable(rules, stems)
+    # Two fields laid out further apart than any distance (id 0 and 7: unknown stems).
+    gap = table.max_distance + 1
+    where: list[tuple[int, int]] = []  # (key, position)
+    for offset, field in ((0, field_a), (len(field_a) + gap, field_b)):
+        where.extend((key, offset + i) for i, key in enumerate(field) if 1 <= key <= 6)
+    where.sort()
+    layout = Layout(
+        np.array([k for k, _ in where], dtype=np.int64),
+        np.array([p for _, p in where], dtype=np.int64),
+        len(field_a) + gap + len(field_b) + 1,
+    )
+
+    def holds(constraint: Proximity) -> bool:
+        for field in (field_a, field_b):
+            left = [i for i, k in enumerate(field) if f"s{k}" in constraint.left]
+            right = [i for i, k in enumerate(field) if f"s{k}" in constraint.right]
+            if any(abs(a - b) <= constraint.distance for a in left for b in right):
+                return True
+        return False
+
+    expected = [n for n, rule in enumerate(rules) if all(map(holds, rule))]
+    numbers = np.arange(len(rules), dtype=np.int32)
+    assert table.holding(numbers, layout).tolist() == expected
+
+
+@given(st.lists(st.integers(-5, 50), max_size=60))
+def test_sort_based_unique_equals_numpy(values: list[int]) -> None:
+    array = np.array(values, dtype=np.int32)
+    assert unique(array).tolist() == np.unique(array).tolist()
+    distinct, counts = unique_counts(array)
+    expected_distinct, expected_counts = np.unique(array, return_counts=True)
+    assert distinct.tolist() == expected_distinct.tolist()
+    assert counts.tolist() == expected_counts.tolist()
