@@ -31,6 +31,7 @@ _MAP = "tag:yaml.org,2002:map"
 _VALUE = "tag:yaml.org,2002:value"
 
 Position = tuple[int | None, int | None]
+_BUILDING = object()  # a node whose value is being built (seen again: it contains itself)
 
 #: libyaml when PyYAML was built with it (several times faster), else pure Python.
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -144,7 +145,8 @@ class _Builder:
     def __init__(self, loader: yaml.SafeLoader, shared: bool) -> None:
         self.loader = loader
         # Only a document with anchors can reuse a node; then each node is built once
-        # (PyYAML semantics: an alias is the same object) and merge keys may appear.
+        # (PyYAML semantics: an alias is the same object), a node inside itself is an
+        # error (as with PyYAML's marking constructor before), merge keys may appear.
         self.memo: dict[Node, Any] | None = {} if shared else None
         self.nodes: dict[int, Node] = {}
         self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
@@ -178,11 +180,10 @@ class _Builder:
         memo = self.memo
         if memo is not None:
             if node in memo:
-                return memo[node]  # type: ignore[no-any-return]
+                return self._built(node, memo)  # type: ignore[no-any-return]
+            memo[node] = _BUILDING
             self.loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
-        if memo is not None:
-            memo[node] = result
         self.nodes[id(result)] = node
         value = self.value
         for key_node, value_node in node.value:
@@ -196,7 +197,18 @@ class _Builder:
                 result[key] = value(value_node)
         if len(result) != len(node.value):
             self._record_duplicates(result, node)
+        if memo is not None:
+            memo[node] = result
         return result
+
+    @staticmethod
+    def _built(node: Node, memo: dict[Node, Any]) -> Any:
+        done = memo[node]
+        if done is _BUILDING:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found unconstructable recursive node", node.start_mark
+            )
+        return done
 
     def _record_duplicates(self, result: dict[Any, Any], node: MappingNode) -> None:
         seen: set[Any] = set()
@@ -213,10 +225,10 @@ class _Builder:
         memo = self.memo
         if memo is not None:
             if node in memo:
-                return memo[node]  # type: ignore[no-any-return]
-            result: list[Any] = []
+                return self._built(node, memo)  # type: ignore[no-any-return]
+            memo[node] = _BUILDING
+            result: list[Any] = [self.value(child) for child in node.value]
             memo[node] = result
-            result.extend(self.value(child) for child in node.value)
         else:
             value = self.value
             result = [

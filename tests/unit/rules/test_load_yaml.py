@@ -142,11 +142,27 @@ def test_types_follow_yaml_1_1_as_pyyaml_does() -> None:
     assert value["m"] == datetime.date(2001, 12, 14)
 
 
-def test_an_alias_is_the_same_object_and_recursion_terminates() -> None:
-    value, _ = load_with_marks("list: &l [a, b]\nsame: *l\n")
+def test_an_alias_is_the_same_object() -> None:
+    value, _ = load_with_marks("list: &l [a, b]\nsame: *l\nmap: &m {k: v}\nagain: [*m]\n")
     assert value["list"] is value["same"]
-    loop, _ = load_with_marks("&a [1, *a]\n")
-    assert loop[1] is loop
+    assert value["again"][0] is value["map"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["&a [1, *a]\n", "&m {k: *m}\n", "rules:\n  - id: a\n    all: &g [x, {any: *g}]\n"],
+)
+def test_a_node_inside_itself_is_an_error_as_before(text: str) -> None:
+    with pytest.raises(yaml.constructor.ConstructorError) as ours:
+        load_with_marks(text)
+    with pytest.raises(yaml.constructor.ConstructorError) as theirs:
+        reference(text)
+    assert ours.value.problem == theirs.value.problem
+    assert ours.value.problem == "found unconstructable recursive node"
+    mine, reference_mark = ours.value.problem_mark, theirs.value.problem_mark
+    assert mine is not None
+    assert reference_mark is not None
+    assert (mine.line, mine.column) == (reference_mark.line, reference_mark.column)
 
 
 def test_duplicate_keys_are_recorded_in_document_order_with_positions() -> None:
