@@ -20,18 +20,26 @@ class FieldText:
 
     text: str
     tokens: list[str]
-    stems: list[str]
+    _stems: list[str] | None = field(default=None, repr=False)
     _stem_set: frozenset[str] | None = field(default=None, repr=False)
     _token_set: frozenset[str] | None = field(default=None, repr=False)
     _stem_positions: dict[str, list[int]] | None = field(default=None, repr=False)
     _indexed: frozenset[str] | set[str] | None = field(default=None, repr=False)
+    _wanted: set[str] | None = field(default=None, repr=False)
     _prefix_positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, text: str) -> FieldText:
         """Tokenise and stem ``text``."""
-        tokens = tokenize(text)
-        return cls(text, tokens, stems(tokens))
+        return cls(text, tokenize(text))
+
+    @property
+    def stems(self) -> list[str]:
+        """The stem of each token, in order (computed on first use: the index works
+        from tokens and needs stems only to verify some rules)."""
+        if self._stems is None:
+            self._stems = stems(self.tokens)
+        return self._stems
 
     @property
     def stem_set(self) -> frozenset[str]:
@@ -50,21 +58,23 @@ class FieldText:
     def stem_positions(self, stem: str) -> list[int]:
         """Sorted token positions whose stem is ``stem``."""
         index = self._stem_positions
-        indexed = self._indexed
-        if index is None or (indexed is not None and stem not in indexed):
+        if index is None:
+            wanted = self._wanted
+            index = self._index_positions(wanted if wanted and stem in wanted else None)
+        elif self._indexed is not None and stem not in self._indexed:
             index = self._index_positions(None)
         return index.get(stem, _NO_POSITIONS)
 
     def index_positions(self, wanted: set[str]) -> None:
-        """Index the positions of ``wanted`` stems now, at C speed for the other tokens.
+        """Index only the positions of ``wanted`` stems, on first use.
 
         A matcher that knows which stems its candidate rules will ask positions for
-        indexes only those: a full index costs a Python step per token. Asking later
-        for a stem outside ``wanted`` falls back to the full index, so this is only
-        ever an optimisation.
+        indexes only those, at C speed for the other tokens: a full index costs a
+        Python step per token. Asking for a stem outside ``wanted`` falls back to the
+        full index, so this is only ever an optimisation.
         """
         if self._stem_positions is None:
-            self._index_positions(wanted)
+            self._wanted = wanted
 
     def _index_positions(self, wanted: set[str] | None) -> dict[str, list[int]]:
         index: dict[str, list[int]] = {}

@@ -142,22 +142,33 @@ class FastEvaluation:
         "_memo",
         "_prefixes",
         "_prefixes_of",
+        "_stems",
         "_terms",
         "doc",
-        "stems",
     )
 
     def __init__(
-        self, doc: Document, table: TermTable, stems: set[str], prefixes_of: PrefixesOf
+        self,
+        doc: Document,
+        table: TermTable,
+        prefixes_of: PrefixesOf,
+        stems: set[str] | None = None,
     ) -> None:
         self.doc = doc
         self._terms = table.terms
         self._kinds = table.kinds
-        self.stems = stems
+        self._stems = stems
         self._prefixes_of = prefixes_of
         self._field_prefixes: dict[str, set[str]] = {}
         self._prefixes: set[str] | None = None
         self._memo: dict[int, bool] = {}
+
+    @property
+    def stems(self) -> set[str]:
+        """Every distinct stem of the document (computed on first use)."""
+        if self._stems is None:
+            self._stems = self.doc.all_stems()
+        return self._stems
 
     def field_prefixes(self, name: str) -> set[str]:
         """The table's wildcard prefixes some token of field ``name`` starts with."""

@@ -74,8 +74,7 @@ class Verifier:
             # Positions of only the stems these checks can ask for, in one pass a field.
             for text in doc.fields.values():
                 text.index_positions(wanted)
-        stems = doc.all_stems()
-        evaluation = FastEvaluation(doc, self._table, stems, prefixes_of)
+        evaluation = FastEvaluation(doc, self._table, prefixes_of)
         rules, filtered = self._rules, self._filtered
         language, source = doc.language, doc.source
         matches: list[RuleMatch] = []
@@ -87,7 +86,7 @@ class Verifier:
                 matched = tuple(
                     text
                     for text, term, value in entry.positive
-                    if (value in stems if value is not None else evaluation.term(term))
+                    if (value in evaluation.stems if value is not None else evaluation.term(term))
                 )
                 matches.append(RuleMatch(rule.id, rule.title, rule.tags, matched))
         return matches

@@ -28,7 +28,7 @@ def _flat(near: Near, title: str, body: str) -> bool:
     def prefixes(text: FieldText) -> set[str]:
         return {p for p in table.prefixes if any(t.startswith(p) for t in text.tokens)}
 
-    flat = check(FastEvaluation(doc, table, doc.all_stems(), prefixes))
+    flat = check(FastEvaluation(doc, table, prefixes))
     assert flat == near_holds(near, doc)
     return flat
 
