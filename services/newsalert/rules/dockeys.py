@@ -4,7 +4,7 @@ Every key the index knows has an integer id (:class:`KeySpace`). A document's ke
 found from its *distinct tokens*: news vocabulary repeats, so each token's key ids (the
 id of its stem, the ids of the wildcard prefixes it starts with) are computed once and
 cached, and a document costs one dict probe per distinct token and per token (its stem
-id), plus one vectorised binary search over its adjacent stem-id pairs. Wildcard
+id), plus one per adjacent pair of known stems (as an integer code). Wildcard
 prefixes are found with one Aho-Corasick automaton over every prefix of the rule set.
 """
 
@@ -53,7 +53,6 @@ class KeySpace:
 
     __slots__ = (
         "_automaton",
-        "_pair_codes",
         "_pair_ids",
         "_prefix_ids",
         "_size",
@@ -73,17 +72,13 @@ class KeySpace:
         self._stem_ids = stem_ids
         self._prefix_ids = prefix_ids
         self._size = size
-        # A pair of adjacent stems is the code ``first id * size + second id``; the
-        # known codes are sorted, so a document's pairs are looked up in one
-        # vectorised binary search.
-        pairs = sorted(
-            (stem_ids[first] * size + stem_ids[second], key_id)
+        # A pair of adjacent stems is the code ``first id * size + second id``.
+        self._pair_ids: dict[int, int] = {
+            stem_ids[first] * size + stem_ids[second]: key_id
             for key, key_id in stem_ids.items()
             if BIGRAM_SEP in key
             for first, second in (key.split(BIGRAM_SEP),)
-        )
-        self._pair_codes = np.array([code for code, _ in pairs], dtype=np.int64)
-        self._pair_ids = np.array([key_id for _, key_id in pairs], dtype=np.int64)
+        }
         self._automaton: ahocorasick.Automaton | None = None
         every_prefix = set(prefixes) | set(prefix_ids)
         if every_prefix:
@@ -131,14 +126,14 @@ class KeySpace:
             self._learn(tokens)
             found = set(chain.from_iterable(map(self._token_ids.__getitem__, tokens)))
             positions = [self._stem_positions(text.tokens) for text in texts]
-        if self._pair_codes.size:
+        if self._pair_ids:
             for stems in positions:
                 if stems.size > 1:
-                    codes = stems[:-1] * self._size + stems[1:]
-                    slots = np.searchsorted(self._pair_codes, codes)
-                    slots[slots == self._pair_codes.size] = 0
-                    hits = slots[self._pair_codes[slots] == codes]
-                    found.update(self._pair_ids[hits].tolist())
+                    # Only pairs of two known stems can be keys: a vectorised filter
+                    # first, then one dict probe per remaining pair.
+                    first, second = stems[:-1], stems[1:]
+                    codes = (first * self._size + second)[(first > 0) & (second > 0)]
+                    found.update(filter(None, map(self._pair_ids.get, codes.tolist())))
         return DocKeys(list(found), positions)
 
     def ids(self, doc: Document) -> list[int]:
