@@ -3,10 +3,11 @@
 Every rule has two required clauses (a rule with a single clause uses it twice); a rule
 is a candidate when some key of each clause occurs in the document, as in Lucene's
 CoveringQuery with a required count of 2. All postings live in one ``int32`` array in
-CSR form (key id -> ``codes[offsets[id]:offsets[id + 1]]``), each code being
-``rule_number * 2 + clause`` (clause 0 or 1). Selecting candidates is a handful of
-vectorised numpy operations whose cost grows with the postings of the keys present in
-the document, never with the number of rules, and no Python loop over postings.
+CSR form (key id -> ``codes[offsets[id]:offsets[id + 1]]``), each code being the
+rule number for the first clause and rule number + rule count for the second.
+Selecting candidates is a handful of vectorised numpy operations whose cost grows with
+the postings of the keys present in the document, never with the number of rules, and
+no Python loop over postings.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class Postings:
         lists: list[list[int]] = [[]]
         for number, first, second in entries:
             for clause_bit, clause in ((0, first), (1, second)):
-                code = number * 2 + clause_bit
+                code = number + clause_bit * rules
                 for ids, keys in (
                     (self.stem_ids, clause.stems),
                     (self.prefix_ids, clause.prefixes),
@@ -111,9 +112,10 @@ class Postings:
         if not positions.size:
             return _NO_RULES
         codes = self._codes[positions]
-        numbers = codes >> 1
-        second = (codes & 1).astype(np.bool_)
-        marks = np.zeros(self._rules, dtype=np.bool_)
-        marks[numbers[~second]] = True
-        both = numbers[second]
-        return unique(both[marks[both]])
+        # First-clause postings are rule numbers, second-clause ones rule + rules: one
+        # scatter marks both kinds, then a second-clause hit is a candidate when its
+        # rule's first clause is marked too.
+        marks = np.zeros(2 * self._rules, dtype=np.bool_)
+        marks[codes] = True
+        second = codes[codes >= self._rules] - self._rules
+        return unique(second[marks[second]])
