@@ -32,11 +32,13 @@ _NONE: tuple[str, ...] = ()
 class DocKeys:
     """What a document contains of a key space.
 
-    ``ids``: the known keys present, each once. ``positions``: for each non-empty field,
-    the id of each token's stem (0 when unknown), in token order.
+    ``ids``: the known keys present, each once (``id_set``: the same as a set).
+    ``positions``: for each non-empty field, the id of each token's stem (0 when
+    unknown), in token order.
     """
 
-    ids: list[int]
+    ids: npt.NDArray[np.int64]
+    id_set: set[int]
     positions: list[npt.NDArray[np.int64]]
 
 
@@ -134,11 +136,8 @@ class KeySpace:
                     first, second = stems[:-1], stems[1:]
                     codes = (first * self._size + second)[(first > 0) & (second > 0)]
                     found.update(filter(None, map(self._pair_ids.get, codes.tolist())))
-        return DocKeys(list(found), positions)
-
-    def ids(self, doc: Document) -> list[int]:
-        """Ids of the known keys ``doc`` contains, each once, in no particular order."""
-        return self.scan(doc).ids
+        ids = np.fromiter(found, dtype=np.int64, count=len(found))
+        return DocKeys(ids, found, positions)
 
     def _stem_positions(self, tokens: list[str]) -> npt.NDArray[np.int64]:
         return np.fromiter(

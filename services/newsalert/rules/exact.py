@@ -212,7 +212,7 @@ class ExactRules:
         return int(self.exact.sum())
 
     def matching(
-        self, numbers: IntArray, ids: list[int], layout: Callable[[], Layout]
+        self, numbers: IntArray, ids: npt.NDArray[np.int64], layout: Callable[[], Layout]
     ) -> list[int]:
         """The rules among ``numbers`` (exact ones, ascending) that fire on the document.
 

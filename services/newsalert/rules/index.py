@@ -143,7 +143,7 @@ class CompiledRules:
         """The rule called ``rule_id`` (``KeyError`` when absent)."""
         return self._by_id[rule_id]
 
-    def _candidates(self, ids: list[int]) -> npt.NDArray[np.int32]:
+    def _candidates(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
         found = self._postings.candidates_of(ids)
         if len(self._always):
             found = np.union1d(found, self._always)
@@ -151,7 +151,7 @@ class CompiledRules:
 
     def candidates(self, doc: Document) -> list[int]:
         """Numbers (positions in :attr:`rules`) of the rules worth verifying on ``doc``."""
-        found: list[int] = self._candidates(self._keys.ids(doc)).tolist()
+        found: list[int] = self._candidates(self._keys.scan(doc).ids).tolist()
         return found
 
     def match(self, doc: Document) -> list[RuleMatch]:
@@ -177,13 +177,12 @@ class CompiledRules:
         if not numbers.size:
             return []
         gap = self._exact.max_distance
-        ids = keys.ids
-        fired = self._exact.matching(numbers, ids, lambda: KeySpace.layout(keys, gap))
+        fired = self._exact.matching(numbers, keys.ids, lambda: KeySpace.layout(keys, gap))
         if not fired:
             return []
         rules, plans, filtered = self._rules, self._plans, self._filtered
         language, source = doc.language, doc.source
-        present: set[int] | None = None
+        present = keys.id_set
         matches = []
         for number in fired:
             if number in filtered and not rules[number].accepts_meta(language, source):
@@ -191,8 +190,6 @@ class CompiledRules:
             plan = plans[number]
             if not isinstance(plan, RuleMatch):
                 assert plan is not None
-                if present is None:
-                    present = set(ids)
                 rule = rules[number]
                 matched = tuple(text for text, key in plan if not key or key in present)
                 plan = RuleMatch(rule.id, rule.title, rule.tags, matched)

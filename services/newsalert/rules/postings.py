@@ -102,13 +102,13 @@ class Postings:
 
     def candidates(self, stems: set[str], prefixes: set[str]) -> IntArray:
         """Sorted numbers of the rules whose two clauses both have a key present."""
-        return self.candidates_of(self.key_ids(stems, prefixes))
+        return self.candidates_of(np.array(self.key_ids(stems, prefixes), dtype=np.int64))
 
-    def candidates_of(self, ids: list[int]) -> IntArray:
-        """Like :meth:`candidates`, from the :meth:`key_ids` of a document."""
-        if not ids:
+    def candidates_of(self, ids: npt.NDArray[np.int64]) -> IntArray:
+        """Like :meth:`candidates`, from the ids of the keys a document contains."""
+        if not ids.size:
             return _NO_RULES
-        positions, _ = gather_rows(self._offsets, np.array(ids, dtype=np.int64))
+        positions, _ = gather_rows(self._offsets, ids)
         if not positions.size:
             return _NO_RULES
         codes = self._codes[positions]
