@@ -19,6 +19,8 @@ from newsalert.text import stem, tokenize
 
 #: Joins the two stems of a bigram key (never part of a token).
 BIGRAM_SEP = "\x00"
+#: Joins a field name before a key that counts in that field only (``title`` + SEP + key).
+FIELD_SEP = "\x01"
 #: How much rarer a phrase's adjacent pair is assumed to be than its rarer word.
 _BIGRAM_FACTOR = 0.25
 

@@ -18,7 +18,7 @@ import ahocorasick
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.anchors import BIGRAM_SEP
+from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP
 from newsalert.rules.document import Document, FieldText
 from newsalert.rules.proximity import Layout
 from newsalert.text import stem
@@ -42,6 +42,33 @@ class DocKeys:
     positions: list[npt.NDArray[np.int64]]
 
 
+class _FieldKeys:
+    """Keys that count in one field only: stems, stem pair codes, wildcard prefixes."""
+
+    __slots__ = ("_tokens", "pairs", "prefixes", "stems")
+
+    def __init__(self) -> None:
+        self.stems: dict[str, int] = {}
+        self.pairs: dict[int, int] = {}
+        self.prefixes: dict[str, int] = {}
+        self._tokens: dict[str, tuple[int, ...]] = {}
+
+    def ids(self, tokens: Iterable[str], token_prefixes: Mapping[str, tuple[str, ...]]) -> set[int]:
+        """Ids of this field's keys among ``tokens`` (whose prefixes are known)."""
+        cache = self._tokens
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        found: set[int] = set()
+        for token in tokens:
+            ids = cache.get(token)
+            if ids is None:
+                wanted = [self.stems.get(stem(token), 0)]
+                wanted.extend(self.prefixes.get(p, 0) for p in token_prefixes[token])
+                ids = cache[token] = tuple(filter(None, wanted))
+            found.update(ids)
+        return found
+
+
 class KeySpace:
     """Key ids of an index, and the document -> key ids step (cached per token).
 
@@ -55,6 +82,7 @@ class KeySpace:
 
     __slots__ = (
         "_automaton",
+        "_fields",
         "_pair_ids",
         "_prefix_ids",
         "_size",
@@ -74,15 +102,26 @@ class KeySpace:
         self._stem_ids = stem_ids
         self._prefix_ids = prefix_ids
         self._size = size
+        # Keys of one field only: per field, its stems, pair codes and prefixes.
+        self._fields: dict[str, _FieldKeys] = {}
         # A pair of adjacent stems is the code ``first id * size + second id``.
-        self._pair_ids: dict[int, int] = {
-            stem_ids[first] * size + stem_ids[second]: key_id
-            for key, key_id in stem_ids.items()
-            if BIGRAM_SEP in key
-            for first, second in (key.split(BIGRAM_SEP),)
-        }
+        self._pair_ids: dict[int, int] = {}
+        for key, key_id in stem_ids.items():
+            name, _, value = key.rpartition(FIELD_SEP)
+            keys = self._fields.setdefault(name, _FieldKeys()) if name else None
+            if BIGRAM_SEP in value:
+                first, second = value.split(BIGRAM_SEP)
+                code = stem_ids[first] * size + stem_ids[second]
+                (self._pair_ids if keys is None else keys.pairs)[code] = key_id
+            elif keys is not None:
+                keys.stems[value] = key_id
+        every_prefix = set(prefixes)
+        for key, key_id in prefix_ids.items():
+            name, _, value = key.rpartition(FIELD_SEP)
+            every_prefix.add(value)
+            if name:
+                self._fields.setdefault(name, _FieldKeys()).prefixes[value] = key_id
         self._automaton: ahocorasick.Automaton | None = None
-        every_prefix = set(prefixes) | set(prefix_ids)
         if every_prefix:
             automaton = ahocorasick.Automaton()
             for prefix in every_prefix:
@@ -117,27 +156,36 @@ class KeySpace:
 
     def scan(self, doc: Document) -> DocKeys:
         """The known keys of ``doc``."""
-        texts = [text for text in doc.fields.values() if text.tokens]
-        tokens: Iterable[str] = (
-            texts[0].token_set if len(texts) == 1 else set().union(*(t.token_set for t in texts))
-        )
+        texts = {name: text for name, text in doc.fields.items() if text.tokens}
+        tokens: Iterable[str] = set().union(*(text.token_set for text in texts.values()))
         try:
             found = set(chain.from_iterable(map(self._token_ids.__getitem__, tokens)))
-            positions = [self._stem_positions(text.tokens) for text in texts]
+            positions = {name: self._stem_positions(text.tokens) for name, text in texts.items()}
         except KeyError:
             self._learn(tokens)
             found = set(chain.from_iterable(map(self._token_ids.__getitem__, tokens)))
-            positions = [self._stem_positions(text.tokens) for text in texts]
+            positions = {name: self._stem_positions(text.tokens) for name, text in texts.items()}
         if self._pair_ids:
-            for stems in positions:
-                if stems.size > 1:
-                    # Only pairs of two known stems can be keys: a vectorised filter
-                    # first, then one dict probe per remaining pair.
-                    first, second = stems[:-1], stems[1:]
-                    codes = (first * self._size + second)[(first > 0) & (second > 0)]
-                    found.update(filter(None, map(self._pair_ids.get, codes.tolist())))
+            for stems in positions.values():
+                found.update(self._pairs(stems, self._pair_ids))
+        for name, keys in self._fields.items():
+            text = texts.get(name)
+            if text is not None:
+                found.update(keys.ids(text.token_set, self._token_prefixes))
+                if keys.pairs:
+                    found.update(self._pairs(positions[name], keys.pairs))
         ids = np.fromiter(found, dtype=np.int64, count=len(found))
-        return DocKeys(ids, found, positions)
+        return DocKeys(ids, found, list(positions.values()))
+
+    def _pairs(self, stems: npt.NDArray[np.int64], pair_ids: dict[int, int]) -> Iterable[int]:
+        """Ids of the known stem pairs among adjacent ``stems`` (stem ids by position)."""
+        if stems.size < 2:
+            return ()
+        # Only pairs of two known stems can be keys: a vectorised filter first, then
+        # one dict probe per remaining pair.
+        first, second = stems[:-1], stems[1:]
+        codes = (first * self._size + second)[(first > 0) & (second > 0)]
+        return filter(None, map(pair_ids.get, codes.tolist()))
 
     def _stem_positions(self, tokens: list[str]) -> npt.NDArray[np.int64]:
         return np.fromiter(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.anchors import BIGRAM_SEP
+from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term
 from newsalert.rules.proximity import Layout, Proximity, ProximityTable
 
@@ -37,10 +37,19 @@ MAX_LITERALS = 16
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """A document key: a stem or stem pair (``prefix=False``) or a wildcard prefix."""
+    """A document key: a stem or stem pair (``prefix=False``) or a wildcard prefix.
+
+    With ``field``, the key counts only when it occurs in that field.
+    """
 
     value: str
     prefix: bool = False
+    field: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The key as the index names it (field keys are ``field + FIELD_SEP + value``)."""
+        return self.value if self.field is None else self.field + FIELD_SEP + self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +73,17 @@ class KeyForm:
 
 def term_key(term: Term) -> Key | None:
     """The key whose presence is exactly ``term`` matching, or ``None`` when there is none."""
-    if not set(term.fields) >= _ALL_FIELDS:
-        return None
+    fields = set(term.fields)
+    field: str | None = None
+    if not fields >= _ALL_FIELDS:
+        if len(fields) != 1:
+            return None
+        (field,) = fields
     words = term.words
     if len(words) == 1:
-        return Key(words[0].value, words[0].prefix)
+        return Key(words[0].value, words[0].prefix, field)
     if term.mode == "phrase" and len(words) == 2 and not (words[0].prefix or words[1].prefix):
-        return Key(words[0].value + BIGRAM_SEP + words[1].value)
+        return Key(words[0].value + BIGRAM_SEP + words[1].value, field=field)
     return None
 
 
@@ -106,7 +119,7 @@ def near_proximity(node: Near) -> Proximity | None:
     sides: list[tuple[str, ...]] = []
     for operand in node.operands:
         keys = [term_key(term) if term.mode == "word" else None for term in operand]
-        if any(key is None or key.prefix for key in keys):
+        if any(key is None or key.prefix or key.field is not None for key in keys):
             return None
         sides.append(tuple(dict.fromkeys(key.value for key in keys if key is not None)))
     return Proximity(sides[0], sides[1], node.distances[0])
@@ -198,7 +211,11 @@ class ExactRules:
                     self._keys[number, literal] = key_ids[key]
                     self._clauses[number, literal] = column
                     literal += 1
-        stem_ids = {key.value: key_id for key, key_id in key_ids.items() if not key.prefix}
+        stem_ids = {
+            key.value: key_id
+            for key, key_id in key_ids.items()
+            if not key.prefix and key.field is None
+        }
         self._proximity = ProximityTable(
             [() if form is None else form.proximities for form in forms], stem_ids
         )

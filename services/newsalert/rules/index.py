@@ -86,13 +86,13 @@ class CompiledRules:
         forms = [key_form(rule.expr) for rule in self._rules]
         literal_keys = sorted(
             {key for form in forms if form is not None for key in form.all_keys()},
-            key=lambda key: (key.value, key.prefix),
+            key=lambda key: (key.name, key.prefix),
         )
         self._postings = Postings(
-            len(self._rules), entries, ((key.value, key.prefix) for key in literal_keys)
+            len(self._rules), entries, ((key.name, key.prefix) for key in literal_keys)
         )
         key_ids = {
-            key: (self._postings.prefix_ids if key.prefix else self._postings.stem_ids)[key.value]
+            key: (self._postings.prefix_ids if key.prefix else self._postings.stem_ids)[key.name]
             for key in literal_keys
         }
         self._exact = ExactRules(forms, key_ids, self._postings.size)

@@ -18,7 +18,7 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.anchors import BIGRAM_SEP, Clause
+from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP, Clause
 from newsalert.rules.arrays import gather_rows, unique
 
 IntArray = npt.NDArray[np.int32]
@@ -75,9 +75,9 @@ class Postings:
                 ids[value] = len(lists)
                 lists.append([])
         # Documents find stem pairs by the ids of adjacent stems: both stems of every
-        # pair key get an id.
+        # pair key (of any field or of one field only) get an id.
         for key in [key for key in self.stem_ids if BIGRAM_SEP in key]:
-            for part in key.split(BIGRAM_SEP):
+            for part in key.rpartition(FIELD_SEP)[2].split(BIGRAM_SEP):
                 if part not in self.stem_ids:
                     self.stem_ids[part] = len(lists)
                     lists.append([])

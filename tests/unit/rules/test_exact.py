@@ -56,7 +56,10 @@ def _matches(body_yaml: str, *, title: str = "", body: str = "") -> list[RuleMat
         ("all: ['\"tactical nuclear weapon\"']", False),
         ("query: 'envoy NEAR/3 summon*'", False),
         ("query: 'a1 NEAR/3 b1 NEAR/2 c1'", False),
-        ("all: [envoy]\nfields: [title]", False),
+        ("all: [envoy]\nfields: [title]", True),
+        ("all: [envoy, '\"military cooperation\"', summon*]\nfields: [body]", True),
+        ("query: 'envoy NEAR/3 summoned'\nfields: [title]", False),
+        ("all: [ambassador summoned]\nfields: [title]", False),
         ("query: 'envoy NOT (football AND cricket)'", False),
         ("query: '(envoy AND summoned) OR recalled'", False),
         ("none: [football]\nany: [x1]", True),
@@ -70,6 +73,17 @@ def test_too_many_keys_go_to_the_checks() -> None:
     words = [f"w{i}" for i in range(MAX_LITERALS + 1)]
     assert _form(f"any: [{', '.join(words)}]") is None
     assert _form(f"any: [{', '.join(words[:-1])}]") is not None
+
+
+def test_field_keys_count_in_their_field_only() -> None:
+    rule = "all: [envoy, summon*, '\"military cooperation\"']\nfields: [title]"
+    title = "Envoy summoned over military cooperation"
+    assert _matches(rule, title=title, body="")
+    assert not _matches(rule, title="", body=title)
+    assert not _matches(rule, title="Envoy summoned", body="military cooperation")
+    body_rule = "any: [envoy, ambassador]\nnone: [football]\nfields: [body]"
+    assert _matches(body_rule, title="football", body="the envoy")
+    assert not _matches(body_rule, title="the envoy", body="football")
 
 
 def test_two_word_phrase_is_its_stem_pair() -> None:
