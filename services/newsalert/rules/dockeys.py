@@ -157,7 +157,9 @@ class KeySpace:
     def scan(self, doc: Document) -> DocKeys:
         """The known keys of ``doc``."""
         texts = {name: text for name, text in doc.fields.items() if text.tokens}
-        tokens: Iterable[str] = set().union(*(text.token_set for text in texts.values()))
+        tokens: set[str] = set()
+        for text in texts.values():
+            tokens.update(text.tokens)
         try:
             found = set(chain.from_iterable(map(self._token_ids.__getitem__, tokens)))
             positions = {name: self._stem_positions(text.tokens) for name, text in texts.items()}
@@ -169,9 +171,9 @@ class KeySpace:
             for stems in positions.values():
                 found.update(self._pairs(stems, self._pair_ids))
         for name, keys in self._fields.items():
-            text = texts.get(name)
-            if text is not None:
-                found.update(keys.ids(text.token_set, self._token_prefixes))
+            field_text = texts.get(name)
+            if field_text is not None:
+                found.update(keys.ids(set(field_text.tokens), self._token_prefixes))
                 if keys.pairs:
                     found.update(self._pairs(positions[name], keys.pairs))
         ids = np.fromiter(found, dtype=np.int64, count=len(found))
