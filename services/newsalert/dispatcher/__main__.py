@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -21,37 +22,58 @@ from newsalert.subscriptions import Subscription
 
 
 class _ConfigSubscriptions:
-    """The config file's subscriptions, reloaded when its modification time changes."""
+    """The config file's subscriptions, reloaded off the event loop when the file changes.
+
+    Loading a config parses every rule too (seconds for 100,000 rules), so it runs in a
+    worker thread from :meth:`watch`; calls return the last good subscriptions at once.
+    """
 
     def __init__(self, path: Path) -> None:
         self._path = path
-        self._stamp = -1.0
-        self._subs: tuple[Subscription, ...] = ()
-        self.refresh()
+        self._stamp = path.stat().st_mtime
+        self._subs: tuple[Subscription, ...] = load_config(path, os.environ).subscriptions
 
-    def refresh(self) -> None:
-        stamp = self._path.stat().st_mtime
-        if stamp != self._stamp:
-            self._subs = load_config(self._path, os.environ).subscriptions
+    async def watch(self, stop: asyncio.Event, interval_s: float = 1.0) -> None:
+        """Poll the file until ``stop``; a broken edit keeps the last good subscriptions."""
+        log = logging.getLogger("newsalert.dispatcher")
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval_s)
+            if stop.is_set():
+                return
+            try:
+                stamp = self._path.stat().st_mtime
+            except OSError:
+                log.exception("config file unreadable; keeping the last good subscriptions")
+                continue
+            if stamp == self._stamp:
+                continue
+            # Not retried until the file changes again, valid or not.
             self._stamp = stamp
+            try:
+                config = await asyncio.to_thread(load_config, self._path, os.environ)
+            except Exception:
+                log.exception("config reload failed; keeping the last good subscriptions")
+                continue
+            self._subs = config.subscriptions
+            log.info("subscriptions reloaded: %d", len(self._subs))
 
     def __call__(self) -> Sequence[Subscription]:
-        try:
-            self.refresh()
-        except Exception:  # a broken edit keeps the last good subscriptions
-            logging.getLogger("newsalert.dispatcher").exception("config reload failed")
         return self._subs
 
 
 async def _run(settings: Settings, config: Path) -> None:
-    service = DispatcherService(settings, _ConfigSubscriptions(config))
+    subscriptions = _ConfigSubscriptions(config)
+    service = DispatcherService(settings, subscriptions)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await service.start()
+    watcher = asyncio.create_task(subscriptions.watch(stop))
     print("dispatcher ready", flush=True)  # tests and scripts wait for this line
     await stop.wait()
+    await watcher
     await service.stop()
 
 
