@@ -34,24 +34,39 @@ class DocKeys:
 
     ``ids``: the known keys present, each once (``id_set``: the same as a set).
     ``positions``: for each non-empty field, the id of each token's stem (0 when
-    unknown), in token order.
+    unknown), in token order; ``field_positions``: the same with the ids of the field's
+    own stem keys, for the fields that have some.
     """
 
     ids: npt.NDArray[np.int64]
     id_set: set[int]
-    positions: list[npt.NDArray[np.int64]]
+    positions: dict[str, npt.NDArray[np.int64]]
+    field_positions: dict[str, npt.NDArray[np.int64]]
 
 
 class _FieldKeys:
     """Keys that count in one field only: stems, stem pair codes, wildcard prefixes."""
 
-    __slots__ = ("_tokens", "pairs", "prefixes", "stems")
+    __slots__ = ("_token_stem", "_tokens", "pairs", "prefixes", "stems")
 
     def __init__(self) -> None:
         self.stems: dict[str, int] = {}
         self.pairs: dict[int, int] = {}
         self.prefixes: dict[str, int] = {}
         self._tokens: dict[str, tuple[int, ...]] = {}
+        self._token_stem: dict[str, int] = {}
+
+    def positions(self, tokens: list[str]) -> npt.NDArray[np.int64]:
+        """The id of each token's stem as a key of this field (0 when not one)."""
+        cache = self._token_stem
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        try:
+            return np.fromiter(map(cache.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+        except KeyError:
+            for token in tokens:
+                cache[token] = self.stems.get(stem(token), 0)
+            return np.fromiter(map(cache.__getitem__, tokens), dtype=np.int64, count=len(tokens))
 
     def ids(self, tokens: Iterable[str], token_prefixes: Mapping[str, tuple[str, ...]]) -> set[int]:
         """Ids of this field's keys among ``tokens`` (whose prefixes are known)."""
@@ -170,14 +185,17 @@ class KeySpace:
         if self._pair_ids:
             for stems in positions.values():
                 found.update(self._pairs(stems, self._pair_ids))
+        field_positions = {}
         for name, keys in self._fields.items():
             field_text = texts.get(name)
             if field_text is not None:
                 found.update(keys.ids(set(field_text.tokens), self._token_prefixes))
                 if keys.pairs:
                     found.update(self._pairs(positions[name], keys.pairs))
+                if keys.stems:
+                    field_positions[name] = keys.positions(field_text.tokens)
         ids = np.fromiter(found, dtype=np.int64, count=len(found))
-        return DocKeys(ids, found, list(positions.values()))
+        return DocKeys(ids, found, positions, field_positions)
 
     def _pairs(self, stems: npt.NDArray[np.int64], pair_ids: dict[int, int]) -> Iterable[int]:
         """Ids of the known stem pairs among adjacent ``stems`` (stem ids by position)."""
@@ -207,15 +225,26 @@ class KeySpace:
 
     @staticmethod
     def layout(keys: DocKeys, gap: int) -> Layout:
-        """The document's known stems by position, fields ``gap`` + 1 or more apart."""
+        """The document's known stems by position, fields ``gap`` + 1 or more apart.
+
+        A field's positions are listed under its stems' ids, and again under the ids of
+        its own stem keys when it has some.
+        """
         if not keys.positions:
             return Layout(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), 1)
+        parts = []
         coordinates = []
         offset = 0
-        for stems in keys.positions:
-            coordinates.append(np.arange(offset, offset + stems.size, dtype=np.int64))
+        for name, stems in keys.positions.items():
+            where = np.arange(offset, offset + stems.size, dtype=np.int64)
+            parts.append(stems)
+            coordinates.append(where)
+            own = keys.field_positions.get(name)
+            if own is not None:
+                parts.append(own)
+                coordinates.append(where)
             offset += stems.size + gap + 1
-        stems = np.concatenate(keys.positions)
+        stems = np.concatenate(parts)
         positions = np.concatenate(coordinates)
         known = np.flatnonzero(stems)
         order = known[np.argsort(stems[known], kind="stable")]

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP
+from newsalert.rules.anchors import BIGRAM_SEP
+from newsalert.rules.key import Key
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term
 from newsalert.rules.proximity import Layout, Proximity, ProximityTable
 
@@ -33,23 +34,6 @@ BoolArray = npt.NDArray[np.bool_]
 _ALL_FIELDS = frozenset(FIELDS)
 #: Rules with more keys than this are verified by their compiled checks instead.
 MAX_LITERALS = 16
-
-
-@dataclass(frozen=True, slots=True)
-class Key:
-    """A document key: a stem or stem pair (``prefix=False``) or a wildcard prefix.
-
-    With ``field``, the key counts only when it occurs in that field.
-    """
-
-    value: str
-    prefix: bool = False
-    field: str | None = None
-
-    @property
-    def name(self) -> str:
-        """The key as the index names it (field keys are ``field + FIELD_SEP + value``)."""
-        return self.value if self.field is None else self.field + FIELD_SEP + self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +57,9 @@ class KeyForm:
 
 def term_key(term: Term) -> Key | None:
     """The key whose presence is exactly ``term`` matching, or ``None`` when there is none."""
-    fields = set(term.fields)
-    field: str | None = None
-    if not fields >= _ALL_FIELDS:
-        if len(fields) != 1:
-            return None
-        (field,) = fields
+    keyed, field = _key_field(term)
+    if not keyed:
+        return None
     words = term.words
     if len(words) == 1:
         return Key(words[0].value, words[0].prefix, field)
@@ -102,27 +83,47 @@ def key_form(node: Node) -> KeyForm | None:
 
 def term_proximity(term: Term) -> Proximity | None:
     """A window keyword of two distinct stems as a proximity constraint, else ``None``."""
-    if term.mode != "window" or not set(term.fields) >= _ALL_FIELDS:
+    keyed, field = _key_field(term)
+    if term.mode != "window" or not keyed:
         return None
     words = tuple(dict.fromkeys(term.words))
     if len(words) != 2 or words[0].prefix or words[1].prefix:
         return None
     # Two distinct stems cover a range last - first <= window - 1 exactly when some
     # pair of their occurrences is at most window - 1 apart.
-    return Proximity((words[0].value,), (words[1].value,), term.window - 1)
+    return Proximity(
+        (Key(words[0].value, field=field),), (Key(words[1].value, field=field),), term.window - 1
+    )
 
 
 def near_proximity(node: Near) -> Proximity | None:
-    """A two-operand NEAR of one-word stems as a proximity constraint, else ``None``."""
+    """A two-operand NEAR of one-word stems as a proximity constraint, else ``None``.
+
+    Every term must look in the same fields (all of them, or one): the chain then
+    holds in a field exactly when the constraint does.
+    """
     if len(node.operands) != 2:
         return None
-    sides: list[tuple[str, ...]] = []
+    sides: list[tuple[Key, ...]] = []
     for operand in node.operands:
         keys = [term_key(term) if term.mode == "word" else None for term in operand]
-        if any(key is None or key.prefix or key.field is not None for key in keys):
+        if any(key is None or key.prefix for key in keys):
             return None
-        sides.append(tuple(dict.fromkeys(key.value for key in keys if key is not None)))
+        sides.append(tuple(dict.fromkeys(key for key in keys if key is not None)))
+    if len({key.field for side in sides for key in side}) != 1:
+        return None
     return Proximity(sides[0], sides[1], node.distances[0])
+
+
+def _key_field(term: Term) -> tuple[bool, str | None]:
+    """``(True, None)`` for a term of every field, ``(True, name)`` for one field only,
+    ``(False, None)`` otherwise (no key can stand for it)."""
+    fields = set(term.fields)
+    if fields >= _ALL_FIELDS:
+        return True, None
+    if len(fields) == 1:
+        return True, next(iter(fields))
+    return False, None
 
 
 class _Collector:
@@ -152,8 +153,8 @@ class _Collector:
         if proximity is None:
             return False
         # The stems must occur at all: cheap clauses that spare most position work.
-        self.clauses.append(tuple(Key(value) for value in proximity.left))
-        self.clauses.append(tuple(Key(value) for value in proximity.right))
+        self.clauses.append(proximity.left)
+        self.clauses.append(proximity.right)
         self.proximities.append(proximity)
         return True
 
@@ -211,13 +212,8 @@ class ExactRules:
                     self._keys[number, literal] = key_ids[key]
                     self._clauses[number, literal] = column
                     literal += 1
-        stem_ids = {
-            key.value: key_id
-            for key, key_id in key_ids.items()
-            if not key.prefix and key.field is None
-        }
         self._proximity = ProximityTable(
-            [() if form is None else form.proximities for form in forms], stem_ids
+            [() if form is None else form.proximities for form in forms], key_ids
         )
 
     @property

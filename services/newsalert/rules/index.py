@@ -27,7 +27,8 @@ import numpy.typing as npt
 from newsalert.rules.anchors import AnchorExtractor, Clause, CostFn, heuristic_cost
 from newsalert.rules.dockeys import DocKeys, KeySpace
 from newsalert.rules.document import Document
-from newsalert.rules.exact import ExactRules, Key, KeyForm, key_form, term_key
+from newsalert.rules.exact import ExactRules, KeyForm, key_form, term_key
+from newsalert.rules.key import Key
 from newsalert.rules.model import Rule
 from newsalert.rules.postings import Postings
 from newsalert.rules.results import RuleMatch

@@ -22,14 +22,19 @@ import numpy as np
 import numpy.typing as npt
 
 from newsalert.rules.arrays import IntArray, OffsetArray
+from newsalert.rules.key import Key
 
 
 @dataclass(frozen=True, slots=True)
 class Proximity:
-    """A stem of ``left`` and a stem of ``right`` at most ``distance`` tokens apart."""
+    """A stem of ``left`` and a stem of ``right`` at most ``distance`` tokens apart.
 
-    left: tuple[str, ...]
-    right: tuple[str, ...]
+    The keys are stems of every field, or all stems of one field (then the layout
+    lists that field's positions under those keys too).
+    """
+
+    left: tuple[Key, ...]
+    right: tuple[Key, ...]
     distance: int
 
 
@@ -56,7 +61,7 @@ class ProximityTable:
     __slots__ = ("_codes", "_constraint_rule", "_distance", "_keys", "_needed", "max_distance")
 
     def __init__(
-        self, constraints: Sequence[Sequence[Proximity]], key_ids: Mapping[str, int]
+        self, constraints: Sequence[Sequence[Proximity]], key_ids: Mapping[Key, int]
     ) -> None:
         width = max(
             (sum(len(c.left) + len(c.right) for c in rule) for rule in constraints), default=0
@@ -73,9 +78,9 @@ class ProximityTable:
                 cid = len(distance)
                 distance.append(constraint.distance)
                 owner.append(number)
-                for bit, stems in ((0, constraint.left), (1, constraint.right)):
-                    for stem in stems:
-                        self._keys[number, column] = key_ids[stem]
+                for bit, keys in ((0, constraint.left), (1, constraint.right)):
+                    for key in keys:
+                        self._keys[number, column] = key_ids[key]
                         self._codes[number, column] = cid * 2 + bit
                         column += 1
             self._needed[number] = len(rule_constraints)

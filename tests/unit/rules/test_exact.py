@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.rules import dockeys as dockeys_module
 from newsalert.rules.arrays import unique, unique_counts
-from newsalert.rules.exact import MAX_LITERALS, Key, KeyForm, key_form
+from newsalert.rules.exact import MAX_LITERALS, KeyForm, key_form
+from newsalert.rules.key import Key
 from newsalert.rules.oracle import brute_force_match
 from newsalert.rules.proximity import Layout, Proximity, ProximityTable
 
@@ -58,8 +59,9 @@ def _matches(body_yaml: str, *, title: str = "", body: str = "") -> list[RuleMat
         ("query: 'a1 NEAR/3 b1 NEAR/2 c1'", False),
         ("all: [envoy]\nfields: [title]", True),
         ("all: [envoy, '\"military cooperation\"', summon*]\nfields: [body]", True),
-        ("query: 'envoy NEAR/3 summoned'\nfields: [title]", False),
-        ("all: [ambassador summoned]\nfields: [title]", False),
+        ("query: 'envoy NEAR/3 summoned'\nfields: [title]", True),
+        ("all: [ambassador summoned]\nfields: [title]", True),
+        ("query: 'envoy NEAR/3 title:summoned'", False),
         ("query: 'envoy NOT (football AND cricket)'", False),
         ("query: '(envoy AND summoned) OR recalled'", False),
         ("none: [football]\nany: [x1]", True),
@@ -84,6 +86,17 @@ def test_field_keys_count_in_their_field_only() -> None:
     body_rule = "any: [envoy, ambassador]\nnone: [football]\nfields: [body]"
     assert _matches(body_rule, title="football", body="the envoy")
     assert not _matches(body_rule, title="the envoy", body="football")
+
+
+def test_proximity_in_one_field() -> None:
+    near = "query: 'envoy NEAR/2 (summoned OR recalled)'\nfields: [title]"
+    assert _matches(near, title="Envoy was summoned", body="")
+    assert not _matches(near, title="", body="Envoy was summoned")
+    assert not _matches(near, title="Envoy", body="summoned")
+    assert not _matches(near, title="Envoy and others were summoned", body="envoy summoned")
+    window = "all: [ambassador summoned]\nfields: [body]"
+    assert _matches(window, title="ambassador", body="summoned the ambassador")
+    assert not _matches(window, title="ambassador summoned", body="ambassador")
 
 
 def test_two_word_phrase_is_its_stem_pair() -> None:
@@ -190,10 +203,10 @@ def test_proximity_table_equals_pairwise_check(
     field_a: list[int],
     field_b: list[int],
 ) -> None:
-    stems = {f"s{i}": i for i in range(1, 7)}
+    stems = {Key(f"s{i}"): i for i in range(1, 7)}
     rules = [
         [
-            Proximity(tuple(f"s{i}" for i in left), tuple(f"s{i}" for i in right), d)
+            Proximity(tuple(Key(f"s{i}") for i in left), tuple(Key(f"s{i}") for i in right), d)
             for left, right, d in rule
         ]
         for rule in constraints
@@ -213,8 +226,8 @@ def test_proximity_table_equals_pairwise_check(
 
     def holds(constraint: Proximity) -> bool:
         for field in (field_a, field_b):
-            left = [i for i, k in enumerate(field) if f"s{k}" in constraint.left]
-            right = [i for i, k in enumerate(field) if f"s{k}" in constraint.right]
+            left = [i for i, k in enumerate(field) if Key(f"s{k}") in constraint.left]
+            right = [i for i, k in enumerate(field) if Key(f"s{k}") in constraint.right]
             if any(abs(a - b) <= constraint.distance for a in left for b in right):
                 return True
         return False
