@@ -24,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.anchors import AnchorExtractor, Clause, CostFn, heuristic_cost
+from newsalert.rules.analysis import ANALYSES
+from newsalert.rules.anchors import Clause, CostFn, heuristic_cost
 from newsalert.rules.dockeys import DocKeys, KeySpace
 from newsalert.rules.document import Document
-from newsalert.rules.exact import ExactRules, KeyForm, key_form, term_key
+from newsalert.rules.exact import ExactRules, KeyForm, term_key
 from newsalert.rules.key import Key
 from newsalert.rules.model import Rule
 from newsalert.rules.postings import Postings
@@ -68,12 +69,12 @@ class CompiledRules:
         self._filtered = frozenset(
             number for number, rule in enumerate(self._rules) if rule.languages or rule.sources
         )
-        extractor = AnchorExtractor(cost)
+        analyses = ANALYSES.analyse([rule.expr for rule in self._rules], cost)
         entries: list[tuple[int, Clause, Clause]] = []
         single = 0
         always: list[int] = []
-        for number, rule in enumerate(self._rules):
-            clauses = extractor.clauses(rule.expr)
+        for number, analysis in enumerate(analyses):
+            clauses = analysis.clauses
             if not clauses:
                 always.append(number)
             elif len(clauses) > 1:
@@ -84,7 +85,7 @@ class CompiledRules:
                 entries.append((number, clauses[0], clauses[0]))
                 single += 1
         self._always = np.array(always, dtype=np.int32)
-        forms = [key_form(rule.expr) for rule in self._rules]
+        forms = [analysis.form for analysis in analyses]
         literal_keys = sorted(
             {key for form in forms if form is not None for key in form.all_keys()},
             key=lambda key: (key.name, key.prefix),
