@@ -245,6 +245,7 @@ class ExactRules:
             constrained = self._proximity.constrained(fired)
             if constrained.any():
                 held = self._proximity.holding(fired[constrained], layout())
-                fired = np.union1d(fired[~constrained], held)
+                # Disjoint sorted parts: one sort merges them (np.union1d would hash).
+                fired = np.sort(np.concatenate((fired[~constrained], held)))
         result: list[int] = fired.tolist()
         return result

@@ -26,6 +26,7 @@ import numpy.typing as npt
 
 from newsalert.rules.analysis import ANALYSES
 from newsalert.rules.anchors import Clause, CostFn, heuristic_cost
+from newsalert.rules.arrays import unique
 from newsalert.rules.dockeys import DocKeys, KeySpace
 from newsalert.rules.document import Document
 from newsalert.rules.exact import ExactRules, KeyForm, term_key
@@ -148,7 +149,7 @@ class CompiledRules:
     def _candidates(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
         found = self._postings.candidates_of(ids)
         if len(self._always):
-            found = np.union1d(found, self._always)
+            found = unique(np.concatenate((found, self._always)))
         return found
 
     def candidates(self, doc: Document) -> list[int]:
