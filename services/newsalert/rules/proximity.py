@@ -51,6 +51,10 @@ class Layout:
     span: int
 
 
+_POSITION_BITS = 32
+_POSITION_MASK = (1 << _POSITION_BITS) - 1
+
+
 class ProximityTable:
     """The proximity constraints of every rule, in fixed-width matrices.
 
@@ -58,7 +62,15 @@ class ProximityTable:
     ``constraint * 2 + side`` each; a rule's constraints have consecutive ids.
     """
 
-    __slots__ = ("_codes", "_constraint_rule", "_distance", "_keys", "_needed", "max_distance")
+    __slots__ = (
+        "_base",
+        "_constraint_rule",
+        "_distance",
+        "_keys",
+        "_needed",
+        "_single",
+        "max_distance",
+    )
 
     def __init__(
         self, constraints: Sequence[Sequence[Proximity]], key_ids: Mapping[Key, int]
@@ -68,7 +80,8 @@ class ProximityTable:
         )
         rules = len(constraints)
         self._keys: OffsetArray = np.zeros((rules, width), dtype=np.int64)
-        self._codes = np.zeros((rules, width), dtype=np.int64)
+        # Each row's event base: constraint << 32 | side (the position goes in between).
+        self._base = np.zeros((rules, width), dtype=np.int64)
         owner: list[int] = []
         distance: list[int] = []
         self._needed = np.zeros(rules, dtype=np.int64)
@@ -81,13 +94,15 @@ class ProximityTable:
                 for bit, keys in ((0, constraint.left), (1, constraint.right)):
                     for key in keys:
                         self._keys[number, column] = key_ids[key]
-                        self._codes[number, column] = cid * 2 + bit
+                        self._base[number, column] = (cid << _POSITION_BITS) | bit
                         column += 1
             self._needed[number] = len(rule_constraints)
         self._constraint_rule: IntArray = np.array(owner, dtype=np.int32)
         self._distance = np.array(distance, dtype=np.int64)
         #: The largest distance: fields must be laid out further apart than this.
         self.max_distance = max(distance, default=0)
+        # Every constrained rule has one constraint (the common case): no counting.
+        self._single = bool(self._needed.max(initial=0) <= 1)
 
     def constrained(self, numbers: IntArray) -> npt.NDArray[np.bool_]:
         """Which of ``numbers`` have proximity constraints."""
@@ -95,28 +110,28 @@ class ProximityTable:
 
     def holding(self, numbers: IntArray, layout: Layout) -> IntArray:
         """The rules among ``numbers`` (ascending, each constrained) whose constraints all hold."""
+        if layout.span >= 1 << (_POSITION_BITS - 1):
+            raise ValueError(f"document too long for proximity checks: {layout.span} tokens")
         keys = self._keys[numbers].ravel()
         start = np.searchsorted(layout.keys, keys, side="left")
         counts = np.searchsorted(layout.keys, keys, side="right") - start
-        # Every occurrence of every listed stem, with its constraint and side.
+        # Every occurrence of every listed stem, as one integer event
+        # constraint << 32 | position << 1 | side; one sort orders them all.
         occurrence = np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(
             start - (np.cumsum(counts) - counts), counts
         )
-        code = np.repeat(self._codes[numbers].ravel(), counts)
-        span = 2 * layout.span
-        # One sort orders the events by constraint, then position, then side.
-        events = np.sort((code >> 1) * span + layout.positions[occurrence] * 2 + (code & 1))
-        constraint = events // span
-        position = (events % span) >> 1
-        close = (
-            (constraint[1:] == constraint[:-1])
-            & ((events[1:] & 1) != (events[:-1] & 1))
-            & (position[1:] - position[:-1] <= self._distance[constraint[1:]])
-        )
-        # Already sorted: constraint ids ascend with the events, and with the rules.
+        events = np.repeat(self._base[numbers].ravel(), counts)
+        events += layout.positions[occurrence] << 1
+        events.sort()
+        constraint = events >> _POSITION_BITS
+        position = (events & _POSITION_MASK) >> 1
+        close = constraint[1:] == constraint[:-1]
+        close &= ((events[1:] ^ events[:-1]) & 1).astype(np.bool_)
+        close &= position[1:] - position[:-1] <= self._distance[constraint[1:]]
+        # Sorted already: constraint ids ascend with the events, and with the rules.
         held = _distinct_sorted(constraint[1:][close])
         owners = self._constraint_rule[held]
-        if not owners.size:
+        if self._single or not owners.size:
             return owners
         first = _run_starts(owners)
         runs = np.diff(first, append=owners.size)
