@@ -18,3 +18,7 @@ RULES_UNINDEXED = Gauge(
     "newsalert_rules_unindexed",
     "Live rules without index anchors (only NOT, ...): verified on every article.",
 )
+RULES_CHECKED = Gauge(
+    "newsalert_rules_checked",
+    "Live rules verified one by one by compiled checks (the others are decided in bulk).",
+)

@@ -90,6 +90,7 @@ class RuleReloader:
         metrics.RELOAD_FAILING.set(1 if failing else 0)
         metrics.RULES_LOADED.set(len(self._state[1]))
         metrics.RULES_UNINDEXED.set(self._state[1].unindexed)
+        metrics.RULES_CHECKED.set(self._state[1].stats.rules - self._state[1].stats.exact)
 
     async def check(self) -> bool:
         """Reload now if the file changed; True when a new rule set went live."""

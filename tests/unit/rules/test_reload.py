@@ -10,7 +10,7 @@ import pytest
 
 from newsalert.errors import ConfigError
 from newsalert.rules import Document
-from newsalert.rules.metrics import RELOAD_FAILING
+from newsalert.rules.metrics import RELOAD_FAILING, RULES_CHECKED
 from newsalert.rules.reload import RuleReloader
 
 V1 = "version: 1\nrules:\n  - {id: a, all: [envoy]}\n"
@@ -50,6 +50,17 @@ async def test_check_swaps_and_keeps_last_good(tmp_path: Path) -> None:
     assert RELOAD_FAILING._value.get() == 0
     assert reloader.reloads == 2
     assert reloader.failures == 1
+
+
+async def test_checked_rules_gauge_counts_rules_not_decided_in_bulk(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(V2)
+    reloader = RuleReloader(path, env={})
+    assert RULES_CHECKED._value.get() == 0
+    # A three-word window keyword needs the compiled checks.
+    path.write_text(V2 + "  - {id: c, all: [ambassador was summoned]}\n")
+    assert await reloader.check()
+    assert RULES_CHECKED._value.get() == 1
 
 
 async def test_run_picks_up_a_write_quickly(tmp_path: Path) -> None:
