@@ -26,6 +26,8 @@ from newsalert.text import stem
 #: Cached tokens before the caches are emptied (bounded memory on endless vocabularies).
 _CACHE_LIMIT = 200_000
 _NONE: tuple[str, ...] = ()
+#: Reads of the caches before giving up (each failed read learns the tokens first).
+_ATTEMPTS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,25 +177,32 @@ class KeySpace:
         tokens: set[str] = set()
         for text in texts.values():
             tokens.update(text.tokens)
-        try:
-            found = set(chain.from_iterable(map(self._token_ids.__getitem__, tokens)))
-            positions = {name: self._stem_positions(text.tokens) for name, text in texts.items()}
-        except KeyError:
-            self._learn(tokens)
-            found = set(chain.from_iterable(map(self._token_ids.__getitem__, tokens)))
-            positions = {name: self._stem_positions(text.tokens) for name, text in texts.items()}
+        fields = [(keys, texts[name]) for name, keys in self._fields.items() if name in texts]
+        for attempt in range(_ATTEMPTS):
+            try:
+                found = set(chain.from_iterable(map(self._token_ids.__getitem__, tokens)))
+                positions = {
+                    name: self._stem_positions(text.tokens) for name, text in texts.items()
+                }
+                for keys, text in fields:
+                    found.update(keys.ids(set(text.tokens), self._token_prefixes))
+                break
+            except KeyError:
+                # A token seen for the first time, or caches emptied meanwhile by another
+                # thread at their size limit: learn the tokens and read again.
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                self._learn(tokens)
         if self._pair_ids:
             for stems in positions.values():
                 found.update(self._pairs(stems, self._pair_ids))
         field_positions = {}
         for name, keys in self._fields.items():
-            field_text = texts.get(name)
-            if field_text is not None:
-                found.update(keys.ids(set(field_text.tokens), self._token_prefixes))
+            if name in texts:
                 if keys.pairs:
                     found.update(self._pairs(positions[name], keys.pairs))
                 if keys.stems:
-                    field_positions[name] = keys.positions(field_text.tokens)
+                    field_positions[name] = keys.positions(texts[name].tokens)
         ids = np.fromiter(found, dtype=np.int64, count=len(found))
         return DocKeys(ids, found, positions, field_positions)
 

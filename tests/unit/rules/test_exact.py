@@ -6,6 +6,8 @@ tests fail if a change silently sends it back to the compiled checks.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -178,6 +180,41 @@ def test_token_cache_overflow_keeps_answers(monkeypatch: pytest.MonkeyPatch) -> 
     ] * 2:
         doc = Document.from_text(body=text)
         assert compiled.match(doc) == brute_force_match(rules.rules, doc)
+
+
+def test_threads_sharing_overflowing_caches_keep_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The matcher may match from several threads, and a cache emptied at its limit by
+    # one thread must not change another's answers. (A smoke test: the narrow window in
+    # which one thread empties a cache between another's learn and read is rarely hit.)
+    monkeypatch.setattr(dockeys_module, "_CACHE_LIMIT", 4)
+    rules = ruleset(
+        """
+        version: 1
+        rules:
+          - {id: a, all: ['"military cooperation"', summon*], fields: [title]}
+          - {id: b, query: 'envoy NEAR/2 (summoned OR recalled)'}
+          - {id: c, any: [pyongyang, seoul], none: [football]}
+        """
+    )
+    compiled = rules.compile()
+    texts = [
+        ("Military cooperation summons", "Seoul summoned the envoy"),
+        ("Envoy recalled", "military cooperation with Pyongyang, and the envoy recalled"),
+        ("Football", "Seoul football envoy"),
+    ]
+    docs = [Document.from_text(title=t, body=b) for t, b in texts]
+    expected = [brute_force_match(rules.rules, doc) for doc in docs]
+
+    def work() -> list[list[RuleMatch]]:
+        out: list[list[RuleMatch]] = []
+        for _ in range(200):
+            out.extend(compiled.match(Document.from_text(title=t, body=b)) for t, b in texts)
+        return out
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = [future.result() for future in [pool.submit(work) for _ in range(4)]]
+    for result in results:
+        assert result == expected * 200
 
 
 @settings(max_examples=300, deadline=None)
