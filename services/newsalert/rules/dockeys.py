@@ -66,9 +66,10 @@ class _FieldKeys:
         try:
             return np.fromiter(map(cache.__getitem__, tokens), dtype=np.int64, count=len(tokens))
         except KeyError:
-            for token in tokens:
-                cache[token] = self.stems.get(stem(token), 0)
-            return np.fromiter(map(cache.__getitem__, tokens), dtype=np.int64, count=len(tokens))
+            # Computed, then cached: never read back (another thread may empty the cache).
+            ids = [self.stems.get(stem(token), 0) for token in tokens]
+            cache.update(zip(tokens, ids, strict=True))
+            return np.array(ids, dtype=np.int64)
 
     def ids(self, tokens: Iterable[str], token_prefixes: Mapping[str, tuple[str, ...]]) -> set[int]:
         """Ids of this field's keys among ``tokens`` (whose prefixes are known)."""
@@ -157,19 +158,22 @@ class KeySpace:
             self._token_ids.clear()
             self._token_prefixes.clear()
             self._token_stem.clear()
-        automaton = self._automaton
         for token in tokens:
             if token in self._token_ids:
                 continue
-            prefixes = _NONE
-            if automaton is not None:
-                prefixes = tuple({value for _, value in automaton.iter(" " + token)})
+            prefixes = self._prefixes_of(token)
             stem_id = self._stem_ids.get(stem(token), 0)
             ids = [stem_id]
             ids.extend(self._prefix_ids.get(prefix, 0) for prefix in prefixes)
             self._token_prefixes[token] = prefixes
             self._token_stem[token] = stem_id
             self._token_ids[token] = tuple(filter(None, ids))
+
+    def _prefixes_of(self, token: str) -> tuple[str, ...]:
+        """The wildcard prefixes ``token`` starts with (uncached)."""
+        if self._automaton is None:
+            return _NONE
+        return tuple({value for _, value in self._automaton.iter(" " + token)})
 
     def scan(self, doc: Document) -> DocKeys:
         """The known keys of ``doc``."""
@@ -230,7 +234,8 @@ class KeySpace:
             return set(chain.from_iterable(map(self._token_prefixes.__getitem__, tokens)))
         except KeyError:
             self._learn(tokens)
-            return set(chain.from_iterable(map(self._token_prefixes.__getitem__, tokens)))
+            # Computed, not read back from the cache (another thread may empty it).
+            return set(chain.from_iterable(map(self._prefixes_of, tokens)))
 
     @staticmethod
     def layout(keys: DocKeys, gap: int) -> Layout:
