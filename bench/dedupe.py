@@ -30,7 +30,6 @@ import gzip
 import hashlib
 import itertools
 import json
-import os
 import random
 import re
 import sys
@@ -47,10 +46,10 @@ from newsalert.dedupe.fingerprint import fingerprint, shingles
 from newsalert.models import Article
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import corpus_dir
 from dedupe_redis import measure_redis
 from dedupe_stages import stage_costs, use_hash_seed
 
-REPO = Path(__file__).resolve().parents[1]
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 DAY = timedelta(hours=24)
 SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -64,12 +63,6 @@ FOOTERS = [
     "Have a story tip? Contact our newsroom by email or phone at any time.",
 ]
 HEADLINES = ["Report: {}", "{} - sources", "UPDATE 1-{}", "{}, officials say", "Analysis: {}"]
-
-
-def corpus_dir() -> Path:
-    """The research corpus folder (never copied into the repository)."""
-    default = REPO.parent / "shared" / "corpus"
-    return Path(os.environ.get("NEWSALERT_CORPUS_DIR", default))
 
 
 def load(path: Path) -> list[Article]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import gzip
 import json
 import os
 import statistics
@@ -38,18 +37,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from corpus import read_bbc
 
 from newsalert.config import load_config
-from newsalert.models import Article
 from newsalert.rules.generate import RuleGenerator, Vocabulary
 from newsalert.rules.reload import RuleReloader
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def corpus_dir() -> Path:
-    """``$NEWSALERT_CORPUS_DIR`` or ``<repo>/../shared/corpus``."""
-    return Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
 
 
 def write_rules(path: Path, rules: list[dict[str, Any]]) -> None:
@@ -137,12 +129,9 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
 
-    path = (args.corpus or corpus_dir()) / "bbc.jsonl.gz"
-    if not path.exists():
-        print(f"corpus not found: {path}", file=sys.stderr)
+    articles = read_bbc(args.corpus)
+    if articles is None:
         return 2
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        articles = [Article.model_validate(json.loads(line)) for line in lines]
     counts = sorted(int(c) for c in args.counts.split(","))
     all_rules = RuleGenerator(Vocabulary.of(articles), seed=args.seed).rules(max(counts))
     del articles

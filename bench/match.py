@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import gzip
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from corpus import read_bbc
 
 from newsalert.config import load_config
 from newsalert.models import Article
@@ -39,13 +38,6 @@ from newsalert.rules import CompiledRules, Document
 from newsalert.rules.anchors import frequency_cost
 from newsalert.rules.generate import RuleGenerator, Vocabulary
 from newsalert.rules.oracle import brute_force_match
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def corpus_dir() -> Path:
-    """``$NEWSALERT_CORPUS_DIR`` or ``<repo>/../shared/corpus``."""
-    return Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
 
 
 def rss_mib() -> float:
@@ -171,17 +163,14 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object at the end")
     args = parser.parse_args()
 
-    path = (args.corpus or corpus_dir()) / "bbc.jsonl.gz"
-    if not path.exists():
-        print(f"corpus not found: {path}", file=sys.stderr)
+    articles = read_bbc(args.corpus)
+    if articles is None:
         return 2
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        articles = [Article.model_validate(json.loads(line)) for line in lines]
     if args.articles:
         articles = articles[: args.articles]
     gc.freeze()  # the input articles live for the whole run
     counts = sorted(int(c) for c in args.counts.split(","))
-    print(f"corpus {path.name}: {len(articles)} articles; python {sys.version.split()[0]}")
+    print(f"corpus bbc.jsonl.gz: {len(articles)} articles; python {sys.version.split()[0]}")
     print(f"anchors: {args.anchors}; seed {args.seed}; runs {args.runs}")
 
     vocabulary = Vocabulary.of(articles)
