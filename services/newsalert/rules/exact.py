@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from newsalert.rules.anchors import BIGRAM_SEP
 from newsalert.rules.key import Key
-from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term
+from newsalert.rules.model import FIELDS, And, Near, Node, Not, Term, or_terms
 from newsalert.rules.proximity import Layout, Proximity, ProximityTable
 
 IntArray = npt.NDArray[np.int32]
@@ -160,19 +160,11 @@ class _Collector:
 
 
 def _disjunction(node: Node) -> tuple[Key, ...] | None:
-    """The keys of ``node`` when it is a term or an OR of (ORs of) terms."""
-    if isinstance(node, Term):
-        key = term_key(node)
-        return None if key is None else (key,)
-    if isinstance(node, Or):
-        keys: list[Key] = []
-        for child in node.children:
-            found = _disjunction(child)
-            if found is None:
-                return None
-            keys.extend(found)
-        return tuple(dict.fromkeys(keys))
-    return None
+    """The keys of ``node`` when it is a term or an OR of (ORs of) terms with keys."""
+    keys = [term_key(term) for term in or_terms(node) or ()]
+    if not keys or None in keys:
+        return None
+    return tuple(dict.fromkeys(key for key in keys if key is not None))
 
 
 class ExactRules:

@@ -132,6 +132,21 @@ class Rule:
         return not (self.sources and source not in self.sources)
 
 
+def or_terms(node: Node) -> tuple[Term, ...] | None:
+    """The terms of ``node`` when it is a term or an OR of (ORs of) terms, else ``None``."""
+    if isinstance(node, Term):
+        return (node,)
+    if isinstance(node, Or):
+        terms: list[Term] = []
+        for child in node.children:
+            sub = or_terms(child)
+            if sub is None:
+                return None
+            terms.extend(sub)
+        return tuple(terms)
+    return None
+
+
 def iter_terms(node: Node, *, negated: bool | None = None) -> Iterator[Term]:
     """Terms under ``node`` in written order.
 

@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from newsalert.errors import NewsalertError
 from newsalert.rules.keywords import KeywordError, make_term, parse_words
-from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term
+from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term, or_terms
 
 _NEAR = re.compile(r"NEAR/(\d+)")
 _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
@@ -222,26 +222,12 @@ def _describe(tok: _Tok) -> str:
 
 
 def _near_operand(node: Node, tok: _Tok) -> tuple[Term, ...]:
-    terms = _or_terms(node)
+    terms = or_terms(node)
     if terms is None:
         raise QuerySyntaxError(
             tok.pos + 1, "NEAR joins terms or (a OR b) groups of terms, not NOT/AND/NEAR"
         )
     return terms
-
-
-def _or_terms(node: Node) -> tuple[Term, ...] | None:
-    if isinstance(node, Term):
-        return (node,)
-    if isinstance(node, Or):
-        terms: list[Term] = []
-        for child in node.children:
-            sub = _or_terms(child)
-            if sub is None:
-                return None
-            terms.extend(sub)
-        return tuple(terms)
-    return None
 
 
 def parse_query(query: str, *, window: int, fields: tuple[str, ...]) -> Node:
