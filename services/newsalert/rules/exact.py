@@ -24,12 +24,10 @@ import numpy as np
 import numpy.typing as npt
 
 from newsalert.rules.anchors import BIGRAM_SEP
+from newsalert.rules.arrays import BoolArray, IntArray
 from newsalert.rules.key import Key
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Term, or_terms
 from newsalert.rules.proximity import Layout, Proximity, ProximityTable
-
-IntArray = npt.NDArray[np.int32]
-BoolArray = npt.NDArray[np.bool_]
 
 _ALL_FIELDS = frozenset(FIELDS)
 #: Rules with more keys than this are verified by their compiled checks instead.

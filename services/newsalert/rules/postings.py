@@ -19,9 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP, Clause
-from newsalert.rules.arrays import gather_rows, unique
+from newsalert.rules.arrays import IntArray, gather_rows, unique
 
-IntArray = npt.NDArray[np.int32]
 _NO_RULES: IntArray = np.zeros(0, dtype=np.int32)
 
 
@@ -108,7 +107,7 @@ class Postings:
         """Like :meth:`candidates`, from the ids of the keys a document contains."""
         if not ids.size:
             return _NO_RULES
-        positions, _ = gather_rows(self._offsets, ids)
+        positions = gather_rows(self._offsets, ids)
         if not positions.size:
             return _NO_RULES
         codes = self._codes[positions]

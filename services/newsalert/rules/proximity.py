@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.arrays import IntArray, OffsetArray
+from newsalert.rules.arrays import IntArray, OffsetArray, unique, unique_counts
 from newsalert.rules.key import Key
 
 
@@ -129,26 +129,9 @@ class ProximityTable:
         close &= ((events[1:] ^ events[:-1]) & 1).astype(np.bool_)
         close &= position[1:] - position[:-1] <= self._distance[constraint[1:]]
         # Sorted already: constraint ids ascend with the events, and with the rules.
-        held = _distinct_sorted(constraint[1:][close])
-        owners = self._constraint_rule[held]
-        if self._single or not owners.size:
+        owners: IntArray = self._constraint_rule[unique(constraint[1:][close])]
+        if self._single:
             return owners
-        first = _run_starts(owners)
-        runs = np.diff(first, append=owners.size)
-        rules = owners[first]
-        complete: IntArray = rules[runs == self._needed[rules]]
+        rules, held = unique_counts(owners)
+        complete: IntArray = rules[held == self._needed[rules]]
         return complete
-
-
-def _run_starts(ordered: npt.NDArray[np.int64] | IntArray) -> npt.NDArray[np.intp]:
-    """Indexes where a new value starts in the sorted array ``ordered`` (non-empty)."""
-    change = np.empty(ordered.size, dtype=np.bool_)
-    change[0] = True
-    np.not_equal(ordered[1:], ordered[:-1], out=change[1:])
-    return np.flatnonzero(change)
-
-
-def _distinct_sorted(ordered: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    if ordered.size < 2:
-        return ordered
-    return ordered[_run_starts(ordered)]
