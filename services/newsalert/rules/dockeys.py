@@ -46,6 +46,15 @@ class DocKeys:
     field_positions: dict[str, npt.NDArray[np.int64]]
 
 
+def _token_key_ids(
+    stem_id: int, prefixes: Iterable[str], prefix_ids: Mapping[str, int]
+) -> tuple[int, ...]:
+    """A token's key ids: its stem's (``stem_id``, 0 = none) and its known prefixes'."""
+    ids = [stem_id]
+    ids.extend(prefix_ids.get(prefix, 0) for prefix in prefixes)
+    return tuple(filter(None, ids))
+
+
 class _FieldKeys:
     """Keys that count in one field only: stems, stem pair codes, wildcard prefixes."""
 
@@ -80,9 +89,8 @@ class _FieldKeys:
         for token in tokens:
             ids = cache.get(token)
             if ids is None:
-                wanted = [self.stems.get(stem(token), 0)]
-                wanted.extend(self.prefixes.get(p, 0) for p in token_prefixes[token])
-                ids = cache[token] = tuple(filter(None, wanted))
+                stem_id = self.stems.get(stem(token), 0)
+                ids = cache[token] = _token_key_ids(stem_id, token_prefixes[token], self.prefixes)
             found.update(ids)
         return found
 
@@ -163,11 +171,9 @@ class KeySpace:
                 continue
             prefixes = self._prefixes_of(token)
             stem_id = self._stem_ids.get(stem(token), 0)
-            ids = [stem_id]
-            ids.extend(self._prefix_ids.get(prefix, 0) for prefix in prefixes)
             self._token_prefixes[token] = prefixes
             self._token_stem[token] = stem_id
-            self._token_ids[token] = tuple(filter(None, ids))
+            self._token_ids[token] = _token_key_ids(stem_id, prefixes, self._prefix_ids)
 
     def _prefixes_of(self, token: str) -> tuple[str, ...]:
         """The wildcard prefixes ``token`` starts with (uncached)."""
