@@ -1,33 +1,34 @@
-"""Rules decided by which keys a document contains, evaluated together with numpy.
+"""Rules decided by which keys a document contains (and two-word proximities), in bulk.
 
 Many rules need no token positions at all: ``all: [a, b]``, ``any`` lists, ``none``,
 wildcards, two-word phrases (a phrase of two stems is exactly the presence of that
 adjacent stem pair, which the index already keys). Such a rule is a conjunction of
 *clauses* (each an OR of keys) and a set of *negative* keys, and it fires on a document
 exactly when every clause has a key present and no negative key is present. Keys are
-stems, stem pairs (``a + BIGRAM_SEP + b``) and wildcard prefixes, every one looking in
-all fields.
+stems, stem pairs (``a + BIGRAM_SEP + b``) and wildcard prefixes, of every field or of
+one. Two-word windows and two-operand NEARs of stems add proximity constraints
+(:mod:`newsalert.rules.proximity`).
 
-:class:`ExactRules` keeps those key forms in flat arrays (CSR by rule number) so that
-all the candidate rules of a document are decided by a handful of vectorised numpy
-operations instead of one Python check each. Anything else (window keywords, longer
-phrases, NEAR, field restrictions, NOT over a conjunction) is left to the compiled
-checks (:mod:`newsalert.rules.program`).
+:class:`ExactRules` keeps those key forms in fixed-width matrices so that all the
+candidate rules of a document are decided in one compiled pass
+(:func:`newsalert.rules.kernels.decide`) instead of one Python check each. Anything
+else (longer windows and phrases, NEAR chains, NOT over a conjunction, more than
+``MAX_LITERALS`` keys) is left to the compiled checks (:mod:`newsalert.rules.program`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from newsalert.rules.anchors import BIGRAM_SEP
 from newsalert.rules.arrays import BoolArray, IntArray
+from newsalert.rules.kernels import CLAUSE_BITS, NOT_EXACT, PROXIMITY_FLAG
 from newsalert.rules.key import Key
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Term, or_terms
-from newsalert.rules.proximity import Layout, Proximity, ProximityTable
+from newsalert.rules.proximity import Proximity, ProximityTable
 
 _ALL_FIELDS = frozenset(FIELDS)
 #: Rules with more keys than this are verified by their compiled checks instead.
@@ -166,76 +167,52 @@ def _disjunction(node: Node) -> tuple[Key, ...] | None:
 
 
 class ExactRules:
-    """Key forms of rules, in fixed-width matrices; decides many rules at once.
+    """Key forms of rules, one fixed-width row each, for the compiled kernels.
 
     ``key_ids`` gives every key of every form its id in the document's key space (the
-    same ids the anchor postings use, all below ``keys_known``; id 0 is never present);
-    a document is then a boolean array indexed by key id. Row ``r`` of the matrices
-    holds rule ``r``'s literals: the key, and the clause it belongs to (a column of the
-    per-rule clause table; negatives share the veto column). A batch of rules is then
-    decided with a few whole-matrix operations and no sort.
+    same ids the anchor postings use; id 0 is never present). Row ``r`` of ``rows``
+    starts with a header: ``NOT_EXACT``, or the number of clauses, ``| PROXIMITY_FLAG``
+    when the rule has proximity constraints (``proximity``). Then come its literals
+    (0 ends the row), each ``key id << CLAUSE_BITS | clause``: the clause's column, or
+    ``veto`` for a negative key. Rule ``r`` fires when all its clauses have a key
+    present, no negative key is, and its proximity constraints hold:
+    :func:`newsalert.rules.kernels.decide`. One row holds all a decision reads, so a
+    candidate costs one or two cache lines.
     """
 
-    __slots__ = ("_clauses", "_keys", "_keys_known", "_needed", "_proximity", "_veto", "exact")
+    __slots__ = ("proximity", "rows", "veto")
 
-    def __init__(
-        self, forms: Sequence[KeyForm | None], key_ids: Mapping[Key, int], keys_known: int
-    ) -> None:
-        rules = len(forms)
-        self._keys_known = keys_known
-        self.exact: BoolArray = np.array([form is not None for form in forms], dtype=np.bool_)
+    def __init__(self, forms: Sequence[KeyForm | None], key_ids: Mapping[Key, int]) -> None:
         width = max((form.literals() for form in forms if form is not None), default=0)
-        self._veto = width  # the column of negatives; width + 1 pads (key 0: never hit)
-        self._keys = np.zeros((rules, width), dtype=np.int32)
-        self._clauses = np.full((rules, width), width + 1, dtype=np.int8)
-        self._needed = np.zeros(rules, dtype=np.int32)
-        for number, form in enumerate(forms):
-            if form is None:
-                continue
-            self._needed[number] = len(form.clauses)
-            literal = 0
-            for column, keys in (
-                *enumerate(form.clauses),
-                (width, form.negatives),
-            ):
-                for key in keys:
-                    self._keys[number, literal] = key_ids[key]
-                    self._clauses[number, literal] = column
-                    literal += 1
-        self._proximity = ProximityTable(
+        self.veto = width
+        if max(key_ids.values(), default=0) >= 1 << (31 - CLAUSE_BITS):
+            raise ValueError(f"too many keys for the exact rule rows: {len(key_ids)}")
+        self.proximity = ProximityTable(
             [() if form is None else form.proximities for form in forms], key_ids
         )
+        self.rows: IntArray = np.zeros((len(forms), width + 1), dtype=np.int32)
+        for number, form in enumerate(forms):
+            row = self.rows[number]
+            if form is None:
+                row[0] = NOT_EXACT
+                continue
+            row[0] = len(form.clauses) | (PROXIMITY_FLAG if form.proximities else 0)
+            literal = 1
+            for column, keys in (*enumerate(form.clauses), (width, form.negatives)):
+                for key in keys:
+                    row[literal] = key_ids[key] << CLAUSE_BITS | column
+                    literal += 1
 
     @property
-    def max_distance(self) -> int:
-        """The largest proximity distance of any rule."""
-        return self._proximity.max_distance
+    def exact(self) -> BoolArray:
+        """Which rules are exact."""
+        exact: BoolArray = self.rows[:, 0] != NOT_EXACT
+        return exact
 
     def __len__(self) -> int:
         return int(self.exact.sum())
 
-    def matching(
-        self, numbers: IntArray, ids: npt.NDArray[np.int64], layout: Callable[[], Layout]
-    ) -> list[int]:
-        """The rules among ``numbers`` (exact ones, ascending) that fire on the document.
-
-        ``ids`` are the key ids present in the document; ``layout()`` lays its stems
-        out by position (called only when some rule left needs positions).
-        """
-        if not numbers.size:
-            return []
-        present = np.zeros(self._keys_known, dtype=np.bool_)
-        present[ids] = True
-        rows, literals = np.nonzero(present[self._keys[numbers]])
-        satisfied = np.zeros((numbers.size, self._veto + 2), dtype=np.bool_)
-        satisfied[rows, self._clauses[numbers][rows, literals]] = True
-        complete = satisfied[:, : self._veto].sum(axis=1) == self._needed[numbers]
-        fired: IntArray = numbers[complete & ~satisfied[:, self._veto]]
-        if fired.size:
-            constrained = self._proximity.constrained(fired)
-            if constrained.any():
-                held = self._proximity.holding(fired[constrained], layout())
-                # Disjoint sorted parts: one sort merges them (np.union1d would hash).
-                fired = np.sort(np.concatenate((fired[~constrained], held)))
-        result: list[int] = fired.tolist()
-        return result
+    def literal(self, number: int, key_id: int) -> int:
+        """The first literal of rule ``number`` whose key is ``key_id`` (-1: none)."""
+        keys = [cell >> CLAUSE_BITS for cell in self.rows[number, 1:].tolist()]
+        return keys.index(key_id) if key_id in keys else -1

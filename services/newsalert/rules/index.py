@@ -2,13 +2,14 @@
 
 Matching one document:
 
-1. its keys (:mod:`newsalert.rules.dockeys`): ids of the known stems, adjacent stem
-   pairs and wildcard prefixes it contains, cached per distinct token;
-2. candidates (:mod:`newsalert.rules.postings`): the rules whose two cheapest
-   necessary clauses both have a key present, from flat postings arrays;
-3. candidates whose match is decided by key presence and two-word proximities alone
-   (most rules: :mod:`newsalert.rules.exact`) are decided together with numpy;
-4. the others are verified one by one with compiled checks
+1. its tokens become indexes into a token table (:mod:`newsalert.rules.dockeys`), which
+   knows each token's key ids (stems, wildcard prefixes, of every field or one);
+2. one compiled kernel (:func:`newsalert.rules.kernels.match`) finds the keys present
+   (adjacent stem pairs included), the candidates (the rules whose two cheapest
+   necessary clauses both have a key present, from flat postings arrays:
+   :mod:`newsalert.rules.postings`), and decides the candidates whose match depends on
+   key presence and two-word proximities alone (most rules: :mod:`newsalert.rules.exact`);
+3. the other candidates are verified one by one with compiled checks
    (:mod:`newsalert.rules.verify`).
 
 Rules without anchors are verified every time and counted
@@ -24,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from newsalert.rules import kernels
 from newsalert.rules.analysis import ANALYSES
 from newsalert.rules.anchors import Clause, CostFn, heuristic_cost
-from newsalert.rules.arrays import unique
-from newsalert.rules.dockeys import DocKeys, KeySpace
+from newsalert.rules.dockeys import KeySpace
 from newsalert.rules.document import Document
 from newsalert.rules.exact import ExactRules, KeyForm, term_key
 from newsalert.rules.key import Key
@@ -37,8 +38,33 @@ from newsalert.rules.results import RuleMatch
 from newsalert.rules.verify import Verifier
 
 #: How an exact rule's match is built: one shared object when every positive term
-#: necessarily occurred, else ``(term as written, key id or 0 = always)`` to test.
+#: necessarily occurred, else ``(term as written, literal column or -1 = always)`` to
+#: test against the kernel's mask of the literals present.
 _MatchPlan = RuleMatch | tuple[tuple[str, int], ...] | None
+
+
+class _Scratch(threading.local):
+    """Per-thread scratch arrays of the kernels (left zeroed after every call)."""
+
+    def __init__(self, keys: int, rules: int) -> None:
+        self.present = np.zeros(keys, dtype=np.bool_)
+        self.found = np.zeros(keys, dtype=np.int32)
+        self.marks = np.zeros(rules, dtype=np.uint8)
+        self.touched = np.zeros(rules, dtype=np.int32)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """What the kernel said of a document: candidates, the exact rules that fired
+    (``rule << 16 | mask of its literals present``), and the rules to verify."""
+
+    candidates: npt.NDArray[np.int32]
+    fired: list[int]
+    others: list[int]
+
+
+#: Cached matches of exact rules (per rule and literals present) before starting over.
+_MATCH_CACHE_LIMIT = 200_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +124,10 @@ class CompiledRules:
             key: (self._postings.prefix_ids if key.prefix else self._postings.stem_ids)[key.name]
             for key in literal_keys
         }
-        self._exact = ExactRules(forms, key_ids, self._postings.size)
+        self._exact = ExactRules(forms, key_ids)
         self._plans: tuple[_MatchPlan, ...] = tuple(
-            None if form is None else _match_plan(rule, form, key_ids)
-            for rule, form in zip(self._rules, forms, strict=True)
+            None if form is None else _match_plan(rule, form, key_ids, self._exact, number)
+            for number, (rule, form) in enumerate(zip(self._rules, forms, strict=True))
         )
         self._verifier = Verifier(
             self._rules, (number for number, form in enumerate(forms) if form is None)
@@ -116,6 +142,9 @@ class CompiledRules:
             self._postings.size,
             sorted(self._verifier.prefixes),
         )
+        self._scratch = _Scratch(self._postings.size, len(self._rules))
+        self._match_cache: dict[int, RuleMatch] = {}
+        self._gap = self._exact.proximity.max_distance
         self.stats = IndexStats(
             rules=len(self._rules),
             two_clause=len(entries) - single,
@@ -146,26 +175,16 @@ class CompiledRules:
         """The rule called ``rule_id`` (``KeyError`` when absent)."""
         return self._by_id[rule_id]
 
-    def _candidates(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int32]:
-        found = self._postings.candidates_of(ids)
-        if len(self._always):
-            found = unique(np.concatenate((found, self._always)))
-        return found
-
     def candidates(self, doc: Document) -> list[int]:
         """Numbers (positions in :attr:`rules`) of the rules worth verifying on ``doc``."""
-        found: list[int] = self._candidates(self._keys.scan(doc).ids).tolist()
+        found: list[int] = self._kernel(doc).candidates.tolist()
         return found
 
     def match(self, doc: Document) -> list[RuleMatch]:
         """Every rule that fires on ``doc``, sorted by rule id."""
-        keys = self._keys.scan(doc)
-        numbers = self._candidates(keys.ids)
-        if not numbers.size:
-            return []
-        exact = self._exact.exact[numbers]
-        fired = self._decide(doc, keys, numbers[exact])
-        checked = self._verify(doc, numbers[~exact].tolist())
+        decided = self._kernel(doc)
+        fired = self._matches(doc, decided)
+        checked = self._verify(doc, decided.others)
         if not fired:
             return checked
         if checked:
@@ -173,31 +192,71 @@ class CompiledRules:
             fired.sort(key=lambda match: match.rule_id)
         return fired
 
-    def _decide(
-        self, doc: Document, keys: DocKeys, numbers: npt.NDArray[np.int32]
-    ) -> list[RuleMatch]:
-        """Matches among ``numbers``, rules decided by keys (and proximities) alone."""
-        if not numbers.size:
-            return []
-        gap = self._exact.max_distance
-        fired = self._exact.matching(numbers, keys.ids, lambda: KeySpace.layout(keys, gap))
-        if not fired:
-            return []
-        rules, plans, filtered = self._rules, self._plans, self._filtered
-        language, source = doc.language, doc.source
-        present = keys.id_set
-        matches = []
-        for number in fired:
-            if number in filtered and not rules[number].accepts_meta(language, source):
-                continue
-            plan = plans[number]
-            if not isinstance(plan, RuleMatch):
-                assert plan is not None
-                rule = rules[number]
-                matched = tuple(text for text, key in plan if not key or key in present)
-                plan = RuleMatch(rule.id, rule.title, rule.tags, matched)
-            matches.append(plan)
+    def _kernel(self, doc: Document) -> _Decided:
+        table, tokens, bounds = self._keys.tokens(doc)
+        keys, postings, exact = self._keys, self._postings, self._exact
+        proximity, scratch = exact.proximity, self._scratch
+        candidates, fired, others = kernels.match(
+            tokens,
+            bounds,
+            table.stem,
+            table.field_stem,
+            table.key_start,
+            table.keys,
+            table.key_field,
+            keys.pair_first,
+            keys.pair_codes,
+            keys.pair_ids,
+            keys.size,
+            postings.offsets,
+            postings.codes,
+            postings.rules,
+            self._always,
+            exact.rows,
+            exact.veto,
+            proximity.rule_start,
+            proximity.key_start,
+            proximity.keys,
+            proximity.lefts,
+            proximity.distances,
+            self._gap,
+            scratch.present,
+            scratch.found,
+            scratch.marks,
+            scratch.touched,
+        )
+        return _Decided(candidates, fired.tolist(), others.tolist())
+
+    def _matches(self, doc: Document, decided: _Decided) -> list[RuleMatch]:
+        """The matches of the exact rules the kernel decided fired."""
+        cache = self._match_cache
+        try:
+            matches = list(map(cache.__getitem__, decided.fired))
+        except KeyError:
+            if len(cache) >= _MATCH_CACHE_LIMIT:
+                cache.clear()
+            matches = [self._exact_match(fired) for fired in decided.fired]
+        if self._filtered:
+            rules, filtered = self._rules, self._filtered
+            language, source = doc.language, doc.source
+            matches = [
+                match
+                for fired, match in zip(decided.fired, matches, strict=True)
+                if fired >> 16 not in filtered or rules[fired >> 16].accepts_meta(language, source)
+            ]
         return matches
+
+    def _exact_match(self, fired: int) -> RuleMatch:
+        """The match of ``fired`` (``rule << 16 | mask``), built and cached."""
+        number, mask = fired >> 16, fired & 0xFFFF
+        plan = self._plans[number]
+        if not isinstance(plan, RuleMatch):
+            assert plan is not None
+            rule = self._rules[number]
+            matched = tuple(text for text, bit in plan if bit < 0 or mask >> bit & 1)
+            plan = RuleMatch(rule.id, rule.title, rule.tags, matched)
+        self._match_cache[fired] = plan
+        return plan
 
     def _verify(self, doc: Document, numbers: list[int]) -> list[RuleMatch]:
         return self._verifier.verify(doc, numbers, self._keys.field_prefixes)
@@ -214,11 +273,13 @@ class CompiledRules:
         return self._full_verifier.verify(doc, numbers, self._keys.field_prefixes)
 
 
-def _match_plan(rule: Rule, form: KeyForm, key_ids: dict[Key, int]) -> _MatchPlan:
+def _match_plan(
+    rule: Rule, form: KeyForm, key_ids: dict[Key, int], exact: ExactRules, number: int
+) -> _MatchPlan:
     # A window keyword has no key: it is a proximity constraint, which holds whenever
-    # the rule fires (key 0 = always listed).
+    # the rule fires (column -1 = always listed).
     keys = tuple(
-        (term.text, 0 if key is None else key_ids[key])
+        (term.text, -1 if key is None else exact.literal(number, key_ids[key]))
         for term in rule.positive_terms()
         for key in (term_key(term),)
     )

@@ -5,9 +5,9 @@ is a candidate when some key of each clause occurs in the document, as in Lucene
 CoveringQuery with a required count of 2. All postings live in one ``int32`` array in
 CSR form (key id -> ``codes[offsets[id]:offsets[id + 1]]``), each code being the
 rule number for the first clause and rule number + rule count for the second.
-Selecting candidates is a handful of vectorised numpy operations whose cost grows with
-the postings of the keys present in the document, never with the number of rules, and
-no Python loop over postings.
+Selecting candidates (:func:`newsalert.rules.kernels.candidate_rules`) is one compiled
+walk over the postings of the keys present in the document: its cost grows with those
+postings, never with the number of rules.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from newsalert.rules import kernels
 from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP, Clause
-from newsalert.rules.arrays import IntArray, gather_rows, unique
+from newsalert.rules.arrays import IntArray
 
 _NO_RULES: IntArray = np.zeros(0, dtype=np.int32)
 
@@ -28,11 +29,11 @@ class Postings:
     """Key -> (rule, clause) codes for stems (and stem pairs) and wildcard prefixes."""
 
     __slots__ = (
-        "_codes",
-        "_offsets",
-        "_rules",
+        "codes",
+        "offsets",
         "prefix_ids",
         "prefix_keys",
+        "rules",
         "size",
         "stem_ids",
         "stem_keys",
@@ -49,7 +50,7 @@ class Postings:
         ``extra_keys`` (``(value, is_prefix)``) get ids too, with no postings: keys the
         exact evaluation needs to see present.
         """
-        self._rules = rules
+        self.rules = rules
         self.stem_ids: dict[str, int] = {}
         self.prefix_ids: dict[str, int] = {}
         # Key ids start at 1 so that ``filter(None, map(ids.get, keys))`` keeps exactly
@@ -82,10 +83,10 @@ class Postings:
                     lists.append([])
         self.size = len(lists)
         lengths = np.fromiter((len(codes) for codes in lists), dtype=np.int64, count=len(lists))
-        self._offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=self._offsets[1:])
-        self._codes = np.fromiter(
-            chain.from_iterable(lists), dtype=np.int32, count=int(self._offsets[-1])
+        self.offsets = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.offsets[1:])
+        self.codes = np.fromiter(
+            chain.from_iterable(lists), dtype=np.int32, count=int(self.offsets[-1])
         )
         self.stem_keys = frozenset(self.stem_ids)
         self.prefix_keys = frozenset(self.prefix_ids)
@@ -105,16 +106,9 @@ class Postings:
 
     def candidates_of(self, ids: npt.NDArray[np.int64]) -> IntArray:
         """Like :meth:`candidates`, from the ids of the keys a document contains."""
-        if not ids.size:
-            return _NO_RULES
-        positions = gather_rows(self._offsets, ids)
-        if not positions.size:
-            return _NO_RULES
-        codes = self._codes[positions]
-        # First-clause postings are rule numbers, second-clause ones rule + rules: one
-        # scatter marks both kinds, then a second-clause hit is a candidate when its
-        # rule's first clause is marked too.
-        marks = np.zeros(2 * self._rules, dtype=np.bool_)
-        marks[codes] = True
-        second = codes[codes >= self._rules] - self._rules
-        return unique(second[marks[second]])
+        found = ids.astype(np.int32)
+        marks = np.zeros(self.rules, dtype=np.uint8)
+        touched = np.zeros(self.rules, dtype=np.int32)
+        return kernels.candidate_rules(
+            found, found.size, self.offsets, self.codes, self.rules, _NO_RULES, marks, touched
+        )

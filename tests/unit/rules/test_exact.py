@@ -15,11 +15,10 @@ from hypothesis import strategies as st
 
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.rules import dockeys as dockeys_module
-from newsalert.rules.arrays import unique, unique_counts
 from newsalert.rules.exact import MAX_LITERALS, KeyForm, key_form
 from newsalert.rules.key import Key
 from newsalert.rules.oracle import brute_force_match
-from newsalert.rules.proximity import Layout, Proximity, ProximityTable
+from newsalert.rules.proximity import Proximity, ProximityTable
 
 from .helpers import one_rule, ruleset
 
@@ -162,8 +161,9 @@ def test_metadata_filters_still_apply_to_bulk_rules() -> None:
     assert compiled.match(doc) == brute_force_match(rules.rules, doc)
 
 
-def test_token_cache_overflow_keeps_answers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(dockeys_module, "_CACHE_LIMIT", 3)
+def test_token_table_growth_and_overflow_keep_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dockeys_module, "_TABLE_LIMIT", 3)
+    monkeypatch.setattr(dockeys_module, "_TABLE_CAPACITY", 1)
     rules = ruleset(
         """
         version: 1
@@ -182,11 +182,14 @@ def test_token_cache_overflow_keeps_answers(monkeypatch: pytest.MonkeyPatch) -> 
         assert compiled.match(doc) == brute_force_match(rules.rules, doc)
 
 
-def test_threads_sharing_overflowing_caches_keep_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_threads_sharing_a_growing_token_table_keep_answers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The matcher may match from several threads, and a cache emptied at its limit by
     # one thread must not change another's answers. (A smoke test: the narrow window in
     # which one thread empties a cache between another's learn and read is rarely hit.)
-    monkeypatch.setattr(dockeys_module, "_CACHE_LIMIT", 4)
+    monkeypatch.setattr(dockeys_module, "_TABLE_LIMIT", 4)
+    monkeypatch.setattr(dockeys_module, "_TABLE_CAPACITY", 1)
     rules = ruleset(
         """
         version: 1
@@ -254,12 +257,8 @@ def test_proximity_table_equals_pairwise_check(
     where: list[tuple[int, int]] = []  # (key, position)
     for offset, field in ((0, field_a), (len(field_a) + gap, field_b)):
         where.extend((key, offset + i) for i, key in enumerate(field) if 1 <= key <= 6)
-    where.sort()
-    layout = Layout(
-        np.array([k for k, _ in where], dtype=np.int64),
-        np.array([p for _, p in where], dtype=np.int64),
-        len(field_a) + gap + len(field_b) + 1,
-    )
+    # Laid out as the kernel does: sorted events key << 32 | position.
+    events = np.array(sorted((key << 32) | position for key, position in where), dtype=np.int64)
 
     def holds(constraint: Proximity) -> bool:
         for field in (field_a, field_b):
@@ -271,14 +270,4 @@ def test_proximity_table_equals_pairwise_check(
 
     expected = [n for n, rule in enumerate(rules) if all(map(holds, rule))]
     numbers = np.arange(len(rules), dtype=np.int32)
-    assert table.holding(numbers, layout).tolist() == expected
-
-
-@given(st.lists(st.integers(-5, 50), max_size=60))
-def test_sort_based_unique_equals_numpy(values: list[int]) -> None:
-    array = np.array(values, dtype=np.int32)
-    assert unique(array).tolist() == np.unique(array).tolist()
-    distinct, counts = unique_counts(array)
-    expected_distinct, expected_counts = np.unique(array, return_counts=True)
-    assert distinct.tolist() == expected_distinct.tolist()
-    assert counts.tolist() == expected_counts.tolist()
+    assert table.holding(numbers, events) == expected
