@@ -11,7 +11,10 @@ YAML file with ``yaml.safe_dump``, then for each count:
 * ``compile``: ``config.rules.compile()`` once, for reference (the index build);
 * ``reload`` (largest count only, unless ``--no-reload``): a :class:`RuleReloader` on the
   file; the file is rewritten with one rule renamed and the time until ``check()`` has
-  the new rule set live is measured (fingerprint + load + compile + swap).
+  the new rule set live is measured (fingerprint + load + compile + swap), split into
+  its load and compile parts (``RuleReloader.last_timing``). Then, on the same reloader,
+  two more edits: a line added to the first rule (every later rule moves down one line)
+  and an edit that breaks a rule (time until ``check()`` has rejected it, old set kept).
 
 One process, one thread for the timed work. Prints every figure; asserts nothing.
 
@@ -95,20 +98,37 @@ def time_reload(path: Path) -> dict[str, float]:
 
     A :class:`RuleReloader` is started on ``path`` (its first load and compile are not
     timed), the file is rewritten with its first rule's id changed, and ``check()`` (what
-    the polling loop calls) is timed: fingerprint, load, compile, swap.
+    the polling loop calls) is timed: fingerprint, load, compile, swap. The same is done
+    for a line added to the first rule, and for a broken rule (until rejected).
     """
     text = path.read_text(encoding="utf-8")
     first = text.index("- id: ") + len("- id: ")
     old_id = text[first : text.index("\n", first)]
     reloader = RuleReloader(path, interval_s=0.05)
-    path.write_text(text.replace(f"- id: {old_id}\n", "- id: bench-reload-marker\n", 1))
-    start = time.perf_counter()
-    live = asyncio.run(reloader.check())
-    done = time.perf_counter()
-    assert live
+    figures: dict[str, float] = {}
+
+    def edit(name: str, new_text: str, *, good: bool = True) -> None:
+        path.write_text(new_text, encoding="utf-8")
+        start = time.perf_counter()
+        live = asyncio.run(reloader.check())
+        figures[f"{name}_s"] = time.perf_counter() - start
+        assert live is good, (name, reloader.last_error)
+        timing = reloader.last_timing
+        figures[f"{name}_load_s"] = timing.load_s
+        figures[f"{name}_compile_s"] = timing.compile_s
+        figures[f"{name}_items_parsed"] = timing.report.items_parsed
+        figures[f"{name}_whole_files"] = timing.report.whole_files
+
+    renamed = text.replace(f"- id: {old_id}\n", "- id: bench-reload-marker\n", 1)
+    edit("reload", renamed)
     assert "bench-reload-marker" in reloader.current.rules
     assert old_id not in reloader.current.rules
-    return {"reload_s": done - start}
+    moved = renamed.replace("- id: bench-reload-marker\n", "- id: moved\n  title: t\n", 1)
+    edit("moved", moved)
+    last = moved.index("\n", moved.rindex("- id: ")) + 1  # after the last rule's id line
+    edit("invalid", f"{moved[:last]}  window: 0\n{moved[last:]}", good=False)
+    assert reloader.last_error is not None
+    return figures
 
 
 def main() -> int:
@@ -177,10 +197,18 @@ def main() -> int:
             count = counts[-1]
             write_rules(file, all_rules[:count])
             figures = time_reload(file)
-            print(
-                f"reload of {count} rules: file rewritten -> new set live in "
-                f"{figures['reload_s']:.2f}s (fingerprint + load + compile + swap)"
-            )
+            for name, what in (
+                ("reload", "one rule renamed: file rewritten -> new set live"),
+                ("moved", "a line added to the first rule (all others move): -> live"),
+                ("invalid", "an error added to the last rule: -> rejected, old set kept"),
+            ):
+                print(
+                    f"reload of {count} rules, {what} in {figures[name + '_s']:.2f}s "
+                    f"(load {figures[name + '_load_s']:.2f}s, "
+                    f"{figures[name + '_items_parsed']:.0f} items parsed, "
+                    f"{figures[name + '_whole_files']:.0f} files parsed whole; "
+                    f"compile {figures[name + '_compile_s']:.2f}s)"
+                )
             results["reload"] = {"rules": count, **figures}
     if args.json:
         print(json.dumps(results))

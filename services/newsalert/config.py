@@ -12,19 +12,19 @@ CLI passes ``os.environ``); this module never reads the process environment itse
 from __future__ import annotations
 
 import gc
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import yaml
-from pydantic import ValidationError
 
+from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
 from newsalert.rules.gcpause import paused_gc
+from newsalert.rules.incremental import MAX_CHANGED_SHARE, ItemMemory, RawRule
 from newsalert.rules.model import Location, Rule
 from newsalert.rules.parse import Defaults, RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
+from newsalert.rules.ruleitems import RuleItems, items_match, rules_key_at, split_rule_items
 from newsalert.rules.ruleset import RuleSet
 from newsalert.rules.yamlmarks import Marks, load_with_marks
 from newsalert.subscriptions import Subscription
@@ -33,10 +33,20 @@ SUPPORTED_VERSION = 1
 #: Rule count from which a loaded config is frozen out of the cyclic GC (see load_config).
 FREEZE_RULES = 10_000
 TOP_KEYS = frozenset({"version", "defaults", "rules", "subscriptions"})
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
-# (file, parsed document or None when unreadable/invalid, where its parts were written)
-_Document = tuple[str, object, Marks]
+
+@dataclass(slots=True)
+class _Document:
+    """One parsed file: its document (``None`` when unreadable or invalid) and marks.
+
+    ``items``, when set, are the raw rules of its ``rules:`` list, given item by item
+    (``document`` is then the file without them: its ``rules`` is null).
+    """
+
+    file: str
+    document: object
+    marks: Marks
+    items: list[RawRule] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,11 +90,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
 
 def _load(source: Path, env: Mapping[str, str] | None) -> Config:
     problems: list[Problem] = []
-    if not source.exists():
-        raise RuleFileError([Problem(Location(str(source)), "no such file or directory")])
-    files = config_files(source)
-    if not files:
-        raise RuleFileError([Problem(Location(str(source)), "no *.yaml or *.yml file here")])
+    files = _files(source)
     documents: list[_Document] = []
     for file in files:
         try:
@@ -92,8 +98,138 @@ def _load(source: Path, env: Mapping[str, str] | None) -> Config:
         except (OSError, UnicodeDecodeError) as exc:
             problems.append(Problem(Location(str(file)), f"cannot read: {exc}"))
             continue
-        documents.append((str(file), *_parse_yaml(text, str(file), problems)))
+        documents.append(_Document(str(file), *_parse_yaml(text, str(file), problems)))
     return _build(documents, source, tuple(files), env or {}, problems)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """How a :class:`ConfigLoader` load went (for logs, tests and benchmarks)."""
+
+    #: Files parsed whole, and files whose unchanged rule items were reused.
+    whole_files: int = 0
+    itemised_files: int = 0
+    #: Rule items parsed on their own (new or changed) in the itemised files.
+    items_parsed: int = 0
+
+
+class ConfigLoader:
+    """Loads the config at ``path`` again and again, re-parsing only what changed.
+
+    The first load parses everything, as :func:`load_config`. On a later load, a file
+    whose ``rules:`` list is plain block YAML (see :mod:`newsalert.rules.ruleitems`) is
+    parsed without its rule items; every item whose text is unchanged since the last good
+    load gets the same :class:`Rule` object back and only the other items are parsed, on
+    their own but with their real positions. Whenever that does not apply (changed
+    defaults, many changed items, a YAML error, an unusual shape) the file is parsed
+    whole, so the config returned and the problems raised are those of
+    :func:`load_config`. One loader is used by one thread at a time.
+    """
+
+    def __init__(self, path: str | Path, env: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self._env: Mapping[str, str] = env or {}
+        self._memory: dict[str, ItemMemory] = {}
+        #: How the last call of :meth:`load` went.
+        self.report = LoadReport()
+
+    def load(self) -> Config:
+        """Load and validate the config; raises ``RuleFileError`` listing all problems."""
+        with paused_gc():
+            config = self._load()
+            if len(config.rules) >= FREEZE_RULES:
+                gc.freeze()
+            return config
+
+    def _load(self) -> Config:
+        files = _files(self.path)
+        early: list[list[Problem]] = []  # per file, in file order: read and YAML problems
+        documents: list[_Document] = []
+        texts: list[str] = []
+        cuts: list[RuleItems | None] = []
+        for file in files:
+            found: list[Problem] = []
+            early.append(found)
+            try:
+                text = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                found.append(Problem(Location(str(file)), f"cannot read: {exc}"))
+                continue
+            cut = split_rule_items(text)
+            memory = self._memory.get(str(file))
+            document = None
+            if cut and memory and memory.changed(cut) <= MAX_CHANGED_SHARE * len(cut.items):
+                document = _skeleton(str(file), cut)
+            if document is None:
+                document = _Document(str(file), *_parse_yaml(text, str(file), found))
+            documents.append(document)
+            texts.append(text)
+            cuts.append(cut)
+        problems: list[Problem] = []  # the new items' parsers report into it
+        defaults = _defaults(documents)
+        itemised = items_parsed = 0
+        for number, document in enumerate(documents):
+            cut = cuts[number]
+            if document.items is None or cut is None:
+                continue
+            memory = self._memory[document.file]
+            items = memory.resolve(cut, problems) if memory.defaults == defaults else None
+            if items is None:  # parse it whole: the same problems, in the same order
+                found = early[files.index(Path(document.file))]
+                documents[number] = _Document(
+                    document.file, *_parse_yaml(texts[number], document.file, found)
+                )
+                continue
+            document.items = items
+            itemised += 1
+            items_parsed += sum(1 for raw in items if not isinstance(raw, Rule))
+        problems[:0] = [problem for found in early for problem in found]
+        self.report = LoadReport(len(documents) - itemised, itemised, items_parsed)
+        outcomes: list[list[Rule | None]] = []
+        config = _build(documents, self.path, tuple(files), self._env, problems, outcomes)
+        self._remember(documents, cuts, outcomes, defaults)
+        return config
+
+    def _remember(
+        self,
+        documents: list[_Document],
+        cuts: list[RuleItems | None],
+        outcomes: list[list[Rule | None]],
+        defaults: Defaults,
+    ) -> None:
+        memory: dict[str, ItemMemory] = {}
+        for document, cut, rules in zip(documents, cuts, outcomes, strict=True):
+            if cut is None or len(rules) != len(cut.items):
+                continue
+            if document.items is None:  # parsed whole: is the cut the parser's items?
+                value = document.document
+                node = document.marks.node(value.get("rules")) if isinstance(value, dict) else None
+                if node is None or not items_match(cut, node):
+                    continue
+            valid = [rule for rule in rules if rule is not None]
+            if len(valid) == len(rules):
+                memory[document.file] = ItemMemory(document.file, defaults, cut, valid)
+        self._memory = memory
+
+
+def _skeleton(file: str, cut: RuleItems) -> _Document | None:
+    # The file without its rule items; None when that is not cleanly the case.
+    problems: list[Problem] = []
+    document, marks = _parse_yaml(cut.skeleton(), file, problems)
+    if problems or not isinstance(document, dict) or document.get("rules", False) is not None:
+        return None
+    if not rules_key_at(marks.node(document), cut.rules_line):
+        return None
+    return _Document(file, document, marks, [])
+
+
+def _files(source: Path) -> list[Path]:
+    if not source.exists():
+        raise RuleFileError([Problem(Location(str(source)), "no such file or directory")])
+    files = config_files(source)
+    if not files:
+        raise RuleFileError([Problem(Location(str(source)), "no *.yaml or *.yml file here")])
+    return files
 
 
 def parse_config_text(
@@ -102,7 +238,7 @@ def parse_config_text(
     """Validate config YAML given as text (tests, the API's "try these rules")."""
     problems: list[Problem] = []
     document, marks = _parse_yaml(text, source, problems)
-    return _build([(source, document, marks)], Path(source), (), env or {}, problems)
+    return _build([_Document(source, document, marks)], Path(source), (), env or {}, problems)
 
 
 def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, Marks]:
@@ -126,12 +262,15 @@ def _build(
     files: tuple[Path, ...],
     env: Mapping[str, str],
     problems: list[Problem],
+    outcomes: list[list[Rule | None]] | None = None,
 ) -> Config:
+    # outcomes: filled with one list per document, the rule (or None) of each raw rule.
     version = SUPPORTED_VERSION
     defaults = Defaults()
-    raw_rules: list[tuple[RuleParser, Any, int]] = []
-    raw_subs: list[tuple[str, Marks, Any, int]] = []
-    for file, document, marks in documents:
+    raw_rules: list[tuple[int, RawRule]] = []
+    raw_subs: list[RawSubscription] = []
+    for number, entry in enumerate(documents):
+        file, document, marks = entry.file, entry.document, entry.marks
         if document is None:
             continue
         parser = RuleParser(file, problems, marks)
@@ -150,6 +289,8 @@ def _build(
             )
         if "defaults" in document:
             defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+        if entry.items is not None:
+            raw_rules.extend((number, raw) for raw in entry.items)
         for key in ("rules", "subscriptions"):
             value = document.get(key)
             if value is None:
@@ -159,23 +300,20 @@ def _build(
                 continue
             for index in range(len(value)):
                 if key == "rules":
-                    raw_rules.append((parser, value, index))
+                    raw_rules.append((number, (parser, value, index, index + 1)))
                 else:
                     raw_subs.append((file, marks, value, index))
     rules: dict[str, Rule] = {}
     declared: set[str] = set()
-    for parser, container, index in raw_rules:
-        item = container[index]
-        if isinstance(item, dict) and isinstance(item.get("id"), str):
-            rule_id = item["id"]
-            if rule_id in declared:
-                parser.problem(item, "id", "duplicate rule id", rule_id)
-                continue
-            declared.add(rule_id)
-        rule = parser.rule(item, container, index, defaults)
+    results: list[list[Rule | None]] = [[] for _ in documents]
+    for number, raw in raw_rules:
+        rule = _rule(raw, defaults, declared, problems)
+        results[number].append(rule)
         if rule is not None:
             rules[rule.id] = rule
-    subscriptions = _subscriptions(raw_subs, env, declared, problems)
+    if outcomes is not None:
+        outcomes.extend(results)
+    subscriptions = validate_subscriptions(raw_subs, env, declared, problems)
     if problems:
         raise RuleFileError(problems)
     return Config(
@@ -188,6 +326,40 @@ def _build(
     )
 
 
+def _rule(
+    raw: RawRule, defaults: Defaults, declared: set[str], problems: list[Problem]
+) -> Rule | None:
+    # A rule id declared twice is reported at the second, which is not parsed further.
+    if isinstance(raw, Rule):
+        if raw.id in declared:
+            problems.append(
+                Problem(raw.location or Location("<rules>"), "duplicate rule id", raw.id)
+            )
+            return None
+        declared.add(raw.id)
+        return raw
+    parser, container, index, number = raw
+    item = container[index]
+    if isinstance(item, dict) and isinstance(item.get("id"), str):
+        rule_id = item["id"]
+        if rule_id in declared:
+            parser.problem(item, "id", "duplicate rule id", rule_id)
+            return None
+        declared.add(rule_id)
+    return parser.rule(item, container, index, defaults, number)
+
+
+def _defaults(documents: list[_Document]) -> Defaults:
+    """The merged defaults of ``documents`` (their problems are reported by ``_build``)."""
+    defaults = Defaults()
+    for entry in documents:
+        document = entry.document
+        if isinstance(document, dict) and "defaults" in document:
+            parser = RuleParser(entry.file, [], entry.marks)
+            defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+    return defaults
+
+
 def _merge_defaults(current: Defaults, new: Defaults) -> Defaults:
     # Files of a directory may each set defaults; the later file wins key by key only
     # where it differs from the built-in default.
@@ -196,70 +368,3 @@ def _merge_defaults(current: Defaults, new: Defaults) -> Defaults:
         window=new.window if new.window != base.window else current.window,
         fields=new.fields if new.fields != base.fields else current.fields,
     )
-
-
-def _expand(value: Any, env: Mapping[str, str], missing: list[str]) -> Any:
-    if isinstance(value, str):
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            if name not in env:
-                missing.append(name)
-                return match.group(0)
-            return env[name]
-
-        return _VAR.sub(replace, value)
-    if isinstance(value, list):
-        return [_expand(v, env, missing) for v in value]
-    if isinstance(value, dict):
-        return {k: _expand(v, env, missing) for k, v in value.items()}
-    return value
-
-
-def _subscriptions(
-    raw: list[tuple[str, Marks, Any, int]],
-    env: Mapping[str, str],
-    rule_ids: set[str],
-    problems: list[Problem],
-) -> tuple[Subscription, ...]:
-    result: list[Subscription] = []
-    seen: set[str] = set()
-    for file, marks, container, index in raw:
-        item = container[index]
-        mark_of = marks.of
-        line, column = mark_of(container, index)
-        where = Location(file, line, column)
-        if not isinstance(item, dict):
-            problems.append(Problem(where, f"subscription #{index + 1} must be a mapping"))
-            continue
-        name = item.get("id") if isinstance(item.get("id"), str) else f"subscription #{index + 1}"
-        expanded: dict[Any, Any] = {}
-        unset = False
-        for key, value in item.items():
-            missing: list[str] = []
-            expanded[key] = _expand(value, env, missing)
-            for var in dict.fromkeys(missing):
-                at = Location(file, *mark_of(item, key))
-                problems.append(Problem(at, f"{key}: environment variable {var} is not set", name))
-                unset = True
-        if unset:
-            continue
-        try:
-            subscription = Subscription.model_validate(expanded)
-        except ValidationError as exc:
-            for error in exc.errors():
-                key = error["loc"][0] if error["loc"] else None
-                at = Location(file, *mark_of(item, key)) if key is not None else where
-                field_name = ".".join(str(part) for part in error["loc"]) or "subscription"
-                problems.append(Problem(at, f"{field_name}: {error['msg']}", name))
-            continue
-        if subscription.id in seen:
-            problems.append(Problem(where, "duplicate subscription id", subscription.id))
-            continue
-        seen.add(subscription.id)
-        for selector in subscription.rules:
-            if selector != "*" and not selector.startswith("tag:") and selector not in rule_ids:
-                at = Location(file, *mark_of(item, "rules"))
-                problems.append(Problem(at, f"unknown rule id {selector!r}", subscription.id))
-        result.append(subscription)
-    return tuple(result)

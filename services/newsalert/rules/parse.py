@@ -113,37 +113,48 @@ class RuleParser:
             return ()
         return tuple(value)
 
-    def rule(self, raw: object, parent: object, index: int, defaults: Defaults) -> Rule | None:
-        """Parse one rule mapping; ``None`` when it has problems (all recorded).
+    def rule(
+        self,
+        raw: object,
+        parent: object,
+        index: int,
+        defaults: Defaults,
+        number: int | None = None,
+    ) -> Rule | None:
+        """Parse one rule mapping, ``parent[index]``; ``None`` when it has problems (all recorded).
+
+        ``number`` is the rule's 1-based place in its file's list, for messages about a
+        rule without a valid id (default ``index + 1``: ``parent`` is that whole list).
 
         A valid rule depends only on its mapping and the defaults, so valid rules are
         cached by the mapping's ``repr`` (unambiguous for YAML's types): reloading a file
         where most rules are unchanged re-validates only the changed ones. A cached rule
         gets this file's location for its id. Invalid rules are never cached.
         """
+        number = index + 1 if number is None else number
         if not isinstance(raw, dict):
-            self.problem(parent, index, f"rule #{index + 1} must be a mapping", None)
+            self.problem(parent, index, f"rule #{number} must be a mapping", None)
             return None
         key = (repr(raw), defaults)
         cached = _rule_cache.get(key)
         if cached is not None:
             location = self.where(raw, "id")
             return cached if cached.location == location else replace(cached, location=location)
-        rule = self._parse_rule(raw, index, defaults)
+        rule = self._parse_rule(raw, number, defaults)
         if rule is not None:
             if len(_rule_cache) >= RULE_CACHE_LIMIT:
                 _rule_cache.clear()
             _rule_cache[key] = rule
         return rule
 
-    def _parse_rule(self, raw: dict[Any, Any], index: int, defaults: Defaults) -> Rule | None:
+    def _parse_rule(self, raw: dict[Any, Any], number: int, defaults: Defaults) -> Rule | None:
         before = len(self.problems)
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
             reason = f"id {rule_id!r} must match [a-z0-9][a-z0-9_-]{{0,63}}"
-            self.problem(raw, "id", reason, f"rule #{index + 1}")
+            self.problem(raw, "id", reason, f"rule #{number}")
             rule_id = None
-        item = rule_id or f"rule #{index + 1}"
+        item = rule_id or f"rule #{number}"
         if not RULE_KEYS.issuperset(raw):
             for key in raw:
                 if key not in RULE_KEYS:

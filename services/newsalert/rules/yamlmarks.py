@@ -54,8 +54,8 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
         return super().resolve(kind, value, implicit)  # type: ignore[no-any-return]
 
 
-def _position(node: Node) -> tuple[int, int]:
-    return node.start_mark.line + 1, node.start_mark.column + 1
+def _position(node: Node, line_offset: int = 0) -> tuple[int, int]:
+    return node.start_mark.line + 1 + line_offset, node.start_mark.column + 1
 
 
 class Marks:
@@ -66,19 +66,22 @@ class Marks:
     they are parts of the loaded document).
     """
 
-    __slots__ = ("_key", "_nodes", "duplicates")
+    __slots__ = ("_key", "_nodes", "duplicates", "line_offset")
 
     def __init__(
         self,
         nodes: dict[int, Node],
         duplicates: dict[int, list[tuple[Any, int, int]]],
         key: Callable[[Node], Any] | None,
+        line_offset: int = 0,
     ) -> None:
         # No reference back from the builder to this object: the node tree must be freed
         # by reference counting with it (a cycle would wait for the cyclic collector,
         # or forever once a big config is frozen out of it).
         self._nodes = nodes
         self._key = key
+        #: Added to every line: the parsed text started on this 0-based line of its file.
+        self.line_offset = line_offset
         #: id(mapping) -> [(key, line, column)] of each repeated key, in written order.
         self.duplicates = duplicates
 
@@ -107,12 +110,12 @@ class Marks:
             ):
                 if type(key_node) is ScalarNode and key_node.tag == _STR:
                     if key_node.value == key:
-                        return _position(value_node)
+                        return _position(value_node, self.line_offset)
                 elif self._key(key_node) == key:
-                    return _position(value_node)
+                    return _position(value_node, self.line_offset)
         elif type(node) is SequenceNode and isinstance(key, int) and 0 <= key < len(node.value):
-            return _position(node.value[key])
-        return _position(node)
+            return _position(node.value[key], self.line_offset)
+        return _position(node, self.line_offset)
 
     def repeated_keys(self, document: object) -> list[tuple[Any, int, int]]:
         """Every repeated key of mappings reachable from ``document``, in document order.
@@ -142,8 +145,9 @@ class Marks:
 class _Builder:
     """Builds Python objects from a composed node tree, as ``SafeConstructor`` would."""
 
-    def __init__(self, loader: yaml.SafeLoader, shared: bool) -> None:
+    def __init__(self, loader: yaml.SafeLoader, shared: bool, line_offset: int = 0) -> None:
         self.loader = loader
+        self.line_offset = line_offset
         # Only a document with anchors can reuse a node; then each node is built once
         # (PyYAML semantics: an alias is the same object), a node inside itself is an
         # error (as with PyYAML's marking constructor before), merge keys may appear.
@@ -216,7 +220,7 @@ class _Builder:
         for key_node, _ in node.value:
             key = self.key(key_node)
             if key in seen:
-                repeated.append((key, *_position(key_node)))
+                repeated.append((key, *_position(key_node, self.line_offset)))
             seen.add(key)
         self.duplicates[id(result)] = repeated
 
@@ -239,11 +243,13 @@ class _Builder:
         return result
 
 
-def load_with_marks(text: str) -> tuple[Any, Marks]:
+def load_with_marks(text: str, *, line_offset: int = 0) -> tuple[Any, Marks]:
     """Parse one YAML document: (value, where its parts were written).
 
     Raises :class:`yaml.YAMLError` (with ``problem_mark``) on malformed input, as
-    ``yaml.safe_load`` does. An empty document is ``None``.
+    ``yaml.safe_load`` does. An empty document is ``None``. ``line_offset``: ``text`` is
+    a part of a file starting on that 0-based line; every reported line is shifted by it
+    (the error's ``problem_mark`` is not).
     """
     loader = _Loader(text)
     try:
@@ -251,9 +257,10 @@ def load_with_marks(text: str) -> tuple[Any, Marks]:
         if root is None:
             return None, Marks.unknown()
         shared = "&" in text or "<<" in text or "!" in text
-        builder = _Builder(loader, shared)
+        builder = _Builder(loader, shared, line_offset)
         value = builder.value(root)
-        return value, Marks(builder.nodes, builder.duplicates, partial(_fresh_key, loader, shared))
+        key = partial(_fresh_key, loader, shared)
+        return value, Marks(builder.nodes, builder.duplicates, key, line_offset)
     finally:
         loader.dispose()
 
