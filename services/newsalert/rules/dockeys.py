@@ -23,6 +23,7 @@ import ahocorasick
 import numpy as np
 import numpy.typing as npt
 
+from newsalert.rules import kernels
 from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP
 from newsalert.rules.document import Document, FieldText
 from newsalert.rules.model import FIELDS
@@ -131,9 +132,9 @@ class KeySpace:
         "_lock",
         "_prefix_ids",
         "_stem_ids",
-        "pair_codes",
         "pair_first",
-        "pair_ids",
+        "pair_slots",
+        "pair_values",
         "size",
         "table",
     )
@@ -171,13 +172,12 @@ class KeySpace:
                 self._field_prefixes[_FIELD_NUMBER[name]][value] = key_id
             else:
                 self._prefix_ids[value] = key_id
-        codes = sorted(pairs)
-        self.pair_codes: npt.NDArray[np.int64] = np.array(codes, dtype=np.int64)
-        self.pair_ids: npt.NDArray[np.int32] = np.array(
-            [pairs[code] for code in codes], dtype=np.int32
+        codes = np.fromiter(pairs, dtype=np.int64, count=len(pairs))
+        self.pair_slots, self.pair_values = kernels.hash_table(
+            codes, np.fromiter(pairs.values(), dtype=np.int32, count=len(pairs))
         )
         self.pair_first: npt.NDArray[np.bool_] = np.zeros(size, dtype=np.bool_)
-        self.pair_first[self.pair_codes // (fields + 1) // size] = True
+        self.pair_first[codes // (fields + 1) // size] = True
         self._automaton: ahocorasick.Automaton | None = None
         if every_prefix:
             automaton = ahocorasick.Automaton()

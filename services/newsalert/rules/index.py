@@ -51,6 +51,7 @@ class _Scratch(threading.local):
         self.found = np.zeros(keys, dtype=np.int32)
         self.marks = np.zeros(rules, dtype=np.uint8)
         self.touched = np.zeros(rules, dtype=np.int32)
+        self.slot_of = np.zeros(keys, dtype=np.int32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,9 @@ class CompiledRules:
         self._scratch = _Scratch(self._postings.size, len(self._rules))
         self._match_cache: dict[int, RuleMatch] = {}
         self._gap = self._exact.proximity.max_distance
+        # Compile (or load from the disk cache) the kernels now, off the hot path:
+        # a first compile takes seconds.
+        self._kernel(Document.from_text())
         self.stats = IndexStats(
             rules=len(self._rules),
             two_clause=len(entries) - single,
@@ -205,12 +209,11 @@ class CompiledRules:
             table.keys,
             table.key_field,
             keys.pair_first,
-            keys.pair_codes,
-            keys.pair_ids,
+            keys.pair_slots,
+            keys.pair_values,
             keys.size,
-            postings.offsets,
+            postings.bounds,
             postings.codes,
-            postings.rules,
             self._always,
             exact.rows,
             exact.veto,
@@ -224,6 +227,7 @@ class CompiledRules:
             scratch.found,
             scratch.marks,
             scratch.touched,
+            scratch.slot_of,
         )
         return _Decided(candidates, fired.tolist(), others.tolist())
 

@@ -13,14 +13,17 @@ Conventions shared with the Python side:
   ``FIELDS`` order, field ``f`` spanning ``tokens[bounds[f]:bounds[f + 1]]``;
 * an adjacent pair of stems with ids ``a``, ``b`` in field ``f`` is found under the code
   ``(a * size + b) * (fields + 1)`` (a pair key of every field) and that code ``+ f + 1``
-  (a pair key of field ``f`` only) in the sorted ``pair_codes``;
-* a layout event is ``key << 32 | position``: fields are laid out ``gap + 1`` positions
-  apart, so no two tokens of different fields are within any proximity distance.
+  (a pair key of field ``f`` only) in a :func:`hash_table`;
+* for proximity constraints, fields are laid out ``gap + 1`` positions apart, so no two
+  tokens of different fields are within any constraint's distance.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import numba
@@ -31,8 +34,6 @@ from newsalert.rules.arrays import IntArray, OffsetArray
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
-_POSITION_BITS = 32
-_POSITION_MASK = (1 << _POSITION_BITS) - 1
 #: Exact rule rows (:class:`newsalert.rules.exact.ExactRules`): a literal cell is
 #: ``key id << CLAUSE_BITS | clause``; a header is the clause count, with
 #: ``PROXIMITY_FLAG`` when the rule has proximity constraints, or ``NOT_EXACT``.
@@ -40,9 +41,32 @@ CLAUSE_BITS = 5
 _CLAUSE_MASK = (1 << CLAUSE_BITS) - 1
 PROXIMITY_FLAG = 1 << 8
 NOT_EXACT = -1
+#: Odd 64-bit multiplier of the pair hash table (PCG's; below 2**63 so it is an int64).
+_HASH_MULTIPLIER = 6364136223846793005
 
 Ints = IntArray
 Longs = OffsetArray
+
+
+def _cache_where_writable() -> None:
+    """Let numba cache the kernels even when this package's folder is read-only.
+
+    numba caches beside the source file, else in the user's cache folder, and fails at
+    import when neither is writable (a container with a read-only root and no home):
+    then, and only when no cache folder was configured, the temporary folder is used.
+    """
+    here = Path(__file__).parent
+    cache = here / "__pycache__"
+    config: Any = numba.config
+    if config.CACHE_DIR or os.access(cache if cache.exists() else here, os.W_OK):
+        return
+    home_cache = Path.home() / ".cache"
+    if os.access(home_cache if home_cache.exists() else Path.home(), os.W_OK):
+        return
+    config.CACHE_DIR = str(Path(tempfile.gettempdir()) / f"newsalert-numba-{os.getuid()}")
+
+
+_cache_where_writable()
 
 
 def _kernel(function: _Function) -> _Function:
@@ -61,28 +85,45 @@ def _add(key: int, present: npt.NDArray[np.bool_], found: Ints, count: int) -> i
 
 
 @_kernel
-def _add_pairs(
-    code: int,
-    field: int,
-    pair_codes: Longs,
-    pair_ids: Ints,
-    present: npt.NDArray[np.bool_],
-    found: Ints,
-    count: int,
-) -> int:
-    """Add the pair keys of ``code``: of every field (``code``) and of ``field`` only.
+def _slot(code: int, bits: int) -> int:
+    """The home slot of ``code`` in a hash table of ``2 ** bits`` slots (multiplicative
+    hashing: the top bits of the wrapped 64-bit product)."""
+    slot: int = ((code * _HASH_MULTIPLIER) >> (64 - bits)) & ((1 << bits) - 1)
+    return slot
 
-    The codes of one stem pair are consecutive (``code``, ``code + 1``, ...): one
-    binary search finds them all.
+
+@_kernel
+def hash_table(codes: Longs, ids: Ints) -> tuple[Longs, Ints]:
+    """An open-addressing table of ``codes`` (all > 0, distinct) -> ``ids``.
+
+    Returns ``(slots, values)``, at most half full; an empty slot holds code 0.
     """
-    at = np.searchsorted(pair_codes, code)
-    wanted = code + field + 1
-    while at < pair_codes.size and pair_codes[at] <= wanted:
-        value = pair_codes[at]
-        if value in (code, wanted):
-            count = _add(pair_ids[at], present, found, count)
-        at += 1
-    return count
+    bits = 1
+    while (1 << bits) < 2 * codes.size:
+        bits += 1
+    slots = np.zeros(1 << bits, dtype=np.int64)
+    values = np.zeros(1 << bits, dtype=np.int32)
+    for i in range(codes.size):
+        at = _slot(codes[i], bits)
+        while slots[at] != 0:
+            at = (at + 1) & (slots.size - 1)
+        slots[at] = codes[i]
+        values[at] = ids[i]
+    return slots, values
+
+
+@_kernel
+def _lookup(code: int, slots: Longs, values: Ints, bits: int) -> int:
+    """The id of ``code`` in a :func:`hash_table` of ``2 ** bits`` slots, 0 when absent."""
+    at = _slot(code, bits)
+    while True:
+        held = slots[at]
+        if held == code:
+            value: int = values[at]
+            return value
+        if held == 0:
+            return 0
+        at = (at + 1) & (slots.size - 1)
 
 
 @_kernel
@@ -94,8 +135,8 @@ def document_keys(
     token_keys: Ints,
     token_key_field: npt.NDArray[np.int8],
     pair_first: npt.NDArray[np.bool_],
-    pair_codes: Longs,
-    pair_ids: Ints,
+    pair_slots: Longs,
+    pair_values: Ints,
     size: int,
     present: npt.NDArray[np.bool_],
     found: Ints,
@@ -104,11 +145,15 @@ def document_keys(
 
     A token's keys (its stem, its wildcard prefixes, those of one field only) are the
     table rows ``token_key_start[t]:token_key_start[t + 1]``, each with the field it
-    counts in (-1: every field). Adjacent known stems are looked up as pair codes when
-    the first stem starts some pair key (``pair_first``).
+    counts in (-1: every field). Adjacent known stems are looked up as pair codes, in
+    the :func:`hash_table` ``pair_slots``/``pair_values``, when the first stem starts
+    some pair key (``pair_first``).
     """
     count = 0
     fields = bounds.size - 1
+    bits = 1
+    while (1 << bits) < pair_slots.size:
+        bits += 1
     for field in range(fields):
         previous = 0
         for i in range(bounds[field], bounds[field + 1]):
@@ -120,7 +165,10 @@ def document_keys(
             stem = token_stem[token]
             if previous > 0 and stem > 0 and pair_first[previous]:
                 code = (previous * size + stem) * (fields + 1)
-                count = _add_pairs(code, field, pair_codes, pair_ids, present, found, count)
+                key = _lookup(code, pair_slots, pair_values, bits)
+                count = _add(key, present, found, count)
+                key = _lookup(code + field + 1, pair_slots, pair_values, bits)
+                count = _add(key, present, found, count)
             previous = stem
     return count
 
@@ -136,41 +184,41 @@ def clear(present: npt.NDArray[np.bool_], found: Ints, count: int) -> None:
 def candidate_rules(
     found: Ints,
     count: int,
-    offsets: Longs,
+    bounds: Longs,
     codes: Ints,
-    rules: int,
     always: Ints,
     marks: npt.NDArray[np.uint8],
     touched: Ints,
 ) -> Ints:
     """Sorted numbers of the rules whose two anchor clauses both have a key in ``found``.
 
-    Postings of key ``k`` are ``codes[offsets[k]:offsets[k + 1]]``: a rule number for
-    its first clause, rule number + ``rules`` for its second. ``always`` (rules with no
-    anchor) are added. ``marks`` (one per rule, zero) and ``touched`` are scratch.
+    Key ``k`` lists the rules it is a first-clause key of in
+    ``codes[bounds[2k]:bounds[2k + 1]]``, those it is a second-clause key of in
+    ``codes[bounds[2k + 1]:bounds[2k + 2]]``. First clauses are marked, then second
+    clauses collect the marked rules. ``always`` (rules with no anchor) are added.
+    ``marks`` (one per rule, zero) and ``touched`` are scratch.
     """
     touches = 0
     for x in range(count):
-        key = found[x]
-        for j in range(offsets[key], offsets[key + 1]):
-            code = codes[j]
-            if code < rules:
-                rule, bit = code, 1
-            else:
-                rule, bit = code - rules, 2
-            mark = marks[rule]
-            if mark == 0:
+        key = 2 * found[x]
+        for j in range(bounds[key], bounds[key + 1]):
+            rule = codes[j]
+            if marks[rule] == 0:
+                marks[rule] = 1
                 touched[touches] = rule
                 touches += 1
-            marks[rule] = mark | bit
     result = np.empty(touches + always.size, dtype=np.int32)
     n = 0
+    for x in range(count):
+        key = 2 * found[x]
+        for j in range(bounds[key + 1], bounds[key + 2]):
+            rule = codes[j]
+            if marks[rule] == 1:
+                marks[rule] = 2
+                result[n] = rule
+                n += 1
     for x in range(touches):
-        rule = touched[x]
-        if marks[rule] == 3:
-            result[n] = rule
-            n += 1
-        marks[rule] = 0
+        marks[touched[x]] = 0
     for rule in always:
         result[n] = rule
         n += 1
@@ -180,49 +228,63 @@ def candidate_rules(
 
 
 @_kernel
-def layout(
-    tokens: Longs, bounds: Longs, token_stem: Ints, token_field_stem: Ints, gap: int
-) -> Longs:
-    """A document's known stems as sorted events ``key << 32 | position``.
+def _positions(
+    wanted: Ints,
+    slot_of: Ints,
+    tokens: Longs,
+    bounds: Longs,
+    token_stem: Ints,
+    token_field_stem: Ints,
+    gap: int,
+) -> tuple[Longs, Longs]:
+    """Positions of the ``wanted`` keys (``slot_of[key]``: 1 + the key's place in it).
 
-    A token is listed under its stem's id and, when its field has stem keys of its
-    own, under that field's id of the stem too.
+    Key ``wanted[s]`` occurs at ``positions[starts[s]:starts[s + 1]]``, ascending. A
+    token counts under its stem's id and, when its field has stem keys of its own,
+    under that field's id of the stem; fields are laid out ``gap + 1`` apart.
     """
-    events = np.empty(2 * tokens.size, dtype=np.int64)
-    n = 0
+    starts = np.zeros(wanted.size + 1, dtype=np.int64)
+    fields = bounds.size - 1
+    for field in range(fields):
+        for i in range(bounds[field], bounds[field + 1]):
+            token = tokens[i]
+            slot = slot_of[token_stem[token]]
+            if slot:
+                starts[slot] += 1
+            slot = slot_of[token_field_stem[field, token]]
+            if slot:
+                starts[slot] += 1
+    for s in range(wanted.size):
+        starts[s + 1] += starts[s]
+    positions = np.empty(starts[-1], dtype=np.int64)
+    filled = starts[:-1].copy()
     base = 0
-    for field in range(bounds.size - 1):
+    for field in range(fields):
         start = bounds[field]
         for i in range(start, bounds[field + 1]):
-            position = base + i - start
             token = tokens[i]
-            stem = token_stem[token]
-            if stem > 0:
-                events[n] = (np.int64(stem) << _POSITION_BITS) | position
-                n += 1
-            own = token_field_stem[field, token]
-            if own > 0:
-                events[n] = (np.int64(own) << _POSITION_BITS) | position
-                n += 1
+            slot = slot_of[token_stem[token]]
+            if slot:
+                positions[filled[slot - 1]] = base + i - start
+                filled[slot - 1] += 1
+            slot = slot_of[token_field_stem[field, token]]
+            if slot:
+                positions[filled[slot - 1]] = base + i - start
+                filled[slot - 1] += 1
         base += bounds[field + 1] - start + gap + 1
-    events = events[:n]
-    events.sort()
-    return events
+    return positions, starts
 
 
 @_kernel
-def _near(events: Longs, left: int, right: int, distance: int) -> bool:
-    """Whether some occurrence of key ``left`` is within ``distance`` of one of ``right``."""
-    i = np.searchsorted(events, np.int64(left) << _POSITION_BITS)
-    i_end = np.searchsorted(events, np.int64(left + 1) << _POSITION_BITS)
-    j = np.searchsorted(events, np.int64(right) << _POSITION_BITS)
-    j_end = np.searchsorted(events, np.int64(right + 1) << _POSITION_BITS)
-    while i < i_end and j < j_end:
-        a = events[i] & _POSITION_MASK
-        b = events[j] & _POSITION_MASK
-        if abs(a - b) <= distance:
+def _near(a: Longs, b: Longs, distance: int) -> bool:
+    """Whether some value of ``a`` is within ``distance`` of some value of ``b`` (both
+    ascending): a merge walk."""
+    i = 0
+    j = 0
+    while i < a.size and j < b.size:
+        if abs(a[i] - b[j]) <= distance:
             return True
-        if a < b:
+        if a[i] < b[j]:
             i += 1
         else:
             j += 1
@@ -230,36 +292,69 @@ def _near(events: Longs, left: int, right: int, distance: int) -> bool:
 
 
 @_kernel
-def holds(
-    rule: int,
+def holding(
+    rules: Ints,
     rule_start: Longs,
     key_start: Longs,
     keys: Ints,
     lefts: Ints,
     distances: Longs,
-    events: Longs,
-) -> bool:
-    """Whether every proximity constraint of ``rule`` holds in the laid out document.
+    tokens: Longs,
+    bounds: Longs,
+    token_stem: Ints,
+    token_field_stem: Ints,
+    gap: int,
+    slot_of: Ints,
+) -> npt.NDArray[np.bool_]:
+    """Whether each of ``rules`` has all its proximity constraints holding in a document.
 
     Rule ``r``'s constraints are ``rule_start[r]:rule_start[r + 1]``; constraint ``c``
     lists its keys in ``keys[key_start[c]:key_start[c + 1]]``, the first ``lefts[c]``
-    of them on its left side.
+    of them on its left side, and holds when an occurrence of a left key and one of a
+    right key are at most ``distances[c]`` apart. Only the keys these rules ask about
+    are located (``slot_of``: scratch, one per key id, zero, left zero).
     """
-    for constraint in range(rule_start[rule], rule_start[rule + 1]):
-        start = key_start[constraint]
-        middle = start + lefts[constraint]
-        distance = distances[constraint]
-        found = False
-        for a in range(start, middle):
-            for b in range(middle, key_start[constraint + 1]):
-                if _near(events, keys[a], keys[b], distance):
-                    found = True
+    total = 0
+    for rule in rules:
+        total += key_start[rule_start[rule + 1]] - key_start[rule_start[rule]]
+    wanted = np.empty(total, dtype=np.int32)
+    n = 0
+    for rule in rules:
+        for entry in range(key_start[rule_start[rule]], key_start[rule_start[rule + 1]]):
+            key = keys[entry]
+            if slot_of[key] == 0:
+                wanted[n] = key
+                n += 1
+                slot_of[key] = n
+    wanted = wanted[:n]
+    positions, starts = _positions(
+        wanted, slot_of, tokens, bounds, token_stem, token_field_stem, gap
+    )
+    held = np.zeros(rules.size, dtype=np.bool_)
+    for x in range(rules.size):
+        rule = rules[x]
+        held[x] = True
+        for constraint in range(rule_start[rule], rule_start[rule + 1]):
+            start = key_start[constraint]
+            middle = start + lefts[constraint]
+            found = False
+            for a in range(start, middle):
+                slot = slot_of[keys[a]] - 1
+                left = positions[starts[slot] : starts[slot + 1]]
+                for b in range(middle, key_start[constraint + 1]):
+                    slot = slot_of[keys[b]] - 1
+                    right = positions[starts[slot] : starts[slot + 1]]
+                    if _near(left, right, distances[constraint]):
+                        found = True
+                        break
+                if found:
                     break
-            if found:
+            if not found:
+                held[x] = False
                 break
-        if not found:
-            return False
-    return True
+    for key in wanted:
+        slot_of[key] = 0
+    return held
 
 
 @_kernel
@@ -278,21 +373,23 @@ def decide(
     token_stem: Ints,
     token_field_stem: Ints,
     gap: int,
+    slot_of: Ints,
 ) -> tuple[Longs, Ints]:
     """Decide the exact ``candidates`` on the document whose keys are in ``present``.
 
     ``rows`` are :class:`newsalert.rules.exact.ExactRules` rows. Returns the exact
     rules that fire, ascending, each as ``rule << 16 | mask`` (bit ``l`` of the mask:
     literal ``l`` of its row is present), and the candidates that are not exact (left
-    to the compiled checks). The document is laid out for proximity constraints only
-    when some rule asks.
+    to the compiled checks). Proximity constraints (:func:`holding`) are checked last,
+    for the rules whose keys all agree.
     """
     fired = np.empty(candidates.size, dtype=np.int64)
     others = np.empty(candidates.size, dtype=np.int32)
+    pending = np.empty(candidates.size, dtype=np.int32)
+    pending_masks = np.empty(candidates.size, dtype=np.int64)
     n_fired = 0
     n_others = 0
-    events = np.empty(0, dtype=np.int64)
-    laid_out = False
+    n_pending = 0
     width = rows.shape[1] - 1
     for rule in candidates:
         header = rows[rule, 0]
@@ -317,13 +414,32 @@ def decide(
         if vetoed or satisfied != (1 << (header & 0xFF)) - 1:
             continue
         if header & PROXIMITY_FLAG:
-            if not laid_out:
-                events = layout(tokens, bounds, token_stem, token_field_stem, gap)
-                laid_out = True
-            if not holds(rule, rule_start, key_start, keys, lefts, distances, events):
-                continue
-        fired[n_fired] = (np.int64(rule) << 16) | mask
-        n_fired += 1
+            pending[n_pending] = rule
+            pending_masks[n_pending] = mask
+            n_pending += 1
+        else:
+            fired[n_fired] = (np.int64(rule) << 16) | mask
+            n_fired += 1
+    if n_pending:
+        held = holding(
+            pending[:n_pending],
+            rule_start,
+            key_start,
+            keys,
+            lefts,
+            distances,
+            tokens,
+            bounds,
+            token_stem,
+            token_field_stem,
+            gap,
+            slot_of,
+        )
+        for x in range(n_pending):
+            if held[x]:
+                fired[n_fired] = (np.int64(pending[x]) << 16) | pending_masks[x]
+                n_fired += 1
+        fired[:n_fired].sort()
     return fired[:n_fired], others[:n_others]
 
 
@@ -337,12 +453,11 @@ def match(
     token_keys: Ints,
     token_key_field: npt.NDArray[np.int8],
     pair_first: npt.NDArray[np.bool_],
-    pair_codes: Longs,
-    pair_ids: Ints,
+    pair_slots: Longs,
+    pair_values: Ints,
     size: int,
-    offsets: Longs,
+    postings: Longs,
     codes: Ints,
-    rules: int,
     always: Ints,
     rows: Ints,
     veto: int,
@@ -356,6 +471,7 @@ def match(
     found: Ints,
     marks: npt.NDArray[np.uint8],
     touched: Ints,
+    slot_of: Ints,
 ) -> tuple[Ints, Longs, Ints]:
     """One document through every step: keys, candidates, exact decisions.
 
@@ -370,13 +486,13 @@ def match(
         token_keys,
         token_key_field,
         pair_first,
-        pair_codes,
-        pair_ids,
+        pair_slots,
+        pair_values,
         size,
         present,
         found,
     )
-    candidates = candidate_rules(found, count, offsets, codes, rules, always, marks, touched)
+    candidates = candidate_rules(found, count, postings, codes, always, marks, touched)
     fired, others = decide(
         candidates,
         rows,
@@ -392,6 +508,7 @@ def match(
         token_stem,
         token_field_stem,
         gap,
+        slot_of,
     )
     clear(present, found, count)
     return candidates, fired, others

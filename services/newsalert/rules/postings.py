@@ -2,9 +2,10 @@
 
 Every rule has two required clauses (a rule with a single clause uses it twice); a rule
 is a candidate when some key of each clause occurs in the document, as in Lucene's
-CoveringQuery with a required count of 2. All postings live in one ``int32`` array in
-CSR form (key id -> ``codes[offsets[id]:offsets[id + 1]]``), each code being the
-rule number for the first clause and rule number + rule count for the second.
+CoveringQuery with a required count of 2. All postings live in one ``int32`` array of
+rule numbers in CSR form: key ``k`` lists the rules it is a first-clause key of in
+``codes[bounds[2k]:bounds[2k + 1]]`` and those it is a second-clause key of in
+``codes[bounds[2k + 1]:bounds[2k + 2]]``.
 Selecting candidates (:func:`newsalert.rules.kernels.candidate_rules`) is one compiled
 walk over the postings of the keys present in the document: its cost grows with those
 postings, never with the number of rules.
@@ -29,8 +30,8 @@ class Postings:
     """Key -> (rule, clause) codes for stems (and stem pairs) and wildcard prefixes."""
 
     __slots__ = (
+        "bounds",
         "codes",
-        "offsets",
         "prefix_ids",
         "prefix_keys",
         "rules",
@@ -55,10 +56,10 @@ class Postings:
         self.prefix_ids: dict[str, int] = {}
         # Key ids start at 1 so that ``filter(None, map(ids.get, keys))`` keeps exactly
         # the keys present; slot 0 is an empty posting.
-        lists: list[list[int]] = [[]]
+        # Per key id: the rules of its first-clause postings, then of its second.
+        lists: list[list[int]] = [[], []]
         for number, first, second in entries:
             for clause_bit, clause in ((0, first), (1, second)):
-                code = number + clause_bit * rules
                 for ids, keys in (
                     (self.stem_ids, clause.stems),
                     (self.prefix_ids, clause.prefixes),
@@ -66,27 +67,27 @@ class Postings:
                     for key in keys:
                         key_id = ids.get(key)
                         if key_id is None:
-                            key_id = ids[key] = len(lists)
-                            lists.append([])
-                        lists[key_id].append(code)
+                            key_id = ids[key] = len(lists) // 2
+                            lists += [[], []]
+                        lists[2 * key_id + clause_bit].append(number)
         for value, prefix in extra_keys:
             ids = self.prefix_ids if prefix else self.stem_ids
             if value not in ids:
-                ids[value] = len(lists)
-                lists.append([])
+                ids[value] = len(lists) // 2
+                lists += [[], []]
         # Documents find stem pairs by the ids of adjacent stems: both stems of every
         # pair key (of any field or of one field only) get an id.
         for key in [key for key in self.stem_ids if BIGRAM_SEP in key]:
             for part in key.rpartition(FIELD_SEP)[2].split(BIGRAM_SEP):
                 if part not in self.stem_ids:
-                    self.stem_ids[part] = len(lists)
-                    lists.append([])
-        self.size = len(lists)
-        lengths = np.fromiter((len(codes) for codes in lists), dtype=np.int64, count=len(lists))
-        self.offsets = np.zeros(len(lists) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=self.offsets[1:])
+                    self.stem_ids[part] = len(lists) // 2
+                    lists += [[], []]
+        self.size = len(lists) // 2
+        lengths = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        self.bounds = np.zeros(len(lists) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=self.bounds[1:])
         self.codes = np.fromiter(
-            chain.from_iterable(lists), dtype=np.int32, count=int(self.offsets[-1])
+            chain.from_iterable(lists), dtype=np.int32, count=int(self.bounds[-1])
         )
         self.stem_keys = frozenset(self.stem_ids)
         self.prefix_keys = frozenset(self.prefix_ids)
@@ -110,5 +111,5 @@ class Postings:
         marks = np.zeros(self.rules, dtype=np.uint8)
         touched = np.zeros(self.rules, dtype=np.int32)
         return kernels.candidate_rules(
-            found, found.size, self.offsets, self.codes, self.rules, _NO_RULES, marks, touched
+            found, found.size, self.bounds, self.codes, _NO_RULES, marks, touched
         )

@@ -5,10 +5,11 @@ and a two-operand NEAR of one-word stems (``(envoy OR ambassador) NEAR/5 summone
 are both a :class:`Proximity`: some occurrence of a stem of ``left`` and some occurrence
 of a stem of ``right`` at most ``distance`` tokens apart, inside one field.
 
-A document's known stems are laid out as sorted events ``key << 32 | position``
-(:func:`newsalert.rules.kernels.layout`), fields further apart than any distance, so
-"inside one field" comes for free; a constraint holds when, for some left and right
-key, a merge walk over their two sorted position lists finds two within the distance.
+Only the keys of the rules still in question are located in the document
+(:func:`newsalert.rules.kernels.holding`), fields laid out further apart than any
+distance, so "inside one field" comes for free; a constraint holds when, for some left
+and right key, a merge walk over their two sorted position lists finds two within the
+distance.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 
 from newsalert.rules import kernels
 from newsalert.rules.arrays import IntArray, OffsetArray
@@ -65,18 +65,37 @@ class ProximityTable:
         #: The largest distance: fields must be laid out further apart than this.
         self.max_distance = max((c.distance for c in flat), default=0)
 
-    def holding(self, numbers: IntArray, events: npt.NDArray[np.int64]) -> list[int]:
-        """The rules among ``numbers`` whose constraints all hold in the laid out ``events``."""
-        return [
-            int(number)
-            for number in numbers
-            if kernels.holds(
-                int(number),
-                self.rule_start,
-                self.key_start,
-                self.keys,
-                self.lefts,
-                self.distances,
-                events,
-            )
-        ]
+    def holding(
+        self,
+        numbers: IntArray,
+        tokens: OffsetArray,
+        bounds: OffsetArray,
+        token_stem: IntArray,
+        token_field_stem: IntArray,
+    ) -> list[int]:
+        """The rules among ``numbers`` whose constraints all hold in a document.
+
+        The document is given as the kernels take it (:mod:`newsalert.rules.kernels`):
+        token indexes by field and, per token, its stem's key id (of every field, and
+        of each field).
+        """
+        known = max(
+            int(array.max(initial=0)) for array in (self.keys, token_stem, token_field_stem)
+        )
+        slot_of = np.zeros(known + 1, dtype=np.int32)
+        held = kernels.holding(
+            numbers,
+            self.rule_start,
+            self.key_start,
+            self.keys,
+            self.lefts,
+            self.distances,
+            tokens,
+            bounds,
+            token_stem,
+            token_field_stem,
+            self.max_distance,
+            slot_of,
+        )
+        result: list[int] = numbers[held].tolist()
+        return result

@@ -252,13 +252,12 @@ def test_proximity_table_equals_pairwise_check(
         for rule in constraints
     ]
     table = ProximityTable(rules, stems)
-    # Two fields laid out further apart than any distance (id 0 and 7: unknown stems).
-    gap = table.max_distance + 1
-    where: list[tuple[int, int]] = []  # (key, position)
-    for offset, field in ((0, field_a), (len(field_a) + gap, field_b)):
-        where.extend((key, offset + i) for i, key in enumerate(field) if 1 <= key <= 6)
-    # Laid out as the kernel does: sorted events key << 32 | position.
-    events = np.array(sorted((key << 32) | position for key, position in where), dtype=np.int64)
+    # Two fields as the kernels see them: token i has stem key id i (0 and 7: unknown
+    # stems), no field has stem keys of its own.
+    tokens = np.array(field_a + field_b, dtype=np.int64)
+    bounds = np.array([0, len(field_a), len(field_a) + len(field_b)], dtype=np.int64)
+    token_stem = np.array([0, 1, 2, 3, 4, 5, 6, 0], dtype=np.int32)
+    token_field_stem = np.zeros((2, 8), dtype=np.int32)
 
     def holds(constraint: Proximity) -> bool:
         for field in (field_a, field_b):
@@ -270,4 +269,4 @@ def test_proximity_table_equals_pairwise_check(
 
     expected = [n for n, rule in enumerate(rules) if all(map(holds, rule))]
     numbers = np.arange(len(rules), dtype=np.int32)
-    assert table.holding(numbers, events) == expected
+    assert table.holding(numbers, tokens, bounds, token_stem, token_field_stem) == expected
