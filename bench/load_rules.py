@@ -22,6 +22,9 @@ One process, one thread for the timed work. Prints every figure; asserts nothing
     .venv/bin/python bench/load_rules.py --counts 1000,10000 --runs 1 --no-reload
     git archive <commit> services | tar -x -C /tmp/base   # a baseline, then:
     .venv/bin/python bench/load_rules.py --compare-src /tmp/base/services
+
+``--compare-src`` also times the baseline's ``reload`` (one rule renamed) in a fresh
+interpreter, just before this tree's.
 """
 
 from __future__ import annotations
@@ -78,6 +81,41 @@ def cold_load(path: Path, source: Path | None = None) -> float:
         env=env,
     )
     return float(out.stdout.strip())
+
+
+_BASELINE_RELOAD = """
+import asyncio, sys, time
+from pathlib import Path
+from newsalert.rules.reload import RuleReloader
+path = Path(sys.argv[1])
+text = path.read_text(encoding="utf-8")
+first = text.index("- id: ") + len("- id: ")
+old_id = text[first : text.index("\\n", first)]
+reloader = RuleReloader(path, interval_s=0.05)
+path.write_text(text.replace(f"- id: {old_id}\\n", "- id: bench-reload-marker\\n", 1))
+start = time.perf_counter()
+live = asyncio.run(reloader.check())
+print(time.perf_counter() - start if live else "nan")
+"""
+
+
+def baseline_reload(path: Path, source: Path) -> float:
+    """The ``reload`` figure (one rule renamed) with ``newsalert`` imported from ``source``.
+
+    Run in a fresh interpreter on a copy of ``path``, the same edit as :func:`time_reload`.
+    """
+    copy = path.with_name("baseline-" + path.name)
+    copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(source)}
+    out = subprocess.run(
+        [sys.executable, "-c", _BASELINE_RELOAD, str(copy)],
+        check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    copy.unlink()
+    return float(out.stdout.strip().splitlines()[-1])
 
 
 def time_load(path: Path, runs: int) -> tuple[float, Any]:
@@ -196,6 +234,13 @@ def main() -> int:
         if not args.no_reload:
             count = counts[-1]
             write_rules(file, all_rules[:count])
+            if args.compare_src is not None:
+                figures_base = baseline_reload(file, args.compare_src)
+                print(
+                    f"reload of {count} rules, one rule renamed, baseline: "
+                    f"new set live in {figures_base:.2f}s"
+                )
+                results["baseline_reload_s"] = figures_base
             figures = time_reload(file)
             for name, what in (
                 ("reload", "one rule renamed: file rewritten -> new set live"),

@@ -307,7 +307,11 @@ def _build(
     declared: set[str] = set()
     results: list[list[Rule | None]] = [[] for _ in documents]
     for number, raw in raw_rules:
-        rule = _rule(raw, defaults, declared, problems)
+        if type(raw) is Rule and raw.id not in declared:  # reused as is: the common case
+            declared.add(raw.id)
+            rule: Rule | None = raw
+        else:
+            rule = _rule(raw, defaults, declared, problems)
         results[number].append(rule)
         if rule is not None:
             rules[rule.id] = rule

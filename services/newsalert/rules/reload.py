@@ -130,6 +130,7 @@ class RuleReloader:
             log.error("rule reload failed, keeping the last good rule set: %s", exc)
             self._publish(failing=True)
             return False
+        old = [self._state]
         self._state = state  # one reference assignment: readers see old or new, never a mix
         self.reloads += 1
         self.last_error = None
@@ -144,6 +145,9 @@ class RuleReloader:
             timing.report.items_parsed,
             timing.compile_s,
         )
+        # Freeing the old compiled set takes tens of milliseconds at 100,000 rules: done
+        # in a worker thread, not on the event loop (this holds its last reference).
+        await asyncio.to_thread(old.clear)
         return True
 
     async def run(self, stop: asyncio.Event) -> None:
