@@ -1,11 +1,12 @@
 """Per-rule analysis for the index, remembered from one compile to the next.
 
 Compiling a rule set derives, for every rule, its anchor clauses
-(:mod:`newsalert.rules.anchors`) and its key form (:mod:`newsalert.rules.exact`): about
-5 s for 100,000 rules, most of a compile. A reload of an edited file gets the very same
-``Node`` objects back for the rules that did not change (the loader caches valid
-rules), so their analysis is looked up by identity instead of being derived again, and
-a reload costs little more than the rules that changed.
+(:mod:`newsalert.rules.anchors`), its key form and the terms a match of it lists
+(:mod:`newsalert.rules.exact`): about 5 s for 100,000 rules, most of a compile. A
+reload of an edited file gets the very same ``Node`` objects back for the rules that
+did not change (the loader reuses unchanged rules), so their analysis is looked up by
+identity instead of being derived again, and a reload costs little more than the rules
+that changed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from newsalert.rules.anchors import AnchorExtractor, Clause, CostFn
-from newsalert.rules.exact import KeyForm, key_form
+from newsalert.rules.exact import KeyForm, key_form, matched_terms
+from newsalert.rules.key import Key
 from newsalert.rules.model import Node
 
 #: Anchor clauses kept per rule (the index uses the two cheapest).
@@ -27,6 +29,10 @@ class Analysis:
 
     clauses: tuple[Clause, ...]
     form: KeyForm | None
+    #: The form's keys, row order (empty without a form).
+    literals: tuple[Key, ...]
+    #: Positive terms with the row column of their key (empty without a form).
+    terms: tuple[tuple[str, int], ...]
 
 
 class AnalysisCache:
@@ -52,7 +58,13 @@ class AnalysisCache:
                 analysis = entry[2]
             else:
                 clauses = extractor.clauses(expr) or []
-                analysis = Analysis(tuple(clauses[:_CLAUSES]), key_form(expr))
+                form = key_form(expr)
+                analysis = Analysis(
+                    tuple(clauses[:_CLAUSES]),
+                    form,
+                    () if form is None else form.literal_keys(),
+                    () if form is None else matched_terms(expr, form),
+                )
             entries[id(expr)] = (expr, cost, analysis)
             result.append(analysis)
         self._entries = entries

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 
@@ -27,7 +28,7 @@ from newsalert.rules.anchors import BIGRAM_SEP
 from newsalert.rules.arrays import BoolArray, IntArray
 from newsalert.rules.kernels import CLAUSE_BITS, NOT_EXACT, PROXIMITY_FLAG
 from newsalert.rules.key import Key
-from newsalert.rules.model import FIELDS, And, Near, Node, Not, Term, or_terms
+from newsalert.rules.model import FIELDS, And, Near, Node, Not, Term, iter_terms, or_terms
 from newsalert.rules.proximity import Proximity, ProximityTable
 
 _ALL_FIELDS = frozenset(FIELDS)
@@ -49,9 +50,34 @@ class KeyForm:
 
     def all_keys(self) -> set[Key]:
         """Every key the form mentions."""
-        found = {key for clause in self.clauses for key in clause}
-        found.update(self.negatives)
-        return found
+        return set(self.literal_keys())
+
+    def literal_keys(self) -> tuple[Key, ...]:
+        """The keys in the order of an :class:`ExactRules` row: clause by clause, then
+        the negatives."""
+        return (*chain.from_iterable(self.clauses), *self.negatives)
+
+    def one_key_clauses(self) -> bool:
+        """Whether every clause is one key (then every positive term occurred when the
+        rule fires)."""
+        return all(len(clause) == 1 for clause in self.clauses)
+
+
+def matched_terms(expr: Node, form: KeyForm) -> tuple[tuple[str, int], ...]:
+    """Each positive term of ``expr`` (written order, no repeats), as written, with the
+    row column of its key: the term is listed in a match when that literal is present.
+
+    A window keyword has no key (column -1: always listed): it is a proximity
+    constraint, which holds whenever the rule fires.
+    """
+    columns: dict[Key, int] = {}
+    for column, key in enumerate(form.literal_keys()):
+        columns.setdefault(key, column)
+    return tuple(
+        (term.text, -1 if key is None else columns.get(key, -1))
+        for term in dict.fromkeys(iter_terms(expr, negated=False))
+        for key in (term_key(term),)
+    )
 
 
 def term_key(term: Term) -> Key | None:
@@ -190,18 +216,18 @@ class ExactRules:
         self.proximity = ProximityTable(
             [() if form is None else form.proximities for form in forms], key_ids
         )
-        self.rows: IntArray = np.zeros((len(forms), width + 1), dtype=np.int32)
-        for number, form in enumerate(forms):
-            row = self.rows[number]
-            if form is None:
-                row[0] = NOT_EXACT
-                continue
-            row[0] = len(form.clauses) | (PROXIMITY_FLAG if form.proximities else 0)
-            literal = 1
-            for column, keys in (*enumerate(form.clauses), (width, form.negatives)):
-                for key in keys:
-                    row[literal] = key_ids[key] << CLAUSE_BITS | column
-                    literal += 1
+        cells: list[int] = []
+        for form in forms:
+            row = [NOT_EXACT] + [0] * width
+            if form is not None:
+                row[0] = len(form.clauses) | (PROXIMITY_FLAG if form.proximities else 0)
+                literal = 1
+                for column, keys in (*enumerate(form.clauses), (width, form.negatives)):
+                    for key in keys:
+                        row[literal] = key_ids[key] << CLAUSE_BITS | column
+                        literal += 1
+            cells += row
+        self.rows: IntArray = np.array(cells, dtype=np.int32).reshape(len(forms), width + 1)
 
     @property
     def exact(self) -> BoolArray:
@@ -211,8 +237,3 @@ class ExactRules:
 
     def __len__(self) -> int:
         return int(self.exact.sum())
-
-    def literal(self, number: int, key_id: int) -> int:
-        """The first literal of rule ``number`` whose key is ``key_id`` (-1: none)."""
-        keys = [cell >> CLAUSE_BITS for cell in self.rows[number, 1:].tolist()]
-        return keys.index(key_id) if key_id in keys else -1

@@ -26,12 +26,11 @@ import numpy as np
 import numpy.typing as npt
 
 from newsalert.rules import kernels
-from newsalert.rules.analysis import ANALYSES
+from newsalert.rules.analysis import ANALYSES, Analysis
 from newsalert.rules.anchors import Clause, CostFn, heuristic_cost
 from newsalert.rules.dockeys import KeySpace
 from newsalert.rules.document import Document
-from newsalert.rules.exact import ExactRules, KeyForm, term_key
-from newsalert.rules.key import Key
+from newsalert.rules.exact import ExactRules
 from newsalert.rules.model import Rule
 from newsalert.rules.postings import Postings
 from newsalert.rules.results import RuleMatch
@@ -115,7 +114,7 @@ class CompiledRules:
         self._always = np.array(always, dtype=np.int32)
         forms = [analysis.form for analysis in analyses]
         literal_keys = sorted(
-            {key for form in forms if form is not None for key in form.all_keys()},
+            set().union(*(analysis.literals for analysis in analyses)),
             key=lambda key: (key.name, key.prefix),
         )
         self._postings = Postings(
@@ -127,8 +126,8 @@ class CompiledRules:
         }
         self._exact = ExactRules(forms, key_ids)
         self._plans: tuple[_MatchPlan, ...] = tuple(
-            None if form is None else _match_plan(rule, form, key_ids, self._exact, number)
-            for number, (rule, form) in enumerate(zip(self._rules, forms, strict=True))
+            _match_plan(rule, analysis)
+            for rule, analysis in zip(self._rules, analyses, strict=True)
         )
         self._verifier = Verifier(
             self._rules, (number for number, form in enumerate(forms) if form is None)
@@ -277,17 +276,11 @@ class CompiledRules:
         return self._full_verifier.verify(doc, numbers, self._keys.field_prefixes)
 
 
-def _match_plan(
-    rule: Rule, form: KeyForm, key_ids: dict[Key, int], exact: ExactRules, number: int
-) -> _MatchPlan:
-    # A window keyword has no key: it is a proximity constraint, which holds whenever
-    # the rule fires (column -1 = always listed).
-    keys = tuple(
-        (term.text, -1 if key is None else exact.literal(number, key_ids[key]))
-        for term in rule.positive_terms()
-        for key in (term_key(term),)
-    )
-    if all(len(clause) == 1 for clause in form.clauses):
+def _match_plan(rule: Rule, analysis: Analysis) -> _MatchPlan:
+    form = analysis.form
+    if form is None:
+        return None
+    if form.one_key_clauses():
         # Every clause is one key: when the rule fires every positive term occurred.
-        return RuleMatch(rule.id, rule.title, rule.tags, tuple(text for text, _ in keys))
-    return keys
+        return RuleMatch(rule.id, rule.title, rule.tags, tuple(text for text, _ in analysis.terms))
+    return analysis.terms
