@@ -21,7 +21,9 @@ far as its ``-`` that does not start an item. Whether the cut is right is still 
 against the node tree of a full parse (:func:`items_match`), or, for an item not seen
 before, by parsing the item alone (it must be exactly one complete list item). Because
 each item then scans from a clean state (no open quote, bracket or block scalar) to a
-clean state, the whole file means the head, then these items, then the tail.
+clean state, the whole file means the head, then these items, then the tail. Tags
+(``!!str``, or an unknown ``!include``, an error) and merge keys without aliases
+concern only the item they are written in.
 """
 
 from __future__ import annotations
@@ -69,7 +71,8 @@ class RuleItems:
     """A config text cut around its rules list.
 
     ``head + "".join(items) + tail`` is the text. ``lines[k]`` is the 0-based line of
-    item ``k``'s ``-``; the tail starts on line ``tail_line``.
+    item ``k``'s ``-``; the tail starts on line ``tail_line``; the ``rules:`` key is on
+    line ``rules_line``; the items' ``-`` are in column ``indent`` (0-based).
     """
 
     head: str
@@ -78,6 +81,7 @@ class RuleItems:
     tail: str
     tail_line: int
     indent: int
+    rules_line: int
 
     def skeleton(self) -> str:
         """The text with every item replaced by as many empty lines (same line numbers).
@@ -87,11 +91,6 @@ class RuleItems:
         """
         head_lines = self.lines[0] if self.lines else self.tail_line
         return self.head + "\n" * (self.tail_line - head_lines) + self.tail
-
-    @property
-    def rules_line(self) -> int:
-        """0-based line of the ``rules:`` key."""
-        return self.head.count("\n") - 1
 
 
 def split_rule_items(text: str) -> RuleItems | None:
@@ -134,7 +133,8 @@ def split_rule_items(text: str) -> RuleItems | None:
     for item in items:
         lines.append(line)
         line += item.count("\n")
-    return RuleItems(head, items, tuple(lines), text[end:], line, indent)
+    rules_line = text.count("\n", 0, at)
+    return RuleItems(head, items, tuple(lines), text[end:], line, indent, rules_line)
 
 
 def items_match(items: RuleItems, sequence: Node) -> bool:

@@ -242,10 +242,21 @@ def test_the_cut_gives_back_the_text(tmp_path: Path) -> None:
     assert cut.tail == "subscriptions: []\n"
     skeleton = yaml.safe_load(cut.skeleton())
     assert skeleton == {"version": 1, "rules": None, "subscriptions": []}
+    assert cut.rules_line == 2
     document, marks = load_with_marks(text)
     node = marks.node(document["rules"])
     assert node is not None
     assert items_match(cut, node)
+
+
+def test_comments_and_blank_lines_around_the_items_keep_the_item_path(tmp_path: Path) -> None:
+    head = "# the desk's rules\n\nversion: 1\nrules:  # all of them\n\n  # the first:\n"
+    rules = [textwrap.indent(text, "  ") + "\n  # next\n" for text in items(10)]
+    edits = Edits(tmp_path / "rules.yaml", head + "".join(rules) + "# end\n")
+    rules[6] = textwrap.indent(item(6, "any: [other]"), "  ")
+    edits.write(head + "".join(rules) + "# end\n")
+    assert edits.loader.report.itemised_files == 1
+    assert edits.loader.report.items_parsed == 1
 
 
 def test_a_cut_that_is_not_the_parsers_items_is_not_trusted() -> None:
