@@ -138,15 +138,17 @@ class RuleReloader:
         self._publish(failing=False)
         timing = self.last_timing
         log.info(
-            "rules reloaded: %d rules from %s (load %.2fs, %d rule items parsed; compile %.2fs)",
+            "rules reloaded: %d rules from %s (load %.2fs: %d file(s) parsed whole, "
+            "%d changed rule item(s) alone; compile %.2fs)",
             len(state[1]),
             self.path,
             timing.load_s,
+            timing.report.whole_files,
             timing.report.items_parsed,
             timing.compile_s,
         )
-        # Freeing the old compiled set takes tens of milliseconds at 100,000 rules: done
-        # in a worker thread, not on the event loop (this holds its last reference).
+        # Freeing the old set takes ~40 ms at 100,000 rules: done in a worker thread, not
+        # on the event loop (``old`` holds its last reference).
         await asyncio.to_thread(old.clear)
         return True
 

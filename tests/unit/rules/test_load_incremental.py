@@ -18,9 +18,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.config import ConfigLoader, load_config, parse_config_text
-from newsalert.rules import RuleFileError
+from newsalert.rules import Document, RuleFileError
 from newsalert.rules.incremental import RULE_FIELDS, moved
 from newsalert.rules.model import Rule
+from newsalert.rules.reload import RuleReloader
 from newsalert.rules.ruleitems import items_match, split_rule_items
 from newsalert.rules.yamlmarks import load_with_marks
 
@@ -379,3 +380,30 @@ def test_item_by_item_reload_equals_a_whole_load_after_random_edits(
         elif op == "indent":
             indent = 2 - indent
         edits.write(render())  # asserts the loader's outcome equals load_config's
+
+
+async def test_the_reloader_reloads_item_by_item_and_keeps_the_last_good_set(
+    tmp_path: Path,
+) -> None:
+    rules = items(30)
+    path = tmp_path / "rules.yaml"
+    path.write_text(HEAD + "".join(rules), encoding="utf-8")
+    reloader = RuleReloader(path, env={})
+    rules[7] = item(7, "all: [envoy]")
+    path.write_text(HEAD + "".join(rules), encoding="utf-8")
+    assert await reloader.check()
+    assert reloader.last_timing.report.itemised_files == 1
+    assert reloader.last_timing.report.items_parsed == 1
+    doc = Document.from_text(body="the envoy was summoned")
+    assert [match.rule_id for match in reloader.compiled.match(doc)] == ["r7"]
+    rules[9] = item(9, "query: '(envoy'")
+    text = HEAD + "".join(rules)
+    path.write_text(text, encoding="utf-8")
+    assert not await reloader.check()
+    assert reloader.last_timing.report.itemised_files == 1
+    error = reloader.last_error
+    assert isinstance(error, RuleFileError)
+    (problem,) = error.problems
+    assert problem.item == "r9"
+    assert problem.location.line == text.splitlines().index("  query: '(envoy'") + 1
+    assert [match.rule_id for match in reloader.compiled.match(doc)] == ["r7"]
