@@ -18,7 +18,7 @@ else (longer windows and phrases, NEAR chains, NOT over a conjunction, more than
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import chain
 
@@ -26,10 +26,10 @@ import numpy as np
 
 from newsalert.rules.anchors import BIGRAM_SEP
 from newsalert.rules.arrays import BoolArray, IntArray
-from newsalert.rules.kernels import CLAUSE_BITS, NOT_EXACT, PROXIMITY_FLAG
+from newsalert.rules.kernels import CLAUSE_BITS, NOT_EXACT, PROXIMITY_FLAG, VETO
 from newsalert.rules.key import Key
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Term, iter_terms, or_terms
-from newsalert.rules.proximity import Proximity, ProximityTable
+from newsalert.rules.proximity import IdProximity, Proximity, ProximityTable
 
 _ALL_FIELDS = frozenset(FIELDS)
 #: Rules with more keys than this are verified by their compiled checks instead.
@@ -192,42 +192,49 @@ def _disjunction(node: Node) -> tuple[Key, ...] | None:
     return tuple(dict.fromkeys(key for key in keys if key is not None))
 
 
+#: Key ids must fit a row cell beside the clause bits.
+_MAX_KEY_ID = (1 << (31 - CLAUSE_BITS)) - 1
+
+
+def exact_row(form: KeyForm | None, key_id: Callable[[Key], int]) -> tuple[int, ...]:
+    """The :class:`ExactRules` row of a rule with key form ``form`` (``None``: not exact)."""
+    if form is None:
+        return (NOT_EXACT,)
+    cells = [len(form.clauses) | (PROXIMITY_FLAG if form.proximities else 0)]
+    for column, keys in (*enumerate(form.clauses), (VETO, form.negatives)):
+        for key in keys:
+            number = key_id(key)
+            if number > _MAX_KEY_ID:
+                raise ValueError(f"too many keys for the exact rule rows: {number}")
+            cells.append(number << CLAUSE_BITS | column)
+    return tuple(cells)
+
+
 class ExactRules:
     """Key forms of rules, one fixed-width row each, for the compiled kernels.
 
-    ``key_ids`` gives every key of every form its id in the document's key space (the
-    same ids the anchor postings use; id 0 is never present). Row ``r`` of ``rows``
-    starts with a header: ``NOT_EXACT``, or the number of clauses, ``| PROXIMITY_FLAG``
-    when the rule has proximity constraints (``proximity``). Then come its literals
-    (0 ends the row), each ``key id << CLAUSE_BITS | clause``: the clause's column, or
-    ``veto`` for a negative key. Rule ``r`` fires when all its clauses have a key
-    present, no negative key is, and its proximity constraints hold:
-    :func:`newsalert.rules.kernels.decide`. One row holds all a decision reads, so a
-    candidate costs one or two cache lines.
+    Row ``r`` of ``rows`` (:func:`exact_row`, padded with zeros) starts with a header:
+    ``NOT_EXACT``, or the number of clauses, ``| PROXIMITY_FLAG`` when the rule has
+    proximity constraints (``proximity``). Then come its literals (0 ends the row), each
+    ``key id << CLAUSE_BITS | clause``: the clause's column, or ``VETO`` for a negative
+    key. Rule ``r`` fires when all its clauses have a key present, no negative key is,
+    and its proximity constraints hold: :func:`newsalert.rules.kernels.decide`. One row
+    holds all a decision reads, so a candidate costs one or two cache lines.
     """
 
-    __slots__ = ("proximity", "rows", "veto")
+    __slots__ = ("proximity", "rows")
 
-    def __init__(self, forms: Sequence[KeyForm | None], key_ids: Mapping[Key, int]) -> None:
-        width = max((form.literals() for form in forms if form is not None), default=0)
-        self.veto = width
-        if max(key_ids.values(), default=0) >= 1 << (31 - CLAUSE_BITS):
-            raise ValueError(f"too many keys for the exact rule rows: {len(key_ids)}")
-        self.proximity = ProximityTable(
-            [() if form is None else form.proximities for form in forms], key_ids
-        )
+    def __init__(
+        self, rows: Sequence[tuple[int, ...]], proximities: Sequence[Sequence[IdProximity]]
+    ) -> None:
+        width = max(map(len, rows), default=1)
+        padding = (0,) * width
         cells: list[int] = []
-        for form in forms:
-            row = [NOT_EXACT] + [0] * width
-            if form is not None:
-                row[0] = len(form.clauses) | (PROXIMITY_FLAG if form.proximities else 0)
-                literal = 1
-                for column, keys in (*enumerate(form.clauses), (width, form.negatives)):
-                    for key in keys:
-                        row[literal] = key_ids[key] << CLAUSE_BITS | column
-                        literal += 1
+        for row in rows:
             cells += row
-        self.rows: IntArray = np.array(cells, dtype=np.int32).reshape(len(forms), width + 1)
+            cells += padding[len(row) :]
+        self.rows: IntArray = np.array(cells, dtype=np.int32).reshape(len(rows), width)
+        self.proximity = ProximityTable(proximities)
 
     @property
     def exact(self) -> BoolArray:

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from newsalert.rules import kernels
 from newsalert.rules.analysis import ANALYSES, Analysis
-from newsalert.rules.anchors import Clause, CostFn, heuristic_cost
+from newsalert.rules.anchors import CostFn, heuristic_cost
 from newsalert.rules.dockeys import KeySpace
 from newsalert.rules.document import Document
 from newsalert.rules.exact import ExactRules
@@ -69,7 +69,8 @@ _MATCH_CACHE_LIMIT = 200_000
 
 @dataclass(frozen=True, slots=True)
 class IndexStats:
-    """Shape of a compiled index."""
+    """Shape of a compiled index (``stem_keys``, ``prefix_keys``: keys numbered so far,
+    those of recently removed rules included)."""
 
     rules: int
     two_clause: int
@@ -96,66 +97,41 @@ class CompiledRules:
         self._filtered = frozenset(
             number for number, rule in enumerate(self._rules) if rule.languages or rule.sources
         )
-        analyses = ANALYSES.analyse([rule.expr for rule in self._rules], cost)
-        entries: list[tuple[int, Clause, Clause]] = []
-        single = 0
-        always: list[int] = []
-        for number, analysis in enumerate(analyses):
-            clauses = analysis.clauses
-            if not clauses:
-                always.append(number)
-            elif len(clauses) > 1:
-                entries.append((number, clauses[0], clauses[1]))
-            else:
-                # Required count 2 over the same clause twice: a candidate as soon as
-                # its only clause occurs, with no special case on the hot path.
-                entries.append((number, clauses[0], clauses[0]))
-                single += 1
+        analyses, ids = ANALYSES.analyse([rule.expr for rule in self._rules], cost)
+        # Every id the analyses use is below size: they were derived before this.
+        stem_ids, prefix_ids, size = ids.snapshot()
+        always = [number for number, analysis in enumerate(analyses) if not analysis.slots]
         self._always = np.array(always, dtype=np.int32)
-        forms = [analysis.form for analysis in analyses]
-        literal_keys = sorted(
-            set().union(*(analysis.literals for analysis in analyses)),
-            key=lambda key: (key.name, key.prefix),
+        self._postings = Postings([analysis.slots for analysis in analyses], size)
+        self._exact = ExactRules(
+            [analysis.row for analysis in analyses],
+            [analysis.proximities for analysis in analyses],
         )
-        self._postings = Postings(
-            len(self._rules), entries, ((key.name, key.prefix) for key in literal_keys)
-        )
-        key_ids = {
-            key: (self._postings.prefix_ids if key.prefix else self._postings.stem_ids)[key.name]
-            for key in literal_keys
-        }
-        self._exact = ExactRules(forms, key_ids)
-        self._plans: tuple[_MatchPlan, ...] = tuple(
-            _match_plan(rule, analysis)
-            for rule, analysis in zip(self._rules, analyses, strict=True)
-        )
+        self._plans: tuple[_MatchPlan, ...] = tuple(map(_match_plan, self._rules, analyses))
         self._verifier = Verifier(
-            self._rules, (number for number, form in enumerate(forms) if form is None)
+            self._rules,
+            (number for number, analysis in enumerate(analyses) if analysis.form is None),
         )
         self._full_verifier: Verifier | None = None
         self._full_lock = threading.Lock()
         # Every wildcard of every rule is known to the key space: its automaton both
         # finds the prefix keys of documents and answers wildcard terms in checks.
-        self._keys = KeySpace(
-            self._postings.stem_ids,
-            self._postings.prefix_ids,
-            self._postings.size,
-            sorted(self._verifier.prefixes),
-        )
-        self._scratch = _Scratch(self._postings.size, len(self._rules))
+        self._keys = KeySpace(stem_ids, prefix_ids, size, sorted(self._verifier.prefixes))
+        self._scratch = _Scratch(size, len(self._rules))
         self._match_cache: dict[int, RuleMatch] = {}
         self._gap = self._exact.proximity.max_distance
         # Compile (or load from the disk cache) the kernels now, off the hot path:
         # a first compile takes seconds.
         self._kernel(Document.from_text())
+        single = sum(analysis.single for analysis in analyses)
         self.stats = IndexStats(
             rules=len(self._rules),
-            two_clause=len(entries) - single,
+            two_clause=len(self._rules) - single - len(always),
             one_clause=single,
             unindexed=len(always),
             exact=len(self._rules) - len(self._verifier),
-            stem_keys=len(self._postings.stem_keys),
-            prefix_keys=len(self._postings.prefix_keys),
+            stem_keys=len(stem_ids),
+            prefix_keys=len(prefix_ids),
         )
 
     def __len__(self) -> int:
@@ -215,7 +191,6 @@ class CompiledRules:
             postings.codes,
             self._always,
             exact.rows,
-            exact.veto,
             proximity.rule_start,
             proximity.key_start,
             proximity.keys,

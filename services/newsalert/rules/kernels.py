@@ -35,10 +35,13 @@ from newsalert.rules.arrays import IntArray, OffsetArray
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 #: Exact rule rows (:class:`newsalert.rules.exact.ExactRules`): a literal cell is
-#: ``key id << CLAUSE_BITS | clause``; a header is the clause count, with
-#: ``PROXIMITY_FLAG`` when the rule has proximity constraints, or ``NOT_EXACT``.
+#: ``key id << CLAUSE_BITS | clause`` (``VETO``: a negative key); a header is the clause
+#: count, with ``PROXIMITY_FLAG`` when the rule has proximity constraints, or
+#: ``NOT_EXACT``.
 CLAUSE_BITS = 5
 _CLAUSE_MASK = (1 << CLAUSE_BITS) - 1
+#: The clause of a negative key.
+VETO = _CLAUSE_MASK
 PROXIMITY_FLAG = 1 << 8
 NOT_EXACT = -1
 #: Odd 64-bit multiplier of the pair hash table (PCG's; below 2**63 so it is an int64).
@@ -361,7 +364,6 @@ def holding(
 def decide(
     candidates: Ints,
     rows: Ints,
-    veto: int,
     present: npt.NDArray[np.bool_],
     rule_start: Longs,
     key_start: Longs,
@@ -407,7 +409,7 @@ def decide(
             if present[cell >> CLAUSE_BITS]:
                 mask |= 1 << literal
                 clause = cell & _CLAUSE_MASK
-                if clause == veto:
+                if clause == VETO:
                     vetoed = True
                     break
                 satisfied |= 1 << clause
@@ -460,7 +462,6 @@ def match(
     codes: Ints,
     always: Ints,
     rows: Ints,
-    veto: int,
     rule_start: Longs,
     key_start: Longs,
     keys: Ints,
@@ -496,7 +497,6 @@ def match(
     fired, others = decide(
         candidates,
         rows,
-        veto,
         present,
         rule_start,
         key_start,

@@ -14,7 +14,7 @@ distance.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -36,6 +36,14 @@ class Proximity:
     right: tuple[Key, ...]
     distance: int
 
+    def ids(self, key_id: Callable[[Key], int]) -> IdProximity:
+        """The constraint with key ids: ``(left ids, right ids, distance)``."""
+        return tuple(map(key_id, self.left)), tuple(map(key_id, self.right)), self.distance
+
+
+#: A :class:`Proximity` with key ids: ``(left ids, right ids, distance)``.
+IdProximity = tuple[tuple[int, ...], tuple[int, ...], int]
+
 
 class ProximityTable:
     """The proximity constraints of every rule, in CSR arrays.
@@ -47,23 +55,21 @@ class ProximityTable:
 
     __slots__ = ("distances", "key_start", "keys", "lefts", "max_distance", "rule_start")
 
-    def __init__(
-        self, constraints: Sequence[Sequence[Proximity]], key_ids: Mapping[Key, int]
-    ) -> None:
+    def __init__(self, constraints: Sequence[Sequence[IdProximity]]) -> None:
         counts = [len(rule) for rule in constraints]
         self.rule_start: OffsetArray = np.zeros(len(constraints) + 1, dtype=np.int64)
         np.cumsum(np.array(counts, dtype=np.int64), out=self.rule_start[1:])
         flat = [constraint for rule in constraints for constraint in rule]
         self.key_start: OffsetArray = np.zeros(len(flat) + 1, dtype=np.int64)
-        sizes = np.array([len(c.left) + len(c.right) for c in flat], dtype=np.int64)
+        sizes = np.array([len(left) + len(right) for left, right, _ in flat], dtype=np.int64)
         np.cumsum(sizes, out=self.key_start[1:])
         self.keys: IntArray = np.array(
-            [key_ids[key] for c in flat for key in (*c.left, *c.right)], dtype=np.int32
+            [key for left, right, _ in flat for key in (*left, *right)], dtype=np.int32
         )
-        self.lefts: IntArray = np.array([len(c.left) for c in flat], dtype=np.int32)
-        self.distances: OffsetArray = np.array([c.distance for c in flat], dtype=np.int64)
+        self.lefts: IntArray = np.array([len(left) for left, _, _ in flat], dtype=np.int32)
+        self.distances: OffsetArray = np.array([d for _, _, d in flat], dtype=np.int64)
         #: The largest distance: fields must be laid out further apart than this.
-        self.max_distance = max((c.distance for c in flat), default=0)
+        self.max_distance = int(self.distances.max(initial=0))
 
     def holding(
         self,

@@ -41,3 +41,26 @@ def test_unchanged_expressions_are_not_analysed_again(monkeypatch: pytest.Monkey
     doc = Document.from_text(body="The envoy was recalled, then summoned")
     assert compiled.match(doc) == brute_force_match(rules.rules, doc)
     assert recompiled.match(doc) == brute_force_match(mixed.rules, doc)
+
+
+def test_the_key_numbering_starts_over_after_much_churn(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Keys of removed rules keep their ids until enough rules were analysed anew; then
+    # every rule is analysed again under a fresh numbering, with the same answers.
+    from newsalert.rules import index
+
+    fresh = analysis.AnalysisCache()
+    monkeypatch.setattr(analysis, "_RENUMBER_AFTER", 1)
+    monkeypatch.setattr(analysis, "_RENUMBER_SLACK", 0)
+    monkeypatch.setattr(index, "ANALYSES", fresh)
+    doc = Document.from_text(body="The envoy was recalled, then summoned; ambassador summoned")
+    rules = ruleset(RULES)
+    first = rules.compile()
+    numbered = []
+    for n in range(6):
+        edited = ruleset(RULES.replace("football", f"cricket{n}"))
+        compiled = edited.compile()
+        assert compiled.match(doc) == brute_force_match(edited.rules, doc)
+        numbered.append(compiled.stats.stem_keys)
+    # Without starting over, every edit would add a stem ('cricket<n>') for good.
+    assert max(numbered) < first.stats.stem_keys + 6
+    assert first.match(doc) == brute_force_match(rules.rules, doc)

@@ -251,7 +251,7 @@ def test_proximity_table_equals_pairwise_check(
         ]
         for rule in constraints
     ]
-    table = ProximityTable(rules, stems)
+    table = ProximityTable([[c.ids(stems.__getitem__) for c in rule] for rule in rules])
     # Two fields as the kernels see them: token i has stem key id i (0 and 7: unknown
     # stems), no field has stem keys of its own.
     tokens = np.array(field_a + field_b, dtype=np.int64)
