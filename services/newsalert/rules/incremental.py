@@ -56,9 +56,8 @@ class ItemMemory:
         return len(self._rules)
 
     def changed(self, items: RuleItems) -> int:
-        """How many of ``items`` were not seen in the last load."""
-        known = self._rules
-        return sum(1 for text in items.items if text not in known)
+        """About how many of ``items`` were not seen in the last load (repeats count once)."""
+        return len(items.items) - len(self._rules.keys() & items.items)
 
     def resolve(self, items: RuleItems, problems: list[Problem]) -> list[RawRule] | None:
         """The raw rules of ``items``: remembered rules, and the other items parsed alone.

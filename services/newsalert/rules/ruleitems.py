@@ -5,7 +5,7 @@ other 100,000 again. :func:`split_rule_items` finds the items of the ``rules:`` 
 with a few C-speed string searches, when the file has the simple shape almost every rule
 file has::
 
-    version: 1            # the head: everything up to and including the rules: line
+    version: 1            # the head: everything before the first item
     rules:
     - id: a               # one item: from its "-" line to the next item's "-" line
       all: [envoy]
@@ -15,9 +15,11 @@ file has::
 
 It gives up (``None``, the caller parses the whole file) whenever the shape is not plain:
 no single ``rules:`` line at column 0, the list not in block style, anchors or aliases
-(``&name``, ``*name``: a value could then come from another item), directives or several
-documents, other line breaks than ``\\n``, or a line inside the list indented at most as
-far as its ``-`` that does not start an item. Whether the cut is right is still verified:
+(``&name``, ``*name``: a value could then come from another item), other line breaks
+than ``\\n``, or a line inside the list indented at most as far as its ``-`` that does
+not start an item. Directives and document markers are found by the caller's parse of
+the :meth:`~RuleItems.skeleton` (head and tail), where they always are. Whether the cut
+is right is still verified:
 against the node tree of a full parse (:func:`items_match`), or, for an item not seen
 before, by parsing the item alone (it must be exactly one complete list item). Because
 each item then scans from a clean state (no open quote, bracket or block scalar) to a
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import accumulate, repeat
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
@@ -97,10 +100,8 @@ def split_rule_items(text: str) -> RuleItems | None:
     """Cut ``text`` into head, rule items and tail; ``None`` when it is not plain enough."""
     if any(ch in text for ch in _OTHER_BREAKS) or _has_anchor_or_alias(text):
         return None
-    if "\n%" in text or "\n---" in text or "\n..." in text or text.startswith(("%", "...")):
-        return None  # directives or another document (a leading "---" line is fine)
-    if text.startswith("---") and not text.startswith("---\n"):
-        return None
+    # Directives and document markers need no search: in the head or the tail they are
+    # parsed with the skeleton, and at column 0 inside the list they end it (the tail).
     at = 0 if text.startswith(_RULES_LINE) else text.find("\n" + _RULES_LINE) + 1
     if (at == 0 and not text.startswith(_RULES_LINE)) or text.find("\n" + _RULES_LINE, at) != -1:
         return None  # none, or more than one (a duplicate key: the parser reports it)
@@ -128,13 +129,10 @@ def split_rule_items(text: str) -> RuleItems | None:
     head = text[: starts[0]]
     bounds = [*starts, end]
     items = tuple(text[bounds[k] : bounds[k + 1]] for k in range(len(starts)))
-    line = head.count("\n")
-    lines = []
-    for item in items:
-        lines.append(line)
-        line += item.count("\n")
+    # Line of each item: the head's lines plus those of the items before it.
+    lines = tuple(accumulate(map(str.count, items, repeat("\n")), initial=head.count("\n")))
     rules_line = text.count("\n", 0, at)
-    return RuleItems(head, items, tuple(lines), text[end:], line, indent, rules_line)
+    return RuleItems(head, items, lines[:-1], text[end:], lines[-1], indent, rules_line)
 
 
 def items_match(items: RuleItems, sequence: Node) -> bool:

@@ -201,6 +201,18 @@ def test_files_not_in_the_plain_shape_are_parsed_whole(tmp_path: Path, text: str
     assert edits.loader.report.whole_files == 1
 
 
+@pytest.mark.parametrize(
+    "after", ["...\n", "---\nrules: []\n", "...\n%YAML 1.1\n---\nversion: 1\n", "--- x\n"]
+)
+def test_document_markers_after_the_list_end_it(tmp_path: Path, after: str) -> None:
+    rules = items(12)
+    edits = Edits(tmp_path / "rules.yaml", HEAD + "".join(rules))
+    rules[3] = item(3, "all: [edited]")
+    edits.write(HEAD + "".join(rules) + after)  # asserts the same outcome as load_config
+    rules[4] = item(4, "all: [edited]")
+    edits.write(HEAD + "".join(rules) + after)
+
+
 def test_a_yaml_error_in_an_edit_is_reported_by_a_whole_parse(tmp_path: Path) -> None:
     rules = items(20)
     edits = Edits(tmp_path / "rules.yaml", HEAD + "".join(rules))
@@ -331,6 +343,8 @@ TAILS = [
     "\n# the end\n",
     "subscriptions:\n- id: desk\n  url: https://hooks.example.com/a\n"
     "  secret: ${SECRET}\n  rules: [r1, 'tag:t']\n",
+    "...\n",
+    "---\nversion: 1\n",
 ]
 edit_steps = st.lists(
     st.tuples(
