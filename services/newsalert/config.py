@@ -12,6 +12,7 @@ CLI passes ``os.environ``); this module never reads the process environment itse
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,19 +124,20 @@ class ConfigLoader:
     their own but with their real positions. Whenever that does not apply (changed
     defaults, many changed items, a YAML error, an unusual shape) the file is parsed
     whole, so the config returned and the problems raised are those of
-    :func:`load_config`. One loader is used by one thread at a time.
+    :func:`load_config`. Loads through one loader run one at a time (a lock).
     """
 
     def __init__(self, path: str | Path, env: Mapping[str, str] | None = None) -> None:
         self.path = Path(path)
         self._env: Mapping[str, str] = env or {}
         self._memory: dict[str, ItemMemory] = {}
+        self._lock = threading.Lock()
         #: How the last call of :meth:`load` went.
         self.report = LoadReport()
 
     def load(self) -> Config:
         """Load and validate the config; raises ``RuleFileError`` listing all problems."""
-        with paused_gc():
+        with self._lock, paused_gc():
             config = self._load()
             if len(config.rules) >= FREEZE_RULES:
                 gc.freeze()
