@@ -3,7 +3,9 @@
 The index keeps everything a match needs in flat integer arrays (token table, anchor
 postings, key matrices of exact rules, proximity constraints); these functions walk
 them in machine code (numba, compiled on first use and cached on disk, GIL released so
-matcher threads run in parallel). They are pure: arrays in, arrays out, plus scratch
+matcher threads run in parallel). numba itself (≈ 100 MiB of LLVM) is imported only
+when a kernel is first called, so processes that never match (the dispatcher, ``rules
+check``) do not pay for it. They are pure: arrays in, arrays out, plus scratch
 arrays the caller owns (one set per thread) that every function leaves as it found them.
 
 Conventions shared with the Python side:
@@ -22,11 +24,11 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-import numba
 import numpy as np
 import numpy.typing as npt
 
@@ -51,16 +53,15 @@ Ints = IntArray
 Longs = OffsetArray
 
 
-def _cache_where_writable() -> None:
+def _cache_where_writable(config: Any) -> None:
     """Let numba cache the kernels even when this package's folder is read-only.
 
-    numba caches beside the source file, else in the user's cache folder, and fails at
-    import when neither is writable (a container with a read-only root and no home):
-    then, and only when no cache folder was configured, the temporary folder is used.
+    numba caches beside the source file, else in the user's cache folder, and fails
+    when neither is writable (a container with a read-only root and no home): then,
+    and only when no cache folder was configured, the temporary folder is used.
     """
     here = Path(__file__).parent
     cache = here / "__pycache__"
-    config: Any = numba.config
     if config.CACHE_DIR or os.access(cache if cache.exists() else here, os.W_OK):
         return
     home_cache = Path.home() / ".cache"
@@ -69,12 +70,42 @@ def _cache_where_writable() -> None:
     config.CACHE_DIR = str(Path(tempfile.gettempdir()) / f"newsalert-numba-{os.getuid()}")
 
 
-_cache_where_writable()
+#: Every kernel's Python source function, by name.
+_SOURCES: dict[str, Callable[..., Any]] = {}
+_COMPILING = threading.Lock()
+
+
+def _compile_all() -> None:
+    """Replace every kernel of this module by its numba dispatcher (compiled lazily on
+    first call per signature, or loaded from the disk cache)."""
+    with _COMPILING:
+        if not isinstance(globals()[next(iter(_SOURCES))], _Pending):
+            return
+        import numba  # deferred: it costs ~100 MiB and 0.15 s
+
+        _cache_where_writable(numba.config)
+        jit = numba.njit(cache=True, nogil=True)
+        # Kernels call each other through these module globals, which numba resolves
+        # when it compiles the caller: all are dispatchers before any is called.
+        compiled = {name: jit(function) for name, function in _SOURCES.items()}
+        globals().update(compiled)
+
+
+class _Pending:
+    """Stands for a kernel until the first call of any kernel compiles them all."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __call__(self, *args: Any) -> Any:
+        _compile_all()
+        return globals()[self._name](*args)
 
 
 def _kernel(function: _Function) -> _Function:
     """``function`` compiled to machine code on first call (cached on disk, no GIL)."""
-    return cast(_Function, numba.njit(cache=True, nogil=True)(function))
+    _SOURCES[function.__name__] = function
+    return cast(_Function, _Pending(function.__name__))
 
 
 @_kernel
