@@ -15,7 +15,7 @@ import signal
 from collections.abc import Sequence
 from pathlib import Path
 
-from newsalert.config import load_config
+from newsalert.config import ConfigLoader
 from newsalert.dispatcher.service import DispatcherService
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
@@ -24,14 +24,16 @@ from newsalert.subscriptions import Subscription
 class _ConfigSubscriptions:
     """The config file's subscriptions, reloaded off the event loop when the file changes.
 
-    Loading a config parses every rule too (seconds for 100,000 rules), so it runs in a
-    worker thread from :meth:`watch`; calls return the last good subscriptions at once.
+    Loading a config parses its rules too: a :class:`ConfigLoader` re-parses only the
+    rule items that changed (whole files take seconds at 100,000 rules), in a worker
+    thread from :meth:`watch`; calls return the last good subscriptions at once.
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._stamp = path.stat().st_mtime
-        self._subs: tuple[Subscription, ...] = load_config(path, os.environ).subscriptions
+        self._loader = ConfigLoader(path, os.environ)
+        self._subs: tuple[Subscription, ...] = self._loader.load().subscriptions
 
     async def watch(self, stop: asyncio.Event, interval_s: float = 1.0) -> None:
         """Poll the file until ``stop``; a broken edit keeps the last good subscriptions."""
@@ -51,7 +53,7 @@ class _ConfigSubscriptions:
             # Not retried until the file changes again, valid or not.
             self._stamp = stamp
             try:
-                config = await asyncio.to_thread(load_config, self._path, os.environ)
+                config = await asyncio.to_thread(self._loader.load)
             except Exception:
                 log.exception("config reload failed; keeping the last good subscriptions")
                 continue
