@@ -28,7 +28,7 @@ import numpy.typing as npt
 from newsalert.rules import kernels
 from newsalert.rules.analysis import ANALYSES, Analysis
 from newsalert.rules.anchors import CostFn, heuristic_cost
-from newsalert.rules.dockeys import KeySpace
+from newsalert.rules.dockeys import KeySpace, Longs, TokenTable
 from newsalert.rules.document import Document
 from newsalert.rules.exact import ExactRules
 from newsalert.rules.model import Rule
@@ -172,7 +172,9 @@ class CompiledRules:
         return fired
 
     def _kernel(self, doc: Document) -> _Decided:
-        table, tokens, bounds = self._keys.tokens(doc)
+        return self._run_kernel(*self._keys.tokens(doc))
+
+    def _run_kernel(self, table: TokenTable, tokens: Longs, bounds: Longs) -> _Decided:
         keys, postings, exact = self._keys, self._postings, self._exact
         proximity, scratch = exact.proximity, self._scratch
         candidates, fired, others = kernels.match(
