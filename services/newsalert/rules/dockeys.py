@@ -104,6 +104,13 @@ class TokenTable:
         self.prefixes[token] = prefixes
         self.index[token] = number
 
+    @property
+    def arrays(self) -> kernels.TokenArrays:
+        """The table's arrays as the kernels take them (read after looking tokens up)."""
+        return kernels.TokenArrays(
+            self.stem, self.field_stem, self.key_start, self.keys, self.key_field
+        )
+
 
 _Array = TypeVar("_Array", npt.NDArray[np.int8], npt.NDArray[np.int32], npt.NDArray[np.int64])
 
@@ -132,10 +139,7 @@ class KeySpace:
         "_lock",
         "_prefix_ids",
         "_stem_ids",
-        "pair_first",
-        "pair_slots",
-        "pair_values",
-        "size",
+        "pairs",
         "table",
     )
 
@@ -148,7 +152,6 @@ class KeySpace:
     ) -> None:
         self._stem_ids: dict[str, int] = {}
         self._prefix_ids: dict[str, int] = {}
-        self.size = size
         fields = len(FIELDS)
         self._field_stems: list[dict[str, int]] = [{} for _ in FIELDS]
         self._field_prefixes: list[dict[str, int]] = [{} for _ in FIELDS]
@@ -173,11 +176,12 @@ class KeySpace:
             else:
                 self._prefix_ids[value] = key_id
         codes = np.fromiter(pairs, dtype=np.int64, count=len(pairs))
-        self.pair_slots, self.pair_values = kernels.hash_table(
+        slots, values = kernels.hash_table(
             codes, np.fromiter(pairs.values(), dtype=np.int32, count=len(pairs))
         )
-        self.pair_first: npt.NDArray[np.bool_] = np.zeros(size, dtype=np.bool_)
-        self.pair_first[codes // (fields + 1) // size] = True
+        heads = np.zeros(size, dtype=np.bool_)
+        heads[codes // (fields + 1) // size] = True
+        self.pairs = kernels.PairArrays(heads, slots, values, size)
         self._automaton: ahocorasick.Automaton | None = None
         if every_prefix:
             automaton = ahocorasick.Automaton()
@@ -224,11 +228,8 @@ class KeySpace:
             return _NONE
         return tuple({value for _, value in self._automaton.iter(" " + token)})
 
-    def tokens(self, doc: Document) -> tuple[TokenTable, Longs, Longs]:
-        """``doc`` as token indexes of a table: ``(table, tokens, field bounds)``.
-
-        Field ``f`` (``FIELDS`` order) is ``tokens[bounds[f]:bounds[f + 1]]``.
-        """
+    def tokens(self, doc: Document) -> tuple[TokenTable, kernels.Document]:
+        """``doc`` as token indexes of a table: ``(table, document)``."""
         table = self.table
         if len(table.index) >= _TABLE_LIMIT:
             table = self.table = TokenTable(_TABLE_CAPACITY)
@@ -245,7 +246,7 @@ class KeySpace:
         except KeyError:
             self._learn(table, words)
             indexes = np.fromiter(map(table.index.__getitem__, words), np.int64, len(words))
-        return table, indexes, bounds
+        return table, kernels.Document(indexes, bounds)
 
     def field_prefixes(self, text: FieldText) -> set[str]:
         """The known wildcard prefixes some token of the field ``text`` starts with."""

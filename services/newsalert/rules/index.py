@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -28,7 +29,7 @@ import numpy.typing as npt
 from newsalert.rules import kernels
 from newsalert.rules.analysis import ANALYSES, Analysis
 from newsalert.rules.anchors import CostFn, heuristic_cost
-from newsalert.rules.dockeys import KeySpace, Longs, TokenTable
+from newsalert.rules.dockeys import KeySpace, TokenTable
 from newsalert.rules.document import Document
 from newsalert.rules.exact import ExactRules
 from newsalert.rules.model import Rule
@@ -46,11 +47,7 @@ class _Scratch(threading.local):
     """Per-thread scratch arrays of the kernels (left zeroed after every call)."""
 
     def __init__(self, keys: int, rules: int) -> None:
-        self.present = np.zeros(keys, dtype=np.bool_)
-        self.found = np.zeros(keys, dtype=np.int32)
-        self.marks = np.zeros(rules, dtype=np.uint8)
-        self.touched = np.zeros(rules, dtype=np.int32)
-        self.slot_of = np.zeros(keys, dtype=np.int32)
+        self.arrays = kernels.Scratch.of(keys, rules)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +97,6 @@ class CompiledRules:
         analyses, ids = ANALYSES.analyse([rule.expr for rule in self._rules], cost)
         # Every id the analyses use is below size: they were derived before this.
         stem_ids, prefix_ids, size = ids.snapshot()
-        always = [number for number, analysis in enumerate(analyses) if not analysis.slots]
-        self._always = np.array(always, dtype=np.int32)
         self._postings = Postings([analysis.slots for analysis in analyses], size)
         self._exact = ExactRules(
             [analysis.row for analysis in analyses],
@@ -119,16 +114,15 @@ class CompiledRules:
         self._keys = KeySpace(stem_ids, prefix_ids, size, sorted(self._verifier.prefixes))
         self._scratch = _Scratch(size, len(self._rules))
         self._match_cache: dict[int, RuleMatch] = {}
-        self._gap = self._exact.proximity.max_distance
         # Compile (or load from the disk cache) the kernels now, off the hot path:
         # a first compile takes seconds.
         self._kernel(Document.from_text())
         single = sum(analysis.single for analysis in analyses)
         self.stats = IndexStats(
             rules=len(self._rules),
-            two_clause=len(self._rules) - single - len(always),
+            two_clause=len(self._rules) - single - self.unindexed,
             one_clause=single,
-            unindexed=len(always),
+            unindexed=self.unindexed,
             exact=len(self._rules) - len(self._verifier),
             stem_keys=len(stem_ids),
             prefix_keys=len(prefix_ids),
@@ -148,7 +142,7 @@ class CompiledRules:
     @property
     def unindexed(self) -> int:
         """How many rules have no anchor and are verified on every document."""
-        return len(self._always)
+        return len(self._postings.always)
 
     def rule(self, rule_id: str) -> Rule:
         """The rule called ``rule_id`` (``KeyError`` when absent)."""
@@ -174,37 +168,18 @@ class CompiledRules:
     def _kernel(self, doc: Document) -> _Decided:
         return self._run_kernel(*self._keys.tokens(doc))
 
-    def _run_kernel(self, table: TokenTable, tokens: Longs, bounds: Longs) -> _Decided:
-        keys, postings, exact = self._keys, self._postings, self._exact
-        proximity, scratch = exact.proximity, self._scratch
-        candidates, fired, others = kernels.match(
-            tokens,
-            bounds,
-            table.stem,
-            table.field_stem,
-            table.key_start,
-            table.keys,
-            table.key_field,
-            keys.pair_first,
-            keys.pair_slots,
-            keys.pair_values,
-            keys.size,
-            postings.bounds,
-            postings.codes,
-            self._always,
-            exact.rows,
-            proximity.rule_start,
-            proximity.key_start,
-            proximity.keys,
-            proximity.lefts,
-            proximity.distances,
-            self._gap,
-            scratch.present,
-            scratch.found,
-            scratch.marks,
-            scratch.touched,
-            scratch.slot_of,
+    def _run_kernel(self, table: TokenTable, document: kernels.Document) -> _Decided:
+        # The kernel takes the groups' fields as plain arrays (cheaper to pass).
+        arguments: tuple[Any, ...] = (
+            *document,
+            *table.arrays,
+            *self._keys.pairs,
+            *self._postings.arrays,
+            self._exact.rows,
+            *self._exact.proximity.arrays,
+            *self._scratch.arrays,
         )
+        candidates, fired, others = kernels.match(*arguments)
         return _Decided(candidates, fired.tolist(), others.tolist())
 
     def _matches(self, doc: Document, decided: _Decided) -> list[RuleMatch]:

@@ -25,8 +25,6 @@ from newsalert.rules import kernels
 from newsalert.rules.anchors import Clause
 from newsalert.rules.arrays import IntArray
 
-_NO_RULES: IntArray = np.zeros(0, dtype=np.int32)
-
 
 def anchor_slots(
     clauses: Sequence[Clause], stem_id: Callable[[str], int], prefix_id: Callable[[str], int]
@@ -47,7 +45,7 @@ def anchor_slots(
 class Postings:
     """Key id -> the rules it is a first-clause key of, and a second-clause key of."""
 
-    __slots__ = ("bounds", "codes", "rules")
+    __slots__ = ("arrays", "rules")
 
     def __init__(self, slots: Sequence[tuple[int, ...]], size: int) -> None:
         """Postings of rules ``0 .. len(slots) - 1``, rule ``r`` at ``slots[r]``; every key
@@ -57,16 +55,20 @@ class Postings:
         where = np.fromiter(chain.from_iterable(slots), dtype=np.int64, count=int(lengths.sum()))
         owners = np.repeat(np.arange(len(slots), dtype=np.int32), lengths)
         order = np.argsort(where, kind="stable")
-        self.codes: IntArray = owners[order]
-        self.bounds = np.zeros(2 * size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(where, minlength=2 * size), out=self.bounds[1:])
+        bounds = np.zeros(2 * size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(where, minlength=2 * size), out=bounds[1:])
+        always = np.flatnonzero(lengths == 0).astype(np.int32)
+        self.arrays = kernels.PostingArrays(bounds, owners[order], always)
+
+    @property
+    def always(self) -> IntArray:
+        """The rules with no anchor: candidates on every document."""
+        return self.arrays.always
 
     def candidates_of(self, ids: npt.NDArray[np.int64]) -> IntArray:
         """Sorted numbers of the rules whose two clauses both have a key among ``ids``
         (the distinct ids of the keys a document contains)."""
-        found = ids.astype(np.int32)
-        marks = np.zeros(self.rules, dtype=np.uint8)
-        touched = np.zeros(self.rules, dtype=np.int32)
-        return kernels.candidate_rules(
-            found, found.size, self.bounds, self.codes, _NO_RULES, marks, touched
-        )
+        size = (self.arrays.bounds.size - 1) // 2
+        scratch = kernels.Scratch.of(size, self.rules)
+        scratch.found[: ids.size] = ids
+        return kernels.candidate_rules(self.arrays, scratch, ids.size)

@@ -46,62 +46,37 @@ IdProximity = tuple[tuple[int, ...], tuple[int, ...], int]
 
 
 class ProximityTable:
-    """The proximity constraints of every rule, in CSR arrays.
+    """The proximity constraints of every rule, in CSR arrays
+    (:class:`newsalert.rules.kernels.ProximityArrays`)."""
 
-    Rule ``r``'s constraints are ``rule_start[r]:rule_start[r + 1]``; constraint ``c``
-    lists its key ids in ``keys[key_start[c]:key_start[c + 1]]``, the first
-    ``lefts[c]`` on its left side, and may span ``distances[c]`` tokens.
-    """
-
-    __slots__ = ("distances", "key_start", "keys", "lefts", "max_distance", "rule_start")
+    __slots__ = ("arrays",)
 
     def __init__(self, constraints: Sequence[Sequence[IdProximity]]) -> None:
         counts = [len(rule) for rule in constraints]
-        self.rule_start: OffsetArray = np.zeros(len(constraints) + 1, dtype=np.int64)
-        np.cumsum(np.array(counts, dtype=np.int64), out=self.rule_start[1:])
+        rule_start: OffsetArray = np.zeros(len(constraints) + 1, dtype=np.int64)
+        np.cumsum(np.array(counts, dtype=np.int64), out=rule_start[1:])
         flat = [constraint for rule in constraints for constraint in rule]
-        self.key_start: OffsetArray = np.zeros(len(flat) + 1, dtype=np.int64)
+        key_start: OffsetArray = np.zeros(len(flat) + 1, dtype=np.int64)
         sizes = np.array([len(left) + len(right) for left, right, _ in flat], dtype=np.int64)
-        np.cumsum(sizes, out=self.key_start[1:])
-        self.keys: IntArray = np.array(
+        np.cumsum(sizes, out=key_start[1:])
+        keys: IntArray = np.array(
             [key for left, right, _ in flat for key in (*left, *right)], dtype=np.int32
         )
-        self.lefts: IntArray = np.array([len(left) for left, _, _ in flat], dtype=np.int32)
-        self.distances: OffsetArray = np.array([d for _, _, d in flat], dtype=np.int64)
-        #: The largest distance: fields must be laid out further apart than this.
-        self.max_distance = int(self.distances.max(initial=0))
+        lefts: IntArray = np.array([len(left) for left, _, _ in flat], dtype=np.int32)
+        distances: OffsetArray = np.array([d for _, _, d in flat], dtype=np.int64)
+        # Fields are laid out further apart than the largest distance.
+        gap = int(distances.max(initial=0))
+        self.arrays = kernels.ProximityArrays(rule_start, key_start, keys, lefts, distances, gap)
 
     def holding(
-        self,
-        numbers: IntArray,
-        tokens: OffsetArray,
-        bounds: OffsetArray,
-        token_stem: IntArray,
-        token_field_stem: IntArray,
+        self, numbers: IntArray, document: kernels.Document, table: kernels.TokenArrays
     ) -> list[int]:
-        """The rules among ``numbers`` whose constraints all hold in a document.
-
-        The document is given as the kernels take it (:mod:`newsalert.rules.kernels`):
-        token indexes by field and, per token, its stem's key id (of every field, and
-        of each field).
-        """
+        """The rules among ``numbers`` whose constraints all hold in ``document`` (token
+        indexes of ``table``)."""
         known = max(
-            int(array.max(initial=0)) for array in (self.keys, token_stem, token_field_stem)
+            int(array.max(initial=0)) for array in (self.arrays.keys, table.stem, table.field_stem)
         )
         slot_of = np.zeros(known + 1, dtype=np.int32)
-        held = kernels.holding(
-            numbers,
-            self.rule_start,
-            self.key_start,
-            self.keys,
-            self.lefts,
-            self.distances,
-            tokens,
-            bounds,
-            token_stem,
-            token_field_stem,
-            self.max_distance,
-            slot_of,
-        )
+        held = kernels.holding(numbers, self.arrays, document, table, slot_of)
         result: list[int] = numbers[held].tolist()
         return result

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsalert.rules import CompiledRules, Document, RuleMatch
+from newsalert.rules import CompiledRules, Document, RuleMatch, kernels
 from newsalert.rules import dockeys as dockeys_module
 from newsalert.rules.exact import MAX_LITERALS, KeyForm, key_form
 from newsalert.rules.key import Key
@@ -254,10 +254,19 @@ def test_proximity_table_equals_pairwise_check(
     table = ProximityTable([[c.ids(stems.__getitem__) for c in rule] for rule in rules])
     # Two fields as the kernels see them: token i has stem key id i (0 and 7: unknown
     # stems), no field has stem keys of its own.
-    tokens = np.array(field_a + field_b, dtype=np.int64)
-    bounds = np.array([0, len(field_a), len(field_a) + len(field_b)], dtype=np.int64)
-    token_stem = np.array([0, 1, 2, 3, 4, 5, 6, 0], dtype=np.int32)
-    token_field_stem = np.zeros((2, 8), dtype=np.int32)
+    document = kernels.Document(
+        np.array(field_a + field_b, dtype=np.int64),
+        np.array([0, len(field_a), len(field_a) + len(field_b)], dtype=np.int64),
+    )
+    stem_of_token = np.array([0, 1, 2, 3, 4, 5, 6, 0], dtype=np.int32)
+    nothing = np.zeros(0, dtype=np.int32)
+    token_table = kernels.TokenArrays(
+        stem_of_token,
+        np.zeros((2, 8), dtype=np.int32),
+        np.zeros(9, dtype=np.int64),
+        nothing,
+        np.zeros(0, dtype=np.int8),
+    )
 
     def holds(constraint: Proximity) -> bool:
         for field in (field_a, field_b):
@@ -269,4 +278,4 @@ def test_proximity_table_equals_pairwise_check(
 
     expected = [n for n, rule in enumerate(rules) if all(map(holds, rule))]
     numbers = np.arange(len(rules), dtype=np.int32)
-    assert table.holding(numbers, tokens, bounds, token_stem, token_field_stem) == expected
+    assert table.holding(numbers, document, token_table) == expected

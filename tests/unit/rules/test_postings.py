@@ -58,11 +58,12 @@ def test_candidates_equal_the_set_definition(
 def test_a_key_shared_by_both_clauses_of_one_rule_makes_it_a_candidate() -> None:
     only = Clause(frozenset({"a"}), frozenset(), 0.0)
     other = Clause(frozenset({"b"}), frozenset(), 0.0)
+    # Rule 1 has no anchor: a candidate on every document.
     postings, ids = _postings(3, [(0, only, only), (2, only, other)])
-    assert _candidates(postings, ids, {"a"}, set()).tolist() == [0]
-    assert _candidates(postings, ids, {"a", "b"}, set()).tolist() == [0, 2]
-    assert _candidates(postings, ids, {"b"}, {"a"}).tolist() == []
-    assert _candidates(postings, ids, set(), set()).tolist() == []
+    assert _candidates(postings, ids, {"a"}, set()).tolist() == [0, 1]
+    assert _candidates(postings, ids, {"a", "b"}, set()).tolist() == [0, 1, 2]
+    assert _candidates(postings, ids, {"b"}, {"a"}).tolist() == [1]
+    assert _candidates(postings, ids, set(), set()).tolist() == [1]
 
 
 def test_a_rule_with_one_clause_uses_it_twice() -> None:
