@@ -7,7 +7,7 @@ of its keys (stem, wildcard prefixes, and those counting in one field only) and,
 field, the id of its stem as a key of that field. A document is then its token
 indexes (one dict probe per token) and the compiled kernels
 (:mod:`newsalert.rules.kernels`) read everything else from the arrays: keys present,
-adjacent stem pairs (as integer codes in a sorted array), positions.
+adjacent stem pairs (as integer codes in a hash table), positions.
 Wildcard prefixes are found with one Aho-Corasick automaton over every prefix of the
 rule set.
 """
@@ -34,7 +34,6 @@ _TABLE_LIMIT = 200_000
 #: Rows a new token table starts with (it doubles when full).
 _TABLE_CAPACITY = 4096
 _NONE: tuple[str, ...] = ()
-Longs = npt.NDArray[np.int64]
 _FIELD_NUMBER = {name: number for number, name in enumerate(FIELDS)}
 #: Field of a token key that counts in every field.
 _EVERY_FIELD = -1

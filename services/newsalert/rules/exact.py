@@ -9,7 +9,7 @@ stems, stem pairs (``a + BIGRAM_SEP + b``) and wildcard prefixes, of every field
 one. Two-word windows and two-operand NEARs of stems add proximity constraints
 (:mod:`newsalert.rules.proximity`).
 
-:class:`ExactRules` keeps those key forms in fixed-width matrices so that all the
+:class:`ExactRules` keeps those key forms in fixed-width rows so that all the
 candidate rules of a document are decided in one compiled pass
 (:func:`newsalert.rules.kernels.decide`) instead of one Python check each. Anything
 else (longer windows and phrases, NEAR chains, NOT over a conjunction, more than
@@ -47,10 +47,6 @@ class KeyForm:
     def literals(self) -> int:
         """How many keys the clauses and negatives list in all."""
         return sum(map(len, self.clauses)) + len(self.negatives)
-
-    def all_keys(self) -> set[Key]:
-        """Every key the form mentions."""
-        return set(self.literal_keys())
 
     def literal_keys(self) -> tuple[Key, ...]:
         """The keys in the order of an :class:`ExactRules` row: clause by clause, then

@@ -12,7 +12,7 @@ Matching one document:
 3. the other candidates are verified one by one with compiled checks
    (:mod:`newsalert.rules.verify`).
 
-Rules without anchors are verified every time and counted
+Rules without anchors are candidates on every document and counted
 (:attr:`CompiledRules.unindexed`).
 """
 
@@ -81,8 +81,9 @@ class IndexStats:
 class CompiledRules:
     """A rule set compiled for matching; safe to share between threads.
 
-    Immutable apart from per-token caches of the key space (plain dict operations,
-    atomic under the GIL; a lost entry is simply recomputed).
+    Immutable apart from the key space's token table (tokens are learned under a lock)
+    and a cache of exact matches (plain dict operations, atomic under the GIL); each
+    thread gets its own kernel scratch arrays.
 
     :meth:`match` returns exactly what brute-force evaluation of every rule returns
     (tested against :mod:`newsalert.rules.oracle`), sorted by rule id.
