@@ -1,11 +1,12 @@
 """Compiled matching kernels: a document's keys, its candidate rules and their decisions.
 
 The index keeps everything a match needs in flat integer arrays (token table, anchor
-postings, key matrices of exact rules, proximity constraints); these functions walk
-them in machine code (numba, compiled on first use and cached on disk, GIL released so
-matcher threads run in parallel). numba itself (≈ 100 MiB of LLVM) is imported only
-when a kernel is first called, so processes that never match (the dispatcher, ``rules
-check``) do not pay for it. They are pure: arrays in, arrays out, plus scratch
+postings, one row per exact rule, proximity constraints); these functions walk them in
+machine code (numba, compiled on first use and cached on disk). They release the GIL,
+so threads sharing one compiled rule set can match in parallel (the services match on
+their event loop and scale by processes). numba itself (≈ 100 MiB of LLVM) is imported
+only when a kernel is first called, so processes that never compile rules (the
+dispatcher) do not pay for it. They are pure: arrays in, arrays out, plus scratch
 arrays the caller owns (one set per thread) that every function leaves as it found them.
 
 The arrays come grouped in named tuples (:class:`Document`, :class:`TokenArrays`,
