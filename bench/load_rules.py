@@ -63,9 +63,6 @@ def cold_load(path: Path, source: Path | None = None) -> float:
     ``source``: import ``newsalert`` from that directory instead (e.g. an older commit's
     ``services/`` from ``git archive``), to compare before/after within one run.
     """
-    env = dict(os.environ)
-    if source is not None:
-        env["PYTHONPATH"] = str(source)
     code = (
         "import sys, time\n"
         "from newsalert.config import load_config\n"
@@ -73,6 +70,15 @@ def cold_load(path: Path, source: Path | None = None) -> float:
         "load_config(sys.argv[1])\n"
         "print(time.perf_counter() - start)\n"
     )
+    return float(_run_fresh(code, path, source))
+
+
+def _run_fresh(code: str, path: Path, source: Path | None) -> str:
+    """The last line ``code`` prints, run with ``path`` as argument in a fresh
+    interpreter (importing ``newsalert`` from ``source`` when given)."""
+    env = dict(os.environ)
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     out = subprocess.run(
         [sys.executable, "-c", code, str(path)],
         check=True,
@@ -80,7 +86,7 @@ def cold_load(path: Path, source: Path | None = None) -> float:
         text=True,
         env=env,
     )
-    return float(out.stdout.strip())
+    return out.stdout.strip().splitlines()[-1]
 
 
 _BASELINE_RELOAD = """
@@ -106,16 +112,9 @@ def baseline_reload(path: Path, source: Path) -> float:
     """
     copy = path.with_name("baseline-" + path.name)
     copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(source)}
-    out = subprocess.run(
-        [sys.executable, "-c", _BASELINE_RELOAD, str(copy)],
-        check=True,
-        capture_output=True,
-        text=True,
-        env=env,
-    )
+    seconds = float(_run_fresh(_BASELINE_RELOAD, copy, source))
     copy.unlink()
-    return float(out.stdout.strip().splitlines()[-1])
+    return seconds
 
 
 def time_load(path: Path, runs: int) -> tuple[float, Any]:

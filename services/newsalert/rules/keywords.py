@@ -8,6 +8,7 @@ process-wide caches: equal keywords then also share one immutable :class:`Term`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from newsalert.errors import NewsalertError
 from newsalert.rules.model import Term, TermMode, Word
@@ -20,8 +21,13 @@ CACHE_LIMIT = 300_000
 
 _chunk_cache: dict[str, tuple[Word, ...]] = {}
 _word_cache: dict[str, Word] = {}
-# (window, fields) -> keyword text -> term: one small dict per window/fields in use.
-_keyword_cache: dict[tuple[int, tuple[str, ...]], dict[str, Term]] = {}
+_Parsed = TypeVar("_Parsed")
+#: Parse caches whose results depend on a rule's ``window`` and ``fields``: one small
+#: text -> result dict per (window, fields) in use.
+SettingsCache = dict[tuple[int, tuple[str, ...]], dict[str, _Parsed]]
+#: Distinct (window, fields) settings kept before a cache starts over.
+_SETTINGS_LIMIT = 64
+_keyword_cache: SettingsCache[Term] = {}
 
 
 class KeywordError(NewsalertError):
@@ -100,13 +106,20 @@ def keyword_terms(window: int, fields: tuple[str, ...]) -> dict[str, Term]:
     A parser of many rules fetches it once per rule and looks keywords up directly;
     a miss goes through :func:`parse_keyword`, which fills it. Read-only for callers.
     """
+    return settings_bucket(_keyword_cache, window, fields)
+
+
+def settings_bucket(
+    cache: SettingsCache[_Parsed], window: int, fields: tuple[str, ...]
+) -> dict[str, _Parsed]:
+    """The text -> result dict of ``cache`` for rules with ``window`` and ``fields``."""
     key = (window, fields)
-    terms = _keyword_cache.get(key)
-    if terms is None:
-        if len(_keyword_cache) >= 64:
-            _keyword_cache.clear()
-        terms = _keyword_cache[key] = {}
-    return terms
+    bucket = cache.get(key)
+    if bucket is None:
+        if len(cache) >= _SETTINGS_LIMIT:
+            cache.clear()
+        bucket = cache[key] = {}
+    return bucket
 
 
 def parse_keyword(text: str, *, window: int, fields: tuple[str, ...]) -> Term:

@@ -18,7 +18,13 @@ import re
 from typing import NamedTuple
 
 from newsalert.errors import NewsalertError
-from newsalert.rules.keywords import KeywordError, make_term, parse_words
+from newsalert.rules.keywords import (
+    KeywordError,
+    SettingsCache,
+    make_term,
+    parse_words,
+    settings_bucket,
+)
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term, or_terms
 
 _NEAR = re.compile(r"NEAR/(\d+)")
@@ -28,9 +34,9 @@ _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 _LEX = re.compile(r'\s*+(?:([()])|"([^"]*)"|(")|([^ \t\r\n()"]+))')
 #: Parsed queries kept per (window, fields) before the cache is emptied.
 CACHE_LIMIT = 100_000
-_cache: dict[tuple[int, tuple[str, ...]], dict[str, Node]] = {}
+_cache: SettingsCache[Node] = {}
 # Query terms as written (quotes and field prefix included) -> Term, per (window, fields).
-_term_cache: dict[tuple[int, tuple[str, ...]], dict[str, Term]] = {}
+_term_cache: SettingsCache[Term] = {}
 
 
 class QuerySyntaxError(NewsalertError):
@@ -202,13 +208,7 @@ class _Parser:
 
 
 def _terms_for(window: int, fields: tuple[str, ...]) -> dict[str, Term]:
-    key = (window, fields)
-    terms = _term_cache.get(key)
-    if terms is None:
-        if len(_term_cache) >= 64:
-            _term_cache.clear()
-        terms = _term_cache[key] = {}
-    return terms
+    return settings_bucket(_term_cache, window, fields)
 
 
 def _describe(tok: _Tok) -> str:
@@ -235,12 +235,7 @@ def parse_query(query: str, *, window: int, fields: tuple[str, ...]) -> Node:
 
     Parsing is pure, so results are cached (bounded) and equal queries share one tree.
     """
-    key = (window, fields)
-    parsed = _cache.get(key)
-    if parsed is None:
-        if len(_cache) >= 64:
-            _cache.clear()
-        parsed = _cache[key] = {}
+    parsed = settings_bucket(_cache, window, fields)
     node = parsed.get(query)
     if node is None:
         node = _Parser(query, window, fields).parse()
