@@ -114,6 +114,14 @@ class CompiledRules:
         # finds the prefix keys of documents and answers wildcard terms in checks.
         self._keys = KeySpace(stem_ids, prefix_ids, size, sorted(self._verifier.prefixes))
         self._scratch = _Scratch(size, len(self._rules))
+        # The index's part of the kernel's arguments, as the plain arrays it takes
+        # (cheaper to pass than named tuples), in its order.
+        self._index_arrays: tuple[Any, ...] = (
+            *self._keys.pairs,
+            *self._postings.arrays,
+            self._exact.rows,
+            *self._exact.proximity.arrays,
+        )
         self._match_cache: dict[int, RuleMatch] = {}
         # Compile (or load from the disk cache) the kernels now, off the hot path:
         # a first compile takes seconds.
@@ -170,14 +178,10 @@ class CompiledRules:
         return self._run_kernel(*self._keys.tokens(doc))
 
     def _run_kernel(self, table: TokenTable, document: kernels.Document) -> _Decided:
-        # The kernel takes the groups' fields as plain arrays (cheaper to pass).
         arguments: tuple[Any, ...] = (
             *document,
             *table.arrays,
-            *self._keys.pairs,
-            *self._postings.arrays,
-            self._exact.rows,
-            *self._exact.proximity.arrays,
+            *self._index_arrays,
             *self._scratch.arrays,
         )
         candidates, fired, others = kernels.match(*arguments)
