@@ -47,6 +47,7 @@ from typing import Any
 
 from newsalert.dedupe.contract import (
     AlertClaim,
+    AlertKey,
     ArticleVerdict,
     DedupeConfig,
     DedupeError,
@@ -62,6 +63,7 @@ from newsalert.dedupe.memory import MemoryDedupe
 
 __all__ = [  # noqa: RUF022  (grouped: port, records, stores)
     "AlertClaim",
+    "AlertKey",
     "ArticleVerdict",
     "DedupeConfig",
     "DedupeError",
