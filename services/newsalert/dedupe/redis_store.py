@@ -142,7 +142,9 @@ class RedisDedupe:
             return replace(verdict, story_id=done[1], reason="same-id")
         reply = None
         if done is not None:
-            reply = await self._run_check(seen_keys, [], [], digests, event_ms, token, article)
+            reply = await self._run_check(
+                seen_keys, [], [], digests, event_ms, token, article, exact=True
+            )
         if reply is None:  # not an exact copy (or its mark expired in between)
             marks = {
                 d: LineMark.decode(v) for d, v in zip(edges, values[len(seen_keys) :], strict=True)
@@ -154,7 +156,7 @@ class RedisDedupe:
                 for band, bucket in enumerate(buckets)
             ]
             reply = await self._run_check(
-                seen_keys, band_keys, line_keys, digests, event_ms, token, article
+                seen_keys, band_keys, line_keys, digests, event_ms, token, article, exact=False
             )
             assert reply is not None
         duplicate, story, reason = reply
@@ -190,9 +192,11 @@ class RedisDedupe:
         event_ms: int,
         token: str,
         article: Article,
+        *,
+        exact: bool,
     ) -> tuple[bool, str, str | None] | None:
         """One CHECK_ARTICLE call; ``None`` when it was told the article is an exact copy
-        (no bands given) and found no committed mark after all."""
+        (``exact``: no bands given) and found no committed mark after all."""
         args: list[str | int] = [
             len(seen_keys),
             event_ms,
@@ -204,7 +208,7 @@ class RedisDedupe:
             *digests,
             len(line_keys),
             digests["id"],
-            0 if band_keys else 1,
+            1 if exact else 0,
         ]
         keys = seen_keys + band_keys + line_keys
         state, story, reason = await self._run(self._check, keys, args)

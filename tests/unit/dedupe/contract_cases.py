@@ -142,6 +142,17 @@ class DedupeContract:
             (True, 0, 1),
         ]
 
+    async def test_articles_too_short_for_bands_still_get_stories(self, backend: Backend) -> None:
+        store = backend.new()
+        for n, text in enumerate(["zebracrossing", ""]):
+            art = Article(id=f"tiny-{n}", title=text, body=text, source="s", published_at=T0)
+            assert await publish_and_commit(store, art, ["r1"]) == [True]
+            assert (await store.check_article(art, T0)).duplicate
+            copy = Article(id=f"copy-{n}", title=text, body=text, source="t", published_at=T0)
+            verdict = await store.check_article(copy, T0)
+            assert not verdict.duplicate
+            assert verdict.reason == ("same-body" if text else None)
+
     async def test_exact_copy_whose_publish_failed_is_matched_again(self, backend: Backend) -> None:
         store = backend.new()
         await publish_and_commit(store, article("r-1", STORY, source="Reuters"), ["r1"])
