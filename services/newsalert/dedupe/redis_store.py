@@ -1,11 +1,12 @@
 """Redis-backed dedupe store: the matcher's production store.
 
 Every decision is one Lua script (:mod:`newsalert.dedupe.scripts`), so replicas racing
-on copies of one story are serialised by Redis; ``check_article`` reads the learned
-boilerplate marks with one ``MGET`` first. Every key gets a TTL: exact, band and line
-marks live ``story_window + retention_grace``, alert groups ``repeat_interval +
-story_window + retention_grace`` (wall clock; the windows themselves are checked against
-article times stored in the values, so backtests in their own prefix behave like live).
+on copies of one story are serialised by Redis; ``check_article`` reads the exact
+marks and the learned boilerplate marks with one ``MGET`` first. Every key gets a TTL:
+exact, band and line marks live ``story_window + retention_grace``, alert groups
+``repeat_interval + story_window + retention_grace`` (wall clock; the windows themselves
+are checked against article times stored in the values, so backtests in their own prefix
+behave like live).
 Connection problems surface as :class:`DedupeUnavailableError`.
 
 All keys of one call must live on one Redis node: plain Redis, Valkey or a primary with
