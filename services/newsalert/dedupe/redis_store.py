@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -131,25 +130,16 @@ class RedisDedupe:
         ]
         values = await self._call(self.client.mget(seen_keys + line_keys))
         done = self._committed(list(digests), values[: len(seen_keys)], event_ms)
-        verdict = ArticleVerdict(
-            article_id=article.id,
-            duplicate=True,
-            story_id="",
-            reason=None,
-            event_time=event_time,
-            token=token,
-        )
+        reply: tuple[bool, str, str | None] | None = None
         if done is not None and done[0] == "id":
-            return replace(verdict, story_id=done[1], reason="same-id")
-        reply = None
-        if done is not None:
+            reply = (True, done[1], "same-id")  # a redelivery: no script needed
+        elif done is not None:
             reply = await self._run_check(
                 seen_keys, [], [], digests, event_ms, token, article, exact=True
             )
         if reply is None:  # not an exact copy (or its mark expired in between)
-            marks = {
-                d: LineMark.decode(v) for d, v in zip(edges, values[len(seen_keys) :], strict=True)
-            }
+            lines = values[len(seen_keys) :]
+            marks = {d: LineMark.decode(v) for d, v in zip(edges, lines, strict=True)}
             skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)
             buckets = fingerprint(parts, params, skip).buckets
             band_keys = [
@@ -159,13 +149,15 @@ class RedisDedupe:
             reply = await self._run_check(
                 seen_keys, band_keys, line_keys, digests, event_ms, token, article, exact=False
             )
-            assert reply is not None
+            assert reply is not None, "the full check always decides"
         duplicate, story, reason = reply
-        return replace(
-            verdict,
+        return ArticleVerdict(
+            article_id=article.id,
             duplicate=duplicate,
             story_id=story,
             reason=reason,
+            event_time=event_time,
+            token=token,
             seen_digests=() if duplicate else tuple(digests.values()),
         )
 
