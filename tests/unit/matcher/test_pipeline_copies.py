@@ -29,6 +29,9 @@ rules:
   - id: headline-walkout
     all: ["walkout"]
     fields: [title]
+  - id: german-port
+    all: ["port"]
+    languages: [de]
 subscriptions:
   - id: fast-desk
     url: http://127.0.0.1:9/fast
@@ -45,9 +48,11 @@ subscriptions:
 """
 
 
-def wire(article_id: str, source: str, at: datetime, title: str = "Port dispute") -> Article:
+def wire(
+    article_id: str, source: str, at: datetime, title: str = "Port dispute", language: str = "en"
+) -> Article:
     return Article(
-        id=article_id, title=title, body=BODY, source=source, language="en", published_at=at
+        id=article_id, title=title, body=BODY, source=source, language=language, published_at=at
     )
 
 
@@ -84,12 +89,16 @@ async def test_exact_copies_from_other_outlets_fire_the_rules_only_they_match() 
     retitled = await run(pipe, wire("x-1", "x", T0 + 2 * HOUR, title="Walkout at the port"))
     assert retitled.verdict.story_id == reuters.verdict.story_id
     assert sent(retitled) == [("headline-walkout", None, 0)]
+    tagged_de = await run(pipe, wire("z-1", "z", T0 + 2 * HOUR, language="de"))
+    assert sent(tagged_de) == [("german-port", None, 0)]
     redelivered = await run(pipe, wire("d-1", "dpa", T0 + HOUR))
     assert redelivered.duplicate
     assert (redelivered.matches, redelivered.claims) == ([], [])
+    second_dpa = await run(pipe, wire("d-2", "dpa", T0 + 3 * HOUR))
+    assert sent(second_dpa) == [], "each rule fires once per story and interval"
     late = await run(pipe, wire("y-1", "y", T0 + DAY + HOUR))
-    # any-port folded the dpa and the retitled copy, not the redelivery.
-    assert sent(late) == [("any-port", None, 2)]
+    # any-port folded the dpa, retitled, German and second dpa copies, not the redelivery.
+    assert sent(late) == [("any-port", None, 4)]
 
 
 async def test_subscription_repeat_intervals_are_lanes() -> None:
