@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from newsalert.config import Config, parse_config_text
 from newsalert.dedupe import MemoryDedupe
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article, alert_id
+from newsalert.rules.problems import RuleFileError
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -133,3 +136,13 @@ def test_lanes_follow_the_subscription_set() -> None:
     assert [k.lane for k in lanes.keys("dpa-port", ())] == [six]
     # A rule no subscription selects keeps the default lane: its alerts still go out.
     assert [k.lane for k in lanes.keys("any-port", ())] == [None]
+
+
+def test_a_bad_repeat_interval_is_a_config_problem_with_its_place() -> None:
+    bad = CONFIG.replace("repeat_interval: 6h", "repeat_interval: soon")
+    with pytest.raises(RuleFileError) as caught:
+        parse_config_text(bad)
+    (problem,) = caught.value.problems
+    assert "repeat_interval" in problem.reason
+    assert problem.item == "fast-desk"
+    assert problem.location.line == CONFIG.splitlines().index("    repeat_interval: 6h") + 1
