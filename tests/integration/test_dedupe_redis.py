@@ -32,11 +32,8 @@ from newsalert.settings import Settings
 from tests.unit.dedupe.batch_parity import Item, batched, one_by_one, parity_pool, streams
 from tests.unit.dedupe.contract_cases import Backend, DedupeContract, publish_and_commit
 from tests.unit.dedupe.texts import (
-    BRIEFS,
     DAY,
     HOUR,
-    OTHER_STORY,
-    OUTLET_WRAP,
     STORY,
     T0,
     article,

@@ -87,8 +87,7 @@ def decided(verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> Decided:
         verdict.story_id,
         verdict.reason,
         tuple(
-            (c.rule_id, c.lane, c.send, c.duplicates_folded, c.sequence, c.alert_id)
-            for c in claims
+            (c.rule_id, c.lane, c.send, c.duplicates_folded, c.sequence, c.alert_id) for c in claims
         ),
     )
 

@@ -469,9 +469,7 @@ class DedupeContract:
         assert [cs[0].send for cs in claims] == [True, False]
         await store.abandon_batch(list(zip(verdicts, claims, strict=True)))  # publish failed
         retry = await store.check_articles([(wire, T0), (copy, T0)])
-        assert [(v.duplicate, v.story_id) for v in retry] == [
-            (False, v.story_id) for v in verdicts
-        ]
+        assert [(v.duplicate, v.story_id) for v in retry] == [(False, v.story_id) for v in verdicts]
         again = await store.claim_batch(
             [ClaimRequest(v.story_id, ["r1"], T0, DAY, v.token) for v in retry]
         )
