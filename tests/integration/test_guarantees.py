@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import signal
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,11 @@ from aiokafka.errors import KafkaTimeoutError
 
 from newsalert import constants, metrics
 from newsalert.kafka import committed_offsets
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
+from newsalert.matcher.pipeline import ArticleOutcome
 from newsalert.matcher.service import MatcherService
-from newsalert.models import Alert, Article
+from newsalert.models import Alert
 from newsalert.receiver import WebhookInbox
+from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.settings import Settings
 from tests.conftest import RestartableRedis
 from tests.integration.guarantee_support import (
@@ -203,17 +203,15 @@ async def test_failed_batches_are_retried_not_lost(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A bug while matching, then alerts the broker did not confirm: nothing is lost."""
-    original_process = ArticlePipeline.process
+    original_match = CompiledRules.match
     original_publish = MatcherService._publish
     bugs_left, publish_failures_left = [1], [2]
 
-    async def buggy_process(
-        self: ArticlePipeline, article: Article, event_time: datetime
-    ) -> ArticleOutcome:
+    def buggy_match(self: CompiledRules, document: Document) -> list[RuleMatch]:
         if bugs_left[0] > 0:
             bugs_left[0] -= 1
             raise RuntimeError("injected: a bug while matching")
-        return await original_process(self, article, event_time)
+        return original_match(self, document)
 
     async def flaky_publish(self: MatcherService, outcome: ArticleOutcome) -> None:
         if outcome.alerts and publish_failures_left[0] > 0:
@@ -221,7 +219,7 @@ async def test_failed_batches_are_retried_not_lost(
             raise KafkaTimeoutError("injected: alerts topic did not confirm")
         await original_publish(self, outcome)
 
-    monkeypatch.setattr(ArticlePipeline, "process", buggy_process)
+    monkeypatch.setattr(CompiledRules, "match", buggy_match)
     monkeypatch.setattr(MatcherService, "_publish", flaky_publish)
     retries_before = metrics.BATCH_RETRIES._value.get()
     articles = make_articles(3, list(RULES), seed=7, tag="flaky")

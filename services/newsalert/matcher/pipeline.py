@@ -1,21 +1,27 @@
-"""What happens to one valid article, independent of where it came from.
+"""What happens to valid articles, independent of where they came from.
 
 check for a redelivery of the same record → match the compiled rules → claim one alert
 per (rule, story, repeat lane) → build :class:`Alert` records. Exact and near copies of
 a story from other records are matched like any article: a copy may differ in what rules
 filter on (source, language, headline), and its claims fold into the story's alerts.
-The caller publishes the alerts and only then calls ``dedupe.commit`` (or
-``dedupe.abandon`` when publishing failed), so a dedupe mark never outlives an alert that
-was not handed off. The live matcher and the backtest share this.
+The caller publishes the alerts and only then commits (or abandons, when publishing
+failed), so a dedupe mark never outlives an alert that was not handed off. The live
+matcher and the backtest share this.
+
+:meth:`ArticlePipeline.process_batch` does it for a whole Kafka batch with one dedupe
+call per stage (check, claim; the caller's commit or abandon), deciding exactly what
+:meth:`ArticlePipeline.process` would decide article by article in order; the batch is
+then handed off as a whole (:meth:`~ArticlePipeline.commit_batch` after every alert of it
+was published, else :meth:`~ArticlePipeline.abandon_batch`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from newsalert.dedupe import AlertClaim, AlertKey, ArticleVerdict, DedupeStore
+from newsalert.dedupe import AlertClaim, AlertKey, ArticleVerdict, ClaimRequest, DedupeStore
 from newsalert.dedupe.contract import lane_ms
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.models import Alert, Article, ArticleRef, RuleRef
@@ -36,6 +42,14 @@ class ArticleOutcome:
     def duplicate(self) -> bool:
         """True when the article was a redelivery of a committed record and was skipped."""
         return self.verdict.duplicate
+
+
+@dataclass
+class ArticleFailure:
+    """An article whose matching raised; it was left out of its batch, its marks released."""
+
+    article: Article
+    error: Exception
 
 
 def event_time_of(article: Article, kafka_timestamp_ms: int | None) -> datetime:
@@ -68,36 +82,80 @@ class ArticlePipeline:
 
     async def process(self, article: Article, event_time: datetime) -> ArticleOutcome:
         """Decide what ``article`` produces; publishes nothing and marks nothing as done."""
-        verdict = await self._dedupe.check_article(article, event_time)
-        outcome = ArticleOutcome(article=article, verdict=verdict)
-        if verdict.duplicate:
-            return outcome
-        compiled = self._rules()  # one rule set for the whole article, even mid-reload
-        outcome.matches = compiled.match(Document.from_article(article))
-        if not outcome.matches:
-            return outcome
-        groups = [self._groups_of(match) for match in outcome.matches]
-        outcome.claims = list(
-            await self._dedupe.claim_alerts(
-                verdict.story_id,
-                [key for keys in groups for key in keys],
-                verdict.event_time,
-                self._repeat_interval,
-                owner=verdict.token,  # a redelivered article takes over its own lease at once
-            )
+        (outcome,) = await self.process_batch([(article, event_time)])
+        if isinstance(outcome, ArticleFailure):
+            raise outcome.error
+        return outcome
+
+    async def process_batch(
+        self, items: Sequence[tuple[Article, datetime]]
+    ) -> list[ArticleOutcome | ArticleFailure]:
+        """:meth:`process` for each item, in order, with one dedupe call per stage.
+
+        Each article is decided as if the earlier ones had been committed before it (see
+        :class:`~newsalert.dedupe.DedupeStore`), so the batch must be handed off as a
+        whole. An article whose matching raises becomes an :class:`ArticleFailure`: its
+        marks and those of the articles after it (decided as if it would commit) are
+        released and those articles are checked again, so the other outcomes are what
+        processing the batch without it decides.
+        """
+        compiled = self._rules()  # one rule set for the whole batch, even mid-reload
+        results: list[ArticleOutcome | ArticleFailure] = []
+        rest = list(items)
+        while rest:
+            verdicts = await self._dedupe.check_articles(rest)
+            for index, ((article, _), verdict) in enumerate(zip(rest, verdicts, strict=True)):
+                outcome = ArticleOutcome(article=article, verdict=verdict)
+                if not verdict.duplicate:
+                    try:
+                        outcome.matches = compiled.match(Document.from_article(article))
+                    except Exception as exc:
+                        await self._dedupe.abandon_batch([(v, ()) for v in verdicts[index:]])
+                        results.append(ArticleFailure(article, exc))
+                        rest = rest[index + 1 :]
+                        break
+                results.append(outcome)
+            else:
+                rest = []
+        matched = [r for r in results if isinstance(r, ArticleOutcome) and r.matches]
+        groups = [[self._groups_of(match) for match in outcome.matches] for outcome in matched]
+        claims = await self._dedupe.claim_batch(
+            [
+                ClaimRequest(
+                    outcome.verdict.story_id,
+                    [key for keys in article_groups for key in keys],
+                    outcome.verdict.event_time,
+                    self._repeat_interval,
+                    # a redelivered article takes over its own lease at once
+                    owner=outcome.verdict.token,
+                )
+                for outcome, article_groups in zip(matched, groups, strict=True)
+            ]
         )
         now = self._clock()
+        for outcome, article_groups, article_claims in zip(matched, groups, claims, strict=True):
+            outcome.claims = list(article_claims)
+            outcome.alerts = self._alerts(outcome, article_groups, now)
+        return results
+
+    @staticmethod
+    def _alerts(
+        outcome: ArticleOutcome, groups: list[tuple[AlertKey, ...]], now: datetime
+    ) -> list[Alert]:
+        """The alerts of the claims that send, one per (matched rule, lane)."""
+        verdict = outcome.verdict
         claim_of = {AlertKey(claim.rule_id, claim.lane): claim for claim in outcome.claims}
+        alerts = []
         for match, keys in zip(outcome.matches, groups, strict=True):
             for key in keys:
                 claim = claim_of[key]
                 if not claim.send:
                     continue
-                outcome.alerts.append(
+                alerts.append(
                     Alert(
                         alert_id=claim.alert_id,
                         rule=RuleRef(id=match.rule_id, title=match.title),
-                        article=ArticleRef.of(article),
+                        article=ArticleRef.of(outcome.article),
                         story_id=verdict.story_id,
                         matched=list(match.matched),
                         tags=list(match.tags),
@@ -106,7 +164,7 @@ class ArticlePipeline:
                         repeat_interval_ms=lane_ms(claim.lane),
                     )
                 )
-        return outcome
+        return alerts
 
     def _groups_of(self, match: RuleMatch) -> tuple[AlertKey, ...]:
         if self._lanes is None:
@@ -115,10 +173,20 @@ class ArticlePipeline:
 
     async def commit(self, outcome: ArticleOutcome) -> None:
         """The alerts are durably published: make the dedupe marks final."""
-        if not outcome.duplicate:
-            await self._dedupe.commit(outcome.verdict, outcome.claims)
+        await self.commit_batch([outcome])
 
     async def abandon(self, outcome: ArticleOutcome) -> None:
         """Publishing failed: release pending marks so a retry sends the alerts."""
-        if not outcome.duplicate:
-            await self._dedupe.abandon(outcome.verdict, outcome.claims)
+        await self.abandon_batch([outcome])
+
+    async def commit_batch(self, outcomes: Sequence[ArticleOutcome]) -> None:
+        """Every alert of the batch is durably published: make its marks final, in order."""
+        handoffs = [(o.verdict, o.claims) for o in outcomes if not o.duplicate]
+        if handoffs:
+            await self._dedupe.commit_batch(handoffs)
+
+    async def abandon_batch(self, outcomes: Sequence[ArticleOutcome]) -> None:
+        """Publishing failed: release the batch's pending marks so a retry sends its alerts."""
+        handoffs = [(o.verdict, o.claims) for o in outcomes if not o.duplicate]
+        if handoffs:
+            await self._dedupe.abandon_batch(handoffs)

@@ -2,7 +2,8 @@
 
 At-least-once: FastStream's batch subscriber with ``AckPolicy.NACK_ON_ERROR`` commits
 the batch's offsets only after the handler returned, i.e. after every alert of the batch
-was stored by the broker (``acks=all``) and the dedupe marks were made final. Any
+was stored by the broker (``acks=all``) and the batch's dedupe marks were made final
+(one dedupe call per stage for the whole batch, :meth:`ArticlePipeline.process_batch`). Any
 infrastructure error rewinds the partitions to the batch start (nack) after a backoff,
 so nothing is lost and Redis being down pauses consumption instead of letting alerts
 through unchecked. Invalid records are not errors: they go to ``articles.dlq`` with the
@@ -30,7 +31,12 @@ from newsalert.errors import ArticleError
 from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
+from newsalert.matcher.pipeline import (
+    ArticleFailure,
+    ArticleOutcome,
+    ArticlePipeline,
+    event_time_of,
+)
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
@@ -154,48 +160,39 @@ class MatcherService:
         await asyncio.sleep(delay)
 
     async def _handle_records(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        """Process a batch, ``matcher_concurrency`` articles at a time.
+        """Process a batch: one dedupe call per stage for all its articles, then publish
+        every alert, then commit the batch's marks (all or nothing, see docs/guarantees.md).
 
-        Matching is CPU work and stays serial; the overlap is in the Redis round trips of
-        the dedupe store, which dominate an article's wall time. Concurrent articles are
-        no different from concurrent matcher replicas, which the dedupe store's leases
-        already make safe. The batch succeeds only when every article did; otherwise the
-        remaining ones are cancelled (their pending marks released) and the batch rewinds.
+        The batch succeeds only when every article did; otherwise its pending marks are
+        released and the batch rewinds.
         """
-        limit = self._settings.matcher_concurrency
-        if limit <= 1 or len(records) <= 1:
-            for record in records:
-                await self._handle_record(record)
-            return
-        slots = asyncio.Semaphore(limit)
-
-        async def one(record: ConsumerRecord[bytes, bytes]) -> None:
-            async with slots:
-                await self._handle_record(record)
-
-        try:
-            async with asyncio.TaskGroup() as group:
-                for record in records:
-                    group.create_task(one(record))
-        except BaseExceptionGroup as failed:
-            raise failed.exceptions[0] from failed
-
-    async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        try:
-            article = decode_article(record.value, self._settings.max_article_bytes)
-        except ArticleError as exc:
-            await self._to_dlq(record, exc.reason)
+        items = []
+        for record in records:
+            try:
+                article = decode_article(record.value, self._settings.max_article_bytes)
+            except ArticleError as exc:
+                await self._to_dlq(record, exc.reason)
+                continue
+            items.append((article, event_time_of(article, record.timestamp)))
+        if not items:
             return
         started = time.perf_counter()
-        outcome = await self._pipeline.process(article, event_time_of(article, record.timestamp))
-        metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+        results = await self._pipeline.process_batch(items)
+        for _ in items:  # the batch's time, shared by its articles
+            metrics.MATCH_SECONDS.observe((time.perf_counter() - started) / len(items))
+        outcomes = [result for result in results if isinstance(result, ArticleOutcome)]
         try:
-            await self._publish(outcome)
+            for result in results:
+                if isinstance(result, ArticleFailure):
+                    raise result.error
+            for outcome in outcomes:
+                await self._publish(outcome)
         except BaseException:
-            await self._pipeline.abandon(outcome)
+            await self._pipeline.abandon_batch(outcomes)
             raise
-        await self._pipeline.commit(outcome)
-        self._count(outcome)
+        await self._pipeline.commit_batch(outcomes)
+        for outcome in outcomes:
+            self._count(outcome)
 
     async def _publish(self, outcome: ArticleOutcome) -> None:
         assert self._producer is not None
