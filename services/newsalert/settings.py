@@ -39,9 +39,9 @@ class Settings(BaseSettings):
     matcher_concurrency: int = Field(
         1,
         ge=1,
-        description="Articles of one batch the matcher works on at once. Above 1 the dedupe "
-        "round trips overlap; an exact repeat inside one batch is then folded into the "
-        "first copy's alert instead of skipped (same alerts, different counters).",
+        description="No effect: the matcher decides a whole Kafka batch with one dedupe "
+        "round trip per stage, so there are no per-article round trips left to overlap. "
+        "Still accepted so existing deployments keep starting.",
     )
     repeat_interval_s: float = Field(
         86_400.0,

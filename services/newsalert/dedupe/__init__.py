@@ -18,6 +18,12 @@ The matcher calls a :class:`DedupeStore` four times per article::
         raise
     await store.commit(verdict, claims)        # only after the alerts are durably published
 
+The live matcher makes these calls for a whole Kafka batch, one per stage:
+``check_articles``, ``claim_batch`` (:class:`ClaimRequest` per article), then
+``commit_batch`` / ``abandon_batch`` (one :data:`Handoff` per article). A batch decides
+exactly what the calls above decide one article at a time, each article seeing the
+earlier ones of the batch as committed; so the batch is handed off as a whole.
+
 * ``ArticleVerdict``: ``duplicate`` (bool: a redelivery of a committed record),
   ``story_id`` (str: the story of an exact copy or near-duplicate seen within
   ``story_window`` in article time, else :func:`story_id_for` the article), ``reason``
