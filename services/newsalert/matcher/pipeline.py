@@ -95,9 +95,9 @@ class ArticlePipeline:
         Each article is decided as if the earlier ones had been committed before it (see
         :class:`~newsalert.dedupe.DedupeStore`), so the batch must be handed off as a
         whole. An article whose matching raises becomes an :class:`ArticleFailure`: its
-        marks and those of the articles after it (decided as if it would commit) are
-        released and those articles are checked again, so the other outcomes are what
-        processing the batch without it decides.
+        pending marks and those of the articles after it (decided as if it would commit)
+        are released and those articles are checked again, so the other outcomes are what
+        one by one processing decides when that article fails.
         """
         compiled = self._rules()  # one rule set for the whole batch, even mid-reload
         results: list[ArticleOutcome | ArticleFailure] = []
