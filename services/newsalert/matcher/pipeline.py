@@ -44,14 +44,6 @@ class ArticleOutcome:
         return self.verdict.duplicate
 
 
-@dataclass
-class ArticleFailure:
-    """An article whose matching raised; it was left out of its batch, its marks released."""
-
-    article: Article
-    error: Exception
-
-
 def event_time_of(article: Article, kafka_timestamp_ms: int | None) -> datetime:
     """Article time: ``published_at``, else the Kafka record time, else now."""
     if article.published_at is not None:
@@ -82,42 +74,41 @@ class ArticlePipeline:
 
     async def process(self, article: Article, event_time: datetime) -> ArticleOutcome:
         """Decide what ``article`` produces; publishes nothing and marks nothing as done."""
-        (outcome,) = await self.process_batch([(article, event_time)])
-        if isinstance(outcome, ArticleFailure):
-            raise outcome.error
-        return outcome
+        return (await self.process_batch([(article, event_time)]))[0]
 
     async def process_batch(
         self, items: Sequence[tuple[Article, datetime]]
-    ) -> list[ArticleOutcome | ArticleFailure]:
+    ) -> list[ArticleOutcome]:
         """:meth:`process` for each item, in order, with one dedupe call per stage.
 
         Each article is decided as if the earlier ones had been committed before it (see
-        :class:`~newsalert.dedupe.DedupeStore`), so the batch must be handed off as a
-        whole. An article whose matching raises becomes an :class:`ArticleFailure`: its
-        pending marks and those of the articles after it (decided as if it would commit)
-        are released and those articles are checked again, so the other outcomes are what
-        one by one processing decides when that article fails.
+        :class:`~newsalert.dedupe.DedupeStore`), so the batch is handed off as a whole.
+        All or nothing: when a stage raises, the pending marks the batch took are
+        released and the exception propagates (the caller may then retry the articles one
+        at a time to find the one that fails).
         """
         compiled = self._rules()  # one rule set for the whole batch, even mid-reload
-        results: list[ArticleOutcome | ArticleFailure] = []
-        rest = list(items)
-        while rest:
-            verdicts = await self._dedupe.check_articles(rest)
-            for index, ((article, _), verdict) in enumerate(zip(rest, verdicts, strict=True)):
-                outcome = ArticleOutcome(article=article, verdict=verdict)
-                if not verdict.duplicate:
-                    try:
-                        outcome.matches = compiled.match(Document.from_article(article))
-                    except Exception as exc:
-                        await self._dedupe.abandon_batch([(v, ()) for v in verdicts[index:]])
-                        results.append(ArticleFailure(article, exc))
-                        rest = rest[index + 1 :]
-                        break
-                results.append(outcome)
-            else:
-                rest = []
-        matched = [r for r in results if isinstance(r, ArticleOutcome) and r.matches]
+        verdicts = await self._dedupe.check_articles(items)
+        outcomes = [
+            ArticleOutcome(article=article, verdict=verdict)
+            for (article, _), verdict in zip(items, verdicts, strict=True)
+        ]
+        try:
+            await self._match_and_claim(compiled, outcomes)
+        except BaseException:
+            await self.abandon_batch(outcomes)
+            raise
+        return outcomes
+
+    async def _match_and_claim(
+        self, compiled: CompiledRules, outcomes: list[ArticleOutcome]
+    ) -> None:
+        """Match every checked article, claim the alert groups of the matched ones (one
+        call), and build the alerts of the claims that send."""
+        for outcome in outcomes:
+            if not outcome.duplicate:
+                outcome.matches = compiled.match(Document.from_article(outcome.article))
+        matched = [outcome for outcome in outcomes if outcome.matches]
         groups = [[self._groups_of(match) for match in outcome.matches] for outcome in matched]
         claims = await self._dedupe.claim_batch(
             [
@@ -136,7 +127,6 @@ class ArticlePipeline:
         for outcome, article_groups, article_claims in zip(matched, groups, claims, strict=True):
             outcome.claims = list(article_claims)
             outcome.alerts = self._alerts(outcome, article_groups, now)
-        return results
 
     @staticmethod
     def _alerts(

@@ -31,12 +31,7 @@ from newsalert.errors import ArticleError
 from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import (
-    ArticleFailure,
-    ArticleOutcome,
-    ArticlePipeline,
-    event_time_of,
-)
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
@@ -177,14 +172,10 @@ class MatcherService:
         if not items:
             return
         started = time.perf_counter()
-        results = await self._pipeline.process_batch(items)
+        outcomes = await self._pipeline.process_batch(items)
         for _ in items:  # the batch's time, shared by its articles
             metrics.MATCH_SECONDS.observe((time.perf_counter() - started) / len(items))
-        outcomes = [result for result in results if isinstance(result, ArticleOutcome)]
         try:
-            for result in results:
-                if isinstance(result, ArticleFailure):
-                    raise result.error
             for outcome in outcomes:
                 await self._publish(outcome)
         except BaseException:

@@ -11,7 +11,7 @@ import pytest
 from newsalert.config import parse_config_text
 from newsalert.dedupe import MemoryDedupe
 from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticleFailure, ArticleOutcome, ArticlePipeline
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from tests.unit.matcher.test_pipeline_copies import CONFIG, DAY, HOUR, T0, wire
@@ -69,41 +69,32 @@ async def test_batches_alert_like_one_by_one(size: int) -> None:
     pipe = pipeline()
     got = []
     for start in range(0, len(STREAM), size):
-        results = await pipe.process_batch(items(STREAM[start : start + size]))
-        outcomes = [r for r in results if isinstance(r, ArticleOutcome)]
-        assert len(outcomes) == len(results)
+        outcomes = await pipe.process_batch(items(STREAM[start : start + size]))
         await pipe.commit_batch(outcomes)
         got += [shown(o) for o in outcomes]
     assert got == expected
 
 
-async def test_an_article_whose_matching_raises_fails_alone(
+async def test_a_failing_article_releases_the_whole_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The failing article is the original: the copies after it took it as committed, so
-    they are decided again, as one by one processing decides them after it failed."""
+    """A bug while matching the last article: every mark the batch took is released (the
+    copies were decided as folds of the first article's alert), so the retried batch
+    alerts exactly as one by one processing does."""
     original = CompiledRules.match
+    bugs = [1]
 
-    def fails_on_reuters(self: CompiledRules, document: Document) -> list[RuleMatch]:
-        if document.source == "reuters":
-            raise ValueError("injected: a rule that cannot evaluate this article")
+    def buggy(self: CompiledRules, document: Document) -> list[RuleMatch]:
+        if document.id == "r-2" and bugs[0]:
+            bugs[0] -= 1
+            raise RuntimeError("injected: a bug while matching")
         return original(self, document)
 
-    monkeypatch.setattr(CompiledRules, "match", fails_on_reuters)
-    alone = pipeline()
-    expected = []
-    for art in STREAM:
-        try:
-            expected += await one_by_one(alone, [art])
-        except ValueError:
-            continue
-    assert [shown[0] for shown in expected] == ["d-1", "a-1", "g-1"]
-    assert expected[0][3], "without the original, its first copy alerts"
+    expected = await one_by_one(pipeline(), STREAM)
+    monkeypatch.setattr(CompiledRules, "match", buggy)
     pipe = pipeline()
-    results = await pipe.process_batch(items(STREAM))
-    failed = [r for r in results if isinstance(r, ArticleFailure)]
-    assert [f.article.id for f in failed] == ["r-1", "r-1", "r-2"]
-    assert all(isinstance(f.error, ValueError) for f in failed)
-    outcomes = [r for r in results if isinstance(r, ArticleOutcome)]
+    with pytest.raises(RuntimeError, match="injected"):
+        await pipe.process_batch(items(STREAM))
+    outcomes = await pipe.process_batch(items(STREAM))
     await pipe.commit_batch(outcomes)
     assert [shown(o) for o in outcomes] == expected
