@@ -40,6 +40,7 @@ def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> Si
             story_id=alert.story_id,
             matched=alert.matched,
             duplicates_folded=alert.duplicates_folded,
+            event_time_clamped=alert.event_time_clamped,
         ),
     )
     body = payload.model_dump_json().encode()
