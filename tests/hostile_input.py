@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeVar
 
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+
+T = TypeVar("T")
 
 #: Text that matches the hostile-article rule of the tests (``port`` + ``strike``).
 MATCHING = "port strike"
@@ -155,3 +158,33 @@ def hostile_records() -> st.SearchStrategy[bytes]:
     article = _json_article()
     # Mostly articles with hostile content (they reach dedupe and matching), some raw.
     return st.one_of(st.binary(max_size=200), article, article, article, article, _raw_json)
+
+
+def batches() -> st.SearchStrategy[tuple[list[bytes], int]]:
+    """A few hostile records and the partition (0-2) they all go to."""
+    return st.tuples(st.lists(hostile_records(), min_size=1, max_size=4), st.integers(0, 2))
+
+
+def generate(strategy: st.SearchStrategy[T], count: int, random_seed: int | None = None) -> list[T]:
+    """``count`` values drawn by Hypothesis up front (no shrinking: nothing fails here).
+
+    Drawing before publishing keeps Hypothesis's engine away from the running services
+    (their use of ``random`` would look like a strategy using global randomness).
+    """
+    found: list[T] = []
+
+    @settings(
+        max_examples=count,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(strategy)
+    def collect(value: T) -> None:
+        found.append(value)
+
+    if random_seed is not None:
+        collect = seed(random_seed)(collect)
+    collect()
+    return found

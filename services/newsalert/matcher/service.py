@@ -31,6 +31,7 @@ from newsalert import constants, metrics
 from newsalert.dedupe import DedupeStore, DedupeUnavailableError
 from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
@@ -85,6 +86,8 @@ class MatcherService:
             max_records=self._max_batch,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            parser=tolerate_headers,
+            decoder=keep_bytes,
         )
         subscriber(self._handle_batch)
         self._broker = broker
