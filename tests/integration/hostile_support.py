@@ -76,9 +76,13 @@ class PartitionPublisher:
     async def __aexit__(self, *exc: object) -> None:
         await self._producer.stop()
 
-    async def put(self, value: bytes, partition: int) -> str:
+    async def put(
+        self, value: bytes, partition: int, headers: list[tuple[str, bytes]] | None = None
+    ) -> str:
         """Publish and wait until stored; the record's ``topic/partition@offset``."""
-        meta = await self._producer.send_and_wait(self.topic, value=value, partition=partition)
+        meta = await self._producer.send_and_wait(
+            self.topic, value=value, partition=partition, headers=headers
+        )
         return f"{meta.topic}/{meta.partition}@{meta.offset}"
 
 

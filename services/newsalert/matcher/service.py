@@ -206,6 +206,7 @@ class MatcherService:
             await self._to_dlq(record, DeadLetterReason.of(exc))
 
     async def _process_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Decode, match and dedupe one record, publish its alerts, then commit its marks."""
         article = decode_article(record.value, self._settings.max_article_bytes)
         event_time, clamped = bounded_event_time(
             article, record.timestamp, datetime.now(tz=UTC), self._event_bounds
