@@ -73,7 +73,9 @@ _any_char = st.one_of(
     st.characters(categories=["Cs"]),  # lone surrogates, rare in the line above
     st.sampled_from(ODD_CHARS),
 )
+_lone_surrogate = st.characters(categories=["Cs"]).map(lambda c: f"{MATCHING} {c}")
 _texts = st.one_of(
+    _lone_surrogate,
     st.text(_any_char, max_size=40),
     st.text(st.sampled_from(ODD_CHARS + "port strike "), max_size=40),
     st.builds(
@@ -155,9 +157,12 @@ _raw_json = st.one_of(
 
 def hostile_records() -> st.SearchStrategy[bytes]:
     """One hostile ``articles`` record value."""
-    article = _json_article()
     # Mostly articles with hostile content (they reach dedupe and matching), some raw.
-    return st.one_of(st.binary(max_size=200), article, article, article, article, _raw_json)
+    # (A plain one_of would be flattened: every raw alternative would weigh as much as
+    # the whole article strategy.)
+    family = {"bytes": st.binary(max_size=200), "article": _json_article(), "raw": _raw_json}
+    weights = ["bytes", "article", "article", "article", "article", "article", "raw", "raw"]
+    return st.sampled_from(weights).flatmap(family.__getitem__)
 
 
 def batches() -> st.SearchStrategy[tuple[list[bytes], int]]:
