@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from newsalert import constants
 from newsalert.errors import ArticleError
-from newsalert.kafka import make_producer
+from newsalert.kafka import make_producer, partitions_of
 from newsalert.matcher.decode import decode_article
 from newsalert.receiver import ReceivedRequest
 from newsalert.settings import Settings
@@ -106,12 +106,7 @@ async def read_dead_letters(settings: Settings) -> list[DeadLetter]:
     await consumer.start()
     letters: list[DeadLetter] = []
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        if not partitions:
-            await consumer.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
-            ]
+        partitions = [TopicPartition(topic, p) for p in await partitions_of(settings, topic)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends = await consumer.end_offsets(partitions)
