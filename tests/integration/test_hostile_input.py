@@ -12,6 +12,7 @@ import json
 import random
 import uuid
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,8 @@ from standardwebhooks.webhooks import Webhook
 
 from newsalert import constants, metrics
 from newsalert.kafka import group_caught_up
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
+from newsalert.models import Article
 from newsalert.runner import Roles
 from newsalert.settings import Settings
 from newsalert.stack.process import free_port
@@ -165,3 +168,31 @@ async def test_generated_hostile_records_never_stall_the_matcher(run: Run) -> No
         await run.hostile_then_sentinel(values, partition)
     assert len(run.sentinels) == 12
     await run.check()
+
+
+async def test_a_record_that_keeps_raising_goes_to_the_dlq_after_three_tries(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug only one article triggers (every time) costs two rewinds, then the DLQ."""
+    original = ArticlePipeline.process
+
+    async def process(
+        self: ArticlePipeline, article: Article, event_time: datetime
+    ) -> ArticleOutcome:
+        if article.title == "poison port strike":
+            raise RuntimeError("injected: a bug only this article triggers")
+        return await original(self, article, event_time)
+
+    monkeypatch.setattr(ArticlePipeline, "process", process)
+    poison_before = metrics.POISON_RECORDS.labels("matcher")._value.get()
+    retries_before = metrics.BATCH_RETRIES._value.get()
+    await run.hostile_then_sentinel([_article(title="poison port strike")], 1)
+    await run.hostile_then_sentinel([_article(title="port strike after the poison")], 1)
+
+    [letter] = await read_dead_letters(run.pipe.settings)
+    assert (letter.kind, letter.error) == ("poison", "RuntimeError")
+    assert letter.reason.startswith("failed 3 times: RuntimeError: injected")
+    assert metrics.POISON_RECORDS.labels("matcher")._value.get() == poison_before + 1
+    assert metrics.BATCH_RETRIES._value.get() - retries_before == 2
+    hostile = [json.loads(r.body)["data"] for r in run.pipe.inbox.received if r.path == "/hostile"]
+    assert [data["article"]["title"] for data in hostile] == ["port strike after the poison"]
