@@ -90,6 +90,12 @@ class Alert(BaseModel):
         description="The article's time was implausibly far from the matcher's clock; "
         "story and repeat windows used the nearest plausible time instead.",
     )
+    repeat_interval_ms: int | None = Field(
+        None,
+        ge=0,
+        description="Repeat lane: the alert is for the subscriptions whose own "
+        "repeat_interval is this (ms); null: those without one (the service default).",
+    )
 
 
 class WebhookAlertData(BaseModel):

@@ -1,8 +1,9 @@
 """The dispatcher service: ``alerts`` topic → durable per-subscription queues → webhooks.
 
-The consumer fans each alert out to the subscriptions that select it and schedules one
-delivery per subscription in Redis (:class:`DeliveryStore`); only when every delivery of
-a batch is stored is the batch's offset committed. Per-subscription workers then claim
+The consumer fans each alert out to the subscriptions that select it -- among those in
+the alert's repeat lane (``Alert.repeat_interval_ms``, see ``matcher/lanes.py``) -- and
+schedules one delivery per subscription in Redis (:class:`DeliveryStore`); only when every
+delivery of a batch is stored is the batch's offset committed. Per-subscription workers then claim
 and attempt deliveries independently. aiokafka is used directly (not FastStream): the
 commit point is "after the Redis write", which is simplest to state and test with an
 explicit ``commit(offsets)``. An alert record that cannot be processed goes to
@@ -16,7 +17,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -233,12 +234,13 @@ class DispatcherService:
         assert self._consumer is not None
         assert self._store is not None
         subs = list(self._subscriptions())
+        lanes = {sub.id: sub.repeat_lane_ms() for sub in subs}
         planned: list[tuple[ConsumerRecord[bytes, bytes], list[NewDelivery]]] = []
         base = self._store.now_ms()
         count = 0
         for records in batches.values():
             for record in records:
-                fan_out = functools.partial(self._fan_out, record, subs, base, count)
+                fan_out = functools.partial(self._fan_out, record, subs, lanes, base, count)
                 fanned = await self._isolated(record, fan_out)
                 if fanned:
                     planned.append((record, fanned))
@@ -259,6 +261,7 @@ class DispatcherService:
         self,
         record: ConsumerRecord[bytes, bytes],
         subs: Sequence[Subscription],
+        lanes: Mapping[str, int | None],
         base: float,
         count: int,
     ) -> list[NewDelivery]:
@@ -266,7 +269,9 @@ class DispatcherService:
         alert = self._decode(record)
         deliveries: list[NewDelivery] = []
         for sub in subs:
-            if sub.selects(alert.rule.id, alert.tags):
+            # An alert is for the subscriptions of its repeat lane only.
+            lane = lanes[sub.id]
+            if lane == alert.repeat_interval_ms and sub.selects(alert.rule.id, alert.tags):
                 # The fraction keeps batch order among equal enqueue milliseconds.
                 order = base + min(count + len(deliveries), 1023) / 1024.0
                 deliveries.append(NewDelivery(webhook_id(sub.id, alert), sub.id, alert, order))

@@ -34,9 +34,11 @@ from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.matcher")
 
@@ -54,11 +56,15 @@ class MatcherService:
         dedupe: DedupeStore,
         *,
         max_batch: int = 200,
+        subscriptions: Callable[[], Sequence[Subscription]] = tuple,
     ) -> None:
         self._settings = settings
         self._dedupe = dedupe
         self._pipeline = ArticlePipeline(
-            rules, dedupe, timedelta(seconds=settings.repeat_interval_s)
+            rules,
+            dedupe,
+            timedelta(seconds=settings.repeat_interval_s),
+            lanes=RepeatLanes(subscriptions),  # per-subscription repeat intervals
         )
         self._max_batch = max_batch
         self._producer: AIOKafkaProducer | None = None
