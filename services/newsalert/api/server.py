@@ -21,6 +21,7 @@ from newsalert.models import Article
 from newsalert.rules import Document
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
+from newsalert.webhooks.redact import display_url
 
 log = logging.getLogger("newsalert.api")
 
@@ -99,9 +100,9 @@ def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
 
     @app.get("/subscriptions")
     async def subscriptions() -> list[dict[str, Any]]:
-        """Subscriptions (secrets are never shown)."""
+        """Subscriptions: the URL as scheme, host and a hash (URLs carry credentials)."""
         return [
-            {"id": sub.id, "url": sub.url, "rules": list(sub.rules)}
+            {"id": sub.id, "url": display_url(sub.url), "rules": list(sub.rules)}
             for sub in reloader.current.subscriptions
         ]
 
