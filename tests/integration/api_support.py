@@ -42,7 +42,7 @@ class ApiService:
         redis = Redis.from_url(self.settings.redis_url)
         try:
             keys = [k async for k in redis.scan_iter(match=f"{self.settings.redis_prefix}*")]
-            return {key.decode(): await redis.dump(key) for key in sorted(keys)}
+            return {key.decode(): await redis.dump(key) or b"" for key in sorted(keys)}
         finally:
             await redis.aclose()
 

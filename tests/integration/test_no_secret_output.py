@@ -104,7 +104,11 @@ async def test_no_url_secret_in_logs_answers_events_dlq_or_cli(
             settings, CONFIG.format(good=good, dead=dead, secret=secret), tmp_path, inbox
         ) as api:
             pipe = Pipeline(settings, inbox, secret, tmp_path / "rules.yaml")
-            article = {"id": "a1", "title": "Port strike", "body": "Dock workers strike."}
+            article: dict[str, object] = {
+                "id": "a1",
+                "title": "Port strike",
+                "body": "Dock workers strike.",
+            }
             await pipe.publish_articles(constants.TOPIC_ARTICLES, article)
             [letter] = await read_topic(settings, constants.TOPIC_ALERTS_DLQ, 1, timeout_s=60)
             outputs["alerts.dlq"] = repr(letter.value) + repr(letter.headers)
