@@ -59,7 +59,7 @@ def test_malformed_entries_are_refused_without_echoing_them(read: str, message: 
 
 def test_tokens_never_show_in_reprs() -> None:
     tokens = ApiTokens.parse(read=READ, admin=ADMIN)
-    settings = Settings(api_read_tokens=READ, api_admin_tokens=ADMIN)  # type: ignore[arg-type]
+    settings = Settings(api_read_tokens=READ, api_admin_tokens=ADMIN)
     for text in (repr(tokens), repr(settings), str(settings)):
         assert READ not in text
         assert ADMIN not in text
