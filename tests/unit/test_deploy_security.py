@@ -45,17 +45,15 @@ def _get(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return found
 
 
-def _pod_labels(objects: list[dict[str, Any]], component: str) -> dict[str, str]:
+def _policies(objects: list[dict[str, Any]], component: str, kind: str) -> list[dict[str, Any]]:
+    """Specs of the NetworkPolicies of type ``kind`` that select ``component``'s pods."""
     deployment = _get(objects, "Deployment", f"newsalert-{component}")
-    labels: dict[str, str] = deployment["spec"]["template"]["metadata"]["labels"]
-    return labels
-
-
-def _policies_for(objects: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
     return [
         o["spec"]
         for o in objects
         if o["kind"] == "NetworkPolicy"
+        and kind in o["spec"]["policyTypes"]
         and o["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
     ]
 
@@ -93,9 +91,7 @@ def test_secrets_ship_no_value(k8s: list[dict[str, Any]]) -> None:
 def test_only_the_monitoring_namespace_reaches_the_api_port(
     k8s: list[dict[str, Any]], component: str
 ) -> None:
-    policies = [
-        p for p in _policies_for(k8s, _pod_labels(k8s, component)) if "Ingress" in p["policyTypes"]
-    ]
+    policies = _policies(k8s, component, "Ingress")
     assert policies, f"{component} accepts connections from anywhere"
     for policy in policies:
         for rule in policy.get("ingress", []):
@@ -120,9 +116,7 @@ def _reachable(bad: Any, reached: Any, excluded: list[Any]) -> bool:
 def test_egress_is_dns_kafka_redis_and_web_for_the_dispatcher_only(
     k8s: list[dict[str, Any]], component: str
 ) -> None:
-    policies = [
-        p for p in _policies_for(k8s, _pod_labels(k8s, component)) if "Egress" in p["policyTypes"]
-    ]
+    policies = _policies(k8s, component, "Egress")
     assert policies, f"{component} may connect anywhere"
     ports: set[int] = set()
     for policy in policies:
