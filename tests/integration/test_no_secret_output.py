@@ -4,7 +4,8 @@ Two subscriptions whose URLs carry credentials in the userinfo, the path and the
 one delivers to a real inbox (and takes operational events), one points at a closed
 port (fails, raises a "failing" event, is dead-lettered). The run's whole log at DEBUG,
 every API answer, the endpoint events, the ``alerts.dlq`` record and the CLI's delivery
-listings and backtest report are searched for each secret; none may be there.
+listings and backtest report are searched for each secret, and for the API tokens the
+test calls with; none may be there.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from newsalert.receiver import WebhookInbox
 from newsalert.settings import Settings
 from newsalert.stack.process import free_port
 from newsalert.webhooks.redact import display_url
-from tests.integration.api_support import ADMIN_TOKEN, api_service, with_tokens
+from tests.integration.api_support import ADMIN_TOKEN, READ_TOKEN, api_service, with_tokens
 from tests.integration.pipeline_harness import Pipeline, new_secret, read_topic
 from tests.integration.test_api_security import routes
 
@@ -163,6 +164,8 @@ async def test_no_url_secret_in_logs_answers_events_dlq_or_cli(
     assert "endpoint failing: dead-desk" in outputs["log"]  # the log was captured
     assert "newsalert.endpoint.failing" in outputs["inbox"]  # the event was sent
 
+    for token in (READ_TOKEN, ADMIN_TOKEN):
+        assert not [where for where, text in outputs.items() if token in text], "token shown"
     for sub, parts in (("ops-desk", good_s), ("dead-desk", dead_s)):
         for name, value in parts.items():
             leaks = [where for where, text in outputs.items() if value in text]
