@@ -40,6 +40,11 @@ class BoundedOffload:
         self._pool = ThreadPoolExecutor(max_workers=limit, thread_name_prefix=name)
 
     @property
+    def timeout_s(self) -> float:
+        """How long a call is awaited."""
+        return self._timeout_s
+
+    @property
     def running(self) -> int:
         """Calls whose thread has not returned yet (timed out ones included)."""
         return self._running

@@ -164,7 +164,7 @@ def create_app(
             ) from exc
         except OffloadTimeoutError as exc:
             raise HTTPException(
-                503, f"the rule test took longer than {RULES_TEST_TIMEOUT_S:g} s"
+                503, f"the rule test took longer than {offload.timeout_s:g} s"
             ) from exc
         return TestResult(
             matches=[
