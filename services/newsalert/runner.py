@@ -53,7 +53,12 @@ def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> 
         from newsalert.matcher.service import MatcherService
 
         services.append(
-            MatcherService(settings, lambda: reloader.compiled, open_redis_dedupe(settings))
+            MatcherService(
+                settings,
+                lambda: reloader.compiled,
+                open_redis_dedupe(settings),
+                subscriptions=lambda: reloader.current.subscriptions,
+            )
         )
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer

@@ -44,7 +44,9 @@ class Settings(BaseSettings):
         "first copy's alert instead of skipped (same alerts, different counters).",
     )
     repeat_interval_s: float = Field(
-        86_400.0, description="At most one alert per (rule, story) within this many seconds."
+        86_400.0,
+        description="At most one alert per (subscription, rule, story) within this many "
+        "seconds, for subscriptions without their own repeat_interval.",
     )
     story_window_s: float = Field(
         259_200.0, description="A near-duplicate within this many seconds joins the story."
