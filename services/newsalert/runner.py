@@ -38,6 +38,7 @@ class Roles:
     matcher: bool = True
     dispatcher: bool = True
     api_port: int | None = None
+    api_host: str | None = None  # None: Settings.api_host (loopback by default)
 
 
 def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> list[Service]:
@@ -62,7 +63,15 @@ def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> 
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer
 
-        services.append(ApiServer(settings, reloader, services=list(services), port=roles.api_port))
+        services.append(
+            ApiServer(
+                settings,
+                reloader,
+                services=list(services),
+                port=roles.api_port,
+                host=roles.api_host,
+            )
+        )
     return services
 
 

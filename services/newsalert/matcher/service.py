@@ -7,7 +7,10 @@ was stored by the broker (``acks=all``) and the batch's dedupe marks were made f
 infrastructure error rewinds the partitions to the batch start (nack) after a backoff,
 so nothing is lost and Redis being down pauses consumption instead of letting alerts
 through unchecked. Invalid records are not errors: they go to ``articles.dlq`` with the
-reason and the original bytes, and the offset moves on.
+reason and the original bytes, and the offset moves on. The same holds for any failure
+that belongs to one record (see :mod:`newsalert.isolation`): it goes to the DLQ with the
+reason and exception type in headers; a record whose work keeps raising unexpectedly
+goes there after a few tries, so no record can stall its partition.
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -27,16 +31,29 @@ from redis.exceptions import RedisError
 
 from newsalert import constants, metrics
 from newsalert.dedupe import DedupeStore, DedupeUnavailableError
-from newsalert.errors import ArticleError
+from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
 from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
+from newsalert.models import Article
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.matcher")
+
+
+class _Decoded(NamedTuple):
+    """A consumed record that passed the edge: its article and event time."""
+
+    record: ConsumerRecord[bytes, bytes]
+    article: Article
+    event_time: datetime
+    clamped: bool
+
 
 _RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 _PROBE_TIMEOUT_S = 1.0
@@ -66,6 +83,8 @@ class MatcherService:
         self._producer: AIOKafkaProducer | None = None
         self._broker: KafkaBroker | None = None
         self._failures = 0
+        self._poison = PoisonTracker()
+        self._event_bounds = EventTimeBounds.from_settings(settings)
         self.ready = False
 
     async def start(self) -> None:
@@ -86,6 +105,8 @@ class MatcherService:
             max_records=self._max_batch,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            parser=tolerate_headers,
+            decoder=keep_bytes,
         )
         subscriber(self._handle_batch)
         self._broker = broker
@@ -158,23 +179,75 @@ class MatcherService:
         """Process a batch: one dedupe call per stage for all its articles, then publish
         every alert, then commit the batch's marks (all or nothing, see docs/guarantees.md).
 
-        The batch succeeds only when every article did; otherwise its pending marks are
-        released and the batch rewinds.
+        Records the edge refuses go to the DLQ first. When the batch fails with anything
+        but an infrastructure error (which rewinds it), its records are processed again
+        one at a time, each with its own failure handling, so the record at fault is
+        found and the others go through.
         """
-        items = []
+        batch: list[_Decoded] = []
         for record in records:
             try:
-                article = decode_article(record.value, self._settings.max_article_bytes)
-            except ArticleError as exc:
-                await self._to_dlq(record, exc.reason)
-                continue
-            items.append((article, event_time_of(article, record.timestamp)))
-        if not items:
+                batch.append(self._decode(record))
+            except Exception as exc:
+                await self._record_failed(record, exc)
+        if not batch:
             return
+        try:
+            await self._process(batch)
+        except Exception as exc:
+            if classify(exc) == "infrastructure":
+                raise  # the batch rewinds
+            log.warning(
+                "matcher batch raised unexpectedly (%s: %s); processing its records one at a time",
+                type(exc).__name__,
+                exc,
+            )
+            for one in batch:
+                try:
+                    await self._process([one])
+                except Exception as failed:
+                    await self._record_failed(one.record, failed)
+
+    async def _record_failed(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> None:
+        """A failure of one record's work: the DLQ if it is the record's own, else raise."""
+        verdict = classify(exc)
+        if verdict == "infrastructure":
+            raise exc  # the batch rewinds
+        if verdict == "unexpected":
+            if not self._poison.failed(position(record)):
+                raise exc  # the batch rewinds; it may be transient
+            log.error(
+                "article at %s raised unexpectedly %d times; sent to the DLQ",
+                position(record),
+                self._poison.tries,
+                exc_info=exc,
+            )
+            metrics.POISON_RECORDS.labels("matcher").inc()
+            self._failures = 0  # progress was made: the next failure starts a new backoff
+            await self._to_dlq(record, DeadLetterReason.poison(exc, self._poison.tries))
+            return
+        await self._to_dlq(record, DeadLetterReason.of(exc))
+
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> _Decoded:
+        """The record's article and its event time, clamped to the configured bounds."""
+        article = decode_article(record.value, self._settings.max_article_bytes)
+        event_time, clamped = bounded_event_time(
+            article, record.timestamp, datetime.now(tz=UTC), self._event_bounds
+        )
+        return _Decoded(record, article, event_time, clamped)
+
+    async def _process(self, batch: Sequence[_Decoded]) -> None:
+        """Decide, publish and commit ``batch`` as a whole; on failure release its marks."""
         started = time.perf_counter()
-        outcomes = await self._pipeline.process_batch(items)
-        for _ in items:  # the batch's time, shared by its articles
-            metrics.MATCH_SECONDS.observe((time.perf_counter() - started) / len(items))
+        outcomes = await self._pipeline.process_batch([(d.article, d.event_time) for d in batch])
+        spent = (time.perf_counter() - started) / len(batch)
+        for decoded, outcome in zip(batch, outcomes, strict=True):
+            metrics.MATCH_SECONDS.observe(spent)  # the batch's time, shared by its articles
+            if decoded.clamped:
+                outcome.alerts = [
+                    alert.model_copy(update={"event_time_clamped": True})
+                    for alert in outcome.alerts
+                ]
         try:
             for outcome in outcomes:
                 await self._publish(outcome)
@@ -196,27 +269,23 @@ class MatcherService:
             ],
         )
 
-    async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason) -> None:
         assert self._producer is not None
-        log.warning(
-            "article at %s/%d@%d to DLQ: %s", record.topic, record.partition, record.offset, reason
-        )
-        source = f"{record.topic}/{record.partition}@{record.offset}"
-        await send_all(
-            self._producer,
-            [
-                (
-                    self._settings.topic(constants.TOPIC_ARTICLES_DLQ),
-                    record.key,
-                    record.value or b"",
-                    [
-                        (constants.HEADER_DLQ_REASON, reason.encode()),
-                        (constants.HEADER_DLQ_SOURCE, source.encode()),
-                    ],
-                )
-            ],
-        )
+        where = position(record)
+        log.warning("article at %s to DLQ (%s): %s", where, why.kind, why.text)
+        topic = self._settings.topic(constants.TOPIC_ARTICLES_DLQ)
+        value = record.value or b""
+        try:
+            await send_all(self._producer, [(topic, record.key, value, why.headers(where))])
+        except MessageSizeTooLargeError:
+            # The DLQ topic takes less than the source did: keep the reason and the source
+            # position (the original stays on the source topic for its retention time).
+            dropped = DeadLetterReason(
+                why.kind, f"{why.reason} (value of {len(value)} bytes left out)", why.error
+            )
+            await send_all(self._producer, [(topic, record.key, b"", dropped.headers(where))])
         metrics.ARTICLES.labels("invalid").inc()
+        metrics.DEAD_LETTERED.labels("matcher", why.kind).inc()
 
     @staticmethod
     def _count(outcome: ArticleOutcome) -> None:
