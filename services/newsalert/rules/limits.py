@@ -20,8 +20,8 @@ MAX_FILE_BYTES: Final = 64 * 1024 * 1024
 #: YAML nodes an alias may add to a document when expanded (anchors stay usable for a
 #: shared keyword list; a "billion laughs" file is refused before it is built).
 MAX_ALIAS_NODES: Final = 1_000_000
-#: Levels of YAML nesting (a rule with nested groups sixteen deep needs about forty).
-MAX_YAML_DEPTH: Final = 100
+#: Levels of YAML nesting (a rule with groups nested MAX_NESTING deep needs about 104).
+MAX_YAML_DEPTH: Final = 128
 #: Rules in one file.
 MAX_RULES_PER_FILE: Final = 200_000
 #: Keywords and query terms in one rule.
@@ -36,6 +36,7 @@ MAX_NESTING: Final = 50
 #: needs; the compiled kernels lay fields out this far apart).
 MAX_DISTANCE: Final = 10_000
 
+_SHOWN_CHARS = 100
 _SHOWN = reprlib.Repr()
 _SHOWN.maxstring = 80
 _SHOWN.maxother = 80
@@ -46,4 +47,5 @@ _SHOWN.maxlevel = 3
 
 def shown(value: object) -> str:
     """``repr(value)`` cut to a few dozen characters (any value, however big or deep)."""
-    return _SHOWN.repr(value)
+    text = _SHOWN.repr(value)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."

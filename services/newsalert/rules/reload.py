@@ -4,7 +4,15 @@
 (name, size, mtime and SHA-256 of the content) changes it loads and compiles the new rule
 set in a worker thread and swaps one reference, so matchers keep using the old compiled
 set until the new one is complete. An invalid file keeps the last good set, logs every
-problem, and sets ``newsalert_rules_reload_failing`` to 1 until a good file arrives.
+problem, and sets ``newsalert_rules_reload_failing`` to 1 until a good file arrives; so
+does any other error while loading or compiling (a bug of ours must not look like a
+success, nor stop the polling).
+
+The load runs in this process, which is safe because what it may cost is bounded
+before the work is done (:mod:`newsalert.rules.limits`: file size, alias expansion,
+nesting, query length, terms, rules). A worker process would have to send 100,000
+rules back (pickling costs about what parsing does) and would lose the identity of
+unchanged rules that lets the compile reuse their analysis.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from newsalert.errors import ConfigError
 from newsalert.rules import metrics
 from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.index import CompiledRules
+from newsalert.rules.limits import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +45,10 @@ def fingerprint(path: Path) -> Fingerprint:
     try:
         for file in config_files(path):
             stat = file.stat()
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            digest = ""  # a file over the size limit is refused unread: name, size, mtime
+            if stat.st_size <= MAX_FILE_BYTES:
+                with file.open("rb") as handle:  # in chunks, never held whole
+                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
             result.append((str(file), stat.st_size, stat.st_mtime_ns, digest))
     except OSError:
         return ()
@@ -124,11 +136,12 @@ class RuleReloader:
         try:
             state = await asyncio.to_thread(self._load)
         except ConfigError as exc:
-            self.failures += 1
-            self.last_error = exc
-            metrics.RELOADS.labels(result="invalid").inc()
+            self._failed(exc)
             log.error("rule reload failed, keeping the last good rule set: %s", exc)
-            self._publish(failing=True)
+            return False
+        except Exception as exc:  # any failure keeps the last good set
+            self._failed(ConfigError(f"{type(exc).__name__}: {str(exc)[:500]}"))
+            log.exception("rule reload crashed, keeping the last good rule set")
             return False
         old = [self._state]
         self._state = state  # one reference assignment: readers see old or new, never a mix
@@ -151,6 +164,12 @@ class RuleReloader:
         # on the event loop (``old`` holds its last reference).
         await asyncio.to_thread(old.clear)
         return True
+
+    def _failed(self, error: ConfigError) -> None:
+        self.failures += 1
+        self.last_error = error
+        metrics.RELOADS.labels(result="invalid").inc()
+        self._publish(failing=True)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set."""
