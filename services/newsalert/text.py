@@ -109,6 +109,17 @@ def _offset_map(text: str) -> tuple[str, list[int] | None, list[int] | None]:
     """
     if text.isascii():
         return text, None, None
+    normal, starts, ends = normalized_pieces(text)
+    whole = normalize(text)
+    if normal != whole:  # not expected (tested); then every token spans the whole text
+        return whole, [0] * len(whole), [len(text)] * len(whole)
+    return normal, starts, ends
+
+
+def normalized_pieces(text: str) -> tuple[str, list[int], list[int]]:
+    """``text`` normalised piece by piece: (normal text, start and end of each character's
+    piece in ``text``). Equal to :func:`normalize` (the pieces are cut where nothing can
+    compose or reorder across the cut)."""
     formats = _format_characters()
     pieces: list[str] = []
     starts: list[int] = []
@@ -134,11 +145,7 @@ def _offset_map(text: str) -> tuple[str, list[int] | None, list[int] | None]:
         last = index
     if piece:
         flush()
-    normal = "".join(pieces)
-    if normal != normalize(text):  # not expected; then every token spans the whole text
-        whole = normalize(text)
-        return whole, [0] * len(whole), [len(text)] * len(whole)
-    return normal, starts, ends
+    return "".join(pieces), starts, ends
 
 
 @lru_cache(maxsize=4096)
