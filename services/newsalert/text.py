@@ -36,11 +36,12 @@ MAX_TOKEN_CHARS: Final = 128
 #: Bytes the stem cache may hold.
 STEM_CACHE_BYTES: Final = 32 * 1024 * 1024
 
+_TOKEN: Final = re.compile(r"[^\W_]+")
 # Group 1 is a token of at most MAX_TOKEN_CHARS characters; a longer run matches the
-# second branch, so ``findall`` gives "" for it at C speed (possessive: no backtracking).
-_TOKEN: Final = re.compile(rf"([^\W_]{{1,{MAX_TOKEN_CHARS}}}+)(?![^\W_])|[^\W_]++")
+# second branch (possessive quantifiers: no backtracking).
+_CAPPED_TOKEN: Final = re.compile(rf"([^\W_]{{1,{MAX_TOKEN_CHARS}}}+)(?![^\W_])|[^\W_]++")
 # For ASCII text ``[^\W_]`` is exactly ``[A-Za-z0-9]`` and casefold is lower().
-_ASCII_TOKEN: Final = re.compile(rf"([a-z0-9]{{1,{MAX_TOKEN_CHARS}}}+)(?![a-z0-9])|[a-z0-9]++")
+_ASCII_TOKEN: Final = re.compile(r"[a-z0-9]+")
 _SEP: Final = "\x00"
 # Hangul vowel and trailing consonant jamo compose with the syllable before them
 # (algorithmically, so they are in no decomposition table).
@@ -51,12 +52,34 @@ _stem_cache: SizedCache[str, str] = SizedCache(STEM_CACHE_BYTES)
 
 
 @lru_cache(maxsize=1)
-def _format_characters() -> re.Pattern[str]:
-    # Built on first use (a scan of every code point): ASCII-only processes never pay.
-    found = "".join(
-        chr(code) for code in range(sys.maxunicode + 1) if unicodedata.category(chr(code)) == "Cf"
+def _format_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(every format character, a format character of the BMP or any astral character).
+
+    Built on first use (a scan of every code point): ASCII-only processes never pay.
+    The second is the quick test: a class of BMP ranges plus one astral range is
+    matched several times faster than the exact class, whose astral ranges are checked
+    one by one; texts it finds nothing in (nearly all) need no removal.
+    """
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) == "Cf":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+
+    def char_class(spans: list[tuple[int, int]]) -> str:
+        return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in spans)
+
+    bmp = [(a, b) for a, b in ranges if b <= 0xFFFF]
+    return (
+        re.compile(f"[{char_class(ranges)}]"),
+        re.compile(f"[{char_class([*bmp, (0x10000, sys.maxunicode)])}]"),
     )
-    return re.compile(f"[{re.escape(found)}]")
+
+
+def _format_characters() -> re.Pattern[str]:
+    return _format_patterns()[0]
 
 
 def normalize(text: str) -> str:
@@ -67,7 +90,10 @@ def normalize(text: str) -> str:
     """
     if text.isascii():
         return text
-    return unicodedata.normalize("NFKC", _format_characters().sub("", text))
+    every, quick = _format_patterns()
+    if quick.search(text) is not None:
+        text = every.sub("", text)
+    return unicodedata.normalize("NFKC", text)
 
 
 def tokenize(text: str) -> list[str]:
@@ -75,13 +101,23 @@ def tokenize(text: str) -> list[str]:
     ``tank``); a token longer than :data:`MAX_TOKEN_CHARS` is ``""``."""
     if text.isascii():
         # Most news text: lower-case once, then one regex pass yields the tokens.
-        return _ASCII_TOKEN.findall(text.lower())
+        return _capped(_ASCII_TOKEN.findall(text.lower()))
     raw = _TOKEN.findall(normalize(text))
     if not raw:
         return []
     # One casefold call over the joined tokens instead of one per token; NUL is not a
     # token character and case-folds to itself, so the split is exact.
-    return _SEP.join(raw).casefold().split(_SEP)
+    return _capped(_SEP.join(raw).casefold().split(_SEP), raw)
+
+
+def _capped(tokens: list[str], raw: list[str] | None = None) -> list[str]:
+    # The longest token is found at C speed; long ones are rare, so the list is
+    # rebuilt only then. ``raw``: the tokens before case folding (which may lengthen).
+    lengths = map(len, tokens if raw is None else raw)
+    if not tokens or max(lengths) <= MAX_TOKEN_CHARS:
+        return tokens
+    before = tokens if raw is None else raw
+    return [t if len(b) <= MAX_TOKEN_CHARS else "" for t, b in zip(tokens, before, strict=True)]
 
 
 def token_spans(text: str) -> list[tuple[str, int, int]]:
@@ -90,7 +126,7 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
     the characters it came from)."""
     normal, starts, ends = _offset_map(text)
     spans = []
-    for m in _TOKEN.finditer(normal):
+    for m in _CAPPED_TOKEN.finditer(normal):
         token = m.group(1)
         start, end = m.start(), m.end()
         if starts is not None and ends is not None:
