@@ -352,7 +352,7 @@ def load_with_marks(
         if root is None:
             return None, Marks.unknown()
         shared = "&" in text or "<<" in text or "!" in text
-        if "*" in text:  # no alias, no expansion
+        if _may_have_alias(text):  # no alias, no expansion
             check_expansion(root, max_alias_nodes)
         builder = _Builder(loader, shared, line_offset, max_depth)
         value = builder.value(root)
@@ -360,6 +360,24 @@ def load_with_marks(
         return value, Marks(builder.nodes, builder.duplicates, key, line_offset)
     finally:
         loader.dispose()
+
+
+# What may come right before an alias: whitespace and line breaks (YAML 1.1 knows NEL,
+# LS and PS too), flow indicators, and ":" (a flow value after a quoted key). A false
+# positive only costs one walk of the node graph.
+_BEFORE_ALIAS = " \t\r\n\x85\u2028\u2029[{,:"
+
+
+def _may_have_alias(text: str) -> bool:
+    # An alias "*name" starts a node, so it follows one of _BEFORE_ALIAS (the "*" of a
+    # wildcard keyword such as summon* follows a letter). One str.find
+    # per "*": a rule file may hold thousands of wildcards.
+    at = text.find("*")
+    while at != -1:
+        if at == 0 or text[at - 1] in _BEFORE_ALIAS:
+            return True
+        at = text.find("*", at + 1)
+    return False
 
 
 def _fresh_key(loader: yaml.SafeLoader, shared: bool, node: Node) -> Any:

@@ -144,3 +144,15 @@ async def test_an_unexpected_error_on_reload_sets_the_failing_gauge(
 def test_yaml_errors_from_limits_are_yaml_errors() -> None:
     # config.py reports every yaml.YAMLError with its mark; the limits are ones.
     assert issubclass(YAMLLimitError, yaml.YAMLError)
+
+
+def test_a_bomb_of_flow_mappings_is_refused_too() -> None:
+    # Every alias follows a ":" (a flow value right after a quoted key), none a space.
+    layers = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for before, name in zip("abcdefgh", "bcdefghi", strict=True):
+        values = ",".join(f'"{k}":*{before}' for k in range(9))
+        layers.append(f"{name}: &{name} {{{values}}}")
+    text = "\n".join(layers) + "\n"
+    assert " *" not in text
+    with pytest.raises(YAMLLimitError):
+        load_with_marks(text)
