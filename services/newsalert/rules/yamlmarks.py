@@ -228,14 +228,7 @@ class _Builder:
         if kind is ScalarNode:
             if tag == _STR:
                 return node.value
-            try:
-                return self.loader.construct_object(node, deep=True)
-            except ValueError as exc:  # int("1" * 5000): over Python's digit limit
-                kind_name = tag.rpartition(":")[2]
-                reason = f"cannot read this {kind_name} ({len(node.value):,} characters)"
-                raise yaml.constructor.ConstructorError(
-                    None, None, reason, node.start_mark
-                ) from exc
+            return self._constructed(node)
         if isinstance(node, CollectionNode):
             self.depth += 1
             if self.depth > self.max_depth:
@@ -254,7 +247,19 @@ class _Builder:
         if kind is SequenceNode and tag == _SEQ:
             return self.sequence(node)  # type: ignore[arg-type]
         # Explicit tags such as !!set or !!omap, and unknown ones (an error): PyYAML's.
-        return self.loader.construct_object(node, deep=True)
+        return self._constructed(node)
+
+    def _constructed(self, node: Node) -> Any:
+        # PyYAML's constructors raise plain Python errors on some malformed input
+        # (``!!int ''``: IndexError; an integer over Python's digit limit: ValueError):
+        # they become YAML errors with the node's position.
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, IndexError, TypeError, OverflowError) as exc:
+            reason = f"cannot read this {str(node.tag).rpartition(':')[2]}"
+            if isinstance(node.value, str):
+                reason += f" ({len(node.value):,} characters)"
+            raise yaml.constructor.ConstructorError(None, None, reason, node.start_mark) from exc
 
     def key(self, node: Node) -> Any:
         """A mapping key: as :meth:`value`, ``=`` is a string, unhashable keys are str."""
