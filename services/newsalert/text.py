@@ -51,29 +51,34 @@ _stemmer = Stemmer.Stemmer("english")
 _stem_cache: SizedCache[str, str] = SizedCache(STEM_CACHE_BYTES)
 
 
+#: The format characters (Unicode category Cf) as inclusive code point ranges, for the
+#: Unicode version of this Python (a test checks them against ``unicodedata``; scanning
+#: every code point at run time would cost a tenth of a second).
+FORMAT_RANGES: Final = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
+    (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E),
+    (0x200B, 0x200F), (0x202A, 0x202E), (0x2060, 0x2064), (0x2066, 0x206F),
+    (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD), (0x110CD, 0x110CD),
+    (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A), (0xE0001, 0xE0001),
+    (0xE0020, 0xE007F),
+)  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def _format_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(every format character, a format character of the BMP or any astral character).
 
-    Built on first use (a scan of every code point): ASCII-only processes never pay.
     The second is the quick test: a class of BMP ranges plus one astral range is
     matched several times faster than the exact class, whose astral ranges are checked
     one by one; texts it finds nothing in (nearly all) need no removal.
     """
-    ranges: list[tuple[int, int]] = []
-    for code in range(sys.maxunicode + 1):
-        if unicodedata.category(chr(code)) == "Cf":
-            if ranges and ranges[-1][1] == code - 1:
-                ranges[-1] = (ranges[-1][0], code)
-            else:
-                ranges.append((code, code))
 
-    def char_class(spans: list[tuple[int, int]]) -> str:
+    def char_class(spans: Iterable[tuple[int, int]]) -> str:
         return "".join(f"{re.escape(chr(a))}-{re.escape(chr(b))}" for a, b in spans)
 
-    bmp = [(a, b) for a, b in ranges if b <= 0xFFFF]
+    bmp = [(a, b) for a, b in FORMAT_RANGES if b <= 0xFFFF]
     return (
-        re.compile(f"[{char_class(ranges)}]"),
+        re.compile(f"[{char_class(FORMAT_RANGES)}]"),
         re.compile(f"[{char_class([*bmp, (0x10000, sys.maxunicode)])}]"),
     )
 
@@ -219,7 +224,7 @@ def stem(token: str) -> str:
         # Interned: equal stems are then one object, so the index's dict and set probes
         # succeed on identity without comparing characters (fewer cache misses).
         cached = sys.intern(_stemmer.stemWord(token))
-        _stem_cache.put(token, cached, text_bytes(token, cached))
+        _stem_cache.put(token, cached, 2 * text_bytes(token))  # a stem is no longer than its token
     return cached
 
 

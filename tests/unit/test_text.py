@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import unicodedata
 
 import pytest
@@ -9,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.text import (
+    FORMAT_RANGES,
     MAX_TOKEN_CHARS,
     is_token,
     normalize,
@@ -97,6 +99,17 @@ def test_ascii_fast_path_equals_the_general_definition(text: str) -> None:
 def test_tokens_of_normalised_text(text: str, tokens: list[str]) -> None:
     assert tokenize(text) == tokens
     assert [token for token, _, _ in token_spans(text)] == tokens
+
+
+def test_format_ranges_are_the_format_characters_of_this_python() -> None:
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) == "Cf":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    assert tuple(ranges) == FORMAT_RANGES, unicodedata.unidata_version
 
 
 def test_normalize_keeps_ascii_and_removes_every_format_character() -> None:

@@ -155,12 +155,16 @@ class RuleParser:
         if cached is not None:
             location = self.where(raw, "id")
             return cached if cached.location == location else replace(cached, location=location)
-        rule = self._parse_rule(raw, number, defaults)
+        rule = self._parse_rule(raw, number, defaults, len(key[0]))
         if rule is not None:
             _rule_cache.put(key, rule, text_bytes(key[0]) * 3)
         return rule
 
-    def _parse_rule(self, raw: dict[Any, Any], number: int, defaults: Defaults) -> Rule | None:
+    def _parse_rule(
+        self, raw: dict[Any, Any], number: int, defaults: Defaults, written: int
+    ) -> Rule | None:
+        # written: the length of the rule's repr, which spends at least two characters
+        # on every keyword or query term.
         before = len(self.problems)
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
@@ -200,7 +204,7 @@ class RuleParser:
         if len(self.problems) > before or rule_id is None or not parts:
             return None
         expr = parts[0] if len(parts) == 1 else And(tuple(parts))
-        terms = sum(1 for _ in iter_terms(expr))
+        terms = sum(1 for _ in iter_terms(expr)) if written > 2 * MAX_TERMS_PER_RULE else 0
         if terms > MAX_TERMS_PER_RULE:
             reason = f"{terms:,} keywords and query terms, more than the limit"
             reason += f" ({MAX_TERMS_PER_RULE:,})"
