@@ -40,7 +40,7 @@ async def ensure_topics(
 ) -> None:
     """Create missing topics (idempotent); existing topics are left as they are."""
     wanted = list(topics) if topics is not None else service_topics(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
@@ -63,7 +63,7 @@ async def ensure_topics(
 def make_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
     """A producer that confirms each send only once the broker stored it."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.bootstrap_servers,
         acks="all",
         enable_idempotence=False,
         linger_ms=linger_ms,
@@ -86,7 +86,7 @@ async def send_all(
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:
     """Partition numbers of ``topic`` (empty when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         await admin.start()
         described = await admin.describe_topics([topic])
@@ -103,7 +103,7 @@ async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[
     """
     partitions = await partitions_of(settings, topic)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=settings.bootstrap_servers, group_id=group, enable_auto_commit=False
     )
     try:
         await consumer.start()
@@ -117,7 +117,7 @@ async def group_caught_up(settings: Settings, group: str, topic: str) -> bool:
     committed = await committed_offsets(settings, group, topic)
     if not committed:
         return False
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     try:
         await consumer.start()
         ends = await consumer.end_offsets([TopicPartition(topic, p) for p in committed])

@@ -67,7 +67,7 @@ class MatcherService:
         self._producer = make_producer(self._settings)
         await self._producer.start()
         broker = KafkaBroker(
-            self._settings.kafka_bootstrap,
+            self._settings.bootstrap_servers,
             graceful_timeout=30.0,
             enable_idempotence=False,
             logger=None,
