@@ -282,15 +282,9 @@ def _build(
         for key in document:
             if key not in TOP_KEYS:
                 parser.problem(document, key, f"unknown top-level key {key!r}", None)
-        if "version" in document and document["version"] != SUPPORTED_VERSION:
-            parser.problem(
-                document,
-                "version",
-                f"unsupported version {document['version']!r} (supported: {SUPPORTED_VERSION})",
-                None,
-            )
+        version = _version(parser, document, version)
         if "defaults" in document:
-            defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+            defaults = parser.defaults(document["defaults"], document, defaults)
         if entry.items is not None:
             raw_rules.extend((number, raw) for raw in entry.items)
         for key in ("rules", "subscriptions"):
@@ -362,15 +356,21 @@ def _defaults(documents: list[_Document]) -> Defaults:
         document = entry.document
         if isinstance(document, dict) and "defaults" in document:
             parser = RuleParser(entry.file, [], entry.marks)
-            defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+            defaults = parser.defaults(document["defaults"], document, defaults)
     return defaults
 
 
-def _merge_defaults(current: Defaults, new: Defaults) -> Defaults:
-    # Files of a directory may each set defaults; the later file wins key by key only
-    # where it differs from the built-in default.
-    base = Defaults()
-    return Defaults(
-        window=new.window if new.window != base.window else current.window,
-        fields=new.fields if new.fields != base.fields else current.fields,
-    )
+def _version(parser: RuleParser, document: dict[object, object], current: int) -> int:
+    """The rule-language ``version`` a file declares (``current`` when it declares none).
+
+    Only :data:`SUPPORTED_VERSION` is accepted (``true`` is not ``1``); any file of a
+    directory may leave it out.
+    """
+    if "version" not in document:
+        return current
+    value = document["version"]
+    if type(value) is not int or value != SUPPORTED_VERSION:
+        reason = f"unsupported version {value!r} (supported: {SUPPORTED_VERSION})"
+        parser.problem(document, "version", reason, None)
+        return current
+    return value
