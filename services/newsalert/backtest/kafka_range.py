@@ -28,9 +28,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from newsalert.backtest.records import SourceRecord
-from newsalert.backtest.timespec import to_ms
 from newsalert.errors import NewsalertError
 from newsalert.settings import Settings
+from newsalert.timespec import to_ms
 
 _IDLE_LIMIT_S = 30.0
 _METADATA_TRIES = 20

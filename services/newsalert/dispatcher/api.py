@@ -6,13 +6,14 @@ pause, resume. Secrets and alert bodies beyond the delivery record are never ret
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus, datetime_to_ms
+from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore
+from newsalert.timespec import to_ms
 
 
 def deliveries_router(store: DeliveryStore) -> APIRouter:
@@ -50,8 +51,7 @@ def deliveries_router(store: DeliveryStore) -> APIRouter:
     @router.post("/subscriptions/{subscription_id}/recover")
     async def recover(subscription_id: str, since: datetime) -> dict[str, Any]:
         """Redeliver every failed delivery of the subscription created since ``since``."""
-        when = since if since.tzinfo else since.replace(tzinfo=UTC)
-        done = await store.log.recover(subscription_id, datetime_to_ms(when))
+        done = await store.log.recover(subscription_id, to_ms(since))
         return {"recovering": done}
 
     @router.post("/subscriptions/{subscription_id}/pause")

@@ -29,7 +29,8 @@ from newsalert.dedupe import DedupeStore, DedupeUnavailableError
 from newsalert.errors import ArticleError
 from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
+from newsalert.models import article_time
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 
@@ -181,7 +182,7 @@ class MatcherService:
             await self._to_dlq(record, exc.reason)
             return
         started = time.perf_counter()
-        outcome = await self._pipeline.process(article, event_time_of(article, record.timestamp))
+        outcome = await self._pipeline.process(article, article_time(article, record.timestamp))
         metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
         try:
             await self._publish(outcome)
