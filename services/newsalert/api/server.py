@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, HTTPException, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -21,6 +21,7 @@ from newsalert.models import Article
 from newsalert.rules import Document
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.api")
 
@@ -67,9 +68,26 @@ async def _service_ready(service: _Service) -> bool:
     return True if probe is None else bool(await probe())
 
 
-def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
-    """The ASGI app; ``services`` are asked for their ``ready`` flag by /readyz."""
+def create_app(
+    reloader: RuleReloader | None,
+    services: Sequence[_Service],
+    subscriptions: Callable[[], Sequence[Subscription]] | None = None,
+) -> FastAPI:
+    """The ASGI app; ``services`` are asked for their ``ready`` flag by /readyz.
+
+    Without a ``reloader`` (a dispatcher alone: no rule is loaded in this process)
+    ``/rules`` and ``/rules/test`` answer 404 and ``/readyz`` reports ``"rules": null``.
+    ``subscriptions`` defaults to the reloader's.
+    """
     app = FastAPI(title="newsalert", version="1", docs_url="/docs", redoc_url=None)
+    live_subscriptions = subscriptions or (
+        (lambda: reloader.current.subscriptions) if reloader is not None else tuple
+    )
+
+    def live_rules() -> RuleReloader:
+        if reloader is None:
+            raise HTTPException(404, "this process runs no matcher: it loads no rules")
+        return reloader
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -82,7 +100,8 @@ def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
         states = {type(s).__name__: await _service_ready(s) for s in services}
         ready = all(states.values())
         response.status_code = 200 if ready else 503
-        return {"ready": ready, "services": states, "rules": len(reloader.compiled)}
+        rules = len(reloader.compiled) if reloader is not None else None
+        return {"ready": ready, "services": states, "rules": rules}
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -94,22 +113,21 @@ def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
         """The rules live now (after the last good reload)."""
         return [
             {"id": rule.id, "title": rule.title, "tags": list(rule.tags)}
-            for rule in reloader.current.rules.rules
+            for rule in live_rules().current.rules.rules
         ]
 
     @app.get("/subscriptions")
-    async def subscriptions() -> list[dict[str, Any]]:
+    async def subscription_list() -> list[dict[str, Any]]:
         """Subscriptions (secrets are never shown)."""
         return [
-            {"id": sub.id, "url": sub.url, "rules": list(sub.rules)}
-            for sub in reloader.current.subscriptions
+            {"id": sub.id, "url": sub.url, "rules": list(sub.rules)} for sub in live_subscriptions()
         ]
 
     @app.post("/rules/test")
     async def test_text(text: TestText) -> TestResult:
         """Which live rules fire on this text (nothing is published or marked)."""
         article = Article(id="api-test", **text.model_dump())
-        found = reloader.compiled.match(Document.from_article(article))
+        found = live_rules().compiled.match(Document.from_article(article))
         return TestResult(
             matches=[
                 TestMatch(
@@ -136,13 +154,14 @@ class ApiServer:
     def __init__(
         self,
         settings: Settings,
-        reloader: RuleReloader,
+        reloader: RuleReloader | None,
         services: Sequence[_Service],
         port: int,
         host: str = "0.0.0.0",  # noqa: S104  (probes and Prometheus reach it from outside the pod)
+        subscriptions: Callable[[], Sequence[Subscription]] | None = None,
     ) -> None:
         self.ready = True
-        self._app = create_app(reloader, services)
+        self._app = create_app(reloader, services, subscriptions)
         self._services = services
         config = uvicorn.Config(
             self._app,
