@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -71,17 +72,54 @@ def make_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer
     )
 
 
+class PendingSends:
+    """Sends handed to a producer and not yet acknowledged, and since when.
+
+    A broker that accepts connections but does not answer (a dead partition leader still
+    in the ISR, a frozen broker) leaves sends outstanding for up to the client's request
+    timeout while every health check passes; the age of the oldest outstanding send is
+    what shows such a stalled produce path (``/readyz``, a gauge).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._started: dict[int, float] = {}
+        self._next = 0
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        """Count the enclosed send as outstanding until it returns or raises."""
+        token = self._next
+        self._next += 1
+        self._started[token] = self._clock()
+        try:
+            yield
+        finally:
+            del self._started[token]
+
+    def oldest_age_s(self) -> float:
+        """Seconds the oldest outstanding send has waited (0 when none waits)."""
+        if not self._started:
+            return 0.0
+        return max(0.0, self._clock() - min(self._started.values()))
+
+
 async def send_all(
     producer: AIOKafkaProducer,
     records: Sequence[tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]],
+    pending: PendingSends | None = None,
 ) -> None:
-    """Send ``(topic, key, value, headers)`` records and wait until every one is stored."""
-    futures = [
-        await producer.send(topic, value=value, key=key, headers=headers)
-        for topic, key, value, headers in records
-    ]
-    if futures:
-        await asyncio.gather(*futures)
+    """Send ``(topic, key, value, headers)`` records and wait until every one is stored.
+
+    With ``pending``, the wait counts as one outstanding send there.
+    """
+    with pending.track() if pending is not None else contextlib.nullcontext():
+        futures = [
+            await producer.send(topic, value=value, key=key, headers=headers)
+            for topic, key, value, headers in records
+        ]
+        if futures:
+            await asyncio.gather(*futures)
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:

@@ -25,3 +25,8 @@ BATCH_RETRIES = Counter(
 DEPENDENCY_UP = Gauge(
     "newsalert_dependency_up", "1 when the dependency answered the last call.", ["dependency"]
 )
+PRODUCE_PENDING_AGE = Gauge(
+    "newsalert_alert_produce_oldest_pending_seconds",
+    "Age of the oldest alert send the broker has not acknowledged yet (0: none waits); "
+    "above NEWSALERT_PRODUCE_STALL_S the matcher reports not ready.",
+)

@@ -67,6 +67,12 @@ class Settings(BaseSettings):
     story_window_s: float = Field(
         259_200.0, description="A near-duplicate within this many seconds joins the story."
     )
+    produce_stall_s: float = Field(
+        5.0,
+        gt=0,
+        description="The matcher reports not ready (/readyz 503) while an alert send has "
+        "waited longer than this for the broker's acknowledgement.",
+    )
     log_level: str = Field("INFO", description="Python logging level.")
 
     def topic(self, name: str) -> str:
