@@ -5,7 +5,9 @@ Generates ``--rules`` rules (default 100,000) from the BBC corpus exactly as
 runs each of ``newsalert matcher``, ``newsalert dispatcher`` and ``newsalert run`` alone
 (``--api-port``), as compose and Kubernetes run them. For each it reports the seconds
 until ``/readyz`` answered 200, the RSS then, the RSS ``--settle`` seconds later, and
-the peak (``VmHWM``). Prints the figures; asserts nothing.
+the peak (``VmHWM``); then it renames one rule in the file and reports the time until
+the service logged its reload and the RSS and peak after it (the old and new rule sets
+briefly coexist). Prints the figures; asserts nothing.
 
     .venv/bin/python bench/service_rss.py                    # 100k rules, 30 s settle
     .venv/bin/python bench/service_rss.py --rules 10000 --settle 10 --only dispatcher
@@ -73,20 +75,23 @@ def measure(service: str, config: Path, env: dict[str, str], settle_s: float) ->
     """Start one service, wait until ready, sample its memory, stop it."""
     port = free_port()
     started = time.perf_counter()
-    process = subprocess.Popen(
-        [NEWSALERT, service, "--config", str(config), "--api-port", str(port)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+    log = config.with_name(f"{service}.log")
+    with log.open("wb") as err:  # a file, not a pipe: a full pipe would block the service
+        process = subprocess.Popen(
+            [NEWSALERT, service, "--config", str(config), "--api-port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=err,
+        )  # fmt: skip
     try:
         while not _ready(port):
             if process.poll() is not None:
-                assert process.stderr is not None
-                raise SystemExit(f"{service} exited: {process.stderr.read()[-2000:]!r}")
+                raise SystemExit(f"{service} exited: {log.read_text()[-2000:]}")
             time.sleep(0.5)
         ready_s = time.perf_counter() - started
         at_ready = _status(process.pid)["VmRSS"]
         time.sleep(settle_s)
         later = _status(process.pid)
+        reload_s = _edit_and_wait(config, log)
+        reloaded = _status(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -98,7 +103,27 @@ def measure(service: str, config: Path, env: dict[str, str], settle_s: float) ->
         "rss_ready_mib": at_ready / 1024,
         "rss_mib": later["VmRSS"] / 1024,
         "peak_mib": later["VmHWM"] / 1024,
+        "reload_s": reload_s,
+        "rss_reloaded_mib": reloaded["VmRSS"] / 1024,
+        "peak_reloaded_mib": reloaded["VmHWM"] / 1024,
     }
+
+
+def _edit_and_wait(config: Path, log: Path, timeout_s: float = 600) -> float:
+    """Rename the last rule (a one-rule edit), wait for the service's reload log line."""
+    text = config.read_text(encoding="utf-8")
+    at = text.rindex("- id: ")
+    end = text.index("\n", at)
+    old_id = text[at + len("- id: ") : end]
+    renamed = f"{old_id}-x" if not old_id.endswith("-x") else old_id[:-2]
+    config.write_text(f"{text[:at]}- id: {renamed}{text[end:]}", encoding="utf-8")
+    started = time.perf_counter()
+    seen = log.read_text(errors="replace").count("reloaded")
+    while log.read_text(errors="replace").count("reloaded") == seen:
+        if time.perf_counter() - started > timeout_s:
+            raise SystemExit(f"no reload within {timeout_s:.0f}s: {log.read_text()[-2000:]}")
+        time.sleep(0.5)
+    return time.perf_counter() - started
 
 
 def main() -> int:
@@ -126,12 +151,17 @@ def main() -> int:
                 "HOOK": "https://hooks.example.com",
                 "SECRET": "whsec_" + base64.b64encode(os.urandom(24)).decode(),
             }
-            print(f"{'service':<11} {'ready s':>8} {'RSS ready':>10} {'RSS later':>10} {'peak':>8}")
+            print(
+                f"{'service':<11} {'ready s':>8} {'RSS ready':>10} {'RSS later':>10} {'peak':>8}"
+                f" | one-rule edit: {'reload s':>8} {'RSS':>8} {'peak':>8}"
+            )
             for service in args.only or SERVICES:
                 got = measure(service, config, env, args.settle)
                 print(
-                    f"{service:<11} {got['ready_s']:>8.1f} {got['rss_ready_mib']:>7.0f} MiB "
-                    f"{got['rss_mib']:>6.0f} MiB {got['peak_mib']:>4.0f} MiB",
+                    f"{service:<11} {got['ready_s']:>8.1f} {got['rss_ready_mib']:>6.0f} MiB "
+                    f"{got['rss_mib']:>6.0f} MiB {got['peak_mib']:>4.0f} MiB"
+                    f" | {'':>14} {got['reload_s']:>8.1f} {got['rss_reloaded_mib']:>4.0f} MiB"
+                    f" {got['peak_reloaded_mib']:>4.0f} MiB",
                     flush=True,
                 )
         finally:
