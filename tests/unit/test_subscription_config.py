@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsalert.config import load_config
 from newsalert.rules import RuleFileError
@@ -93,3 +97,52 @@ def test_scan_finds_only_top_level_rule_ids() -> None:
     assert span is not None
     assert text[span[0] : span[1]].startswith("- id: a")
     assert scan_rules("a: [\n") is None
+
+
+def _quoted(rule_id: str, style: int) -> str:
+    return (rule_id, f"'{rule_id}'", f'"{rule_id}"')[style]
+
+
+@st.composite
+def _config_text(draw: st.DrawFn) -> str:
+    ids = draw(st.lists(st.sampled_from(["a", "b-1", "c_2", "port"]), unique=True, max_size=3))
+    styles = [draw(st.integers(0, 2)) for _ in ids]
+    layout = draw(st.sampled_from(["indented", "column0", "flow", "empty", "null", "absent"]))
+    if layout == "flow":
+        items = ", ".join(
+            f"{{id: {_quoted(i, s)}, all: [x]}}" for i, s in zip(ids, styles, strict=True)
+        )
+        rules = f"rules: [{items}]  # flow\n"
+    elif layout in ("indented", "column0"):
+        pad = "  " if layout == "indented" else ""
+        rules = "rules:\n" + "".join(
+            f"{pad}- id: {_quoted(i, s)}\n{pad}  # why\n{pad}  all: [x]\n"
+            for i, s in zip(ids, styles, strict=True)
+        )
+    else:
+        rules = {"empty": "rules: []\n", "null": "rules:\n", "absent": ""}[layout]
+    selectors = draw(st.lists(st.sampled_from([*ids, "zz", "*", "tag:x"]), min_size=1, max_size=3))
+    secret = draw(st.sampled_from(["${SECRET}", "${UNSET}", SECRET, "nope"]))
+    subs = (
+        "subscriptions:\n  - id: desk\n    url: ${HOOK}/d\n"
+        f"    secret: {secret}\n    rules: [{', '.join(json.dumps(s) for s in selectors)}]\n"
+    )
+    head = draw(st.sampled_from(["", "version: 1\n", "# a config\nversion: 1\n"]))
+    return head + (rules + subs if draw(st.booleans()) else subs + rules)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_config_text())
+def test_generated_configs_load_alike(text: str) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "config.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            expected: object = load_config(path, ENV).subscriptions
+        except RuleFileError as exc:
+            expected = [str(p) for p in exc.problems]
+        try:
+            got: object = load_subscriptions(path, ENV)
+        except RuleFileError as exc:
+            got = [str(p) for p in exc.problems]
+    assert got == expected, text
