@@ -71,7 +71,7 @@ def watch_config(
     """
     if roles.matcher:
         reloader = RuleReloader(config_path, env=env, interval_s=settings.reload_interval_s)
-        return reloader, reloader, lambda: reloader.current.subscriptions
+        return reloader, reloader, _subscriptions_of(reloader)
     watcher = ConfigWatcher(
         config_path,
         lambda: load_subscriptions(config_path, env),
