@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from newsalert.cli import app
 from newsalert.settings import Settings, parse_bootstrap
 
 
@@ -25,3 +29,14 @@ def test_malformed_bootstrap_is_refused_naming_the_entry(text: str) -> None:
         parse_bootstrap(text)
     with pytest.raises(ValidationError, match="kafka_bootstrap"):
         Settings(kafka_bootstrap=text)
+
+
+def test_the_cli_names_a_malformed_bootstrap_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("NEWSALERT_KAFKA_BOOTSTRAP", "h1:9091,h2")
+    result = CliRunner().invoke(app, ["run", "--config", str(tmp_path / "rules.yaml")])
+    assert result.exit_code == 2
+    assert "NEWSALERT_KAFKA_BOOTSTRAP: Value error, bootstrap server 'h2' must be host:port" in (
+        result.output
+    )
