@@ -46,6 +46,7 @@ class Roles:
     matcher: bool = True
     dispatcher: bool = True
     api_port: int | None = None
+    api_host: str | None = None  # None: Settings.api_host (loopback by default)
 
     @property
     def names(self) -> str:
@@ -107,7 +108,12 @@ def build_services(
         assert reloader is not None, "a matcher needs the rule reloader"
         live = reloader
         services.append(
-            MatcherService(settings, lambda: live.compiled, open_redis_dedupe(settings))
+            MatcherService(
+                settings,
+                lambda: live.compiled,
+                open_redis_dedupe(settings),
+                subscriptions=subscriptions,
+            )
         )
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer
@@ -119,6 +125,7 @@ def build_services(
                 services=list(services),
                 port=roles.api_port,
                 subscriptions=subscriptions,
+                host=roles.api_host,
             )
         )
     return services

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from newsalert.timespec import duration_s
+from newsalert.timespec import delta_ms, duration_s, parse_duration
 from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -90,6 +90,11 @@ class Subscription(BaseModel):
     operational_events: bool = Field(
         False, description="Also receive delivery events (failing, paused, recovered)."
     )
+    repeat_interval: str | None = Field(
+        None,
+        description="Alert a story again only after this long in article time (e.g. '6h'); "
+        "default: the service's NEWSALERT_REPEAT_INTERVAL_S.",
+    )
 
     @field_validator("id")
     @classmethod
@@ -117,7 +122,7 @@ class Subscription(BaseModel):
             duration_s(entry)
         return value
 
-    @field_validator("max_alert_age", "timeout", "pause_after")
+    @field_validator("max_alert_age", "timeout", "pause_after", "repeat_interval")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         return _check_duration(value)
@@ -141,6 +146,22 @@ class Subscription(BaseModel):
     def pause_after_s(self) -> float | None:
         """``pause_after`` in seconds, ``None`` when time failing never pauses."""
         return None if self.pause_after is None else duration_s(self.pause_after)
+
+    def repeat_lane(self) -> timedelta | None:
+        """This subscription's own repeat interval, ``None`` when it keeps the default.
+
+        Subscriptions with equal intervals share a *repeat lane* in the matcher's dedupe;
+        the matcher tags each alert with its lane and the dispatcher delivers it to the
+        subscriptions of that lane only.
+        """
+        if self.repeat_interval is None:
+            return None
+        return parse_duration(self.repeat_interval)
+
+    def repeat_lane_ms(self) -> int | None:
+        """:meth:`repeat_lane` in whole milliseconds, as alerts carry it."""
+        lane = self.repeat_lane()
+        return None if lane is None else delta_ms(lane)
 
     def selects(self, rule_id: str, tags: Iterable[str]) -> bool:
         """True when this subscription wants alerts of rule ``rule_id`` with ``tags``."""

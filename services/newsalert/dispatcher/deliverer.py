@@ -41,6 +41,7 @@ def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> Si
             story_id=alert.story_id,
             matched=alert.matched,
             duplicates_folded=alert.duplicates_folded,
+            event_time_clamped=alert.event_time_clamped,
         ),
     )
     body = payload.model_dump_json().encode()
@@ -112,7 +113,8 @@ class Deliverer:
             return await self._dead_letter(item, None, item.attempts, reason)
         request = build_request(sub, item, now)
         result = await self._sender.post(sub.url, request, timeout_s=sub.timeout_s(self._timeout_s))
-        return await self._record(sub, item, now, result)
+        # The error text goes to the delivery log, events, logs and alerts.dlq.
+        return await self._record(sub, item, now, result.scrubbed(sub.url))
 
     async def _record(
         self, sub: Subscription, item: PendingDelivery, now: datetime, result: AttemptResult
