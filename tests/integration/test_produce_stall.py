@@ -1,8 +1,8 @@
 """A stalled produce path shows: ``/readyz`` 503 and a gauge while alert sends wait.
 
 The broker is frozen (SIGSTOP) while the matcher publishes alerts: connections stay
-open, nothing is answered, every other check passes. Runs on a tansu broker of its own
-(freezing the session's broker would stall other tests).
+open, nothing is answered, every other check passes. Runs on a broker of its own, tansu
+then Apache Kafka (freezing the session's broker would stall other tests).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -23,12 +24,14 @@ import pytest
 from newsalert import constants
 from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.settings import Settings
+from newsalert.stack.apache_kafka import ApacheKafka
 from newsalert.stack.embedded import spawn_tansu
 from newsalert.stack.process import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 NEWSALERT = str(Path(sys.executable).with_name("newsalert"))
+REPO = Path(__file__).resolve().parents[2]
 ARTICLES = 4000
 CONFIG = "version: 1\nrules:\n  - id: port\n    all: [port]\n"
 
@@ -59,13 +62,30 @@ async def _until(check: object, timeout_s: float, what: str) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
+@pytest.fixture(params=["tansu", pytest.param("kafka", marks=pytest.mark.kafka_reference)])
+def own_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, int]]:
+    """A broker of this test's own: (bootstrap, pid to freeze); tansu, then Apache Kafka."""
+    if request.param == "tansu":
+        tansu = spawn_tansu(free_port(), tmp_path)
+        yield f"127.0.0.1:{tansu.port}", tansu.pid
+        tansu.stop()
+        return
+    reason = ApacheKafka.unavailable_reason()
+    if reason is not None:
+        pytest.skip(f"Apache Kafka leg skipped: {reason}")
+    kafka = ApacheKafka(tmp_path / "kafka", REPO / "tests" / "kafka-reference" / "pom.xml")
+    bootstrap = kafka.start()
+    yield bootstrap, kafka.pid
+    kafka.stop()
+
+
 async def test_readyz_fails_while_alert_sends_wait_on_a_frozen_broker(
-    redis_url: str, tmp_path: Path
+    redis_url: str, tmp_path: Path, own_broker: tuple[str, int]
 ) -> None:
-    broker = spawn_tansu(free_port(), tmp_path)
+    bootstrap, broker_pid = own_broker
     frozen = False
     settings = Settings(
-        kafka_bootstrap=f"127.0.0.1:{broker.port}",
+        kafka_bootstrap=bootstrap,
         redis_url=redis_url,
         redis_prefix=f"na:stall:{secrets.token_hex(4)}:",
     )
@@ -109,7 +129,7 @@ async def test_readyz_fails_while_alert_sends_wait_on_a_frozen_broker(
             return _gauge(text, "newsalert_alerts_published_total") > 0
 
         await _until(publishing, 60, "the first alerts")
-        os.kill(broker.pid, signal.SIGSTOP)
+        os.kill(broker_pid, signal.SIGSTOP)
         frozen = True
 
         async def not_ready() -> bool:
@@ -118,18 +138,17 @@ async def test_readyz_fails_while_alert_sends_wait_on_a_frozen_broker(
         await _until(not_ready, 20, "/readyz to report the stalled produce path")
         text = (await _get(client, "/metrics")).text
         assert _gauge(text, "newsalert_alert_produce_oldest_pending_seconds") > 2
-        os.kill(broker.pid, signal.SIGCONT)
+        os.kill(broker_pid, signal.SIGCONT)
         frozen = False
         await _until(ready, 60, "readiness once the broker answers again")
         assert matcher.poll() is None, log.read_text()[-2000:]
     finally:
         if frozen:
-            os.kill(broker.pid, signal.SIGCONT)
+            os.kill(broker_pid, signal.SIGCONT)
         await client.aclose()
         matcher.send_signal(signal.SIGTERM)
         try:
             await asyncio.to_thread(matcher.wait, 60)
         finally:
             matcher.kill()
-            broker.stop()
     assert matcher.returncode == 0, log.read_text()[-2000:]
