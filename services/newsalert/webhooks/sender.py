@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
+from newsalert.webhooks.redact import quiet_http_client_logs, scrub
 from newsalert.webhooks.signing import SignedRequest
 from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedNetworkBackend, SSRFError
 
@@ -34,6 +35,14 @@ class AttemptResult:
     retry_after: str | None = None
     timed_out: bool = False
     refused: bool = False  # the SSRF guard or the scheme check refused the URL
+
+    def scrubbed(self, url: str) -> AttemptResult:
+        """This result with ``url``'s secret parts removed from the texts that are kept."""
+        return replace(
+            self,
+            error=None if self.error is None else scrub(self.error, url),
+            response=scrub(self.response, url),
+        )
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
@@ -66,6 +75,7 @@ class WebhookSender:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout_s = timeout_s
+        quiet_http_client_logs()  # httpx logs each request's full URL at INFO
         self._client = httpx.AsyncClient(
             transport=transport or GuardedTransport(policy),
             follow_redirects=False,
