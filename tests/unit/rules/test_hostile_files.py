@@ -3,19 +3,25 @@
 Hypothesis writes rule files from the pieces that have broken parsers before (deep
 brackets, aliases, huge numbers, operator soup in queries, format characters, quotes,
 wildcards in odd places); loading one either gives a config that compiles and matches,
-or raises :class:`RuleFileError` whose problems are one short line each.
+or raises :class:`RuleFileError` whose problems are one short line each. Saved one after
+another under a :class:`RuleReloader`, each goes live or keeps the last good rule set
+with ``newsalert_rules_reload_failing`` set.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from newsalert.config import parse_config_text
 from newsalert.rules import Document
+from newsalert.rules.metrics import RELOAD_FAILING
 from newsalert.rules.problems import RuleFileError
+from newsalert.rules.reload import RuleReloader
 
 WORDS = ["envoy", "summon*", "port", "str\u200bike", "ｐｏｒｔ", "é", "a" * 130, "x*y", "**"]
 QUERY_PIECES = [
@@ -132,3 +138,35 @@ def test_yaml_soup_is_a_config_or_short_problems(text: str) -> None:
     test_a_generated_file_is_a_config_or_short_problems.hypothesis.inner_test(  # type: ignore[attr-defined]
         "version: 1\n" + text
     )
+
+
+GOOD = "version: 1\nrules:\n  - {id: good, all: [envoy]}\n"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(rule_files(), min_size=1, max_size=3))
+def test_hot_reload_of_generated_files_keeps_a_good_rule_set(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str]
+) -> None:
+    path = tmp_path_factory.mktemp("reload") / "rules.yaml"
+    path.write_text(GOOD, encoding="utf-8")
+    reloader = RuleReloader(path, env={})
+    doc = Document.from_text(body="the envoy was summoned")
+    previous = GOOD
+    for text in texts:
+        before = reloader.compiled
+        path.write_text(text, encoding="utf-8")
+        live = asyncio.run(reloader.check())
+        if live:
+            assert RELOAD_FAILING._value.get() == 0
+            assert reloader.compiled is not before
+        else:
+            assert reloader.compiled is before
+            # Unchanged content is not loaded again; a changed one failed.
+            assert text == previous or RELOAD_FAILING._value.get() == 1
+        previous = text
+        reloader.compiled.match(doc)
+    path.write_text(GOOD.replace("good", "again"), encoding="utf-8")
+    assert asyncio.run(reloader.check())
+    assert [m.rule_id for m in reloader.compiled.match(doc)] == ["again"]
+    assert RELOAD_FAILING._value.get() == 0
