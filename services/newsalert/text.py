@@ -106,7 +106,8 @@ def tokenize(text: str) -> list[str]:
     ``tank``); a token longer than :data:`MAX_TOKEN_CHARS` is ``""``."""
     if text.isascii():
         # Most news text: lower-case once, then one regex pass yields the tokens.
-        return _capped(_ASCII_TOKEN.findall(text.lower()))
+        tokens = _ASCII_TOKEN.findall(text.lower())
+        return tokens if len(text) <= MAX_TOKEN_CHARS else _capped(tokens)
     raw = _TOKEN.findall(normalize(text))
     if not raw:
         return []
