@@ -7,6 +7,9 @@ together as :class:`~newsalert.rules.RuleFileError` (a :class:`~newsalert.errors
 
 ``${VAR}`` in subscriptions is expanded from the ``env`` mapping the caller passes (the
 CLI passes ``os.environ``); this module never reads the process environment itself.
+With ``subscriptions=False`` the ``subscriptions:`` sections are neither expanded nor
+validated and the config has none: rules tooling (check, explain, dry-run backtests)
+then runs on an analyst's machine without the production secrets.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import yaml
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
 from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.incremental import MAX_CHANGED_SHARE, ItemMemory, RawRule
+from newsalert.rules.limits import MAX_FILE_BYTES, MAX_RULES_PER_FILE, shown
 from newsalert.rules.model import Location, Rule
 from newsalert.rules.parse import Defaults, RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
@@ -73,8 +77,12 @@ def config_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path, env: Mapping[str, str] | None = None, *, subscriptions: bool = True
+) -> Config:
     """Load and validate the config at ``path``; raises ``RuleFileError`` listing all problems.
+
+    ``subscriptions=False`` skips the subscriptions (see the module docstring).
 
     A big config (:data:`FREEZE_RULES` rules or more) is long-lived and holds no reference
     cycles, so its millions of objects are moved to the garbage collector's permanent
@@ -83,24 +91,22 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     freed by reference counting when the config is dropped.
     """
     with paused_gc():
-        config = _load(Path(path), env)
+        config = _load(Path(path), env, subscriptions)
         if len(config.rules) >= FREEZE_RULES:
             gc.freeze()
         return config
 
 
-def _load(source: Path, env: Mapping[str, str] | None) -> Config:
+def _load(source: Path, env: Mapping[str, str] | None, subscriptions: bool) -> Config:
     problems: list[Problem] = []
     files = _files(source)
     documents: list[_Document] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(Location(str(file)), f"cannot read: {exc}"))
+        text = _read(file, problems)
+        if text is None:
             continue
         documents.append(_Document(str(file), *_parse_yaml(text, str(file), problems)))
-    return _build(documents, source, tuple(files), env or {}, problems)
+    return _build(documents, source, tuple(files), env if subscriptions else None, problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +133,11 @@ class ConfigLoader:
     :func:`load_config`. Loads through one loader run one at a time (a lock).
     """
 
-    def __init__(self, path: str | Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, path: str | Path, env: Mapping[str, str] | None = None, *, subscriptions: bool = True
+    ) -> None:
         self.path = Path(path)
-        self._env: Mapping[str, str] = env or {}
+        self._env: Mapping[str, str] | None = (env or {}) if subscriptions else None
         self._memory: dict[str, ItemMemory] = {}
         self._lock = threading.Lock()
         #: How the last call of :meth:`load` went.
@@ -152,10 +160,8 @@ class ConfigLoader:
         for file in files:
             found: list[Problem] = []
             early.append(found)
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                found.append(Problem(Location(str(file)), f"cannot read: {exc}"))
+            text = _read(file, found)
+            if text is None:
                 continue
             cut = split_rule_items(text)
             memory = self._memory.get(str(file))
@@ -225,6 +231,21 @@ def _skeleton(file: str, cut: RuleItems) -> _Document | None:
     return _Document(file, document, marks, [])
 
 
+def _read(file: Path, problems: list[Problem]) -> str | None:
+    # The size is checked before reading: what a file may cost is bounded before the
+    # work is done (see newsalert.rules.limits).
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            reason = f"{size:,} bytes, more than the limit ({MAX_FILE_BYTES:,})"
+            problems.append(Problem(Location(str(file)), reason))
+            return None
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(Location(str(file)), f"cannot read: {exc}"))
+        return None
+
+
 def _files(source: Path) -> list[Path]:
     if not source.exists():
         raise RuleFileError([Problem(Location(str(source)), "no such file or directory")])
@@ -246,7 +267,7 @@ def parse_config_text(
 def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, Marks]:
     try:
         document, marks = load_with_marks(text)
-    except yaml.YAMLError as exc:
+    except yaml.YAMLError as exc:  # limits (depth, aliases) included: see yamlmarks
         mark = getattr(exc, "problem_mark", None)
         reason = str(getattr(exc, "problem", None) or exc).strip()
         line = mark.line + 1 if mark is not None else None
@@ -254,7 +275,7 @@ def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, 
         problems.append(Problem(Location(file, line, column), f"invalid YAML: {reason}"))
         return None, Marks.unknown()
     for key, line, column in marks.repeated_keys(document):
-        problems.append(Problem(Location(file, line, column), f"duplicate key {key!r}"))
+        problems.append(Problem(Location(file, line, column), f"duplicate key {shown(key)}"))
     return document, marks
 
 
@@ -262,11 +283,12 @@ def _build(
     documents: list[_Document],
     source: Path,
     files: tuple[Path, ...],
-    env: Mapping[str, str],
+    env: Mapping[str, str] | None,
     problems: list[Problem],
     outcomes: list[list[Rule | None]] | None = None,
 ) -> Config:
-    # outcomes: filled with one list per document, the rule (or None) of each raw rule.
+    # env None: subscriptions are skipped. outcomes: filled with one list per document,
+    # the rule (or None) of each raw rule.
     version = SUPPORTED_VERSION
     defaults = Defaults()
     raw_rules: list[tuple[int, RawRule]] = []
@@ -281,17 +303,13 @@ def _build(
             continue
         for key in document:
             if key not in TOP_KEYS:
-                parser.problem(document, key, f"unknown top-level key {key!r}", None)
-        if "version" in document and document["version"] != SUPPORTED_VERSION:
-            parser.problem(
-                document,
-                "version",
-                f"unsupported version {document['version']!r} (supported: {SUPPORTED_VERSION})",
-                None,
-            )
+                parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
+        version = _version(parser, document, version)
         if "defaults" in document:
-            defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+            defaults = parser.defaults(document["defaults"], document, defaults)
         if entry.items is not None:
+            if _too_many_rules(parser, document, len(entry.items)):
+                continue
             raw_rules.extend((number, raw) for raw in entry.items)
         for key in ("rules", "subscriptions"):
             value = document.get(key)
@@ -299,6 +317,8 @@ def _build(
                 continue
             if not isinstance(value, list):
                 parser.problem(document, key, f"{key} must be a list", None)
+                continue
+            if key == "rules" and _too_many_rules(parser, document, len(value)):
                 continue
             for index in range(len(value)):
                 if key == "rules":
@@ -319,7 +339,7 @@ def _build(
             rules[rule.id] = rule
     if outcomes is not None:
         outcomes.extend(results)
-    subscriptions = validate_subscriptions(raw_subs, env, declared, problems)
+    subscriptions = () if env is None else validate_subscriptions(raw_subs, env, declared, problems)
     if problems:
         raise RuleFileError(problems)
     return Config(
@@ -330,6 +350,14 @@ def _build(
         defaults=defaults,
         files=files,
     )
+
+
+def _too_many_rules(parser: RuleParser, document: dict[str, object], count: int) -> bool:
+    if count <= MAX_RULES_PER_FILE:
+        return False
+    reason = f"{count:,} rules, more than the limit per file ({MAX_RULES_PER_FILE:,})"
+    parser.problem(document, "rules", reason, None)
+    return True
 
 
 def _rule(
@@ -362,15 +390,21 @@ def _defaults(documents: list[_Document]) -> Defaults:
         document = entry.document
         if isinstance(document, dict) and "defaults" in document:
             parser = RuleParser(entry.file, [], entry.marks)
-            defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+            defaults = parser.defaults(document["defaults"], document, defaults)
     return defaults
 
 
-def _merge_defaults(current: Defaults, new: Defaults) -> Defaults:
-    # Files of a directory may each set defaults; the later file wins key by key only
-    # where it differs from the built-in default.
-    base = Defaults()
-    return Defaults(
-        window=new.window if new.window != base.window else current.window,
-        fields=new.fields if new.fields != base.fields else current.fields,
-    )
+def _version(parser: RuleParser, document: dict[object, object], current: int) -> int:
+    """The rule-language ``version`` a file declares (``current`` when it declares none).
+
+    Only :data:`SUPPORTED_VERSION` is accepted (``true`` is not ``1``); any file of a
+    directory may leave it out.
+    """
+    if "version" not in document:
+        return current
+    value = document["version"]
+    if type(value) is not int or value != SUPPORTED_VERSION:
+        reason = f"unsupported version {shown(value)} (supported: {SUPPORTED_VERSION})"
+        parser.problem(document, "version", reason, None)
+        return current
+    return value
