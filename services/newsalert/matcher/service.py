@@ -225,12 +225,8 @@ class MatcherService:
             article, record.timestamp, datetime.now(tz=UTC), self._event_bounds
         )
         started = time.perf_counter()
-        outcome = await self._pipeline.process(article, event_time)
+        outcome = await self._pipeline.process(article, event_time, clamped=clamped)
         metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
-        if clamped:
-            outcome.alerts = [
-                alert.model_copy(update={"event_time_clamped": True}) for alert in outcome.alerts
-            ]
         try:
             await self._publish(outcome)
         except BaseException:
