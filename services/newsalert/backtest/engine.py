@@ -40,7 +40,12 @@ from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, replay_now
+from newsalert.matcher.eventtime import (
+    EventTimeBounds,
+    bounded_event_time,
+    marked_clamped,
+    replay_now,
+)
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
@@ -116,7 +121,9 @@ class Arm:
         self, article: Article, event_time: datetime, profile: bool, clamped: bool = False
     ) -> None:
         """Run one article through the pipeline and record what happened."""
-        outcome = await self.pipeline.process(article, event_time, clamped=clamped)
+        outcome = await self.pipeline.process(article, event_time)
+        if clamped:
+            outcome.alerts = marked_clamped(outcome.alerts)
         await self.pipeline.commit(outcome)  # dry run: nothing to publish first
         matches: list[RuleMatch]
         doc: Document | None = None

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from newsalert.models import Article, article_time
+from newsalert.models import Alert, Article, article_time
 from newsalert.settings import Settings
 from newsalert.timespec import from_ms
 
@@ -78,3 +78,8 @@ def replay_now(record_ms: int | None, wall: datetime) -> datetime:
         if recorded <= wall:
             return recorded
     return wall
+
+
+def marked_clamped(alerts: list[Alert]) -> list[Alert]:
+    """``alerts`` saying their article's event time was clamped (``event_time_clamped``)."""
+    return [alert.model_copy(update={"event_time_clamped": True}) for alert in alerts]

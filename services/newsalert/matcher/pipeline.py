@@ -57,14 +57,8 @@ class ArticlePipeline:
         self._clock = clock
         self._lanes = lanes
 
-    async def process(
-        self, article: Article, event_time: datetime, *, clamped: bool = False
-    ) -> ArticleOutcome:
-        """Decide what ``article`` produces; publishes nothing and marks nothing as done.
-
-        ``clamped``: ``event_time`` was pulled into the plausible range
-        (:mod:`newsalert.matcher.eventtime`); the alerts say so.
-        """
+    async def process(self, article: Article, event_time: datetime) -> ArticleOutcome:
+        """Decide what ``article`` produces; publishes nothing and marks nothing as done."""
         verdict = await self._dedupe.check_article(article, event_time)
         outcome = ArticleOutcome(article=article, verdict=verdict)
         if verdict.duplicate:
@@ -101,7 +95,6 @@ class ArticlePipeline:
                         duplicates_folded=claim.duplicates_folded,
                         created_at=now,
                         repeat_interval_ms=lane_ms(claim.lane),
-                        event_time_clamped=clamped,
                     )
                 )
         return outcome

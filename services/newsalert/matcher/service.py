@@ -33,7 +33,7 @@ from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, posit
 from newsalert.kafka import PendingSends, ensure_topics, make_producer, send_all
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.rules import CompiledRules
@@ -225,8 +225,10 @@ class MatcherService:
             article, record.timestamp, datetime.now(tz=UTC), self._event_bounds
         )
         started = time.perf_counter()
-        outcome = await self._pipeline.process(article, event_time, clamped=clamped)
+        outcome = await self._pipeline.process(article, event_time)
         metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+        if clamped:
+            outcome.alerts = marked_clamped(outcome.alerts)
         try:
             await self._publish(outcome)
         except BaseException:

@@ -20,7 +20,7 @@ from newsalert.backtest.records import FileSource
 from newsalert.config import parse_config_text
 from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
 from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
 
@@ -55,8 +55,10 @@ async def _live(articles: list[dict[str, str]]) -> list[tuple[str, str, bool]]:
     for raw in articles:
         article = Article.model_validate(raw)
         event_time, clamped = bounded_event_time(article, None, datetime.now(UTC), BOUNDS)
-        outcome = await pipeline.process(article, event_time, clamped=clamped)
+        outcome = await pipeline.process(article, event_time)
         await pipeline.commit(outcome)
+        if clamped:
+            outcome.alerts = marked_clamped(outcome.alerts)
         decided += [(a.alert_id, a.article.id, a.event_time_clamped) for a in outcome.alerts]
     return decided
 
