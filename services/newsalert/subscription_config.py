@@ -26,8 +26,15 @@ from yaml.events import (
     ScalarEvent,
 )
 
-from newsalert.config import TOP_KEYS, declared_version, existing_config_files, parse_config_yaml
+from newsalert.config import (
+    TOP_KEYS,
+    declared_version,
+    existing_config_files,
+    parse_config_yaml,
+    read_config_file,
+)
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
+from newsalert.rules.limits import shown
 from newsalert.rules.model import Location
 from newsalert.rules.parse import RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
@@ -119,10 +126,8 @@ def load_subscriptions(
     raw_subs: list[RawSubscription] = []
     for file in existing_config_files(Path(path)):
         name = str(file)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(Location(name), f"cannot read: {exc}"))
+        text = read_config_file(file, problems)
+        if text is None:
             continue
         scanned = scan_rules(text)
         found: list[Problem] = []
@@ -144,7 +149,7 @@ def load_subscriptions(
             continue
         for key in document:
             if key not in TOP_KEYS:
-                parser.problem(document, key, f"unknown top-level key {key!r}", None)
+                parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
         declared_version(parser, document, 1)
         subscriptions = document.get("subscriptions")
         if subscriptions is not None and not isinstance(subscriptions, list):
