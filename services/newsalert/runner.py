@@ -15,10 +15,14 @@ import signal
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
+
+if TYPE_CHECKING:
+    from newsalert.api.server import RouterFactory
+    from newsalert.dispatcher.service import DispatcherService
 
 log = logging.getLogger("newsalert")
 
@@ -44,10 +48,12 @@ class Roles:
 def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> list[Service]:
     """The services for ``roles``, in start order (downstream first)."""
     services: list[Service] = []
+    dispatcher: DispatcherService | None = None
     if roles.dispatcher:
         from newsalert.dispatcher.service import DispatcherService
 
-        services.append(DispatcherService(settings, lambda: reloader.current.subscriptions))
+        dispatcher = DispatcherService(settings, lambda: reloader.current.subscriptions)
+        services.append(dispatcher)
     if roles.matcher:
         from newsalert.dedupe import open_redis_dedupe
         from newsalert.matcher.service import MatcherService
@@ -63,6 +69,9 @@ def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> 
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer
 
+        routers: list[RouterFactory] = []
+        if dispatcher is not None:
+            routers.append(_delivery_routes(dispatcher, reloader))
         services.append(
             ApiServer(
                 settings,
@@ -70,9 +79,19 @@ def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> 
                 services=list(services),
                 port=roles.api_port,
                 host=roles.api_host,
+                routers=routers,
             )
         )
     return services
+
+
+def _delivery_routes(dispatcher: DispatcherService, reloader: RuleReloader) -> RouterFactory:
+    """The dispatcher's delivery-log routes, built once the API starts (store connected)."""
+    from newsalert.dispatcher.api import deliveries_router
+
+    return lambda guard: deliveries_router(
+        dispatcher.store, lambda: [sub.id for sub in reloader.current.subscriptions], guard
+    )
 
 
 async def run_until_stopped(
