@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,15 +91,25 @@ def _sentence(rng: random.Random, words: int = 9, middle: str | None = None) -> 
 
 
 def make_articles(
-    count: int, rule_ids: Sequence[str], *, seed: int, tag: str, start: int = 0
+    count: int,
+    rule_ids: Sequence[str],
+    *,
+    seed: int,
+    tag: str,
+    start: int = 0,
+    phrases: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """``count`` articles, each a distinct story firing ``rule_ids[i % len]`` (and no other).
 
     Bodies are random pseudo-words (no real word, so no other rule fires) around the
-    rule's phrase; four random sentences keep any two articles far from near-duplicates.
+    rule's phrase (from :data:`RULES`, or ``phrases`` for rules of another config); four
+    random sentences keep any two articles far from near-duplicates.
     """
-    phrases = {rid: phrase for rid, (phrase, _tags) in RULES.items()}
-    phrases[EXTRA_RULE[0]] = EXTRA_RULE[1]
+    phrases = {
+        **{rid: phrase for rid, (phrase, _tags) in RULES.items()},
+        EXTRA_RULE[0]: EXTRA_RULE[1],
+        **(phrases or {}),
+    }
     rng = random.Random(seed)
     base = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
     out = []
