@@ -19,13 +19,16 @@ alerts partition; once each of them was delivered to every subscription, each
 subscription's worker has claimed every delivery stored before them. What is left is
 one worker's attempts of the same claim running side by side: an unwanted delivery
 claimed together with a sentinel is sent alongside it, not after it.
+
+Where only the dispatcher runs, :func:`settle_alerts` skips the matcher's half: one
+sentinel alert per alerts partition and per watched subscription.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -137,13 +140,53 @@ async def settle(
         awaited = deliveries(second)
         sentinels.delivery_ids = deliveries(ids) | awaited
 
+    await _arrive(inbox, awaited, timeout_s)
+    return sentinels
+
+
+async def settle_alerts(
+    settings: Settings,
+    inbox: WebhookInbox,
+    alerts: Mapping[str, Callable[[int], Alert]],
+    *,
+    timeout_s: float = 60.0,
+) -> Sentinels:
+    """Publish sentinel alerts behind everything on the alerts topic and wait for them.
+
+    ``alerts`` maps each watched subscription to a factory of new alerts it selects; one
+    alert per subscription goes to every alerts partition.
+    """
+    topic = settings.topic(constants.TOPIC_ALERTS)
+    partitions = await partitions_of(settings, topic)
+    sentinels = Sentinels()
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        for sub, factory in alerts.items():
+            for partition in partitions:
+                alert = factory(partition)
+                await producer.send_and_wait(
+                    topic,
+                    value=alert.model_dump_json().encode(),
+                    key=alert.alert_id.encode(),
+                    partition=partition,
+                )
+                sentinels.delivery_ids.add(webhook_id(sub, alert))
+    finally:
+        await producer.stop()
+    await _arrive(inbox, sentinels.delivery_ids, timeout_s)
+    return sentinels
+
+
+async def _arrive(inbox: WebhookInbox, delivery_ids: set[str], timeout_s: float) -> None:
+    """Wait until a request with each of ``delivery_ids`` reached ``inbox``."""
+
     def arrived() -> bool:
-        return awaited <= {r.headers.get("webhook-id") for r in inbox.received}
+        return delivery_ids <= {r.headers.get("webhook-id") for r in inbox.received}
 
     async with asyncio.timeout(timeout_s):
         while not arrived():
             await inbox.wait_for(len(inbox.received) + 1, timeout_s)
-    return sentinels
 
 
 async def _publish(
