@@ -99,7 +99,14 @@ async def test_sigkill_with_retries_pending_then_restart_delivers_all_once(
             return len(ok_answers) == expected
 
         await eventually(all_delivered, timeout_s=90)
-        await asyncio.sleep(1.5)  # a duplicate would need a retry tick to show up
+        inflight = DispatcherKeys(settings.redis_prefix).inflight("crashy")
+
+        async def settled() -> bool:
+            # Nothing due and nothing leased: no delivery can be attempted again, so a
+            # duplicate would already have been answered.
+            return int(await redis.zcard(due)) + int(await redis.zcard(inflight)) == 0
+
+        await eventually(settled, timeout_s=30)
     finally:
         if second is not None and second.returncode is None:
             second.send_signal(signal.SIGTERM)
