@@ -116,7 +116,7 @@ async def settle(
     sentinels = Sentinels()
     async with _AlertsTopic(settings) as alerts:
         first = [(partition, next_article()) for partition in article_partitions]
-        await _publish(settings, articles_topic, first)
+        await publish_at(settings, articles_topic, first)
         ids = [str(raw["id"]) for _, raw in first]
         await alerts.until(lambda: all(i in alerts.by_article for i in ids), timeout_s)
 
@@ -124,7 +124,7 @@ async def settle(
         covered: set[int] = set()
         while covered != alert_partitions:
             raw = next_article()
-            await _publish(settings, articles_topic, [(None, raw)])
+            await publish_at(settings, articles_topic, [(None, raw)])
             await alerts.until(lambda raw=raw: raw["id"] in alerts.by_article, timeout_s)
             second.append(str(raw["id"]))
             covered.update(partition for partition, _ in alerts.by_article[raw["id"]])
@@ -189,7 +189,7 @@ async def _arrive(inbox: WebhookInbox, delivery_ids: set[str], timeout_s: float)
             await inbox.wait_for(len(inbox.received) + 1, timeout_s)
 
 
-async def _publish(
+async def publish_at(
     settings: Settings, topic: str, records: Sequence[tuple[int | None, dict[str, Any]]]
 ) -> None:
     """Publish ``(partition, article)`` pairs (``None``: the producer picks by key)."""
