@@ -25,7 +25,7 @@ class _ConfigSubscriptions:
     """The config file's subscriptions, reloaded off the event loop when the file changes.
 
     Loading a config parses its rules too: a :class:`ConfigLoader` re-parses only the
-    rule items that changed (whole files take seconds at 100,000 rules), in a worker
+    rule items that changed (a whole large file is slow to parse), in a worker
     thread from :meth:`watch`; calls return the last good subscriptions at once.
     """
 

@@ -147,8 +147,8 @@ class RuleReloader:
             timing.report.items_parsed,
             timing.compile_s,
         )
-        # Freeing the old set takes ~40 ms at 100,000 rules: done in a worker thread, not
-        # on the event loop (``old`` holds its last reference).
+        # Freeing a large old set is long enough to stall the event loop, so it is done
+        # in a worker thread (``old`` holds its last reference).
         await asyncio.to_thread(old.clear)
         return True
 
