@@ -15,7 +15,13 @@ from redis.asyncio import Redis
 from newsalert.dispatcher.keys import DispatcherKeys
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.settings import Settings
-from tests.integration.test_dispatcher_support import SECRET, eventually, make_alert, publish_alerts
+from tests.integration.test_dispatcher_support import (
+    SECRET,
+    drained,
+    eventually,
+    make_alert,
+    publish_alerts,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -99,14 +105,7 @@ async def test_sigkill_with_retries_pending_then_restart_delivers_all_once(
             return len(ok_answers) == expected
 
         await eventually(all_delivered, timeout_s=90)
-        inflight = DispatcherKeys(settings.redis_prefix).inflight("crashy")
-
-        async def settled() -> bool:
-            # Nothing due and nothing leased: no delivery can be attempted again, so a
-            # duplicate would already have been answered.
-            return int(await redis.zcard(due)) + int(await redis.zcard(inflight)) == 0
-
-        await eventually(settled, timeout_s=30)
+        await drained(settings, "crashy")  # a duplicate would have been answered by now
     finally:
         if second is not None and second.returncode is None:
             second.send_signal(signal.SIGTERM)
