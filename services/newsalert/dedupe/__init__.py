@@ -2,7 +2,7 @@
 
 The matcher calls a :class:`DedupeStore` in this order (records in :mod:`.contract`)::
 
-    verdict = await store.check_article(article, article_time(article, kafka_ts))
+    verdict = await store.check_article(article, article_time(article, record_ms))
     if verdict.duplicate:            # the same record again: skip it
         return
     claims = await store.claim_alerts(verdict.story_id, groups, verdict.event_time,
