@@ -21,8 +21,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from newsalert.dedupe import AlertClaim, AlertKey, ArticleVerdict, ClaimRequest, DedupeStore
-from newsalert.dedupe.contract import lane_ms
+from newsalert.dedupe.contract import (
+    AlertClaim,
+    AlertKey,
+    ArticleVerdict,
+    ClaimRequest,
+    DedupeStore,
+    lane_ms,
+)
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.models import Alert, Article, ArticleRef, RuleRef
 from newsalert.rules import CompiledRules, Document, RuleMatch

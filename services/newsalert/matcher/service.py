@@ -35,7 +35,7 @@ from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, posit
 from newsalert.kafka import PendingSends, ensure_topics, make_producer, send_all
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article
@@ -251,10 +251,7 @@ class MatcherService:
         for decoded, outcome in zip(batch, outcomes, strict=True):
             metrics.MATCH_SECONDS.observe(spent)  # the batch's time, shared by its articles
             if decoded.clamped:
-                outcome.alerts = [
-                    alert.model_copy(update={"event_time_clamped": True})
-                    for alert in outcome.alerts
-                ]
+                outcome.alerts = marked_clamped(outcome.alerts)
         try:
             for outcome in outcomes:
                 await self._publish(outcome)
