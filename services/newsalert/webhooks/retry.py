@@ -10,10 +10,10 @@ import enum
 import random
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 
 from newsalert.errors import NewsalertError
+from newsalert.webhooks.httpdate import parse_http_date
 
 #: now, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h — one entry per retry after the first try.
 DEFAULT_RETRY_SCHEDULE: tuple[str, ...] = ("5s", "30s", "2m", "10m", "30m", "1h", "3h")
@@ -24,6 +24,7 @@ THROTTLE_FACTOR = 2.0
 MAX_RETRY_AFTER_S = 3 * 3600.0
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_DELTA_SECONDS = re.compile(r"[0-9]+")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _THROTTLE_STATUSES = frozenset({429, 502, 503, 504})
 
@@ -65,18 +66,20 @@ def classify(status: int | None) -> Verdict:
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds asked by a ``Retry-After`` header (delta-seconds or HTTP-date), or ``None``."""
-    if value is None or not value.strip():
+    """Seconds asked by a ``Retry-After`` header, or ``None`` when it is not a valid one.
+
+    Only the two forms of RFC 9110 §10.2.3 count: ASCII delta-seconds (``str.isdigit``
+    also takes ``²`` or Arabic-Indic digits) or an HTTP-date; a date in the past is 0.
+    Anything else is the receiver's mistake and the schedule applies.
+    """
+    if value is None:
         return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    text = value.strip(" \t")
+    if _DELTA_SECONDS.fullmatch(text):
+        return float(text)  # a huge value becomes inf; next_delay clamps it
+    when = parse_http_date(text, now=now)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
 
 

@@ -8,6 +8,7 @@ outcome, including refusals and timeouts, comes back as an :class:`AttemptResult
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,6 +22,10 @@ from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedNetwo
 
 #: How much of a receiver's reply the delivery log keeps.
 MAX_RESPONSE_CHARS = 512
+#: How much of an error message an attempt keeps.
+MAX_ERROR_CHARS = 300
+
+log = logging.getLogger("newsalert.webhooks")
 
 
 @dataclass(frozen=True)
@@ -76,8 +81,26 @@ class WebhookSender:
     async def post(
         self, url: str, request: SignedRequest, *, timeout_s: float | None = None
     ) -> AttemptResult:
-        """POST ``request`` to ``url`` once and report what happened."""
+        """POST ``request`` to ``url`` once and report what happened; never raises.
+
+        An exception nobody expected (a URL httpx refuses, a bug below us) is a failed
+        attempt too: the delivery's schedule must go on whatever the endpoint or the
+        libraries do.
+        """
         started = time.perf_counter()
+        try:
+            return await self._post(url, request, timeout_s, started)
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            # Not a URL we can send to (config validation refuses these; a subscription
+            # built some other way still ends here).
+            return AttemptResult(None, _elapsed_ms(started), error=describe(exc), refused=True)
+        except Exception as exc:
+            log.warning("webhook POST raised unexpectedly: %s", describe(exc), exc_info=True)
+            return AttemptResult(None, _elapsed_ms(started), error=describe(exc))
+
+    async def _post(
+        self, url: str, request: SignedRequest, timeout_s: float | None, started: float
+    ) -> AttemptResult:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
             return AttemptResult(None, 0.0, error=f"scheme {scheme!r} not allowed", refused=True)
@@ -104,7 +127,7 @@ class WebhookSender:
                 None, _elapsed_ms(started), error=f"timeout: {type(exc).__name__}", timed_out=True
             )
         except httpx.HTTPError as exc:
-            return AttemptResult(None, _elapsed_ms(started), error=f"{type(exc).__name__}: {exc}")
+            return AttemptResult(None, _elapsed_ms(started), error=describe(exc))
         return AttemptResult(
             status=response.status_code,
             latency_ms=_elapsed_ms(started),
@@ -115,6 +138,12 @@ class WebhookSender:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of ``exc``, bounded: the delivery log and the DLQ keep it."""
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
 
 
 def _elapsed_ms(started: float) -> float:
