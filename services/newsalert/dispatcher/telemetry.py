@@ -29,3 +29,7 @@ ALERTS_CONSUMED = Counter(
     "Alert records consumed by the dispatcher, by outcome (scheduled, invalid).",
     ["outcome"],
 )
+INTERNAL_ERRORS = Counter(
+    "newsalert_dispatcher_internal_errors_total",
+    "Delivery attempts interrupted by an unexpected error (recorded as failed attempts).",
+)
