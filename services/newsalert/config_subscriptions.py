@@ -80,7 +80,8 @@ def validate_subscriptions(
                 key = error["loc"][0] if error["loc"] else None
                 at = Location(file, *mark_of(item, key)) if key is not None else where
                 field_name = ".".join(str(part) for part in error["loc"]) or "subscription"
-                problems.append(Problem(at, f"{field_name}: {error['msg']}", name))
+                reason = error["msg"].removeprefix("Value error, ")
+                problems.append(Problem(at, f"{field_name}: {reason}", name))
             continue
         if subscription.id in seen:
             problems.append(Problem(where, "duplicate subscription id", subscription.id))

@@ -13,7 +13,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from newsalert.webhooks.endpoint import check_endpoint_url
 from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, parse_duration
+from newsalert.webhooks.signing import SignatureError, secret_key
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: How long a rotated-out secret keeps signing when only ``rotated_at`` is given.
@@ -21,8 +23,17 @@ ROTATION_OVERLAP = timedelta(hours=24)
 
 
 def _check_secret(value: str) -> str:
+    # Decoded here as the signer will, so a secret that cannot sign is refused at load
+    # time rather than failing every attempt. The message never repeats the secret.
     if not value.startswith("whsec_") or len(value) < 12:
         raise ValueError("secret must look like 'whsec_<base64>' (Standard Webhooks)")
+    try:
+        secret_key(value)
+    except SignatureError as exc:
+        raise ValueError(
+            "secret must be 'whsec_' followed by base64 (Standard Webhooks); "
+            "the part after 'whsec_' is not valid base64"
+        ) from exc
     return value
 
 
@@ -100,9 +111,7 @@ class Subscription(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError(f"url {value!r} must start with http:// or https://")
-        return value
+        return check_endpoint_url(value)
 
     @field_validator("secret")
     @classmethod

@@ -10,6 +10,7 @@ delivery is in no queue and holds no lease, so nothing can send it again.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from typing import Any
 
@@ -71,7 +72,7 @@ def _assert_on_schedule(times: list[float], throttled: bool) -> None:
     """Consecutive attempts are spaced by the schedule, never by a lease expiry."""
     factor = THROTTLE_FACTOR if throttled else 1.0
     shortest = 0.3 * (1 - JITTER) * factor
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert len(gaps) == ATTEMPTS - 1
     assert all(shortest * 0.9 <= gap < LEASE_S for gap in gaps), gaps
 
