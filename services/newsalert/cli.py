@@ -67,6 +67,8 @@ def _config_path(settings: Settings, config: Path | None) -> Path:
 
 
 def _serve(config: Path | None, *, matcher: bool, dispatcher: bool, api_port: int | None) -> None:
+    from newsalert.redis_policy import EXIT_CODE as REDIS_POLICY_EXIT_CODE
+    from newsalert.redis_policy import RedisPolicyError
     from newsalert.runner import Roles, run_until_stopped
 
     settings = _settings()
@@ -80,6 +82,9 @@ def _serve(config: Path | None, *, matcher: bool, dispatcher: bool, api_port: in
                 Roles(matcher=matcher, dispatcher=dispatcher, api_port=api_port),
             )
         )
+    except RedisPolicyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(REDIS_POLICY_EXIT_CODE) from exc
     except NewsalertError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc

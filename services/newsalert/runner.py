@@ -1,9 +1,11 @@
 """Assemble and run the services in one process until a signal or a stop event.
 
 ``newsalert run`` = matcher + dispatcher + rule hot reload (+ health/metrics API);
-``newsalert matcher`` and ``newsalert dispatcher`` run one of them. Shutdown order is
-the reverse of the data flow: stop taking articles, let the matcher finish and commit
-its batch, then let the dispatcher finish its in-flight deliveries and commit.
+``newsalert matcher`` and ``newsalert dispatcher`` run one of them. Before anything
+starts, Redis's ``maxmemory-policy`` is checked (:mod:`newsalert.redis_policy`).
+Shutdown order is the reverse of the data flow: stop taking articles, let the matcher
+finish and commit its batch, then let the dispatcher finish its in-flight deliveries and
+commit.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from newsalert.redis_policy import verify_redis_policy
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
 
@@ -81,6 +84,8 @@ async def run_until_stopped(
     started: list[Service] = []
     reload_task = asyncio.create_task(reloader.run(stop), name="rule-reloader")
     try:
+        if roles.matcher or roles.dispatcher:
+            await verify_redis_policy(settings)  # before anything is consumed
         for service in services:
             await service.start()
             started.append(service)
