@@ -7,6 +7,9 @@ The broker is the embedded tansu (the check happens before any Kafka client star
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -95,3 +98,17 @@ async def test_noeviction_or_the_override_runs(
         assert "running anyway (NEWSALERT_REDIS_ALLOW_EVICTION)" in service.log_tail()
     else:
         assert "maxmemory-policy" not in service.log_tail()
+
+
+async def test_python_m_dispatcher_is_refused_too(
+    embedded_stack: StackInfo, own_redis: RestartableRedis, config: Path
+) -> None:
+    _policy(own_redis.url, "volatile-lru")
+    env = service_env(_settings(embedded_stack, own_redis.url))
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "newsalert.dispatcher", "--config", str(config)],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == EXIT_CODE, done.stderr
+    assert "error: Redis maxmemory-policy is 'volatile-lru'" in done.stderr

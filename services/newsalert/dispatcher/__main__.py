@@ -12,11 +12,13 @@ import contextlib
 import logging
 import os
 import signal
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from newsalert.config import ConfigLoader
 from newsalert.dispatcher.service import DispatcherService
+from newsalert.redis_policy import EXIT_CODE, RedisPolicyError, verify_redis_policy
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
 
@@ -65,6 +67,7 @@ class _ConfigSubscriptions:
 
 
 async def _run(settings: Settings, config: Path) -> None:
+    await verify_redis_policy(settings)
     subscriptions = _ConfigSubscriptions(config)
     service = DispatcherService(settings, subscriptions)
     stop = asyncio.Event()
@@ -88,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(_run(settings, args.config))
+    try:
+        asyncio.run(_run(settings, args.config))
+    except RedisPolicyError as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CODE) from exc
 
 
 if __name__ == "__main__":
