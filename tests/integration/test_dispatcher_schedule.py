@@ -57,9 +57,14 @@ def _dlv(sub_id: str, alert: Alert) -> str:
 async def _settled(service: DispatcherService, sub_id: str, dlv: str) -> None:
     """The delivery is failed, in no due queue and under no lease: nothing can resend it."""
     store = service.store
-    assert await record_status(service, dlv) == "failed"
+    # The letter is published before the outcome is stored: wait for the record.
+    await eventually(lambda: _has_status(service, dlv, "failed"))
     assert await store.redis.zscore(store.keys.due(sub_id), dlv) is None
     assert await store.redis.zscore(store.keys.inflight(sub_id), dlv) is None
+
+
+async def _has_status(service: DispatcherService, dlv: str, status: str) -> bool:
+    return await record_status(service, dlv) == status
 
 
 async def _letters(settings: Settings, count: int) -> dict[str, DeadLetter]:
@@ -112,7 +117,7 @@ async def test_retry_after_superscript_two_follows_the_schedule_to_the_dlq(
 
 
 async def _delivered(service: DispatcherService, dlv: str) -> bool:
-    return await record_status(service, dlv) == "delivered"
+    return await _has_status(service, dlv, "delivered")
 
 
 async def test_a_broken_secret_or_url_past_validation_fails_each_attempt_to_the_dlq(
