@@ -141,9 +141,12 @@ class WebhookSender:
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message`` of ``exc``, bounded: the delivery log and the DLQ keep it."""
+    """``Type: message`` of ``exc``, bounded and valid UTF-8: the delivery log and the DLQ
+    keep it as JSON, which a lone surrogate in a message would make unserialisable."""
     text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= MAX_ERROR_CHARS else text[:MAX_ERROR_CHARS] + "…"
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[:MAX_ERROR_CHARS] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _elapsed_ms(started: float) -> float:

@@ -12,6 +12,8 @@ import time
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newsalert.webhooks.sender import AttemptResult, WebhookSender
 from newsalert.webhooks.signing import sign_request
@@ -58,6 +60,7 @@ class _BoomError(Exception):
         OSError(24, "Too many open files"),
         KeyError("header"),
         UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+        _BoomError("a lone surrogate \ud800 in the message"),
     ],
 )
 async def test_any_exception_below_is_a_failed_attempt(exc: Exception) -> None:
@@ -68,6 +71,7 @@ async def test_any_exception_below_is_a_failed_attempt(exc: Exception) -> None:
     assert result.status is None
     assert result.error is not None
     assert type(exc).__name__ in result.error
+    result.error.encode("utf-8")  # it is stored as JSON: always encodable
     assert result.latency_ms >= 0.0
 
 
@@ -87,3 +91,22 @@ async def test_a_reply_still_comes_back_as_before() -> None:
     result = await _post("http://hooks.example.org/x", httpx.MockTransport(handler))
     assert (result.status, result.retry_after, result.response) == (503, "²", "busy")
     assert result.error is None
+
+
+_URLISH = st.builds(
+    "{}{}{}".format,
+    st.sampled_from(["http://", "https://", "http://[", "http://0", "ftp://", ""]),
+    st.text(max_size=30),
+    st.sampled_from(["", "/", ":80/", ":99999", "]/", "/x?y=1"]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_URLISH)
+async def test_no_url_makes_the_sender_raise(url: str) -> None:
+    # Every URL reaches a fake transport at most: nothing here touches the network.
+    def handler(_request: httpx.Request) -> httpx.Response:
+        return httpx.Response(204)
+
+    result = await _post(url, httpx.MockTransport(handler))
+    assert result.status == 204 or result.error is not None
