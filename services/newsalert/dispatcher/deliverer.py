@@ -120,7 +120,7 @@ class Deliverer:
         except Exception as exc:
             telemetry.INTERNAL_ERRORS.inc()
             log.exception("delivery %s to %s raised unexpectedly", delivery_id, sub.id)
-            return await self._record_internal_error(sub, progress, exc)
+            return await self._record_internal_error(sub, delivery_id, progress, exc)
 
     async def _deliver(
         self, sub: Subscription, delivery_id: str, progress: _Progress
@@ -190,7 +190,7 @@ class Deliverer:
         return await self._retry_or_dead_letter(sub, progress, attempt, verdict, retry_after)
 
     async def _record_internal_error(
-        self, sub: Subscription, progress: _Progress, exc: Exception
+        self, sub: Subscription, delivery_id: str, progress: _Progress, exc: Exception
     ) -> DeliveryStatus | None:
         """Record the attempt a bug interrupted, unless its outcome was already stored.
 
@@ -198,9 +198,10 @@ class Deliverer:
         with no pause and no ``Retry-After``: only the schedule, which is what ends the
         delivery in the DLQ if the bug is not a one-off.
         """
-        if progress.stored or progress.item is None:
-            # Nothing loaded (the record itself is unreadable): the lease brings it back.
+        if progress.stored:
             return None
+        if progress.item is None:  # the stored record itself cannot be decoded
+            return await self._dead_letter_unreadable(sub, delivery_id, exc)
         progress.now = progress.now or datetime.now(UTC)
         item, now = _attempted(progress)
         error = f"internal error: {describe(exc)}"
@@ -213,6 +214,23 @@ class Deliverer:
         )
         attempt = _attempt_record(item.attempts + 1, now, Verdict.FAILED, result)
         return await self._retry_or_dead_letter(sub, progress, attempt, Verdict.FAILED, None)
+
+    async def _dead_letter_unreadable(
+        self, sub: Subscription, delivery_id: str, exc: Exception
+    ) -> DeliveryStatus:
+        """No attempt can be made of a record that does not decode: it goes to the DLQ as
+        stored (an attempt after every lease expiry would fail the same way forever)."""
+        reason = f"unreadable delivery record: {describe(exc)}"
+        try:
+            raw = await self._store.stored_alert(delivery_id)
+        except UnicodeDecodeError:  # not even text: the letter says why, without it
+            raw = None
+        # Published before it leaves the queues: if Kafka fails, the lease brings it back.
+        await self._dlq.publish_raw(delivery_id.encode(), (raw or "").encode(), reason)
+        await self._store.discard_unreadable(sub.id, delivery_id, reason)
+        telemetry.OUTCOMES.labels("failed").inc()
+        log.warning("delivery %s to %s dead-lettered: %s", delivery_id, sub.id, reason)
+        return DeliveryStatus.FAILED
 
     async def _retry_or_dead_letter(
         self,
