@@ -4,6 +4,10 @@ Turns a claimed delivery id into a signed POST, then records the outcome: delive
 retry later (schedule, jitter, Retry-After), dead-letter (exhausted or too old), or park
 it because the subscription is (now) paused. Pausing wins over dead-lettering so a
 failing endpoint's alerts are kept for when it is resumed.
+
+Whatever raises on the way (a secret that cannot sign, a bug of ours) is recorded as a
+failed attempt on the schedule, so no delivery repeats outside it; only Redis or Kafka
+being away leaves the attempt to its lease, since then nothing can be recorded.
 """
 
 from __future__ import annotations
