@@ -8,13 +8,14 @@ config file describes a whole install.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from newsalert.webhooks.endpoint import check_endpoint_url
-from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, parse_duration
+from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, MAX_RETRY_DELAY_S, parse_duration
 from newsalert.webhooks.signing import SignatureError, secret_key
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -122,7 +123,8 @@ class Subscription(BaseModel):
     @classmethod
     def _schedule(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
-            parse_duration(entry)
+            if parse_duration(entry) > MAX_RETRY_DELAY_S:
+                raise ValueError(f"retry_schedule entry {reprlib.repr(entry)} is longer than 7d")
         return value
 
     @field_validator("max_alert_age", "timeout", "pause_after")

@@ -25,7 +25,7 @@ from newsalert.models import Alert, delivery_id
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
-from newsalert.webhooks.retry import JITTER, THROTTLE_FACTOR
+from newsalert.webhooks.retry import JITTER, MAX_RETRY_DELAY_S, THROTTLE_FACTOR
 from tests.integration.pipeline_harness import read_topic
 from tests.integration.test_dispatcher_support import (
     SECRET,
@@ -226,3 +226,34 @@ async def test_an_unreadable_delivery_record_goes_to_the_dlq_as_stored(
 
 async def _queued(service: DispatcherService, sub_id: str, count: int) -> bool:
     return await service.store.queued(sub_id) == count
+
+
+async def test_a_retry_delay_beyond_any_calendar_is_clamped_not_raised(
+    settings: Settings,
+) -> None:
+    inbox = WebhookInbox(lambda _req: Reply(500))
+    await inbox.start()
+    # Past validation (which refuses it): 30,000,000 days is past the year 9999.
+    sub = Subscription.model_construct(
+        id="forever", url=inbox.url, secret=SECRET, retry_schedule=("30000000d",)
+    )
+    alert = make_alert(1)
+    dlv = _dlv("forever", alert)
+    try:
+        async with running_dispatcher(_fast(settings), [sub]) as service:
+            store = service.store
+            await publish_alerts(settings, [alert])
+            await eventually(lambda: _has_status(service, dlv, "retrying"))
+            record = await store.log.get(dlv)
+            due_ms = await store.redis.zscore(store.keys.due("forever"), dlv)
+            leased = await store.redis.zscore(store.keys.inflight("forever"), dlv)
+    finally:
+        await inbox.stop()
+    assert record is not None
+    assert record.attempts == 1
+    assert [a.status for a in record.history] == [500]
+    assert leased is None
+    assert due_ms is not None
+    waits_s = due_ms / 1000 - record.history[0].at.timestamp()
+    assert waits_s == pytest.approx(MAX_RETRY_DELAY_S, rel=0.01)
+    assert len(inbox.received) == 1

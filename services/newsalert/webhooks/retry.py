@@ -22,6 +22,9 @@ JITTER = 0.2
 THROTTLE_FACTOR = 2.0
 #: A receiver's Retry-After is honoured up to this many seconds.
 MAX_RETRY_AFTER_S = 3 * 3600.0
+#: No retry is scheduled further ahead than this: a subscription's queue expires after 30
+#: days untouched, and a date past the calendar's end could not even be recorded.
+MAX_RETRY_DELAY_S = 7 * 86400.0
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DELTA_SECONDS = re.compile(r"[0-9]+")
@@ -101,7 +104,7 @@ def next_delay(
 
     ``schedule[i]`` is the delay before retry ``i + 1``; throttled attempts wait
     :data:`THROTTLE_FACTOR` times longer, and at least the receiver's ``Retry-After``
-    clamped to ``[0, max_retry_after_s]``.
+    clamped to ``[0, max_retry_after_s]``; no delay exceeds :data:`MAX_RETRY_DELAY_S`.
     """
     if verdict is Verdict.DELIVERED or attempts_made < 1:
         return None
@@ -113,4 +116,4 @@ def next_delay(
         delay *= THROTTLE_FACTOR
         if retry_after_s is not None:
             delay = max(delay, min(max(retry_after_s, 0.0), max_retry_after_s))
-    return delay
+    return min(delay, MAX_RETRY_DELAY_S)
