@@ -21,6 +21,9 @@ from newsalert.webhooks.signing import SignatureError, secret_key
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: How long a rotated-out secret keeps signing when only ``rotated_at`` is given.
 ROTATION_OVERLAP = timedelta(hours=24)
+#: Longest request timeout: a delivery's lease is its timeout plus a margin, and a
+#: worker's slot is held that long by an endpoint that never answers.
+MAX_TIMEOUT_S = 3600.0
 
 
 def _check_secret(value: str) -> str:
@@ -125,6 +128,13 @@ class Subscription(BaseModel):
         for entry in value:
             if parse_duration(entry) > MAX_RETRY_DELAY_S:
                 raise ValueError(f"retry_schedule entry {reprlib.repr(entry)} is longer than 7d")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _short_timeout(cls, value: str | None) -> str | None:
+        if value is not None and parse_duration(value) > MAX_TIMEOUT_S:
+            raise ValueError(f"timeout {reprlib.repr(value)} is longer than 1h")
         return value
 
     @field_validator("max_alert_age", "timeout", "pause_after")

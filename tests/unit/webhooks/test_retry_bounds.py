@@ -39,3 +39,10 @@ def test_a_retry_delay_over_a_week_is_refused(entry: str) -> None:
 def test_a_week_is_allowed() -> None:
     sub = Subscription(id="s", url="https://x.example/", secret=SECRET, retry_schedule=["7d"])
     assert sub.retry_delays() == (MAX_RETRY_DELAY_S,)
+
+
+@pytest.mark.parametrize("timeout", ["2h", "9" * 400 + "s"])
+def test_a_request_timeout_over_an_hour_is_refused(timeout: str) -> None:
+    # An infinite one made every claim of the subscription's worker raise (int(inf)).
+    with pytest.raises(ValidationError, match="longer than 1h"):
+        Subscription(id="s", url="https://x.example/", secret=SECRET, timeout=timeout)
