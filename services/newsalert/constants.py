@@ -40,9 +40,15 @@ def boilerplate_line_key(prefix: str, digest: str) -> str:
     return f"{prefix}line:{digest}"
 
 
-def alert_group_key(prefix: str, rule_id: str, story_id: str) -> str:
-    """Repeat-window mark: one alert per (rule, story) within the repeat interval."""
-    return f"{prefix}alerted:{rule_id}:{story_id}"
+def alert_group_key(prefix: str, rule_id: str, story_id: str, lane_ms: int | None = None) -> str:
+    """Repeat-window mark: one alert per (rule, story) within the repeat interval.
+
+    ``lane_ms``: the repeat lane of subscriptions with their own interval (``None``:
+    the default lane, whose key has no suffix).
+    """
+    if lane_ms is None:
+        return f"{prefix}alerted:{rule_id}:{story_id}"
+    return f"{prefix}alerted:{rule_id}:{story_id}:{lane_ms}"
 
 
 def delivered_key(prefix: str, subscription_id: str, delivery_id: str) -> str:

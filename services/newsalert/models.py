@@ -85,6 +85,12 @@ class Alert(BaseModel):
     tags: list[str] = Field(default_factory=list, description="Tags of the rule.")
     duplicates_folded: int = Field(0, ge=0, description="Copies of the story folded in.")
     created_at: datetime = Field(description="When the matcher emitted the alert.")
+    repeat_interval_ms: int | None = Field(
+        None,
+        ge=0,
+        description="Repeat lane: the alert is for the subscriptions whose own "
+        "repeat_interval is this (ms); null: those without one (the service default).",
+    )
 
 
 class WebhookAlertData(BaseModel):

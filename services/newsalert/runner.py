@@ -41,6 +41,7 @@ class Roles:
     matcher: bool = True
     dispatcher: bool = True
     api_port: int | None = None
+    api_host: str | None = None  # None: Settings.api_host (loopback by default)
 
 
 def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> list[Service]:
@@ -55,12 +56,25 @@ def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> 
         from newsalert.matcher.service import MatcherService
 
         services.append(
-            MatcherService(settings, lambda: reloader.compiled, open_redis_dedupe(settings))
+            MatcherService(
+                settings,
+                lambda: reloader.compiled,
+                open_redis_dedupe(settings),
+                subscriptions=lambda: reloader.current.subscriptions,
+            )
         )
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer
 
-        services.append(ApiServer(settings, reloader, services=list(services), port=roles.api_port))
+        services.append(
+            ApiServer(
+                settings,
+                reloader,
+                services=list(services),
+                port=roles.api_port,
+                host=roles.api_host,
+            )
+        )
     return services
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from newsalert import constants
@@ -49,12 +49,26 @@ class Settings(BaseSettings):
         "first copy's alert instead of skipped (same alerts, different counters).",
     )
     repeat_interval_s: float = Field(
-        86_400.0, description="At most one alert per (rule, story) within this many seconds."
+        86_400.0,
+        description="At most one alert per (subscription, rule, story) within this many "
+        "seconds, for subscriptions without their own repeat_interval.",
     )
     story_window_s: float = Field(
         259_200.0, description="A near-duplicate within this many seconds joins the story."
     )
     log_level: str = Field("INFO", description="Python logging level.")
+    api_host: str = Field(
+        "127.0.0.1",
+        description="Address the API listens on (--api-host); 0.0.0.0 in containers only.",
+    )
+    api_read_tokens: SecretStr = Field(
+        SecretStr(""),
+        description="API tokens that may read (comma separated; 'sha256:<hex>' digests too).",
+    )
+    api_admin_tokens: SecretStr = Field(
+        SecretStr(""),
+        description="API tokens that may also change state (pause, redeliver, recover, ...).",
+    )
 
     def topic(self, name: str) -> str:
         """The full topic name for one of the ``constants.TOPIC_*`` names."""

@@ -104,6 +104,11 @@ class Subscription(BaseModel):
     operational_events: bool = Field(
         False, description="Also receive delivery events (failing, paused, recovered)."
     )
+    repeat_interval: str | None = Field(
+        None,
+        description="Alert a story again only after this long in article time (e.g. '6h'); "
+        "default: the service's NEWSALERT_REPEAT_INTERVAL_S.",
+    )
 
     @field_validator("id")
     @classmethod
@@ -137,7 +142,7 @@ class Subscription(BaseModel):
             raise ValueError(f"timeout {reprlib.repr(value)} is longer than 1h")
         return value
 
-    @field_validator("max_alert_age", "timeout", "pause_after")
+    @field_validator("max_alert_age", "timeout", "pause_after", "repeat_interval")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         return _check_duration(value)
@@ -161,6 +166,22 @@ class Subscription(BaseModel):
     def pause_after_s(self) -> float | None:
         """``pause_after`` in seconds, ``None`` when time failing never pauses."""
         return None if self.pause_after is None else parse_duration(self.pause_after)
+
+    def repeat_lane(self) -> timedelta | None:
+        """This subscription's own repeat interval, ``None`` when it keeps the default.
+
+        Subscriptions with equal intervals share a *repeat lane* in the matcher's dedupe;
+        the matcher tags each alert with its lane and the dispatcher delivers it to the
+        subscriptions of that lane only.
+        """
+        if self.repeat_interval is None:
+            return None
+        return timedelta(seconds=parse_duration(self.repeat_interval))
+
+    def repeat_lane_ms(self) -> int | None:
+        """:meth:`repeat_lane` in whole milliseconds, as alerts carry it."""
+        lane = self.repeat_lane()
+        return None if lane is None else lane // timedelta(milliseconds=1)
 
     def selects(self, rule_id: str, tags: Iterable[str]) -> bool:
         """True when this subscription wants alerts of rule ``rule_id`` with ``tags``."""

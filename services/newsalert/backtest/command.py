@@ -162,6 +162,7 @@ def backtest(
         story_window=timedelta(seconds=settings.story_window_s),
         max_article_bytes=settings.max_article_bytes,
         samples=samples,
+        subscriptions=() if subscription is None else (subscription,),
     )
     arms = [Arm(str(rules), config, options)]
     if other is not None and compare_rules is not None:

@@ -7,9 +7,15 @@ story and repeat-window code as the live service, driven by article time, in a
 namespace nobody else sees. Nothing is published during the run, so every outcome is
 committed right after it is decided, as the live matcher does after its publish.
 
-"Raw matches" are what the compiled rules return for every valid article, exact
-duplicates included (the pipeline skips matching those; the arm matches them itself
-with the same compiled rules), so the JSON contract lists every match before dedupe.
+"Raw matches" are what the compiled rules return for every valid article, repeated
+records included (the pipeline skips matching a redelivery of a record it committed; the
+arm matches it itself with the same compiled rules), so the JSON contract lists every
+match before dedupe. "Exact duplicates" counts those and exact copies under other ids
+(same canonical URL or body), which the pipeline matches and folds.
+
+Alerts are decided in the default repeat lane (``repeat_interval``); with
+``subscriptions`` (``--deliver``) the rules those select are decided in their lanes
+instead, as the live matcher does (:mod:`newsalert.matcher.lanes`).
 """
 
 from __future__ import annotations
@@ -34,10 +40,12 @@ from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
 from newsalert.matcher.decode import decode_article
+from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticlePipeline, event_time_of
 from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.rules.evaluate import Evaluation
+from newsalert.subscriptions import Subscription
 
 MAX_INVALID_EXAMPLES = 10
 _NUMBER = re.compile(r"\d+")
@@ -53,6 +61,8 @@ class BacktestOptions:
     samples: int = 3
     #: Time each candidate rule on every n-th article (0: never) for "slowest rules".
     profile_every: int = 16
+    #: Subscriptions whose own repeat intervals apply (their repeat lanes).
+    subscriptions: tuple[Subscription, ...] = ()
 
 
 @dataclass(slots=True)
@@ -83,8 +93,12 @@ class Arm:
         self.dedupe = MemoryDedupe(
             DedupeConfig(story_window=options.story_window, repeat_interval=options.repeat_interval)
         )
+        subscriptions = options.subscriptions
         self.pipeline = ArticlePipeline(
-            rules=lambda: compiled, dedupe=self.dedupe, repeat_interval=options.repeat_interval
+            rules=lambda: compiled,
+            dedupe=self.dedupe,
+            repeat_interval=options.repeat_interval,
+            lanes=RepeatLanes(lambda: subscriptions) if subscriptions else None,
         )
         self._rules = {
             rule.id: _RuleState(RuleReport(rule.id, rule.title, rule.tags)) for rule in compiled
@@ -101,8 +115,9 @@ class Arm:
         await self.pipeline.commit(outcome)  # dry run: nothing to publish first
         matches: list[RuleMatch]
         doc: Document | None = None
-        if outcome.duplicate:
+        if (outcome.verdict.reason or "").startswith("same-"):
             self.duplicates += 1
+        if outcome.duplicate:
             doc = Document.from_article(article)
             matches = self.compiled.match(doc)
         else:

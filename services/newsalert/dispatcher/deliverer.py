@@ -159,7 +159,8 @@ class Deliverer:
         else:
             timeout_s = sub.timeout_s(self._timeout_s)
             result = await self._sender.post(sub.url, request, timeout_s=timeout_s)
-        progress.result = result
+        # The error text goes to the delivery log, events, logs and alerts.dlq.
+        progress.result = result = result.scrubbed(sub.url)
         return await self._record(sub, progress, result)
 
     async def _record(
@@ -215,7 +216,7 @@ class Deliverer:
             result.latency_ms,
             error=error if result.error is None else f"{result.error}; {error}",
             response=result.response,
-        )
+        ).scrubbed(sub.url)
         attempt = _attempt_record(item.attempts + 1, now, Verdict.FAILED, result)
         return await self._retry_or_dead_letter(sub, progress, attempt, Verdict.FAILED, None)
 

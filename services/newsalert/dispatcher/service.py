@@ -1,8 +1,9 @@
 """The dispatcher service: ``alerts`` topic → durable per-subscription queues → webhooks.
 
-The consumer fans each alert out to the subscriptions that select it and schedules one
-delivery per subscription in Redis (:class:`DeliveryStore`); only when every delivery of
-a batch is stored is the batch's offset committed. Per-subscription workers then claim
+The consumer fans each alert out to the subscriptions that select it -- among those in
+the alert's repeat lane (``Alert.repeat_interval_ms``, see ``matcher/lanes.py``) -- and
+schedules one delivery per subscription in Redis (:class:`DeliveryStore`); only when every
+delivery of a batch is stored is the batch's offset committed. Per-subscription workers then claim
 and attempt deliveries independently. aiokafka is used directly (not FastStream): the
 commit point is "after the Redis write", which is simplest to state and test with an
 explicit ``commit(offsets)``.
@@ -223,6 +224,7 @@ class DispatcherService:
         assert self._consumer is not None
         assert self._store is not None
         subs = list(self._subscriptions())
+        lanes = {sub.id: sub.repeat_lane_ms() for sub in subs}
         deliveries: list[NewDelivery] = []
         touched: set[str] = set()
         base = self._store.now_ms()
@@ -232,7 +234,9 @@ class DispatcherService:
                 if alert is None:
                     continue
                 for sub in subs:
-                    if sub.selects(alert.rule.id, alert.tags):
+                    # An alert is for the subscriptions of its repeat lane only.
+                    lane = lanes[sub.id]
+                    if lane == alert.repeat_interval_ms and sub.selects(alert.rule.id, alert.tags):
                         # The fraction keeps batch order among equal enqueue milliseconds.
                         order = base + min(len(deliveries), 1023) / 1024.0
                         dlv = webhook_id(sub.id, alert)

@@ -29,9 +29,11 @@ from newsalert.dedupe import DedupeStore, DedupeUnavailableError
 from newsalert.errors import ArticleError
 from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.matcher.decode import decode_article
+from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.matcher")
 
@@ -49,11 +51,15 @@ class MatcherService:
         dedupe: DedupeStore,
         *,
         max_batch: int = 200,
+        subscriptions: Callable[[], Sequence[Subscription]] = tuple,
     ) -> None:
         self._settings = settings
         self._dedupe = dedupe
         self._pipeline = ArticlePipeline(
-            rules, dedupe, timedelta(seconds=settings.repeat_interval_s)
+            rules,
+            dedupe,
+            timedelta(seconds=settings.repeat_interval_s),
+            lanes=RepeatLanes(subscriptions),  # per-subscription repeat intervals
         )
         self._max_batch = max_batch
         self._producer: AIOKafkaProducer | None = None

@@ -11,12 +11,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
+from newsalert.webhooks.redact import display_url, quiet_http_client_logs, scrub
 from newsalert.webhooks.signing import SignedRequest
 from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedNetworkBackend, SSRFError
 
@@ -39,6 +40,14 @@ class AttemptResult:
     retry_after: str | None = None
     timed_out: bool = False
     refused: bool = False  # the SSRF guard or the scheme check refused the URL
+
+    def scrubbed(self, url: str) -> AttemptResult:
+        """This result with ``url``'s secret parts removed from the texts that are kept."""
+        return replace(
+            self,
+            error=None if self.error is None else scrub(self.error, url),
+            response=scrub(self.response, url),
+        )
 
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
@@ -71,6 +80,7 @@ class WebhookSender:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout_s = timeout_s
+        quiet_http_client_logs()  # httpx logs each request's full URL at INFO
         self._client = httpx.AsyncClient(
             transport=transport or GuardedTransport(policy),
             follow_redirects=False,
@@ -95,7 +105,12 @@ class WebhookSender:
             # built some other way still ends here).
             return AttemptResult(None, _elapsed_ms(started), error=describe(exc), refused=True)
         except Exception as exc:
-            log.warning("webhook POST raised unexpectedly: %s", describe(exc), exc_info=True)
+            # No traceback: its messages could carry the URL's secret parts.
+            log.warning(
+                "webhook POST to %s raised unexpectedly: %s",
+                display_url(url),
+                scrub(describe(exc), url),
+            )
             return AttemptResult(None, _elapsed_ms(started), error=describe(exc))
 
     async def _post(

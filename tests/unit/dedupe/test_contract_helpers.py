@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from newsalert.dedupe import (
+    AlertKey,
     DedupeConfig,
     DedupeError,
     DedupeStore,
@@ -21,7 +22,7 @@ from newsalert.dedupe.contract import intervals_for, to_ms
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id
 from newsalert.settings import Settings
-from tests.unit.dedupe.texts import DAY, STORY, T0, article, syndicated
+from tests.unit.dedupe.texts import DAY, HOUR, STORY, T0, article, syndicated
 
 
 def test_first_alert_id_is_the_models_alert_id_and_repeats_differ() -> None:
@@ -59,7 +60,9 @@ def test_to_ms_is_exact() -> None:
 
 
 def test_intervals_for_dedupes_rules_and_checks_mapping() -> None:
-    assert list(intervals_for(["b", "a", "b"], DAY)) == ["b", "a"]
+    assert [key.rule_id for key in intervals_for(["b", "a", "b"], DAY)] == ["b", "a"]
+    lanes = intervals_for(["a", AlertKey("a", HOUR), AlertKey("a"), AlertKey("a", HOUR)], DAY)
+    assert lanes == {AlertKey("a"): DAY, AlertKey("a", HOUR): HOUR}
     with pytest.raises(DedupeError, match="no repeat interval"):
         intervals_for(["a"], {"b": DAY})
     with pytest.raises(DedupeError, match="negative"):
