@@ -110,3 +110,17 @@ async def test_no_url_makes_the_sender_raise(url: str) -> None:
 
     result = await _post(url, httpx.MockTransport(handler))
     assert result.status == 204 or result.error is not None
+
+
+async def test_an_unexpected_error_is_logged_without_the_url_secret(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    url = "https://hooks.example.org/services/T000/B000/s3cr3t-t0ken"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise _BoomError(f"cannot handle {request.url}")
+
+    result = await _post(url, httpx.MockTransport(handler))
+    assert result.error is not None
+    assert "s3cr3t-t0ken" not in caplog.text
+    assert "hooks.example.org" in caplog.text
