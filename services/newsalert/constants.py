@@ -20,6 +20,10 @@ REDIS_PREFIX = "na:v1:"
 #: Kafka header names set on DLQ records.
 HEADER_DLQ_REASON = "newsalert-dlq-reason"
 HEADER_DLQ_SOURCE = "newsalert-dlq-source"
+#: Short stable code of the reason (``invalid-json``, ``lone-surrogate``, ``poison``...).
+HEADER_DLQ_KIND = "newsalert-dlq-kind"
+#: Python type of the exception that sent the record to the DLQ.
+HEADER_DLQ_ERROR = "newsalert-dlq-error"
 
 #: Largest article body accepted (bytes of the whole JSON record); larger goes to the DLQ.
 DEFAULT_MAX_ARTICLE_BYTES = 1_000_000

@@ -85,6 +85,11 @@ class Alert(BaseModel):
     tags: list[str] = Field(default_factory=list, description="Tags of the rule.")
     duplicates_folded: int = Field(0, ge=0, description="Copies of the story folded in.")
     created_at: datetime = Field(description="When the matcher emitted the alert.")
+    event_time_clamped: bool = Field(
+        False,
+        description="The article's time was implausibly far from the matcher's clock; "
+        "story and repeat windows used the nearest plausible time instead.",
+    )
     repeat_interval_ms: int | None = Field(
         None,
         ge=0,
@@ -103,6 +108,9 @@ class WebhookAlertData(BaseModel):
     story_id: str
     matched: list[str]
     duplicates_folded: int = 0
+    event_time_clamped: bool = Field(
+        False, description="Windows used a clamped article time (see the alert schema)."
+    )
 
 
 class WebhookPayload(BaseModel):

@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     story_window_s: float = Field(
         259_200.0, description="A near-duplicate within this many seconds joins the story."
     )
+    event_time_max_future_s: float = Field(
+        86_400.0,
+        gt=0,
+        description="An article time further ahead of the matcher's clock is clamped to this "
+        "(windows only; the alert says event_time_clamped).",
+    )
+    event_time_max_past_s: float = Field(
+        315_360_000.0,
+        gt=0,
+        description="An article time further behind the matcher's clock (default 10 years) is "
+        "clamped to this (windows only; the alert says event_time_clamped).",
+    )
     log_level: str = Field("INFO", description="Python logging level.")
     api_host: str = Field(
         "127.0.0.1",

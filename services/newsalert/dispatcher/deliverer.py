@@ -18,14 +18,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from aiokafka.errors import KafkaError
-from redis.exceptions import RedisError
-
 from newsalert.dispatcher import telemetry
 from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus, ms_to_datetime
 from newsalert.dispatcher.store import DeliveryStore, PendingDelivery
+from newsalert.isolation import classify as failure_kind
 from newsalert.models import WebhookAlertData, WebhookPayload
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
@@ -33,10 +31,6 @@ from newsalert.webhooks.sender import AttemptResult, WebhookSender, describe
 from newsalert.webhooks.signing import SignatureError, SignedRequest, sign_request
 
 log = logging.getLogger("newsalert.dispatcher")
-
-#: Errors of the services the outcome is stored in: the attempt cannot be recorded, so it
-#: is left to its lease (it returns to the due queue and is tried again; nothing is lost).
-INFRASTRUCTURE_ERRORS: tuple[type[Exception], ...] = (RedisError, KafkaError, OSError, TimeoutError)
 
 
 @dataclass
@@ -62,6 +56,7 @@ def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> Si
             story_id=alert.story_id,
             matched=alert.matched,
             duplicates_folded=alert.duplicates_folded,
+            event_time_clamped=alert.event_time_clamped,
         ),
     )
     body = payload.model_dump_json().encode()
@@ -119,9 +114,11 @@ class Deliverer:
         progress = _Progress()
         try:
             return await self._deliver(sub, delivery_id, progress)
-        except INFRASTRUCTURE_ERRORS:
-            raise
         except Exception as exc:
+            if failure_kind(exc) == "infrastructure":
+                # Redis or Kafka away: nothing can be recorded now, so the attempt is left
+                # to its lease (back in the due queue once it expires; nothing is lost).
+                raise
             telemetry.INTERNAL_ERRORS.inc()
             log.exception("delivery %s to %s raised unexpectedly", delivery_id, sub.id)
             return await self._record_internal_error(sub, delivery_id, progress, exc)

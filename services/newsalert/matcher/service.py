@@ -6,7 +6,10 @@ was stored by the broker (``acks=all``) and the dedupe marks were made final. An
 infrastructure error rewinds the partitions to the batch start (nack) after a backoff,
 so nothing is lost and Redis being down pauses consumption instead of letting alerts
 through unchecked. Invalid records are not errors: they go to ``articles.dlq`` with the
-reason and the original bytes, and the offset moves on.
+reason and the original bytes, and the offset moves on. The same holds for any failure
+that belongs to one record (see :mod:`newsalert.isolation`): it goes to the DLQ with the
+reason and exception type in headers; a record whose work keeps raising unexpectedly
+goes there after a few tries, so no record can stall its partition.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -26,11 +29,13 @@ from redis.exceptions import RedisError
 
 from newsalert import constants, metrics
 from newsalert.dedupe import DedupeStore, DedupeUnavailableError
-from newsalert.errors import ArticleError
+from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
 from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
@@ -65,6 +70,8 @@ class MatcherService:
         self._producer: AIOKafkaProducer | None = None
         self._broker: KafkaBroker | None = None
         self._failures = 0
+        self._poison = PoisonTracker()
+        self._event_bounds = EventTimeBounds.from_settings(settings)
         self.ready = False
 
     async def start(self) -> None:
@@ -85,6 +92,8 @@ class MatcherService:
             max_records=self._max_batch,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            parser=tolerate_headers,
+            decoder=keep_bytes,
         )
         subscriber(self._handle_batch)
         self._broker = broker
@@ -181,14 +190,40 @@ class MatcherService:
             raise failed.exceptions[0] from failed
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Process one record; a failure that is the record's own sends it to the DLQ."""
         try:
-            article = decode_article(record.value, self._settings.max_article_bytes)
-        except ArticleError as exc:
-            await self._to_dlq(record, exc.reason)
-            return
+            await self._process_record(record)
+        except Exception as exc:
+            verdict = classify(exc)
+            if verdict == "infrastructure":
+                raise  # the batch rewinds
+            if verdict == "unexpected":
+                if not self._poison.failed(position(record)):
+                    raise  # the batch rewinds; it may be transient
+                log.exception(
+                    "article at %s raised unexpectedly %d times; sent to the DLQ",
+                    position(record),
+                    self._poison.tries,
+                )
+                metrics.POISON_RECORDS.labels("matcher").inc()
+                self._failures = 0  # progress was made: the next failure starts a new backoff
+                await self._to_dlq(record, DeadLetterReason.poison(exc, self._poison.tries))
+                return
+            await self._to_dlq(record, DeadLetterReason.of(exc))
+
+    async def _process_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Decode, match and dedupe one record, publish its alerts, then commit its marks."""
+        article = decode_article(record.value, self._settings.max_article_bytes)
+        event_time, clamped = bounded_event_time(
+            article, record.timestamp, datetime.now(tz=UTC), self._event_bounds
+        )
         started = time.perf_counter()
-        outcome = await self._pipeline.process(article, event_time_of(article, record.timestamp))
+        outcome = await self._pipeline.process(article, event_time)
         metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+        if clamped:
+            outcome.alerts = [
+                alert.model_copy(update={"event_time_clamped": True}) for alert in outcome.alerts
+            ]
         try:
             await self._publish(outcome)
         except BaseException:
@@ -208,27 +243,23 @@ class MatcherService:
             ],
         )
 
-    async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason) -> None:
         assert self._producer is not None
-        log.warning(
-            "article at %s/%d@%d to DLQ: %s", record.topic, record.partition, record.offset, reason
-        )
-        source = f"{record.topic}/{record.partition}@{record.offset}"
-        await send_all(
-            self._producer,
-            [
-                (
-                    self._settings.topic(constants.TOPIC_ARTICLES_DLQ),
-                    record.key,
-                    record.value or b"",
-                    [
-                        (constants.HEADER_DLQ_REASON, reason.encode()),
-                        (constants.HEADER_DLQ_SOURCE, source.encode()),
-                    ],
-                )
-            ],
-        )
+        where = position(record)
+        log.warning("article at %s to DLQ (%s): %s", where, why.kind, why.text)
+        topic = self._settings.topic(constants.TOPIC_ARTICLES_DLQ)
+        value = record.value or b""
+        try:
+            await send_all(self._producer, [(topic, record.key, value, why.headers(where))])
+        except MessageSizeTooLargeError:
+            # The DLQ topic takes less than the source did: keep the reason and the source
+            # position (the original stays on the source topic for its retention time).
+            dropped = DeadLetterReason(
+                why.kind, f"{why.reason} (value of {len(value)} bytes left out)", why.error
+            )
+            await send_all(self._producer, [(topic, record.key, b"", dropped.headers(where))])
         metrics.ARTICLES.labels("invalid").inc()
+        metrics.DEAD_LETTERED.labels("matcher", why.kind).inc()
 
     @staticmethod
     def _count(outcome: ArticleOutcome) -> None:
