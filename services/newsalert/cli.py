@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from newsalert import constants
 from newsalert.backtest.command import app as backtest_app
@@ -50,7 +51,13 @@ ConfigOption = typer.Option(
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "NEWSALERT_" + "_".join(str(part) for part in error["loc"]).upper()
+            typer.echo(f"error: {name}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from newsalert.timespec import delta_ms, duration_s, parse_duration
 from newsalert.webhooks.endpoint import check_endpoint_url
-from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, MAX_RETRY_DELAY_S, parse_duration
+from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, MAX_RETRY_DELAY_S
 from newsalert.webhooks.signing import SignatureError, secret_key
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -43,7 +44,7 @@ def _check_secret(value: str) -> str:
 
 def _check_duration(value: str | None) -> str | None:
     if value is not None:
-        parse_duration(value)
+        duration_s(value)
     return value
 
 
@@ -131,14 +132,14 @@ class Subscription(BaseModel):
     @classmethod
     def _schedule(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
-            if parse_duration(entry) > MAX_RETRY_DELAY_S:
+            if duration_s(entry) > MAX_RETRY_DELAY_S:
                 raise ValueError(f"retry_schedule entry {reprlib.repr(entry)} is longer than 7d")
         return value
 
     @field_validator("timeout")
     @classmethod
     def _short_timeout(cls, value: str | None) -> str | None:
-        if value is not None and parse_duration(value) > MAX_TIMEOUT_S:
+        if value is not None and duration_s(value) > MAX_TIMEOUT_S:
             raise ValueError(f"timeout {reprlib.repr(value)} is longer than 1h")
         return value
 
@@ -153,19 +154,19 @@ class Subscription(BaseModel):
 
     def retry_delays(self) -> tuple[float, ...]:
         """The retry schedule in seconds."""
-        return tuple(parse_duration(entry) for entry in self.retry_schedule)
+        return tuple(duration_s(entry) for entry in self.retry_schedule)
 
     def max_alert_age_s(self) -> float | None:
         """``max_alert_age`` in seconds, ``None`` when alerts never get too old."""
-        return None if self.max_alert_age is None else parse_duration(self.max_alert_age)
+        return None if self.max_alert_age is None else duration_s(self.max_alert_age)
 
     def timeout_s(self, default: float) -> float:
         """The request timeout in seconds (``default`` unless set here)."""
-        return default if self.timeout is None else parse_duration(self.timeout)
+        return default if self.timeout is None else duration_s(self.timeout)
 
     def pause_after_s(self) -> float | None:
         """``pause_after`` in seconds, ``None`` when time failing never pauses."""
-        return None if self.pause_after is None else parse_duration(self.pause_after)
+        return None if self.pause_after is None else duration_s(self.pause_after)
 
     def repeat_lane(self) -> timedelta | None:
         """This subscription's own repeat interval, ``None`` when it keeps the default.
@@ -176,12 +177,12 @@ class Subscription(BaseModel):
         """
         if self.repeat_interval is None:
             return None
-        return timedelta(seconds=parse_duration(self.repeat_interval))
+        return parse_duration(self.repeat_interval)
 
     def repeat_lane_ms(self) -> int | None:
         """:meth:`repeat_lane` in whole milliseconds, as alerts carry it."""
         lane = self.repeat_lane()
-        return None if lane is None else lane // timedelta(milliseconds=1)
+        return None if lane is None else delta_ms(lane)
 
     def selects(self, rule_id: str, tags: Iterable[str]) -> bool:
         """True when this subscription wants alerts of rule ``rule_id`` with ``tags``."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
 import uvicorn
@@ -29,6 +29,7 @@ from newsalert.models import Article
 from newsalert.rules import Document
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
 from newsalert.webhooks.redact import display_url
 
 log = logging.getLogger("newsalert.api")
@@ -81,23 +82,35 @@ async def _service_ready(service: _Service) -> bool:
 
 
 def create_app(
-    reloader: RuleReloader,
+    reloader: RuleReloader | None,
     services: Sequence[_Service],
     guard: ApiGuard | None = None,
     *,
     max_body_bytes: int = constants.DEFAULT_MAX_ARTICLE_BYTES,
     rules_test: BoundedOffload | None = None,
+    subscriptions: Callable[[], Sequence[Subscription]] | None = None,
 ) -> FastAPI:
     """The ASGI app; ``services`` are asked for their ``ready`` flag by /readyz.
 
     ``guard`` admits requests by token (the default configures none: only the probes and
     /metrics answer). /docs and /openapi.json need a read token like the rest.
+    Without a ``reloader`` (a dispatcher alone: no rule is loaded in this process)
+    ``/rules`` and ``/rules/test`` answer 404 and ``/readyz`` reports ``"rules": null``.
+    ``subscriptions`` defaults to the reloader's.
     """
     guard = guard or ApiGuard(ApiTokens())
     offload = rules_test or BoundedOffload(RULES_TEST_CONCURRENCY, RULES_TEST_TIMEOUT_S)
     read = [Depends(guard.read)]
     app = FastAPI(title="newsalert", version="1", docs_url=None, redoc_url=None, openapi_url=None)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    live_subscriptions = subscriptions or (
+        (lambda: reloader.current.subscriptions) if reloader is not None else tuple
+    )
+
+    def live_rules() -> RuleReloader:
+        if reloader is None:
+            raise HTTPException(404, "this process runs no matcher: it loads no rules")
+        return reloader
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -110,7 +123,8 @@ def create_app(
         states = {type(s).__name__: await _service_ready(s) for s in services}
         ready = all(states.values())
         response.status_code = 200 if ready else 503
-        return {"ready": ready, "services": states, "rules": len(reloader.compiled)}
+        rules = len(reloader.compiled) if reloader is not None else None
+        return {"ready": ready, "services": states, "rules": rules}
 
     @app.get("/metrics")
     async def metrics() -> Response:
@@ -134,15 +148,15 @@ def create_app(
         """The rules live now (after the last good reload)."""
         return [
             {"id": rule.id, "title": rule.title, "tags": list(rule.tags)}
-            for rule in reloader.current.rules.rules
+            for rule in live_rules().current.rules.rules
         ]
 
     @app.get("/subscriptions", dependencies=read)
-    async def subscriptions() -> list[dict[str, Any]]:
+    async def subscription_list() -> list[dict[str, Any]]:
         """Subscriptions: the URL as scheme, host and a hash (URLs carry credentials)."""
         return [
             {"id": sub.id, "url": display_url(sub.url), "rules": list(sub.rules)}
-            for sub in reloader.current.subscriptions
+            for sub in live_subscriptions()
         ]
 
     @app.post("/rules/test", dependencies=read)
@@ -155,7 +169,7 @@ def create_app(
             article = Article(id="api-test", **text.model_dump())
         except ValidationError as exc:
             raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from exc
-        compiled = reloader.compiled
+        compiled = live_rules().compiled
         try:
             found = await offload.run(lambda: compiled.match(Document.from_article(article)))
         except OffloadBusyError as exc:
@@ -192,10 +206,11 @@ class ApiServer:
     def __init__(
         self,
         settings: Settings,
-        reloader: RuleReloader,
+        reloader: RuleReloader | None,
         services: Sequence[_Service],
         port: int,
         host: str | None = None,
+        subscriptions: Callable[[], Sequence[Subscription]] | None = None,
     ) -> None:
         self.ready = True
         self._tokens = ApiTokens.parse(
@@ -203,7 +218,9 @@ class ApiServer:
             settings.api_admin_tokens.get_secret_value(),
         )
         self._guard = ApiGuard(self._tokens)
-        self._reloader = reloader
+        self._subscriptions = subscriptions or (
+            (lambda: reloader.current.subscriptions) if reloader is not None else tuple
+        )
         self._offload = BoundedOffload(RULES_TEST_CONCURRENCY, RULES_TEST_TIMEOUT_S)
         self._app = create_app(
             reloader,
@@ -211,6 +228,7 @@ class ApiServer:
             self._guard,
             max_body_bytes=settings.max_article_bytes,
             rules_test=self._offload,
+            subscriptions=subscriptions,
         )
         self._services = services
         self.host = host or settings.api_host
@@ -236,7 +254,7 @@ class ApiServer:
 
                 router = deliveries_router(
                     service.store,
-                    lambda: [sub.id for sub in self._reloader.current.subscriptions],
+                    lambda: [sub.id for sub in self._subscriptions()],
                     self._guard,
                 )
                 self._app.include_router(router)

@@ -41,8 +41,8 @@ from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticlePipeline, event_time_of
-from newsalert.models import Article
+from newsalert.matcher.pipeline import ArticlePipeline
+from newsalert.models import Article, article_time
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.rules.evaluate import Evaluation
 from newsalert.subscriptions import Subscription
@@ -212,7 +212,7 @@ async def run_backtest(
             if len(result.invalid_examples) < MAX_INVALID_EXAMPLES:
                 result.invalid_examples.append((record.where, exc.reason))
             continue
-        event_time = event_time_of(article, record.timestamp_ms)
+        event_time = article_time(article, record.timestamp_ms)
         result.articles += 1
         result.article_ids.add(article.id)
         if result.first_article is None or event_time < result.first_article:

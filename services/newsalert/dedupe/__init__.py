@@ -2,7 +2,7 @@
 
 The matcher calls a :class:`DedupeStore` four times per article::
 
-    verdict = await store.check_article(article, article_time(article, kafka_ts))
+    verdict = await store.check_article(article, article_time(article, record_ms))
     if verdict.duplicate:            # the same record (source, id) as a committed article
         return                       # skip; nothing to commit or abandon
     groups = ...                     # rules that matched the article (copies included), as

@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from newsalert.dedupe.fingerprint import FingerprintParams
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id, stable_id
+from newsalert.models import article_time as article_time
 from newsalert.settings import Settings
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Re-exported for the stores: one definition of article time and of epoch milliseconds.
+from newsalert.timespec import delta_ms as delta_ms
+from newsalert.timespec import to_ms as to_ms
 
 
 class DedupeError(NewsalertError):
@@ -197,25 +200,6 @@ def claim_alert_id(
 def lane_ms(lane: timedelta | None) -> int | None:
     """The lane as stored in keys: whole milliseconds, ``None`` for the default lane."""
     return None if lane is None else delta_ms(lane)
-
-
-def article_time(article: Article, fallback: datetime | None) -> datetime:
-    """The article time windows use: ``published_at``, else ``fallback`` (Kafka timestamp)."""
-    chosen = article.published_at or fallback
-    if chosen is None:
-        raise DedupeError(f"article {article.id!r} has no published_at and no fallback time")
-    return chosen if chosen.tzinfo is not None else chosen.replace(tzinfo=UTC)
-
-
-def to_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch (UTC) of an aware or naive-as-UTC datetime."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // timedelta(milliseconds=1)
-
-
-def delta_ms(delta: timedelta) -> int:
-    """Whole milliseconds of ``delta``."""
-    return delta // timedelta(milliseconds=1)
 
 
 def intervals_for(

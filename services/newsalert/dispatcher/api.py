@@ -18,8 +18,9 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from newsalert.api.auth import ApiGuard
 from newsalert.dispatcher.keys import RETENTION_S
-from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus, datetime_to_ms
+from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore
+from newsalert.timespec import to_ms
 
 #: Longest pause reason kept (it is stored with the subscription's state).
 MAX_REASON_CHARS = 200
@@ -96,7 +97,7 @@ def deliveries_router(
                 f"since is older than the delivery log keeps ({RETENTION_S // 86400} days): "
                 f"use {kept} or later",
             )
-        done = await store.log.recover(subscription_id, datetime_to_ms(when))
+        done = await store.log.recover(subscription_id, to_ms(when))
         return {"recovering": done}
 
     @router.post("/subscriptions/{subscription_id}/pause", dependencies=admin)

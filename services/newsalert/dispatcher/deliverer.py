@@ -21,11 +21,12 @@ from datetime import UTC, datetime
 from newsalert.dispatcher import telemetry
 from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
-from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus, ms_to_datetime
+from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore, PendingDelivery
 from newsalert.isolation import classify as failure_kind
 from newsalert.models import WebhookAlertData, WebhookPayload
 from newsalert.subscriptions import Subscription
+from newsalert.timespec import from_ms
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
 from newsalert.webhooks.sender import AttemptResult, WebhookSender, describe
 from newsalert.webhooks.signing import SignatureError, SignedRequest, sign_request
@@ -251,7 +252,7 @@ class Deliverer:
                 progress, attempt, attempts, f"retries exhausted after {attempts} attempts"
             )
         next_ms = time.time() * 1000.0 + delay * 1000.0
-        attempt = attempt.model_copy(update={"next_at": ms_to_datetime(next_ms)})
+        attempt = attempt.model_copy(update={"next_at": from_ms(next_ms)})
         await self._finish(
             progress, DeliveryStatus.RETRYING, attempt, attempts=attempts, next_ms=next_ms,
             error=attempt.error or f"HTTP {attempt.status}",

@@ -138,7 +138,7 @@ class DispatcherService:
         self._reconcile_workers()
         self._consumer = AIOKafkaConsumer(
             alerts,
-            bootstrap_servers=settings.kafka_bootstrap,
+            bootstrap_servers=settings.bootstrap_servers,
             group_id=settings.group(constants.DISPATCHER_GROUP),
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -14,8 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from newsalert.matcher.pipeline import event_time_of
-from newsalert.models import Article
+from newsalert.models import Article, article_time
 from newsalert.settings import Settings
 
 
@@ -40,7 +39,7 @@ def bounded_event_time(
 ) -> tuple[datetime, bool]:
     """The event time of ``article`` clamped to ``bounds`` around ``now``; True if clamped."""
     try:
-        moment = event_time_of(article, kafka_timestamp_ms)
+        moment = article_time(article, kafka_timestamp_ms, now)
     except (ValueError, OverflowError, OSError):  # a record time beyond what datetime holds
         return now, True
     now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)

@@ -38,15 +38,6 @@ class ArticleOutcome:
         return self.verdict.duplicate
 
 
-def event_time_of(article: Article, kafka_timestamp_ms: int | None) -> datetime:
-    """Article time: ``published_at``, else the Kafka record time, else now."""
-    if article.published_at is not None:
-        return article.published_at
-    if kafka_timestamp_ms is not None and kafka_timestamp_ms > 0:
-        return datetime.fromtimestamp(kafka_timestamp_ms / 1000, tz=UTC)
-    return datetime.now(tz=UTC)
-
-
 class ArticlePipeline:
     """Match and dedupe articles; produce the alerts to publish."""
 

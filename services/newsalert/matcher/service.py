@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from newsalert import constants, metrics
 from newsalert.dedupe import DedupeStore, DedupeUnavailableError
 from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
-from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.kafka import PendingSends, ensure_topics, make_producer, send_all
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
@@ -70,6 +70,8 @@ class MatcherService:
         self._producer: AIOKafkaProducer | None = None
         self._broker: KafkaBroker | None = None
         self._failures = 0
+        #: Alert sends not yet acknowledged: a stalled produce path makes /readyz fail.
+        self.pending = PendingSends()
         self._poison = PoisonTracker()
         self._event_bounds = EventTimeBounds.from_settings(settings)
         self.ready = False
@@ -77,10 +79,11 @@ class MatcherService:
     async def start(self) -> None:
         """Create topics if missing, connect, and start consuming."""
         await ensure_topics(self._settings)
+        metrics.PRODUCE_PENDING_AGE.set_function(self.pending.oldest_age_s)  # read at scrape
         self._producer = make_producer(self._settings)
         await self._producer.start()
         broker = KafkaBroker(
-            self._settings.kafka_bootstrap,
+            self._settings.bootstrap_servers,
             graceful_timeout=30.0,
             enable_idempotence=False,
             logger=None,
@@ -115,7 +118,11 @@ class MatcherService:
             await close()
 
     async def probe(self) -> bool:
-        """Readiness check: Redis answers within a second (``/readyz`` calls this)."""
+        """Readiness check (``/readyz``): no alert send stalled, Redis answers within a second."""
+        stalled_s = self.pending.oldest_age_s()
+        if stalled_s > self._settings.produce_stall_s:
+            log.warning("alert produce stalled: a send has waited %.1fs", stalled_s)
+            return False
         try:
             await asyncio.wait_for(self._dedupe.ping(), _PROBE_TIMEOUT_S)
         except (DedupeUnavailableError, RedisError, OSError, TimeoutError):
@@ -241,6 +248,7 @@ class MatcherService:
                 (topic, alert.alert_id.encode(), alert.model_dump_json().encode(), None)
                 for alert in outcome.alerts
             ],
+            self.pending,
         )
 
     async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason) -> None:

@@ -45,13 +45,14 @@ def test_story_id_is_stable_and_source_scoped() -> None:
     assert story_id_for(a) != story_id_for(Article(id="1", source="DPA"))
 
 
-def test_article_time_prefers_published_at() -> None:
+def test_article_time_prefers_published_at_then_the_record_time_then_now() -> None:
     kafka = datetime(2026, 1, 1, tzinfo=UTC)
-    assert article_time(Article(id="1", published_at=T0), kafka) == T0
-    assert article_time(Article(id="1"), kafka) == kafka
-    assert article_time(Article(id="1"), datetime(2026, 1, 1)).tzinfo is not None
-    with pytest.raises(DedupeError):
-        article_time(Article(id="1"), None)
+    kafka_ms = to_ms(kafka)
+    assert article_time(Article(id="1", published_at=T0), kafka_ms) == T0
+    assert article_time(Article(id="1"), kafka_ms) == kafka
+    assert article_time(Article(id="1"), None, now=T0) == T0
+    assert article_time(Article(id="1"), 0, now=T0) == T0  # no timestamp on the record
+    assert article_time(Article(id="1"), None).tzinfo is not None
 
 
 def test_to_ms_is_exact() -> None:

@@ -1,4 +1,5 @@
-"""``newsalert rules check`` refuses webhook URLs and secrets the dispatcher cannot use.
+"""``newsalert rules check --subscriptions`` refuses webhook URLs and secrets the dispatcher
+cannot use.
 
 Each is a normal problem at its file:line:column, reported together with the others, and
 the message repeats neither the URL nor the secret.
@@ -39,7 +40,7 @@ subscriptions:
 def test_check_reports_bad_url_and_bad_secret_with_positions(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(CONFIG, encoding="utf-8")
-    result = runner.invoke(app, ["rules", "check", str(path)])
+    result = runner.invoke(app, ["rules", "check", "--subscriptions", str(path)])
     assert result.exit_code == 1, result.output
     assert f"{path}:7:10: octal: url: " in result.output
     assert "0177.0.0.1" in result.output  # httpx's reason names the host it refuses
@@ -69,7 +70,7 @@ def test_check_refuses_urls_the_sender_cannot_post_to(
         f"  - id: s\n    url: {url}\n    secret: {GOOD_SECRET}\n",
         encoding="utf-8",
     )
-    result = runner.invoke(app, ["rules", "check", str(path)])
+    result = runner.invoke(app, ["rules", "check", "--subscriptions", str(path)])
     assert result.exit_code == 1, result.output
     assert f"{path}:6:10: s: url: " in result.output
     assert reason in result.output

@@ -27,12 +27,15 @@ def test_next_delay_never_exceeds_the_maximum(
     assert delay is None or 0.0 <= delay <= MAX_RETRY_DELAY_S
 
 
-@pytest.mark.parametrize("entry", ["8d", "30000000d", "9" * 400 + "s"])
-def test_a_retry_delay_over_a_week_is_refused(entry: str) -> None:
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [("8d", "longer than 7d"), ("30000000d", "longer than 7d"), ("9" * 400 + "s", "out of range")],
+)
+def test_a_retry_delay_over_a_week_is_refused(entry: str, reason: str) -> None:
     with pytest.raises(ValidationError) as refused:
         Subscription(id="s", url="https://x.example/", secret=SECRET, retry_schedule=[entry])
     message = str(refused.value.errors()[0]["msg"])
-    assert "longer than 7d" in message
+    assert reason in message
     assert len(message) < 120  # the entry is shown abbreviated
 
 
@@ -41,8 +44,13 @@ def test_a_week_is_allowed() -> None:
     assert sub.retry_delays() == (MAX_RETRY_DELAY_S,)
 
 
-@pytest.mark.parametrize("timeout", ["2h", "9" * 400 + "s"])
-def test_a_request_timeout_over_an_hour_is_refused(timeout: str) -> None:
+@pytest.mark.parametrize(
+    ("timeout", "reason"), [("2h", "longer than 1h"), ("9" * 400 + "s", "out of range")]
+)
+def test_a_request_timeout_over_an_hour_is_refused(timeout: str, reason: str) -> None:
     # An infinite one made every claim of the subscription's worker raise (int(inf)).
-    with pytest.raises(ValidationError, match="longer than 1h"):
+    with pytest.raises(ValidationError) as refused:
         Subscription(id="s", url="https://x.example/", secret=SECRET, timeout=timeout)
+    message = str(refused.value.errors()[0]["msg"])
+    assert reason in message
+    assert len(message) < 120
