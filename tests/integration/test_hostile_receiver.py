@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from newsalert.dispatcher.deliverer import attempt_record
 from newsalert.dispatcher.records import AttemptRecord
 from newsalert.receiver import Reply, WebhookInbox
 from newsalert.webhooks.retry import (
@@ -69,13 +70,5 @@ async def test_any_reply_becomes_a_recordable_attempt_and_a_bounded_delay(
     for attempts in range(1, len(SCHEDULE) + 2):
         delay = next_delay(SCHEDULE, attempts, verdict, retry_after_s=wait_s, rng=random.Random(0))
         assert delay is None or 0.0 <= delay <= MAX_RETRY_DELAY_S
-    record = AttemptRecord(
-        number=1,
-        at=now,
-        status=result.status,
-        latency_ms=result.latency_ms,
-        verdict=verdict.value,
-        error=result.error,
-        response=result.response,
-    )
+    record = attempt_record(1, now, verdict, result)
     assert AttemptRecord.model_validate_json(record.model_dump_json()) == record

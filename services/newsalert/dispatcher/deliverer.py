@@ -167,7 +167,7 @@ class Deliverer:
         item, now = _attempted(progress)
         attempts = item.attempts + 1
         verdict = Verdict.FAILED if result.refused else classify(result.status)
-        attempt = _attempt_record(attempts, now, verdict, result)
+        attempt = attempt_record(attempts, now, verdict, result)
         if verdict is Verdict.DELIVERED:
             ended = await self._finish(
                 progress, DeliveryStatus.DELIVERED, attempt, attempts=attempts
@@ -215,7 +215,7 @@ class Deliverer:
             error=error if result.error is None else f"{result.error}; {error}",
             response=result.response,
         ).scrubbed(sub.url)
-        attempt = _attempt_record(item.attempts + 1, now, Verdict.FAILED, result)
+        attempt = attempt_record(item.attempts + 1, now, Verdict.FAILED, result)
         return await self._retry_or_dead_letter(sub, progress, attempt, Verdict.FAILED, None)
 
     async def _dead_letter_unreadable(
@@ -312,9 +312,10 @@ def _attempted(progress: _Progress) -> tuple[PendingDelivery, datetime]:
     return progress.item, progress.now
 
 
-def _attempt_record(
+def attempt_record(
     number: int, now: datetime, verdict: Verdict, result: AttemptResult
 ) -> AttemptRecord:
+    """The delivery-log entry of attempt ``number`` made at ``now`` (no ``next_at`` yet)."""
     return AttemptRecord(
         number=number,
         at=now,
