@@ -25,6 +25,7 @@ import yaml
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
 from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.incremental import MAX_CHANGED_SHARE, ItemMemory, RawRule
+from newsalert.rules.limits import MAX_FILE_BYTES, MAX_RULES_PER_FILE, shown
 from newsalert.rules.model import Location, Rule
 from newsalert.rules.parse import Defaults, RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
@@ -101,10 +102,8 @@ def _load(source: Path, env: Mapping[str, str] | None, subscriptions: bool) -> C
     files = _files(source)
     documents: list[_Document] = []
     for file in files:
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(Location(str(file)), f"cannot read: {exc}"))
+        text = _read(file, problems)
+        if text is None:
             continue
         documents.append(_Document(str(file), *_parse_yaml(text, str(file), problems)))
     return _build(documents, source, tuple(files), env if subscriptions else None, problems)
@@ -161,10 +160,8 @@ class ConfigLoader:
         for file in files:
             found: list[Problem] = []
             early.append(found)
-            try:
-                text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                found.append(Problem(Location(str(file)), f"cannot read: {exc}"))
+            text = _read(file, found)
+            if text is None:
                 continue
             cut = split_rule_items(text)
             memory = self._memory.get(str(file))
@@ -234,6 +231,21 @@ def _skeleton(file: str, cut: RuleItems) -> _Document | None:
     return _Document(file, document, marks, [])
 
 
+def _read(file: Path, problems: list[Problem]) -> str | None:
+    # The size is checked before reading: what a file may cost is bounded before the
+    # work is done (see newsalert.rules.limits).
+    try:
+        size = file.stat().st_size
+        if size > MAX_FILE_BYTES:
+            reason = f"{size:,} bytes, more than the limit ({MAX_FILE_BYTES:,})"
+            problems.append(Problem(Location(str(file)), reason))
+            return None
+        return file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(Location(str(file)), f"cannot read: {exc}"))
+        return None
+
+
 def _files(source: Path) -> list[Path]:
     if not source.exists():
         raise RuleFileError([Problem(Location(str(source)), "no such file or directory")])
@@ -255,7 +267,7 @@ def parse_config_text(
 def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, Marks]:
     try:
         document, marks = load_with_marks(text)
-    except yaml.YAMLError as exc:
+    except yaml.YAMLError as exc:  # limits (depth, aliases) included: see yamlmarks
         mark = getattr(exc, "problem_mark", None)
         reason = str(getattr(exc, "problem", None) or exc).strip()
         line = mark.line + 1 if mark is not None else None
@@ -263,7 +275,7 @@ def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, 
         problems.append(Problem(Location(file, line, column), f"invalid YAML: {reason}"))
         return None, Marks.unknown()
     for key, line, column in marks.repeated_keys(document):
-        problems.append(Problem(Location(file, line, column), f"duplicate key {key!r}"))
+        problems.append(Problem(Location(file, line, column), f"duplicate key {shown(key)}"))
     return document, marks
 
 
@@ -291,11 +303,13 @@ def _build(
             continue
         for key in document:
             if key not in TOP_KEYS:
-                parser.problem(document, key, f"unknown top-level key {key!r}", None)
+                parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
         version = _version(parser, document, version)
         if "defaults" in document:
             defaults = parser.defaults(document["defaults"], document, defaults)
         if entry.items is not None:
+            if _too_many_rules(parser, document, len(entry.items)):
+                continue
             raw_rules.extend((number, raw) for raw in entry.items)
         for key in ("rules", "subscriptions"):
             value = document.get(key)
@@ -303,6 +317,8 @@ def _build(
                 continue
             if not isinstance(value, list):
                 parser.problem(document, key, f"{key} must be a list", None)
+                continue
+            if key == "rules" and _too_many_rules(parser, document, len(value)):
                 continue
             for index in range(len(value)):
                 if key == "rules":
@@ -334,6 +350,14 @@ def _build(
         defaults=defaults,
         files=files,
     )
+
+
+def _too_many_rules(parser: RuleParser, document: dict[str, object], count: int) -> bool:
+    if count <= MAX_RULES_PER_FILE:
+        return False
+    reason = f"{count:,} rules, more than the limit per file ({MAX_RULES_PER_FILE:,})"
+    parser.problem(document, "rules", reason, None)
+    return True
 
 
 def _rule(
@@ -380,7 +404,7 @@ def _version(parser: RuleParser, document: dict[object, object], current: int) -
         return current
     value = document["version"]
     if type(value) is not int or value != SUPPORTED_VERSION:
-        reason = f"unsupported version {value!r} (supported: {SUPPORTED_VERSION})"
+        reason = f"unsupported version {shown(value)} (supported: {SUPPORTED_VERSION})"
         parser.problem(document, "version", reason, None)
         return current
     return value

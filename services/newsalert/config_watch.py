@@ -6,8 +6,10 @@ file's name, size, mtime and SHA-256), so an in-place edit of one file inside a 
 directory is seen even when the directory's own mtime does not change, and a rewrite
 that keeps size and mtime is still seen by its hash. A change is loaded in a worker
 thread; the value swaps by one reference assignment only when the load succeeded, so
-readers see the old value or the new one, never a mix. A failed load keeps the last
-good value and is not retried until the content changes again.
+readers see the old value or the new one, never a mix. A failed load (a
+:class:`ConfigError`, or any other exception: it is logged and reported as one) keeps
+the last good value and is not retried until the content changes again. Files are
+hashed in chunks; one over the config size limit is not read (it will be refused).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Generic, TypeVar
 
 from newsalert.config import config_files
 from newsalert.errors import ConfigError
+from newsalert.rules.limits import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,10 @@ def fingerprint(path: Path) -> Fingerprint:
     try:
         for file in config_files(path):
             stat = file.stat()
-            digest = hashlib.sha256(file.read_bytes()).hexdigest()
+            digest = ""  # a file over the size limit is refused unread: name, size, mtime
+            if stat.st_size <= MAX_FILE_BYTES:
+                with file.open("rb") as handle:  # in chunks, never held whole
+                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
             result.append((str(file), stat.st_size, stat.st_mtime_ns, digest))
     except OSError:
         return ()
@@ -86,12 +92,11 @@ class ConfigWatcher(Generic[T]):
         try:
             value = await asyncio.to_thread(self._load)
         except ConfigError as exc:
-            self.failures += 1
-            self.last_error = exc
-            if self._on_failure is None:
-                log.error("config reload failed, keeping the last good one: %s", exc)
-            else:
-                self._on_failure(exc)
+            self._failed(exc)
+            return False
+        except Exception as exc:  # a bug of ours must not look like a success either
+            log.exception("config reload crashed, keeping the last good one")
+            self._failed(ConfigError(f"{type(exc).__name__}: {str(exc)[:500]}"))
             return False
         old = [self._value]
         self._value = value
@@ -99,10 +104,18 @@ class ConfigWatcher(Generic[T]):
         self.last_error = None
         if self._on_reload is not None:
             self._on_reload(value)
-        # Freeing a big old value (a compiled rule set) takes tens of milliseconds: done
-        # in a worker thread, not on the event loop (``old`` holds its last reference).
+        # Freeing a big old value (a compiled rule set) is long enough to stall the event
+        # loop, so it is done in a worker thread (``old`` holds its last reference).
         await asyncio.to_thread(old.clear)
         return True
+
+    def _failed(self, error: ConfigError) -> None:
+        self.failures += 1
+        self.last_error = error
+        if self._on_failure is None:
+            log.error("config reload failed, keeping the last good one: %s", error)
+        else:
+            self._on_failure(error)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set."""

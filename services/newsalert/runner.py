@@ -22,7 +22,7 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from newsalert.config_watch import ConfigWatcher
 from newsalert.redis_policy import verify_redis_policy
@@ -30,6 +30,10 @@ from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
 from newsalert.subscription_config import load_subscriptions
 from newsalert.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from newsalert.api.server import RouterFactory
+    from newsalert.dispatcher.service import DispatcherService
 
 log = logging.getLogger("newsalert")
 
@@ -100,10 +104,12 @@ def build_services(
         assert reloader is not None, "subscriptions come from the reloader or are given"
         subscriptions = _subscriptions_of(reloader)
     services: list[Service] = []
+    dispatcher: DispatcherService | None = None
     if roles.dispatcher:
         from newsalert.dispatcher.service import DispatcherService
 
-        services.append(DispatcherService(settings, subscriptions))
+        dispatcher = DispatcherService(settings, subscriptions)
+        services.append(dispatcher)
     if roles.matcher:
         from newsalert.dedupe import open_redis_dedupe
         from newsalert.matcher.service import MatcherService
@@ -121,6 +127,9 @@ def build_services(
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer
 
+        routers: list[RouterFactory] = []
+        if dispatcher is not None:
+            routers.append(_delivery_routes(dispatcher, subscriptions))
         services.append(
             ApiServer(
                 settings,
@@ -129,9 +138,21 @@ def build_services(
                 port=roles.api_port,
                 subscriptions=subscriptions,
                 host=roles.api_host,
+                routers=routers,
             )
         )
     return services
+
+
+def _delivery_routes(
+    dispatcher: DispatcherService, subscriptions: Callable[[], Sequence[Subscription]]
+) -> RouterFactory:
+    """The dispatcher's delivery-log routes, built once the API starts (store connected)."""
+    from newsalert.dispatcher.api import deliveries_router
+
+    return lambda guard: deliveries_router(
+        dispatcher.store, lambda: [sub.id for sub in subscriptions()], guard
+    )
 
 
 def _subscriptions_of(reloader: RuleReloader) -> Callable[[], Sequence[Subscription]]:

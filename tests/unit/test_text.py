@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import sys
+import unicodedata
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsalert.text import is_token, stem, stems, token_spans, tokenize
+from newsalert.text import (
+    FORMAT_RANGES,
+    MAX_TOKEN_CHARS,
+    is_token,
+    normalize,
+    normalized_pieces,
+    stem,
+    stems,
+    token_spans,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize(
@@ -65,3 +78,84 @@ def test_ascii_fast_path_equals_the_general_definition(text: str) -> None:
     # tokenize() takes a shortcut for ASCII text; token_spans() always uses the general
     # regex + casefold, which is the definition.
     assert tokenize(text) == [token for token, _, _ in token_spans(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("port str\u200bike", ["port", "strike"]),
+        ("stri\u00adke", ["strike"]),
+        ("\u202eport\u202c", ["port"]),
+        ("\ufeffport\u2060strike", ["portstrike"]),
+        ("ＰＯＲＴ　ｓｔｒｉｋｅ", ["port", "strike"]),
+        ("cafe\u0301", ["café"]),
+        ("e\u200b\u0301", ["é"]),
+        ("ﬁre", ["fire"]),
+        ("x" * MAX_TOKEN_CHARS, ["x" * MAX_TOKEN_CHARS]),
+        ("x" * (MAX_TOKEN_CHARS + 1) + " ok", ["", "ok"]),
+        ("é" * (MAX_TOKEN_CHARS + 1) + " ok", ["", "ok"]),
+    ],
+)
+def test_tokens_of_normalised_text(text: str, tokens: list[str]) -> None:
+    assert tokenize(text) == tokens
+    assert [token for token, _, _ in token_spans(text)] == tokens
+
+
+def test_format_ranges_are_the_format_characters_of_this_python() -> None:
+    ranges: list[tuple[int, int]] = []
+    for code in range(sys.maxunicode + 1):
+        if unicodedata.category(chr(code)) == "Cf":
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1] = (ranges[-1][0], code)
+            else:
+                ranges.append((code, code))
+    assert tuple(ranges) == FORMAT_RANGES, unicodedata.unidata_version
+
+
+def test_normalize_keeps_ascii_and_removes_every_format_character() -> None:
+    assert normalize("Port strike, 10:30") == "Port strike, 10:30"
+    hidden = "".join(
+        chr(code) for code in range(0x30000) if unicodedata.category(chr(code)) == "Cf"
+    )
+    assert normalize(f"a{hidden}b") == "ab"
+
+
+# Letters with accents in both forms, format characters, full-width and compatibility
+# characters, Hangul jamo, and some of everything else.
+unicode_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("ae\u0301\u0308\u0323\u200b\u00ad\u202eＡｂ１ﬁ½\u1100\u1161\u11a8가 .-"),
+        st.characters(blacklist_categories=("Cs",)),
+    ),
+    max_size=40,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(unicode_text)
+def test_spans_are_tokenize_with_offsets_into_the_original(text: str) -> None:
+    spans = token_spans(text)
+    assert [token for token, _, _ in spans] == tokenize(text)
+    ends = 0
+    for token, start, end in spans:
+        assert 0 <= start < end <= len(text)
+        assert end >= ends  # in order (pieces like "½" -> "1⁄2" may share characters)
+        assert not token or token in tokenize(text[start:end])
+        ends = end
+
+
+@settings(max_examples=300, deadline=None)
+@given(unicode_text, st.lists(st.sampled_from("\u200b\u200d\u00ad\ufeff\u202e"), max_size=5))
+def test_format_characters_around_a_text_change_no_token(text: str, hidden: list[str]) -> None:
+    tokens = tokenize(text)
+    assert tokenize("".join(hidden) + text + "".join(hidden)) == tokens
+    assert tokenize(normalize(text)) == tokens
+
+
+@settings(max_examples=400, deadline=None)
+@given(unicode_text)
+def test_normalising_piece_by_piece_equals_normalising_the_whole(text: str) -> None:
+    normal, starts, ends = normalized_pieces(text)
+    assert normal == normalize(text)
+    assert len(starts) == len(ends) == len(normal)
+    assert all(0 <= s < e <= len(text) for s, e in zip(starts, ends, strict=True))

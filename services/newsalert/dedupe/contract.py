@@ -18,11 +18,26 @@ from newsalert.dedupe.fingerprint import FingerprintParams
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id, stable_id
 from newsalert.models import article_time as article_time
-from newsalert.settings import Settings
 
 # Re-exported for the stores: one definition of article time and of epoch milliseconds.
 from newsalert.timespec import delta_ms as delta_ms
 from newsalert.timespec import to_ms as to_ms
+
+
+class WindowSettings(Protocol):
+    """The two settings a store's windows come from (``newsalert.settings.Settings``).
+
+    A protocol rather than the settings class, so the pure core does not depend on the
+    module that reads the environment.
+    """
+
+    @property
+    def story_window_s(self) -> float:
+        """Seconds of article time a story stays open to near-duplicates."""
+
+    @property
+    def repeat_interval_s(self) -> float:
+        """Default seconds between two alerts of one rule for one story."""
 
 
 class DedupeError(NewsalertError):
@@ -56,7 +71,7 @@ class DedupeConfig:
     fingerprint: FingerprintParams = field(default_factory=FingerprintParams)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DedupeConfig:
+    def from_settings(cls, settings: WindowSettings) -> DedupeConfig:
         """The config for ``settings`` (``story_window_s``, ``repeat_interval_s``)."""
         return cls(
             story_window=timedelta(seconds=settings.story_window_s),

@@ -15,8 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from newsalert.dedupe import AlertClaim, AlertKey, ArticleVerdict, DedupeStore
-from newsalert.dedupe.contract import lane_ms
+from newsalert.dedupe.contract import AlertClaim, AlertKey, ArticleVerdict, DedupeStore, lane_ms
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.models import Alert, Article, ArticleRef, RuleRef
 from newsalert.rules import CompiledRules, Document, RuleMatch

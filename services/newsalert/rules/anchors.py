@@ -143,10 +143,14 @@ class AnchorExtractor:
         depth = min(len(child) for child in lists)
         result = []
         for i in range(min(depth, MAX_CLAUSES)):
-            union = lists[0][i]
-            for child in lists[1:]:
-                union = union.union(child[i])
-            result.append(self._priced(union.stems, union.prefixes))
+            # One set per kind, frozen once: folding Clause.union over the children
+            # would copy the growing sets once per child (quadratic in wide ORs).
+            stems: set[str] = set()
+            prefixes: set[str] = set()
+            for child in lists:
+                stems.update(child[i].stems)
+                prefixes.update(child[i].prefixes)
+            result.append(self._priced(frozenset(stems), frozenset(prefixes)))
         return _best(result)
 
 

@@ -14,6 +14,7 @@ rule set.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain
@@ -27,10 +28,14 @@ from newsalert.rules import kernels
 from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP
 from newsalert.rules.document import Document, FieldText
 from newsalert.rules.model import FIELDS
+from newsalert.sizedcache import ENTRY_OVERHEAD
 from newsalert.text import stem
 
 #: Tokens learned before the table starts over (bounded memory on endless vocabularies).
 _TABLE_LIMIT = 200_000
+#: Estimated bytes of a table (its tokens and arrays) before it starts over: long
+#: tokens must not hold more memory than many short ones.
+_TABLE_BYTES = 32 * 1024 * 1024
 #: Rows a new token table starts with (it doubles when full).
 _TABLE_CAPACITY = 4096
 _NONE: tuple[str, ...] = ()
@@ -52,6 +57,7 @@ class TokenTable:
     """
 
     __slots__ = (
+        "bytes",
         "entries",
         "field_stem",
         "index",
@@ -71,6 +77,13 @@ class TokenTable:
         self.keys: npt.NDArray[np.int32] = np.zeros(2 * capacity, dtype=np.int32)
         self.key_field: npt.NDArray[np.int8] = np.zeros(2 * capacity, dtype=np.int8)
         self.entries = 0
+        #: Estimated bytes of the learned tokens (dict entries, strings, prefix tuples)
+        #: and of the arrays.
+        self.bytes = self._array_bytes()
+
+    def _array_bytes(self) -> int:
+        arrays = (self.stem, self.field_stem, self.key_start, self.keys, self.key_field)
+        return sum(array.nbytes for array in arrays)
 
     def add(
         self,
@@ -82,6 +95,7 @@ class TokenTable:
     ) -> None:
         """Append ``token``'s rows (callers hold the learning lock)."""
         number = len(self.index)
+        before = self._array_bytes()
         if number + 1 >= self.stem.size:
             grown = 2 * self.stem.size
             self.stem = _grown(self.stem, grown)
@@ -102,6 +116,7 @@ class TokenTable:
         self.key_start[number + 1] = self.entries
         self.prefixes[token] = prefixes
         self.index[token] = number
+        self.bytes += self._array_bytes() - before + _token_bytes(token, prefixes)
 
     @property
     def arrays(self) -> kernels.TokenArrays:
@@ -109,6 +124,11 @@ class TokenTable:
         return kernels.TokenArrays(
             self.stem, self.field_stem, self.key_start, self.keys, self.key_field
         )
+
+
+def _token_bytes(token: str, prefixes: tuple[str, ...]) -> int:
+    # The token string, its entries in ``index`` and ``prefixes``, the prefix tuple.
+    return sys.getsizeof(token) + 2 * ENTRY_OVERHEAD + sys.getsizeof(prefixes)
 
 
 _Array = TypeVar("_Array", npt.NDArray[np.int8], npt.NDArray[np.int32], npt.NDArray[np.int64])
@@ -230,7 +250,7 @@ class KeySpace:
     def tokens(self, doc: Document) -> tuple[TokenTable, kernels.Document]:
         """``doc`` as token indexes of a table: ``(table, document)``."""
         table = self.table
-        if len(table.index) >= _TABLE_LIMIT:
+        if len(table.index) >= _TABLE_LIMIT or table.bytes >= _TABLE_BYTES:
             table = self.table = TokenTable(_TABLE_CAPACITY)
         words: list[str] = []
         ends = [0]

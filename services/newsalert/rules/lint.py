@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from newsalert.rules.anchors import COMMON_STEMS, AnchorExtractor
 from newsalert.rules.keywords import MIN_PREFIX
+from newsalert.rules.limits import shown
 from newsalert.rules.model import And, Near, Node, Not, Or, Rule, Term, iter_terms
 
 #: A rule whose best anchor costs more than this is a candidate for most articles.
@@ -29,7 +30,7 @@ def _never(node: Node) -> str | None:
         stems = {w.value for w in node.words if not w.prefix}
         plain = not any(w.prefix for w in node.words)
         if node.mode == "window" and plain and len(stems) > node.window:
-            return f"{node.text!r} has {len(stems)} different words but window {node.window}"
+            return f"{shown(node.text)} has {len(stems)} different words but window {node.window}"
         return None
     if isinstance(node, And):
         for child in node.children:
@@ -43,7 +44,7 @@ def _never(node: Node) -> str | None:
                 excluded = inner.children if isinstance(inner, Or) else (inner,)
                 for term in excluded:
                     if term in positive and isinstance(term, Term):
-                        return f"{term.text!r} is both required and excluded"
+                        return f"{shown(term.text)} is both required and excluded"
         return None
     if isinstance(node, Or):
         reasons = [_never(child) for child in node.children]
@@ -95,13 +96,14 @@ def lint(rules: tuple[Rule, ...]) -> list[RuleWarning]:
             common = [w.value for w in term.words if not w.prefix and w.value in COMMON_STEMS]
             if short and len(term.words) == 1:
                 warnings.append(
-                    RuleWarning(rule.id, f"expensive: {term.text!r} matches very many words")
+                    RuleWarning(rule.id, f"expensive: {shown(term.text)} matches very many words")
                 )
             elif common and len(common) == len(term.words) and term.mode == "word":
                 warnings.append(
                     RuleWarning(
                         rule.id,
-                        f"{term.text!r} (stem {common[0]!r}) is one of the commonest words",
+                        f"{shown(term.text)} (stem {shown(common[0])})"
+                        " is one of the commonest words",
                     )
                 )
     return warnings

@@ -11,10 +11,22 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from newsalert.rules.keywords import KeywordError, keyword_terms, parse_keyword
-from newsalert.rules.model import DEFAULT_WINDOW, FIELDS, And, Location, Node, Not, Or, Rule
+from newsalert.rules.limits import MAX_DISTANCE, MAX_NESTING, MAX_TERMS_PER_RULE, shown
+from newsalert.rules.model import (
+    DEFAULT_WINDOW,
+    FIELDS,
+    And,
+    Location,
+    Node,
+    Not,
+    Or,
+    Rule,
+    iter_terms,
+)
 from newsalert.rules.problems import Problem
 from newsalert.rules.query import QuerySyntaxError, parse_query
 from newsalert.rules.yamlmarks import Marks
+from newsalert.sizedcache import SizedCache, text_bytes
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RULE_KEYS = frozenset(
@@ -25,8 +37,9 @@ GROUP_KEYS = ("all", "any", "none")
 DEFAULT_KEYS = frozenset({"window", "fields"})
 _ABSENT = object()
 _FIELD_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
-#: Valid rules kept (by mapping repr and defaults) before the cache is emptied.
-RULE_CACHE_LIMIT = 300_000
+#: Bytes of valid rules kept (by mapping repr and defaults) before the cache is emptied;
+#: a rule is estimated at a few times its repr.
+RULE_CACHE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +50,7 @@ class Defaults:
     fields: tuple[str, ...] = FIELDS
 
 
-_rule_cache: dict[tuple[str, Defaults], Rule] = {}
+_rule_cache: SizedCache[tuple[str, Defaults], Rule] = SizedCache(RULE_CACHE_BYTES)
 
 
 class RuleParser:
@@ -73,16 +86,17 @@ class RuleParser:
             return base
         for key in raw:
             if key not in DEFAULT_KEYS:
-                self.problem(raw, key, f"unknown defaults key {key!r}", None)
+                self.problem(raw, key, f"unknown defaults key {shown(key)}", None)
         window = self.window(raw, base.window, None)
         fields = self.fields(raw, base.fields, None)
         return Defaults(window=window, fields=fields)
 
     def window(self, raw: dict[Any, Any], fallback: int, item: str | None) -> int:
-        """The ``window`` of ``raw``: an integer >= 1."""
+        """The ``window`` of ``raw``: an integer from 1 to :data:`MAX_DISTANCE`."""
         value = raw.get("window", fallback)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            self.problem(raw, "window", f"window must be an integer >= 1, not {value!r}", item)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_DISTANCE:
+            reason = f"window must be an integer from 1 to {MAX_DISTANCE}, not {shown(value)}"
+            self.problem(raw, "window", reason, item)
             return fallback
         return value
 
@@ -101,7 +115,8 @@ class RuleParser:
         unknown = [v for v in value if v not in FIELDS]
         if unknown:
             known = ", ".join(FIELDS)
-            self.problem(raw, "fields", f"unknown field(s) {unknown} (known: {known})", item)
+            reason = f"unknown field(s) {shown(unknown)} (known: {known})"
+            self.problem(raw, "fields", reason, item)
             return fallback
         fields = tuple(dict.fromkeys(value))
         # One tuple object per distinct value: rules and terms share it.
@@ -146,25 +161,27 @@ class RuleParser:
         if cached is not None:
             location = self.where(raw, "id")
             return cached if cached.location == location else replace(cached, location=location)
-        rule = self._parse_rule(raw, number, defaults)
+        rule = self._parse_rule(raw, number, defaults, len(key[0]))
         if rule is not None:
-            if len(_rule_cache) >= RULE_CACHE_LIMIT:
-                _rule_cache.clear()
-            _rule_cache[key] = rule
+            _rule_cache.put(key, rule, text_bytes(key[0]) * 3)
         return rule
 
-    def _parse_rule(self, raw: dict[Any, Any], number: int, defaults: Defaults) -> Rule | None:
+    def _parse_rule(
+        self, raw: dict[Any, Any], number: int, defaults: Defaults, written: int
+    ) -> Rule | None:
+        # written: the length of the rule's repr, which spends at least two characters
+        # on every keyword or query term.
         before = len(self.problems)
         rule_id = raw.get("id")
         if not isinstance(rule_id, str) or not RULE_ID.match(rule_id):
-            reason = f"id {rule_id!r} must match [a-z0-9][a-z0-9_-]{{0,63}}"
+            reason = f"id {shown(rule_id)} must match [a-z0-9][a-z0-9_-]{{0,63}}"
             self.problem(raw, "id", reason, f"rule #{number}")
             rule_id = None
         item = rule_id or f"rule #{number}"
         if not RULE_KEYS.issuperset(raw):
             for key in raw:
                 if key not in RULE_KEYS:
-                    self.problem(raw, key, f"unknown rule key {key!r}", item)
+                    self.problem(raw, key, f"unknown rule key {shown(key)}", item)
         title = raw.get("title")
         if title is not None and not isinstance(title, str):
             self.problem(raw, "title", "title must be a string", item)
@@ -196,9 +213,16 @@ class RuleParser:
         sources = self.folded(raw, "sources", item) if "sources" in raw else ()
         if len(self.problems) > before or rule_id is None or not parts:
             return None
+        expr = parts[0] if len(parts) == 1 else And(tuple(parts))
+        terms = sum(1 for _ in iter_terms(expr)) if written > 2 * MAX_TERMS_PER_RULE else 0
+        if terms > MAX_TERMS_PER_RULE:
+            reason = f"{terms:,} keywords and query terms, more than the limit"
+            reason += f" ({MAX_TERMS_PER_RULE:,})"
+            self.problem(raw, "id", reason, item)
+            return None
         return Rule(
             id=rule_id,
-            expr=parts[0] if len(parts) == 1 else And(tuple(parts)),
+            expr=expr,
             title=title,
             tags=tags,
             fields=fields,
@@ -213,9 +237,18 @@ class RuleParser:
         return tuple(v.casefold() for v in self.strings(raw, key, item))
 
     def group(
-        self, raw: dict[Any, Any], window: int, fields: tuple[str, ...], item: str
+        self,
+        raw: dict[Any, Any],
+        window: int,
+        fields: tuple[str, ...],
+        item: str,
+        depth: int = 0,
     ) -> list[Node]:
-        """The nodes of the ``all``/``any``/``none`` keys of a rule or nested group."""
+        """The nodes of the ``all``/``any``/``none`` keys of a rule or nested group.
+
+        ``depth`` counts the groups around ``raw``; more than :data:`MAX_NESTING` is a
+        problem (the expression would outgrow the recursive code that reads it).
+        """
         parts: list[Node] = []
         terms = keyword_terms(window, fields)
         for key in GROUP_KEYS:
@@ -225,13 +258,17 @@ class RuleParser:
             if not isinstance(value, list) or not value:
                 self.problem(raw, key, f"{key} must be a non-empty list", item)
                 continue
+            if len(value) > MAX_TERMS_PER_RULE:
+                reason = f"{len(value):,} items, more than the limit ({MAX_TERMS_PER_RULE:,})"
+                self.problem(raw, key, reason, item)
+                continue
             good: list[Node] = []
             failed = False
             for i, entry in enumerate(value):
                 # A keyword seen before (in any rule) is one dict lookup.
                 node: Node | None = terms.get(entry) if isinstance(entry, str) else None
                 if node is None:
-                    node = self.item(value, i, window, fields, item)
+                    node = self.item(value, i, window, fields, item, depth)
                     if node is None:
                         failed = True
                         continue
@@ -247,7 +284,13 @@ class RuleParser:
         return parts
 
     def item(
-        self, items: list[Any], index: int, window: int, fields: tuple[str, ...], item: str
+        self,
+        items: list[Any],
+        index: int,
+        window: int,
+        fields: tuple[str, ...],
+        item: str,
+        depth: int = 0,
     ) -> Node | None:
         """One keyword string or nested group."""
         value = items[index]
@@ -262,10 +305,15 @@ class RuleParser:
             if unknown or not value:
                 self.problem(items, index, "a nested group has only all/any/none keys", item)
                 return None
+            if depth >= MAX_NESTING:
+                reason = f"groups nested more than {MAX_NESTING} levels deep"
+                self.problem(items, index, reason, item)
+                return None
             before = len(self.problems)
-            parts = self.group(value, window, fields, item)
+            parts = self.group(value, window, fields, item, depth + 1)
             if len(self.problems) > before or not parts:
                 return None
             return parts[0] if len(parts) == 1 else And(tuple(parts))
-        self.problem(items, index, f"a keyword must be a string or a group, not {value!r}", item)
+        reason = f"a keyword must be a string or a group, not {shown(value)}"
+        self.problem(items, index, reason, item)
         return None

@@ -10,6 +10,9 @@ Grammar (operators upper-case; lower-case and/or/not are ordinary words)::
     term  := word | word* | "phrase"
 
 A bare word that holds several tokens (``anti-tank``) is a phrase, as in Lucene.
+A query is refused past the limits of :mod:`newsalert.rules.limits` (its length, its
+terms, ``NEAR/n`` distances, nesting of parentheses and ``NOT``) before it is parsed
+further, and its messages show terms cut short.
 """
 
 from __future__ import annotations
@@ -24,19 +27,27 @@ from newsalert.rules.keywords import (
     make_term,
     parse_words,
     settings_bucket,
+    term_bytes,
+)
+from newsalert.rules.limits import (
+    MAX_DISTANCE,
+    MAX_NESTING,
+    MAX_QUERY_CHARS,
+    MAX_TERMS_PER_RULE,
+    shown,
 )
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term, or_terms
+from newsalert.sizedcache import SizedCache
 
-_NEAR = re.compile(r"NEAR/(\d+)")
+_NEAR = re.compile(r"NEAR/([0-9]+)")
 _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 # After any whitespace (possessive: never given back): a parenthesis, a "phrase", a
 # lone quote (unterminated phrase) or a word (up to ASCII whitespace, a paren or quote).
 _LEX = re.compile(r'\s*+(?:([()])|"([^"]*)"|(")|([^ \t\r\n()"]+))')
-#: Parsed queries kept per (window, fields) before the cache is emptied.
-CACHE_LIMIT = 100_000
-_cache: SettingsCache[Node] = {}
+#: Parsed queries kept, by the bytes of their text (bounds memory, not correctness).
+_cache: SettingsCache[Node] = SettingsCache()
 # Query terms as written (quotes and field prefix included) -> Term, per (window, fields).
-_term_cache: SettingsCache[Term] = {}
+_term_cache: SettingsCache[Term] = SettingsCache()
 
 
 class QuerySyntaxError(NewsalertError):
@@ -85,13 +96,19 @@ def _lex(query: str) -> list[_Tok]:
             elif word.startswith("NEAR/"):
                 near = _NEAR.fullmatch(word)
                 if near is None:
-                    raise QuerySyntaxError(i + 1, f"{word!r}: NEAR needs a distance, e.g. NEAR/5")
-                tokens.append(_Tok("NEAR", i, distance=int(near.group(1))))
+                    reason = f"{shown(word)}: NEAR needs a distance, e.g. NEAR/5"
+                    raise QuerySyntaxError(i + 1, reason)
+                digits = near.group(1).lstrip("0")
+                if len(digits) > len(str(MAX_DISTANCE)) or int(digits or 0) > MAX_DISTANCE:
+                    written = digits if len(digits) <= 12 else digits[:12] + "..."
+                    reason = f"NEAR/{written}: the distance must be at most {MAX_DISTANCE}"
+                    raise QuerySyntaxError(i + 1, reason)
+                tokens.append(_Tok("NEAR", i, distance=int(digits or 0)))
             elif ":" in word and (field_match := _FIELD.fullmatch(word)) is not None:
                 name, rest = field_match.group(1), field_match.group(2)
                 if name not in FIELDS:
                     known = ", ".join(FIELDS)
-                    raise QuerySyntaxError(i + 1, f"unknown field {name!r} (known: {known})")
+                    raise QuerySyntaxError(i + 1, f"unknown field {shown(name)} (known: {known})")
                 if rest:
                     tokens.append(_Tok("TERM", i, rest, False, name))
                 else:
@@ -106,7 +123,17 @@ def _lex(query: str) -> list[_Tok]:
 
 class _Parser:
     def __init__(self, query: str, window: int, fields: tuple[str, ...]) -> None:
+        if len(query) > MAX_QUERY_CHARS:
+            reason = f"{len(query):,} characters, more than the limit ({MAX_QUERY_CHARS:,})"
+            raise QuerySyntaxError(1, reason)
         self.tokens = _lex(query)
+        terms = sum(1 for tok in self.tokens if tok.kind == "TERM")
+        if terms > MAX_TERMS_PER_RULE:
+            reason = f"{terms:,} terms, more than the limit ({MAX_TERMS_PER_RULE:,})"
+            raise QuerySyntaxError(1, reason)
+        #: Parentheses and NOTs around the current position (bounded: the parser and
+        #: every reader of the tree recurse once per level).
+        self.depth = 0
         self.i = 0
         self.window = window
         self.fields = fields
@@ -153,10 +180,12 @@ class _Parser:
         tokens = self.tokens
         negations = 0
         while tokens[self.i].kind == "NOT":
+            self._enter(tokens[self.i])
             self.i += 1
             negations += 1
         start = tokens[self.i]
         node = self.atom()
+        self.depth -= negations
         if tokens[self.i].kind == "NEAR":
             operands = [_near_operand(node, start)]
             distances: list[int] = []
@@ -176,12 +205,20 @@ class _Parser:
         if tok.kind == "TERM":
             return self.term(tok)
         if tok.kind == "(":
+            self._enter(tok)
             node = self.or_()
+            self.depth -= 1
             close = self.take()
             if close.kind != ")":
                 raise QuerySyntaxError(close.pos + 1, f"expected ')' but found {_describe(close)}")
             return node
         raise QuerySyntaxError(tok.pos + 1, f"expected a term but found {_describe(tok)}")
+
+    def _enter(self, tok: _Tok) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            reason = f"parentheses and NOT nested more than {MAX_NESTING} levels deep"
+            raise QuerySyntaxError(tok.pos + 1, reason)
 
     def term(self, tok: _Tok) -> Term:
         fields = (tok.field,) if tok.field else self.fields
@@ -201,13 +238,10 @@ class _Parser:
             term = make_term(text, words, quoted=True, window=self.window, fields=fields)
         except KeywordError as exc:
             raise QuerySyntaxError(tok.pos + 1, str(exc)) from exc
-        if len(terms) >= CACHE_LIMIT:
-            terms.clear()
-        terms[text] = term
-        return term
+        return terms.put(text, term, term_bytes(text))
 
 
-def _terms_for(window: int, fields: tuple[str, ...]) -> dict[str, Term]:
+def _terms_for(window: int, fields: tuple[str, ...]) -> SizedCache[str, Term]:
     return settings_bucket(_term_cache, window, fields)
 
 
@@ -215,7 +249,7 @@ def _describe(tok: _Tok) -> str:
     if tok.kind == "END":
         return "end of query"
     if tok.kind == "TERM":
-        return f"term {tok.text!r}"
+        return f"term {shown(tok.text)}"
     if tok.kind == "NEAR":
         return f"NEAR/{tok.distance}"
     return repr(tok.kind)
@@ -239,7 +273,6 @@ def parse_query(query: str, *, window: int, fields: tuple[str, ...]) -> Node:
     node = parsed.get(query)
     if node is None:
         node = _Parser(query, window, fields).parse()
-        if len(parsed) >= CACHE_LIMIT:
-            parsed.clear()
-        parsed[query] = node
+        # A tree holds a few objects per character of its query.
+        parsed.put(query, node, term_bytes(query) + 8 * len(query))
     return node

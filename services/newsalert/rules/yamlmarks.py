@@ -13,17 +13,25 @@ for no marks it does not use.
 
 The result equals PyYAML's ``SafeLoader`` result (YAML 1.1 types, anchors and aliases,
 ``<<`` merge keys, explicit tags), except that a duplicate key is recorded (last value
-wins, as in PyYAML) and an unhashable key becomes its ``str``.
+wins, as in PyYAML), an unhashable key becomes its ``str``, and a document is refused
+(:class:`YAMLLimitError`) when it nests deeper than ``max_depth`` or when its aliases
+would expand it by more than ``max_alias_nodes`` nodes: a few hundred bytes of aliases
+("billion laughs") are otherwise billions of values for whoever walks or prints them.
+A scalar PyYAML cannot construct (an integer of thousands of digits) is a
+:class:`yaml.constructor.ConstructorError` with its position.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import partial
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.error import MarkedYAMLError
+from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
+
+from newsalert.rules.limits import MAX_ALIAS_NODES, MAX_YAML_DEPTH
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"
@@ -56,6 +64,53 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
 
 def _position(node: Node, line_offset: int = 0) -> tuple[int, int]:
     return node.start_mark.line + 1 + line_offset, node.start_mark.column + 1
+
+
+class YAMLLimitError(MarkedYAMLError):
+    """The document is well-formed but too deep or expands too much (with a position)."""
+
+    def __init__(self, problem: str, node: Node) -> None:
+        super().__init__(None, None, problem, node.start_mark)
+
+
+def _children(node: Node) -> list[Node]:
+    if type(node) is SequenceNode:
+        return node.value  # type: ignore[no-any-return]
+    if type(node) is MappingNode:
+        return [child for pair in node.value for child in pair]
+    return []
+
+
+def check_expansion(root: Node, max_alias_nodes: int) -> None:
+    """Raise :class:`YAMLLimitError` when aliases expand ``root`` by more than the limit.
+
+    One pass over the composed node graph (each node once, iteratively): the expanded
+    size of a node is one plus that of its children, counted again wherever an alias
+    repeats them. A subtree whose expanded size exceeds every node seen so far plus the
+    limit proves the whole document does, so a bomb is refused at its innermost layer
+    that crosses the limit, before anything is built.
+    """
+    sizes: dict[int, int] = {}  # id(node) -> expanded size; 0 while being walked
+    stack: list[tuple[Node, Iterator[Node]]] = [(root, iter(_children(root)))]
+    sizes[id(root)] = 0
+    while stack:
+        node, pending = stack[-1]
+        child = next(pending, None)
+        if child is not None:
+            if id(child) not in sizes:
+                sizes[id(child)] = 0
+                stack.append((child, iter(_children(child))))
+            continue
+        stack.pop()
+        # A node inside itself counts once here; the builder reports it.
+        size = 1 + sum(sizes[id(child)] or 1 for child in _children(node))
+        sizes[id(node)] = size
+        if size > len(sizes) + max_alias_nodes:
+            raise YAMLLimitError(
+                f"aliases expand this value to more than {max_alias_nodes:,} extra values"
+                " (the limit)",
+                node,
+            )
 
 
 class Marks:
@@ -145,9 +200,20 @@ class Marks:
 class _Builder:
     """Builds Python objects from a composed node tree, as ``SafeConstructor`` would."""
 
-    def __init__(self, loader: yaml.SafeLoader, shared: bool, line_offset: int = 0) -> None:
+    def __init__(
+        self,
+        loader: yaml.SafeLoader,
+        shared: bool,
+        line_offset: int = 0,
+        max_depth: int = MAX_YAML_DEPTH,
+    ) -> None:
         self.loader = loader
         self.line_offset = line_offset
+        # Containers being built, innermost last: bounded so that this recursive
+        # builder, and every recursive reader of the result, stays far from the
+        # interpreter's recursion limit.
+        self.depth = 0
+        self.max_depth = max_depth
         # Only a document with anchors can reuse a node; then each node is built once
         # (PyYAML semantics: an alias is the same object), a node inside itself is an
         # error (as with PyYAML's marking constructor before), merge keys may appear.
@@ -160,13 +226,40 @@ class _Builder:
         kind = type(node)
         tag = node.tag
         if kind is ScalarNode:
-            return node.value if tag == _STR else self.loader.construct_object(node, deep=True)
+            if tag == _STR:
+                return node.value
+            return self._constructed(node)
+        if isinstance(node, CollectionNode):
+            self.depth += 1
+            if self.depth > self.max_depth:
+                raise YAMLLimitError(f"nested more than {self.max_depth} levels deep", node)
+            try:
+                return self._collection(node)
+            finally:
+                self.depth -= 1
+        return self.loader.construct_object(node, deep=True)
+
+    def _collection(self, node: Node) -> Any:
+        kind = type(node)
+        tag = node.tag
         if kind is MappingNode and tag == _MAP:
             return self.mapping(node)  # type: ignore[arg-type]
         if kind is SequenceNode and tag == _SEQ:
             return self.sequence(node)  # type: ignore[arg-type]
         # Explicit tags such as !!set or !!omap, and unknown ones (an error): PyYAML's.
-        return self.loader.construct_object(node, deep=True)
+        return self._constructed(node)
+
+    def _constructed(self, node: Node) -> Any:
+        # PyYAML's constructors raise plain Python errors on some malformed input
+        # (``!!int ''``: IndexError; an integer over Python's digit limit: ValueError):
+        # they become YAML errors with the node's position.
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, IndexError, TypeError, OverflowError) as exc:
+            reason = f"cannot read this {str(node.tag).rpartition(':')[2]}"
+            if isinstance(node.value, str):
+                reason += f" ({len(node.value):,} characters)"
+            raise yaml.constructor.ConstructorError(None, None, reason, node.start_mark) from exc
 
     def key(self, node: Node) -> Any:
         """A mapping key: as :meth:`value`, ``=`` is a string, unhashable keys are str."""
@@ -243,13 +336,20 @@ class _Builder:
         return result
 
 
-def load_with_marks(text: str, *, line_offset: int = 0) -> tuple[Any, Marks]:
+def load_with_marks(
+    text: str,
+    *,
+    line_offset: int = 0,
+    max_depth: int = MAX_YAML_DEPTH,
+    max_alias_nodes: int = MAX_ALIAS_NODES,
+) -> tuple[Any, Marks]:
     """Parse one YAML document: (value, where its parts were written).
 
     Raises :class:`yaml.YAMLError` (with ``problem_mark``) on malformed input, as
-    ``yaml.safe_load`` does. An empty document is ``None``. ``line_offset``: ``text`` is
-    a part of a file starting on that 0-based line; every reported line is shifted by it
-    (the error's ``problem_mark`` is not).
+    ``yaml.safe_load`` does, and :class:`YAMLLimitError` past ``max_depth`` levels of
+    nesting or ``max_alias_nodes`` values added by aliases. An empty document is
+    ``None``. ``line_offset``: ``text`` is a part of a file starting on that 0-based
+    line; every reported line is shifted by it (the error's ``problem_mark`` is not).
     """
     loader = _Loader(text)
     try:
@@ -257,12 +357,32 @@ def load_with_marks(text: str, *, line_offset: int = 0) -> tuple[Any, Marks]:
         if root is None:
             return None, Marks.unknown()
         shared = "&" in text or "<<" in text or "!" in text
-        builder = _Builder(loader, shared, line_offset)
+        if _may_have_alias(text):  # no alias, no expansion
+            check_expansion(root, max_alias_nodes)
+        builder = _Builder(loader, shared, line_offset, max_depth)
         value = builder.value(root)
         key = partial(_fresh_key, loader, shared)
         return value, Marks(builder.nodes, builder.duplicates, key, line_offset)
     finally:
         loader.dispose()
+
+
+# What may come right before an alias: whitespace and line breaks (YAML 1.1 knows NEL,
+# LS and PS too), flow indicators, and ":" (a flow value after a quoted key). A false
+# positive only costs one walk of the node graph.
+_BEFORE_ALIAS = " \t\r\n\x85\u2028\u2029[{,:"
+
+
+def _may_have_alias(text: str) -> bool:
+    # An alias "*name" starts a node, so it follows one of _BEFORE_ALIAS (the "*" of a
+    # wildcard keyword such as summon* follows a letter). One str.find
+    # per "*": a rule file may hold thousands of wildcards.
+    at = text.find("*")
+    while at != -1:
+        if at == 0 or text[at - 1] in _BEFORE_ALIAS:
+            return True
+        at = text.find("*", at + 1)
+    return False
 
 
 def _fresh_key(loader: yaml.SafeLoader, shared: bool, node: Node) -> Any:
