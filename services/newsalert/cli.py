@@ -89,7 +89,9 @@ def _serve(
     path = _config_path(settings, config)
     roles = Roles(matcher=matcher, dispatcher=dispatcher, api_port=api_port, api_host=api_host)
     try:
-        asyncio.run(run_until_stopped(settings, path, os.environ, roles))
+        asyncio.run(
+            run_until_stopped(settings, path, os.environ, roles, on_ready=_print_ready_line)
+        )
     except RedisPolicyError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(REDIS_POLICY_EXIT_CODE) from exc
@@ -233,3 +235,8 @@ def schemas_write(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def _print_ready_line(roles: str) -> None:
+    """``<roles> ready`` on stdout: scripts and tests wait for this line."""
+    print(f"{roles} ready", flush=True)

@@ -156,9 +156,17 @@ def create_app(
 
     @app.get("/subscriptions", dependencies=read)
     async def subscription_list() -> list[dict[str, Any]]:
-        """Subscriptions: the URL as scheme, host and a hash (URLs carry credentials)."""
+        """Subscriptions: the URL as scheme, host and a hash (URLs carry credentials).
+
+        ``repeat_interval`` as configured (``null``: the service's default repeat lane).
+        """
         return [
-            {"id": sub.id, "url": display_url(sub.url), "rules": list(sub.rules)}
+            {
+                "id": sub.id,
+                "url": display_url(sub.url),
+                "rules": list(sub.rules),
+                "repeat_interval": sub.repeat_interval,
+            }
             for sub in live_subscriptions()
         ]
 

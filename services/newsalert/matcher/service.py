@@ -33,7 +33,7 @@ from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, posit
 from newsalert.kafka import PendingSends, ensure_topics, make_producer, send_all
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.rules import CompiledRules
@@ -228,9 +228,7 @@ class MatcherService:
         outcome = await self._pipeline.process(article, event_time)
         metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
         if clamped:
-            outcome.alerts = [
-                alert.model_copy(update={"event_time_clamped": True}) for alert in outcome.alerts
-            ]
+            outcome.alerts = marked_clamped(outcome.alerts)
         try:
             await self._publish(outcome)
         except BaseException:
