@@ -5,10 +5,12 @@
 matcher loads, compiles and watches the rules (:class:`RuleReloader`); a dispatcher
 alone only loads and watches the subscriptions (:func:`load_subscriptions`: the rule ids
 they may name, no rule is parsed or compiled). Both watch with one
-:class:`~newsalert.config_watch.ConfigWatcher`. Shutdown order is the reverse of the
-data flow: stop taking articles, let the matcher finish and commit its batch, then let
-the dispatcher finish its in-flight deliveries and commit. Once every service has
-started, ``<roles> ready`` (e.g. ``dispatcher ready``) is printed on stdout for scripts.
+:class:`~newsalert.config_watch.ConfigWatcher`. Before any service starts, Redis's
+``maxmemory-policy`` is checked (:mod:`newsalert.redis_policy`). Shutdown order is the
+reverse of the data flow: stop taking articles, let the matcher finish and commit its
+batch, then let the dispatcher finish its in-flight deliveries and commit. Once every
+service has started, ``on_ready`` is called (the CLI prints ``<roles> ready`` on stdout
+for scripts).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from newsalert.config_watch import ConfigWatcher
+from newsalert.redis_policy import verify_redis_policy
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
 from newsalert.subscription_config import load_subscriptions
@@ -164,8 +167,13 @@ async def run_until_stopped(
     stop: asyncio.Event | None = None,
     *,
     handle_signals: bool = True,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the services until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
+    """Run the services until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly.
+
+    ``on_ready`` is called with the roles' names once every service has started; the CLI
+    prints the ready line with it (a library caller's stdout is left alone).
+    """
     stop = stop or asyncio.Event()
     source, reloader, subscriptions = watch_config(settings, config_path, env, roles)
     if handle_signals:
@@ -176,6 +184,8 @@ async def run_until_stopped(
     started: list[Service] = []
     reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
     try:
+        if roles.matcher or roles.dispatcher:
+            await verify_redis_policy(settings)  # before anything is consumed
         for service in services:
             await service.start()
             started.append(service)
@@ -184,7 +194,8 @@ async def run_until_stopped(
             len(reloader.compiled) if reloader is not None else "no",
             len(subscriptions()),
         )
-        print(f"{roles.names} ready", flush=True)  # scripts and tests wait for this line
+        if on_ready is not None:
+            on_ready(roles.names)
         await stop.wait()
     finally:
         stop.set()

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL.")
     topic_prefix: str = Field("", description="Prefix for every topic name (e.g. 'prod.').")
     redis_prefix: str = Field(constants.REDIS_PREFIX, description="Prefix of every Redis key.")
+    redis_allow_eviction: bool = Field(
+        False,
+        description="Run even if Redis's maxmemory-policy is not noeviction (evicted keys "
+        "lose deliveries or re-send alerts; see docs/guarantees.md).",
+    )
     config: Path | None = Field(None, description="Rules and subscriptions file.")
     max_article_bytes: int = Field(
         constants.DEFAULT_MAX_ARTICLE_BYTES, description="Larger input records go to the DLQ."
