@@ -77,6 +77,7 @@ class ArticlePipeline:
             )
         )
         now = self._clock()
+        ref = ArticleRef.of(article)  # one immutable reference shared by the article's alerts
         claim_of = {claim.rule_id: claim for claim in outcome.claims}
         for match in outcome.matches:
             claim = claim_of[match.rule_id]
@@ -86,7 +87,7 @@ class ArticlePipeline:
                 Alert(
                     alert_id=claim.alert_id,
                     rule=RuleRef(id=match.rule_id, title=match.title),
-                    article=ArticleRef.of(article),
+                    article=ref,
                     story_id=verdict.story_id,
                     matched=list(match.matched),
                     tags=list(match.tags),
