@@ -110,7 +110,9 @@ class Deliverer:
             reason = f"max_alert_age exceeded ({sub.max_alert_age})"
             return await self._dead_letter(item, None, item.attempts, reason)
         request = build_request(sub, item, now)
-        result = await self._sender.post(sub.url, request, timeout_s=sub.timeout_s(self._timeout_s))
+        result = await self._sender.post(
+            sub.url, request, timeout_s=sub.timeout_s(self._timeout_s), pool=sub.id
+        )
         return await self._record(sub, item, now, result)
 
     async def _record(

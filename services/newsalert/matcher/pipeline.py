@@ -8,7 +8,7 @@ outlives an alert that was not handed off. The live matcher and the backtest sha
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -57,8 +57,20 @@ class ArticlePipeline:
         self._repeat_interval = repeat_interval
         self._clock = clock
 
-    async def process(self, article: Article, event_time: datetime) -> ArticleOutcome:
-        """Decide what ``article`` produces; publishes nothing and marks nothing as done."""
+    async def process(
+        self,
+        article: Article,
+        event_time: datetime,
+        *,
+        before_claim: Callable[[str], Awaitable[None]] | None = None,
+    ) -> ArticleOutcome:
+        """Decide what ``article`` produces; publishes nothing and marks nothing as done.
+
+        ``before_claim(story_id)`` runs before the alert claims of a matching article: a
+        caller that publishes several articles' alerts at once hands off the earlier
+        articles of the same story there, since a claim waits for another article's
+        pending claim of the same (rule, story).
+        """
         verdict = await self._dedupe.check_article(article, event_time)
         outcome = ArticleOutcome(article=article, verdict=verdict)
         if verdict.duplicate:
@@ -67,6 +79,8 @@ class ArticlePipeline:
         outcome.matches = compiled.match(Document.from_article(article))
         if not outcome.matches:
             return outcome
+        if before_claim is not None:
+            await before_claim(verdict.story_id)
         outcome.claims = list(
             await self._dedupe.claim_alerts(
                 verdict.story_id,

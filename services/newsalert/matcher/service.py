@@ -158,8 +158,7 @@ class MatcherService:
         """
         limit = self._settings.matcher_concurrency
         if limit <= 1 or len(records) <= 1:
-            for record in records:
-                await self._handle_record(record)
+            await self._handle_serially(records)
             return
         slots = asyncio.Semaphore(limit)
 
@@ -173,6 +172,71 @@ class MatcherService:
                     group.create_task(one(record))
         except BaseExceptionGroup as failed:
             raise failed.exceptions[0] from failed
+
+    async def _handle_serially(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Process the batch's articles one by one, publish their alerts together.
+
+        Alerts are sent as they are decided and awaited once for the batch (one
+        ``acks=all`` wait instead of one per article); only then are the articles' dedupe
+        marks made final. An article whose story already has an alert waiting in this
+        batch hands the waiting ones off first (its claim would wait for theirs). On any
+        error the marks of every article not yet handed off are released and the batch
+        rewinds, exactly as for a single article.
+        """
+        waiting: list[ArticleOutcome] = []
+        stories: set[str] = set()
+
+        async def hand_off() -> None:
+            batch = list(waiting)
+            waiting.clear()
+            stories.clear()
+            try:
+                await self._publish_all(batch)
+            except BaseException:
+                for outcome in batch:
+                    await self._pipeline.abandon(outcome)
+                raise
+            for outcome in batch:
+                await self._pipeline.commit(outcome)
+                self._count(outcome)
+
+        async def before_claim(story_id: str) -> None:
+            if story_id in stories:
+                await hand_off()
+
+        try:
+            for record in records:
+                try:
+                    article = decode_article(record.value, self._settings.max_article_bytes)
+                except ArticleError as exc:
+                    await self._to_dlq(record, exc.reason)
+                    continue
+                started = time.perf_counter()
+                outcome = await self._pipeline.process(
+                    article, event_time_of(article, record.timestamp), before_claim=before_claim
+                )
+                metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+                waiting.append(outcome)
+                if outcome.claims:
+                    stories.add(outcome.verdict.story_id)
+            await hand_off()
+        except BaseException:
+            for outcome in waiting:
+                await self._pipeline.abandon(outcome)
+            raise
+
+    async def _publish_all(self, outcomes: Sequence[ArticleOutcome]) -> None:
+        """Send the alerts of ``outcomes`` and wait until the broker stored every one."""
+        assert self._producer is not None
+        topic = self._settings.topic(constants.TOPIC_ALERTS)
+        await send_all(
+            self._producer,
+            [
+                (topic, alert.alert_id.encode(), alert.model_dump_json().encode(), None)
+                for outcome in outcomes
+                for alert in outcome.alerts
+            ],
+        )
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -192,15 +256,7 @@ class MatcherService:
         self._count(outcome)
 
     async def _publish(self, outcome: ArticleOutcome) -> None:
-        assert self._producer is not None
-        topic = self._settings.topic(constants.TOPIC_ALERTS)
-        await send_all(
-            self._producer,
-            [
-                (topic, alert.alert_id.encode(), alert.model_dump_json().encode(), None)
-                for alert in outcome.alerts
-            ],
-        )
+        await self._publish_all([outcome])
 
     async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         assert self._producer is not None

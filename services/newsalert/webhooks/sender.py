@@ -39,14 +39,16 @@ class AttemptResult:
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` whose connections go through the SSRF guard."""
 
-    def __init__(self, policy: AddressPolicy, *, max_connections: int = 100) -> None:
+    def __init__(self, policy: AddressPolicy, *, max_connections: int = 512) -> None:
         super().__init__(trust_env=False, retries=0)
         # httpx does not expose the network backend; the pool is rebuilt with the guarded
         # one (same defaults as httpx) so every new connection is vetted at connect time.
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=max_connections,
-            max_keepalive_connections=20,
+            # Every open connection may be kept: a busy endpoint reuses its
+            # ``max_in_flight`` connections instead of reconnecting for each request.
+            max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
             http1=True,
             http2=False,
@@ -56,7 +58,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 class WebhookSender:
-    """POSTs signed requests; one instance (and one connection pool) per dispatcher."""
+    """POSTs signed requests; one instance per dispatcher, one connection pool per
+    ``pool`` name (the dispatcher uses one per subscription).
+
+    Separate pools keep each endpoint's keep-alive connections to itself, so one busy or
+    hanging endpoint cannot take another's connections, and each pool stays small
+    (httpcore's pool does work per queued request and connection).
+    """
 
     def __init__(
         self,
@@ -66,17 +74,31 @@ class WebhookSender:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout_s = timeout_s
-        self._client = httpx.AsyncClient(
-            transport=transport or GuardedTransport(policy),
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(timeout_s),
-        )
+        self._policy = policy
+        self._transport = transport
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+
+    def _client_for(self, pool: str | None) -> httpx.AsyncClient:
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = httpx.AsyncClient(
+                transport=self._transport or GuardedTransport(self._policy),
+                follow_redirects=False,
+                trust_env=False,
+                timeout=httpx.Timeout(self._timeout_s),
+            )
+        return client
 
     async def post(
-        self, url: str, request: SignedRequest, *, timeout_s: float | None = None
+        self,
+        url: str,
+        request: SignedRequest,
+        *,
+        timeout_s: float | None = None,
+        pool: str | None = None,
     ) -> AttemptResult:
-        """POST ``request`` to ``url`` once and report what happened."""
+        """POST ``request`` to ``url`` once (on the connections of ``pool``) and report
+        what happened."""
         started = time.perf_counter()
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
@@ -88,7 +110,7 @@ class WebhookSender:
             # outlive the delivery's lease.
             async with (
                 asyncio.timeout(limit),
-                self._client.stream(
+                self._client_for(pool).stream(
                     "POST",
                     url,
                     content=request.body,
@@ -113,8 +135,10 @@ class WebhookSender:
         )
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+        """Close every connection pool."""
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
 
 def _elapsed_ms(started: float) -> float:
