@@ -280,6 +280,69 @@ async def dispatcher_phase(
     }
 
 
+def consumed(metrics: dict[str, float]) -> float:
+    """Articles the matcher finished, whatever the outcome."""
+    return sum(v for k, v in metrics.items() if k.startswith("newsalert_articles_total{"))
+
+
+async def service_phase(
+    role: str,
+    base: Settings,
+    folder: Path,
+    inbox: FastInbox,
+    records: list[bytes],
+    rules: Path,
+    src: str | None,
+) -> dict[str, Any]:
+    """``newsalert matcher`` draining the topic (backlog), or ``newsalert run`` live."""
+    settings = settings_for(base, f"{role}x{int(time.time() * 1000) % 10**9}")
+    await ensure_topics(settings)
+    rule_list = yaml.safe_load(rules.read_text())["rules"]
+    config = write_config(folder, rule_list, inbox.url, 1)
+    topic = settings.topic(constants.TOPIC_ARTICLES)
+    keyed = [(json.loads(r)["id"].encode(), r) for r in records]
+    if role == "matcher":
+        await publish(settings, topic, keyed)
+    inbox.reset()
+    service = Service(role, config, settings, folder / f"{role}.log", src)
+    started = lag_zero = delivered = None
+    metrics: dict[str, float] = {}
+    try:
+        await service.ready()
+        if role == "run":
+            await asyncio.sleep(3.0)  # consumer-group join and partition assignment
+            started = time.perf_counter()
+            await publish(settings, topic, keyed)
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline:
+            metrics = await service.metrics()
+            if started is None:
+                if consumed(metrics) == 0:
+                    await asyncio.sleep(0.02)
+                    continue
+                started = time.perf_counter()
+            now = time.perf_counter() - started
+            if lag_zero is None and consumed(metrics) >= len(records):
+                lag_zero = now
+                if role == "matcher":
+                    break
+            alerts = metrics.get("newsalert_alerts_published_total", 0.0)
+            if lag_zero is not None and len(inbox.seen) >= alerts:
+                delivered = now
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        code = await service.stop()
+    return {
+        "lag_zero_s": lag_zero,
+        "delivered_s": delivered,
+        "alerts": metrics.get("newsalert_alerts_published_total", 0.0),
+        "webhooks": len(inbox.seen),
+        "duplicates": metrics.get('newsalert_articles_total{outcome="duplicate"}', 0.0),
+        "exit": code,
+    }
+
+
 async def main_async(args: argparse.Namespace) -> int:
     """Every requested phase on one embedded stack."""
     if not (args.corpus_dir / "reuters21578.jsonl.gz").exists():
@@ -311,8 +374,8 @@ async def main_async(args: argparse.Namespace) -> int:
                 rate, per = index_rate(rules_path, records)
                 results["index"], results["matches_per_article"] = rate, per
                 print(f"index: {rate:,.0f} articles/s, {per:.2f} matches/article", flush=True)
+            trees = [None] if args.compare_src is None else [args.compare_src, None] * 2
             if "dispatcher" in phases:
-                trees = [None] if args.compare_src is None else [args.compare_src, None] * 2
                 for subs in (1, args.fanout):
                     for src in trees:
                         alerts = args.alerts if subs == 1 else max(1, args.alerts // subs)
@@ -327,6 +390,24 @@ async def main_async(args: argparse.Namespace) -> int:
                             f"{run['rate']:,.0f}/s ({run['requests']} requests, exit {run['exit']})",
                             flush=True,
                         )
+            trees = [None] if args.compare_src is None else [args.compare_src, None] * 2
+            for role in ("matcher", "run"):
+                if role not in phases:
+                    continue
+                for src in trees:
+                    run = await service_phase(role, base, folder, inbox, records, rules_path, src)
+                    label = "before" if src else "this tree"
+                    results.setdefault(role, {})[label] = run
+                    clock = run["lag_zero_s"] if role == "matcher" else run["delivered_s"]
+                    rate = len(records) / clock if clock else 0.0
+                    hooks = run["webhooks"] / clock if clock and role == "run" else 0.0
+                    print(
+                        f"{role} ({label}): lag 0 after {run['lag_zero_s']}s, last webhook after "
+                        f"{run['delivered_s']}s: {rate:,.0f} articles/s, {hooks:,.0f} webhooks/s; "
+                        f"alerts {run['alerts']:.0f}, webhooks {run['webhooks']}, "
+                        f"repeats {run['duplicates']:.0f}, exit {run['exit']}",
+                        flush=True,
+                    )
         finally:
             await inbox.stop()
             stack.down()

@@ -47,6 +47,8 @@ class Coalescer(Generic[T, R]):
             chunk, self._queue = self._queue[: self._limit], self._queue[self._limit :]
             try:
                 results = await self._batch([item for item, _ in chunk])
+                if len(results) != len(chunk):
+                    raise ValueError(f"batch gave {len(results)} results for {len(chunk)} items")
             except Exception as exc:
                 for _, future in chunk:
                     if not future.done():

@@ -51,26 +51,20 @@ class ArticlePipeline:
         dedupe: DedupeStore,
         repeat_interval: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(tz=UTC),
+        before_claim: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
+        """``before_claim(story_id)`` runs before the alert claims of a matching article:
+        a caller that publishes several articles' alerts at once hands off the earlier
+        articles of that story there, as a claim waits for another article's pending
+        claim of the same (rule, story)."""
+        self._before_claim = before_claim
         self._rules = rules
         self._dedupe = dedupe
         self._repeat_interval = repeat_interval
         self._clock = clock
 
-    async def process(
-        self,
-        article: Article,
-        event_time: datetime,
-        *,
-        before_claim: Callable[[str], Awaitable[None]] | None = None,
-    ) -> ArticleOutcome:
-        """Decide what ``article`` produces; publishes nothing and marks nothing as done.
-
-        ``before_claim(story_id)`` runs before the alert claims of a matching article: a
-        caller that publishes several articles' alerts at once hands off the earlier
-        articles of the same story there, since a claim waits for another article's
-        pending claim of the same (rule, story).
-        """
+    async def process(self, article: Article, event_time: datetime) -> ArticleOutcome:
+        """Decide what ``article`` produces; publishes nothing and marks nothing as done."""
         verdict = await self._dedupe.check_article(article, event_time)
         outcome = ArticleOutcome(article=article, verdict=verdict)
         if verdict.duplicate:
@@ -79,8 +73,8 @@ class ArticlePipeline:
         outcome.matches = compiled.match(Document.from_article(article))
         if not outcome.matches:
             return outcome
-        if before_claim is not None:
-            await before_claim(verdict.story_id)
+        if self._before_claim is not None:
+            await self._before_claim(verdict.story_id)
         outcome.claims = list(
             await self._dedupe.claim_alerts(
                 verdict.story_id,

@@ -15,7 +15,10 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
@@ -39,6 +42,20 @@ _RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 _PROBE_TIMEOUT_S = 1.0
 
 
+@dataclass
+class _Batch:
+    """The articles of the batch in hand whose alerts are not handed off yet."""
+
+    waiting: list[ArticleOutcome] = field(default_factory=list)
+    stories: set[str] = field(default_factory=set)
+    acks: list[asyncio.Future[Any]] = field(default_factory=list)
+
+
+#: Set while a batch is handled serially: its publishes queue their sends and leave the
+#: broker's acknowledgements to be awaited once, at the hand-off.
+_BATCH: ContextVar[_Batch | None] = ContextVar("newsalert_matcher_batch", default=None)
+
+
 class MatcherService:
     """Runs the matcher in the current event loop until :meth:`stop`."""
 
@@ -53,7 +70,10 @@ class MatcherService:
         self._settings = settings
         self._dedupe = dedupe
         self._pipeline = ArticlePipeline(
-            rules, dedupe, timedelta(seconds=settings.repeat_interval_s)
+            rules,
+            dedupe,
+            timedelta(seconds=settings.repeat_interval_s),
+            before_claim=self._before_claim,
         )
         self._max_batch = max_batch
         self._producer: AIOKafkaProducer | None = None
@@ -174,36 +194,17 @@ class MatcherService:
             raise failed.exceptions[0] from failed
 
     async def _handle_serially(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        """Process the batch's articles one by one, publish their alerts together.
+        """Process the batch's articles one by one; hand their alerts off together.
 
-        Alerts are sent as they are decided and awaited once for the batch (one
-        ``acks=all`` wait instead of one per article); only then are the articles' dedupe
-        marks made final. An article whose story already has an alert waiting in this
-        batch hands the waiting ones off first (its claim would wait for theirs). On any
-        error the marks of every article not yet handed off are released and the batch
-        rewinds, exactly as for a single article.
+        Each article's alerts are sent as soon as it is decided, and the broker's
+        acknowledgements (``acks=all``) are awaited once for the batch instead of once per
+        article; only then are the articles' dedupe marks made final. An article whose
+        story already has alerts waiting in this batch hands those off first (its claim
+        would wait for theirs). On any error the marks of every article not handed off
+        are released and the batch rewinds, as for a single article.
         """
-        waiting: list[ArticleOutcome] = []
-        stories: set[str] = set()
-
-        async def hand_off() -> None:
-            batch = list(waiting)
-            waiting.clear()
-            stories.clear()
-            try:
-                await self._publish_all(batch)
-            except BaseException:
-                for outcome in batch:
-                    await self._pipeline.abandon(outcome)
-                raise
-            for outcome in batch:
-                await self._pipeline.commit(outcome)
-                self._count(outcome)
-
-        async def before_claim(story_id: str) -> None:
-            if story_id in stories:
-                await hand_off()
-
+        batch = _Batch()
+        token = _BATCH.set(batch)
         try:
             for record in records:
                 try:
@@ -213,30 +214,46 @@ class MatcherService:
                     continue
                 started = time.perf_counter()
                 outcome = await self._pipeline.process(
-                    article, event_time_of(article, record.timestamp), before_claim=before_claim
+                    article, event_time_of(article, record.timestamp)
                 )
                 metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
-                waiting.append(outcome)
+                batch.waiting.append(outcome)
                 if outcome.claims:
-                    stories.add(outcome.verdict.story_id)
-            await hand_off()
+                    batch.stories.add(outcome.verdict.story_id)
+            await self._hand_off(batch)
         except BaseException:
-            for outcome in waiting:
+            for outcome in batch.waiting:
                 await self._pipeline.abandon(outcome)
             raise
+        finally:
+            _BATCH.reset(token)
 
-    async def _publish_all(self, outcomes: Sequence[ArticleOutcome]) -> None:
-        """Send the alerts of ``outcomes`` and wait until the broker stored every one."""
-        assert self._producer is not None
-        topic = self._settings.topic(constants.TOPIC_ALERTS)
-        await send_all(
-            self._producer,
-            [
-                (topic, alert.alert_id.encode(), alert.model_dump_json().encode(), None)
-                for outcome in outcomes
-                for alert in outcome.alerts
-            ],
-        )
+    async def _hand_off(self, batch: _Batch) -> None:
+        """Publish the waiting articles' alerts, wait until stored, then commit them."""
+        outcomes = list(batch.waiting)
+        batch.waiting.clear()
+        batch.stories.clear()
+        try:
+            for outcome in outcomes:
+                await self._publish(outcome)
+            acks, batch.acks = batch.acks, []
+            await asyncio.gather(*acks)
+        except BaseException:
+            # Sends already queued are waited for (their errors read), then every mark of
+            # the batch is released: the retry publishes them all again under the same ids.
+            await asyncio.gather(*batch.acks, return_exceptions=True)
+            batch.acks = []
+            for outcome in outcomes:
+                await self._pipeline.abandon(outcome)
+            raise
+        for outcome in outcomes:
+            await self._pipeline.commit(outcome)
+            self._count(outcome)
+
+    async def _before_claim(self, story_id: str) -> None:
+        batch = _BATCH.get()
+        if batch is not None and story_id in batch.stories:
+            await self._hand_off(batch)
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         try:
@@ -256,7 +273,20 @@ class MatcherService:
         self._count(outcome)
 
     async def _publish(self, outcome: ArticleOutcome) -> None:
-        await self._publish_all([outcome])
+        """Send the alerts of ``outcome``; wait until stored (in a batch: at its hand-off)."""
+        assert self._producer is not None
+        producer, topic = self._producer, self._settings.topic(constants.TOPIC_ALERTS)
+        acks = [
+            await producer.send(
+                topic, value=alert.model_dump_json().encode(), key=alert.alert_id.encode()
+            )
+            for alert in outcome.alerts
+        ]
+        batch = _BATCH.get()
+        if batch is not None:
+            batch.acks.extend(acks)
+        elif acks:
+            await asyncio.gather(*acks)
 
     async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
         assert self._producer is not None

@@ -106,9 +106,7 @@ async def test_slowest_rules_are_the_compiled_checks_of_the_production_path(
     path = write_jsonl(tmp_path / "in.jsonl", ARTICLES)
     rules = RULES_A.replace(
         "subscriptions:",
-        "  - id: near-rates\n"
-        "    query: '\"central bank\" NEAR/6 (raises OR cuts)'\n"
-        "subscriptions:",
+        "  - id: near-rates\n    query: '\"central bank\" NEAR/6 (raises OR cuts)'\nsubscriptions:",
     )
     options = BacktestOptions(profile_every=1)
     arm = Arm("A", parse_config_text(rules, ENV), options)
