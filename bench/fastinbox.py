@@ -75,7 +75,7 @@ class _Protocol(asyncio.Protocol):
         self._transport = transport
         self._inbox.transports.add(transport)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_lost(self, exc: Exception | None) -> None:  # noqa: ARG002  (asyncio's signature)
         if self._transport is not None:
             self._inbox.transports.discard(self._transport)
 

@@ -66,5 +66,5 @@ async def test_a_wrong_result_count_is_an_error_not_a_hang() -> None:
         return []
 
     coalescer: Coalescer[int, int] = Coalescer(short)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="0 results for 1 items"):
         await coalescer.submit(1)
