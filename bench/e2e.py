@@ -85,13 +85,19 @@ def distinct_reuters(folder: Path, limit: int) -> list[bytes]:
     return records
 
 
+#: ``max_in_flight`` of the bench's subscriptions (``None``: the default).
+MAX_IN_FLIGHT: list[int | None] = [None]
+
+
 def write_config(folder: Path, rules: list[dict[str, Any]], url: str, subs: int) -> Path:
     """Rules plus ``subs`` subscriptions to every rule, each on its own path."""
+    extra = {} if MAX_IN_FLIGHT[0] is None else {"max_in_flight": MAX_IN_FLIGHT[0]}
     config = {
         "version": 1,
         "rules": rules,
         "subscriptions": [
             {"id": f"sub{n:02d}", "url": f"{url}/sub{n:02d}", "secret": SECRET, "rules": ["*"]}
+            | extra
             for n in range(subs)
         ],
     }
@@ -433,7 +439,10 @@ def main() -> int:
         "dispatcher runs alternate between it and this tree",
     )
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS, help="corpus folder")
-    return asyncio.run(main_async(parser.parse_args()))
+    parser.add_argument("--max-in-flight", type=int, help="the subscriptions' max_in_flight")
+    args = parser.parse_args()
+    MAX_IN_FLIGHT[0] = args.max_in_flight
+    return asyncio.run(main_async(args))
 
 
 if __name__ == "__main__":
