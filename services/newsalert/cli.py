@@ -13,6 +13,7 @@ import os
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 
 from newsalert import constants
 from newsalert.backtest.command import app as backtest_app
@@ -50,7 +51,13 @@ ConfigOption = typer.Option(
 
 
 def _settings() -> Settings:
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            name = "NEWSALERT_" + "_".join(str(part) for part in error["loc"]).upper()
+            typer.echo(f"error: {name}: {error['msg']}", err=True)
+        raise typer.Exit(2) from exc
     logging.basicConfig(
         level=settings.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -66,20 +73,21 @@ def _config_path(settings: Settings, config: Path | None) -> Path:
     return path
 
 
-def _serve(config: Path | None, *, matcher: bool, dispatcher: bool, api_port: int | None) -> None:
+def _serve(
+    config: Path | None,
+    *,
+    matcher: bool,
+    dispatcher: bool,
+    api_port: int | None,
+    api_host: str | None,
+) -> None:
     from newsalert.runner import Roles, run_until_stopped
 
     settings = _settings()
     path = _config_path(settings, config)
+    roles = Roles(matcher=matcher, dispatcher=dispatcher, api_port=api_port, api_host=api_host)
     try:
-        asyncio.run(
-            run_until_stopped(
-                settings,
-                path,
-                os.environ,
-                Roles(matcher=matcher, dispatcher=dispatcher, api_port=api_port),
-            )
-        )
+        asyncio.run(run_until_stopped(settings, path, os.environ, roles))
     except NewsalertError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -88,28 +96,47 @@ def _serve(config: Path | None, *, matcher: bool, dispatcher: bool, api_port: in
 ApiPortOption = typer.Option(
     None, "--api-port", help="Serve /healthz, /readyz, /metrics and the API on this port."
 )
+ApiHostOption = typer.Option(
+    None,
+    "--api-host",
+    help="Address the API listens on. Default: $NEWSALERT_API_HOST, else 127.0.0.1 "
+    "(loopback only); 0.0.0.0 in a container. Routes other than the probes and /metrics "
+    "need a token: see NEWSALERT_API_READ_TOKENS / NEWSALERT_API_ADMIN_TOKENS.",
+)
 
 
 @app.command()
-def run(config: Path | None = ConfigOption, api_port: int | None = ApiPortOption) -> None:
+def run(
+    config: Path | None = ConfigOption,
+    api_port: int | None = ApiPortOption,
+    api_host: str | None = ApiHostOption,
+) -> None:
     """Run matcher and dispatcher in one process until SIGINT/SIGTERM.
 
     The rule file is watched: edits are live within seconds; an invalid edit keeps the
     last good rules running. Shutdown finishes in-flight work and commits offsets.
     """
-    _serve(config, matcher=True, dispatcher=True, api_port=api_port)
+    _serve(config, matcher=True, dispatcher=True, api_port=api_port, api_host=api_host)
 
 
 @app.command()
-def matcher(config: Path | None = ConfigOption, api_port: int | None = ApiPortOption) -> None:
+def matcher(
+    config: Path | None = ConfigOption,
+    api_port: int | None = ApiPortOption,
+    api_host: str | None = ApiHostOption,
+) -> None:
     """Run only the matcher: articles -> alerts (scale with the articles' partitions)."""
-    _serve(config, matcher=True, dispatcher=False, api_port=api_port)
+    _serve(config, matcher=True, dispatcher=False, api_port=api_port, api_host=api_host)
 
 
 @app.command()
-def dispatcher(config: Path | None = ConfigOption, api_port: int | None = ApiPortOption) -> None:
+def dispatcher(
+    config: Path | None = ConfigOption,
+    api_port: int | None = ApiPortOption,
+    api_host: str | None = ApiHostOption,
+) -> None:
     """Run only the dispatcher: alerts -> signed webhook deliveries."""
-    _serve(config, matcher=False, dispatcher=True, api_port=api_port)
+    _serve(config, matcher=False, dispatcher=True, api_port=api_port, api_host=api_host)
 
 
 @app.command()
@@ -149,15 +176,29 @@ def publish(
 
 @app.command()
 def receiver(
+    ctx: typer.Context,
     port: int = typer.Option(8080, help="Port to listen on."),
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 in containers)."),
     secret: str | None = typer.Option(
-        None, envvar="NEWSALERT_RECEIVER_SECRET", help="whsec_ secret to verify signatures with."
+        None,
+        envvar="NEWSALERT_RECEIVER_SECRET",
+        help="whsec_ secret to verify signatures with: set NEWSALERT_RECEIVER_SECRET. "
+        "The flag works but warns: a command line is visible to every user in `ps`.",
     ),
 ) -> None:
-    """A demo webhook inbox: print every alert POSTed to it (and verify its signature)."""
+    """A demo webhook inbox: print every alert POSTed to it (and verify its signature).
+
+    The secret is read from NEWSALERT_RECEIVER_SECRET.
+    """
     from newsalert.demo import serve_receiver
 
+    source = ctx.get_parameter_source("secret")
+    if source is not None and source.name == "COMMANDLINE":
+        typer.echo(
+            "warning: --secret is visible to every user of this machine (ps, /proc); "
+            "set NEWSALERT_RECEIVER_SECRET in the environment instead",
+            err=True,
+        )
     asyncio.run(serve_receiver(host, port, secret))
 
 

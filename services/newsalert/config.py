@@ -7,6 +7,9 @@ together as :class:`~newsalert.rules.RuleFileError` (a :class:`~newsalert.errors
 
 ``${VAR}`` in subscriptions is expanded from the ``env`` mapping the caller passes (the
 CLI passes ``os.environ``); this module never reads the process environment itself.
+With ``subscriptions=False`` the ``subscriptions:`` sections are neither expanded nor
+validated and the config has none: rules tooling (check, explain, dry-run backtests)
+then runs on an analyst's machine without the production secrets.
 """
 
 from __future__ import annotations
@@ -73,8 +76,12 @@ def config_files(path: Path) -> list[Path]:
     return [path]
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | Path, env: Mapping[str, str] | None = None, *, subscriptions: bool = True
+) -> Config:
     """Load and validate the config at ``path``; raises ``RuleFileError`` listing all problems.
+
+    ``subscriptions=False`` skips the subscriptions (see the module docstring).
 
     A big config (:data:`FREEZE_RULES` rules or more) is long-lived and holds no reference
     cycles, so its millions of objects are moved to the garbage collector's permanent
@@ -83,13 +90,13 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     freed by reference counting when the config is dropped.
     """
     with paused_gc():
-        config = _load(Path(path), env)
+        config = _load(Path(path), env, subscriptions)
         if len(config.rules) >= FREEZE_RULES:
             gc.freeze()
         return config
 
 
-def _load(source: Path, env: Mapping[str, str] | None) -> Config:
+def _load(source: Path, env: Mapping[str, str] | None, subscriptions: bool) -> Config:
     problems: list[Problem] = []
     files = _files(source)
     documents: list[_Document] = []
@@ -100,7 +107,7 @@ def _load(source: Path, env: Mapping[str, str] | None) -> Config:
             problems.append(Problem(Location(str(file)), f"cannot read: {exc}"))
             continue
         documents.append(_Document(str(file), *_parse_yaml(text, str(file), problems)))
-    return _build(documents, source, tuple(files), env or {}, problems)
+    return _build(documents, source, tuple(files), env if subscriptions else None, problems)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +134,11 @@ class ConfigLoader:
     :func:`load_config`. Loads through one loader run one at a time (a lock).
     """
 
-    def __init__(self, path: str | Path, env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, path: str | Path, env: Mapping[str, str] | None = None, *, subscriptions: bool = True
+    ) -> None:
         self.path = Path(path)
-        self._env: Mapping[str, str] = env or {}
+        self._env: Mapping[str, str] | None = (env or {}) if subscriptions else None
         self._memory: dict[str, ItemMemory] = {}
         self._lock = threading.Lock()
         #: How the last call of :meth:`load` went.
@@ -262,11 +271,12 @@ def _build(
     documents: list[_Document],
     source: Path,
     files: tuple[Path, ...],
-    env: Mapping[str, str],
+    env: Mapping[str, str] | None,
     problems: list[Problem],
     outcomes: list[list[Rule | None]] | None = None,
 ) -> Config:
-    # outcomes: filled with one list per document, the rule (or None) of each raw rule.
+    # env None: subscriptions are skipped. outcomes: filled with one list per document,
+    # the rule (or None) of each raw rule.
     version = SUPPORTED_VERSION
     defaults = Defaults()
     raw_rules: list[tuple[int, RawRule]] = []
@@ -282,15 +292,9 @@ def _build(
         for key in document:
             if key not in TOP_KEYS:
                 parser.problem(document, key, f"unknown top-level key {key!r}", None)
-        if "version" in document and document["version"] != SUPPORTED_VERSION:
-            parser.problem(
-                document,
-                "version",
-                f"unsupported version {document['version']!r} (supported: {SUPPORTED_VERSION})",
-                None,
-            )
+        version = _version(parser, document, version)
         if "defaults" in document:
-            defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+            defaults = parser.defaults(document["defaults"], document, defaults)
         if entry.items is not None:
             raw_rules.extend((number, raw) for raw in entry.items)
         for key in ("rules", "subscriptions"):
@@ -319,7 +323,7 @@ def _build(
             rules[rule.id] = rule
     if outcomes is not None:
         outcomes.extend(results)
-    subscriptions = validate_subscriptions(raw_subs, env, declared, problems)
+    subscriptions = () if env is None else validate_subscriptions(raw_subs, env, declared, problems)
     if problems:
         raise RuleFileError(problems)
     return Config(
@@ -362,15 +366,21 @@ def _defaults(documents: list[_Document]) -> Defaults:
         document = entry.document
         if isinstance(document, dict) and "defaults" in document:
             parser = RuleParser(entry.file, [], entry.marks)
-            defaults = _merge_defaults(defaults, parser.defaults(document["defaults"], document))
+            defaults = parser.defaults(document["defaults"], document, defaults)
     return defaults
 
 
-def _merge_defaults(current: Defaults, new: Defaults) -> Defaults:
-    # Files of a directory may each set defaults; the later file wins key by key only
-    # where it differs from the built-in default.
-    base = Defaults()
-    return Defaults(
-        window=new.window if new.window != base.window else current.window,
-        fields=new.fields if new.fields != base.fields else current.fields,
-    )
+def _version(parser: RuleParser, document: dict[object, object], current: int) -> int:
+    """The rule-language ``version`` a file declares (``current`` when it declares none).
+
+    Only :data:`SUPPORTED_VERSION` is accepted (``true`` is not ``1``); any file of a
+    directory may leave it out.
+    """
+    if "version" not in document:
+        return current
+    value = document["version"]
+    if type(value) is not int or value != SUPPORTED_VERSION:
+        reason = f"unsupported version {value!r} (supported: {SUPPORTED_VERSION})"
+        parser.problem(document, "version", reason, None)
+        return current
+    return value

@@ -20,6 +20,10 @@ REDIS_PREFIX = "na:v1:"
 #: Kafka header names set on DLQ records.
 HEADER_DLQ_REASON = "newsalert-dlq-reason"
 HEADER_DLQ_SOURCE = "newsalert-dlq-source"
+#: Short stable code of the reason (``invalid-json``, ``lone-surrogate``, ``poison``...).
+HEADER_DLQ_KIND = "newsalert-dlq-kind"
+#: Python type of the exception that sent the record to the DLQ.
+HEADER_DLQ_ERROR = "newsalert-dlq-error"
 
 #: Largest article body accepted (bytes of the whole JSON record); larger goes to the DLQ.
 DEFAULT_MAX_ARTICLE_BYTES = 1_000_000
@@ -40,9 +44,15 @@ def boilerplate_line_key(prefix: str, digest: str) -> str:
     return f"{prefix}line:{digest}"
 
 
-def alert_group_key(prefix: str, rule_id: str, story_id: str) -> str:
-    """Repeat-window mark: one alert per (rule, story) within the repeat interval."""
-    return f"{prefix}alerted:{rule_id}:{story_id}"
+def alert_group_key(prefix: str, rule_id: str, story_id: str, lane_ms: int | None = None) -> str:
+    """Repeat-window mark: one alert per (rule, story) within the repeat interval.
+
+    ``lane_ms``: the repeat lane of subscriptions with their own interval (``None``:
+    the default lane, whose key has no suffix).
+    """
+    if lane_ms is None:
+        return f"{prefix}alerted:{rule_id}:{story_id}"
+    return f"{prefix}alerted:{rule_id}:{story_id}:{lane_ms}"
 
 
 def delivered_key(prefix: str, subscription_id: str, delivery_id: str) -> str:

@@ -5,7 +5,8 @@
     NewsalertError
     ├── ConfigError            the config file (rules, subscriptions) is invalid
     │   └── RuleFileError      (newsalert.rules) one or more rule problems, all listed
-    ├── ArticleError           an input record cannot become an Article (goes to the DLQ)
+    ├── RecordError            one input record is unusable (``kind``, ``reason``; goes to a DLQ)
+    │   └── ArticleError       an ``articles`` record cannot become an Article
     ├── StackError             the embedded broker or Redis could not be started/found
     └── DeliveryError          a webhook delivery attempt failed (status, reason)
 
@@ -24,12 +25,24 @@ class ConfigError(NewsalertError):
     """The configuration (rule file, subscriptions, settings) is invalid."""
 
 
-class ArticleError(NewsalertError):
-    """An input record is not a valid article; ``reason`` is a one-line explanation."""
+class RecordError(NewsalertError):
+    """One input record cannot be used; it goes to a DLQ and the consumer moves on.
 
-    def __init__(self, reason: str) -> None:
+    ``reason`` is a one-line explanation for people (bounded length); ``kind`` a short
+    stable code for counting and alerting (``invalid-json``, ``lone-surrogate``, ...).
+    """
+
+    def __init__(self, reason: str, kind: str = "invalid") -> None:
         super().__init__(reason)
         self.reason = reason
+        self.kind = kind
+
+
+class ArticleError(RecordError):
+    """An input record is not a valid article; ``reason`` is a one-line explanation."""
+
+    def __init__(self, reason: str, kind: str = "invalid-article") -> None:
+        super().__init__(reason, kind)
 
 
 class StackError(NewsalertError):

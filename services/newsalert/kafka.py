@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -40,7 +41,7 @@ async def ensure_topics(
 ) -> None:
     """Create missing topics (idempotent); existing topics are left as they are."""
     wanted = list(topics) if topics is not None else service_topics(settings)
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         await admin.start()
         existing = set(await admin.list_topics())
@@ -63,7 +64,7 @@ async def ensure_topics(
 def make_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
     """A producer that confirms each send only once the broker stored it."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.bootstrap_servers,
         acks="all",
         enable_idempotence=False,
         linger_ms=linger_ms,
@@ -74,22 +75,59 @@ def make_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer
     )
 
 
+class PendingSends:
+    """Sends handed to a producer and not yet acknowledged, and since when.
+
+    A broker that accepts connections but does not answer (a dead partition leader still
+    in the ISR, a frozen broker) leaves sends outstanding for up to the client's request
+    timeout while every health check passes; the age of the oldest outstanding send is
+    what shows such a stalled produce path (``/readyz``, a gauge).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._started: dict[int, float] = {}
+        self._next = 0
+
+    @contextlib.contextmanager
+    def track(self) -> Iterator[None]:
+        """Count the enclosed send as outstanding until it returns or raises."""
+        token = self._next
+        self._next += 1
+        self._started[token] = self._clock()
+        try:
+            yield
+        finally:
+            del self._started[token]
+
+    def oldest_age_s(self) -> float:
+        """Seconds the oldest outstanding send has waited (0 when none waits)."""
+        if not self._started:
+            return 0.0
+        return max(0.0, self._clock() - min(self._started.values()))
+
+
 async def send_all(
     producer: AIOKafkaProducer,
     records: Sequence[tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]],
+    pending: PendingSends | None = None,
 ) -> None:
-    """Send ``(topic, key, value, headers)`` records and wait until every one is stored."""
-    futures = [
-        await producer.send(topic, value=value, key=key, headers=headers)
-        for topic, key, value, headers in records
-    ]
-    if futures:
-        await asyncio.gather(*futures)
+    """Send ``(topic, key, value, headers)`` records and wait until every one is stored.
+
+    With ``pending``, the wait counts as one outstanding send there.
+    """
+    with pending.track() if pending is not None else contextlib.nullcontext():
+        futures = [
+            await producer.send(topic, value=value, key=key, headers=headers)
+            for topic, key, value, headers in records
+        ]
+        if futures:
+            await asyncio.gather(*futures)
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:
     """Partition numbers of ``topic`` (empty when it does not exist)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
         await admin.start()
         described = await admin.describe_topics([topic])
@@ -106,7 +144,7 @@ async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[
     """
     partitions = await partitions_of(settings, topic)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+        bootstrap_servers=settings.bootstrap_servers, group_id=group, enable_auto_commit=False
     )
     try:
         await consumer.start()
@@ -120,7 +158,7 @@ async def group_caught_up(settings: Settings, group: str, topic: str) -> bool:
     committed = await committed_offsets(settings, group, topic)
     if not committed:
         return False
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     try:
         await consumer.start()
         ends = await consumer.end_offsets([TopicPartition(topic, p) for p in committed])

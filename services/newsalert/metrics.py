@@ -25,3 +25,18 @@ BATCH_RETRIES = Counter(
 DEPENDENCY_UP = Gauge(
     "newsalert_dependency_up", "1 when the dependency answered the last call.", ["dependency"]
 )
+PRODUCE_PENDING_AGE = Gauge(
+    "newsalert_alert_produce_oldest_pending_seconds",
+    "Age of the oldest alert send the broker has not acknowledged yet (0: none waits); "
+    "above NEWSALERT_PRODUCE_STALL_S the matcher reports not ready.",
+)
+DEAD_LETTERED = Counter(
+    "newsalert_dead_lettered_total",
+    "Input records a consumer put on its DLQ, by service and kind (invalid-json, poison...).",
+    ["service", "kind"],
+)
+POISON_RECORDS = Counter(
+    "newsalert_poison_records_total",
+    "Records sent to the DLQ after their processing raised unexpectedly several times.",
+    ["service"],
+)

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from newsalert.timespec import from_ms
+
 
 class Article(BaseModel):
     """One news article as crawlers and wire feeds publish it. Extra fields are kept."""
@@ -47,6 +49,23 @@ class RuleRef(BaseModel):
 
     id: str
     title: str | None = None
+
+
+def article_time(article: Article, record_ms: int | None, now: datetime | None = None) -> datetime:
+    """The one "article time" of newsalert: windows, story ids and backtests all use it.
+
+    ``published_at`` (naive is UTC) when the article has one; else the Kafka record's
+    timestamp ``record_ms`` (epoch ms, ignored when missing or not positive); else ``now``
+    (default: the current time).
+    """
+    published = article.published_at
+    if published is not None:
+        # Kept in its own zone (comparisons are zone-aware): converting a time at the
+        # edge of the calendar, 9999-12-31T23:59-01:00, would overflow.
+        return published if published.tzinfo is not None else published.replace(tzinfo=UTC)
+    if record_ms is not None and record_ms > 0:
+        return from_ms(record_ms)
+    return now if now is not None else datetime.now(tz=UTC)
 
 
 class ArticleRef(BaseModel):
@@ -85,6 +104,17 @@ class Alert(BaseModel):
     tags: list[str] = Field(default_factory=list, description="Tags of the rule.")
     duplicates_folded: int = Field(0, ge=0, description="Copies of the story folded in.")
     created_at: datetime = Field(description="When the matcher emitted the alert.")
+    event_time_clamped: bool = Field(
+        False,
+        description="The article's time was implausibly far from the matcher's clock; "
+        "story and repeat windows used the nearest plausible time instead.",
+    )
+    repeat_interval_ms: int | None = Field(
+        None,
+        ge=0,
+        description="Repeat lane: the alert is for the subscriptions whose own "
+        "repeat_interval is this (ms); null: those without one (the service default).",
+    )
 
 
 class WebhookAlertData(BaseModel):
@@ -97,6 +127,9 @@ class WebhookAlertData(BaseModel):
     story_id: str
     matched: list[str]
     duplicates_folded: int = 0
+    event_time_clamped: bool = Field(
+        False, description="Windows used a clamped article time (see the alert schema)."
+    )
 
 
 class WebhookPayload(BaseModel):

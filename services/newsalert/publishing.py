@@ -12,12 +12,13 @@ import gzip
 import json
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import IO, cast
 
 from newsalert.kafka import make_producer
 from newsalert.settings import Settings
+from newsalert.timespec import to_ms
 
 
 def read_lines(path: Path) -> Iterator[bytes]:
@@ -52,9 +53,7 @@ def record_key_and_time(line: bytes) -> tuple[bytes | None, int | None]:
         moment = datetime.fromisoformat(published.replace("Z", "+00:00"))
     except ValueError:
         return key, None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # naive times are UTC, as in the Article model
-    return key, int(moment.timestamp() * 1000)
+    return key, to_ms(moment)  # naive times are UTC, as in the Article model
 
 
 async def publish_file(

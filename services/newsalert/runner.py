@@ -1,9 +1,14 @@
 """Assemble and run the services in one process until a signal or a stop event.
 
 ``newsalert run`` = matcher + dispatcher + rule hot reload (+ health/metrics API);
-``newsalert matcher`` and ``newsalert dispatcher`` run one of them. Shutdown order is
-the reverse of the data flow: stop taking articles, let the matcher finish and commit
-its batch, then let the dispatcher finish its in-flight deliveries and commit.
+``newsalert matcher`` and ``newsalert dispatcher`` run one of them. A process with a
+matcher loads, compiles and watches the rules (:class:`RuleReloader`); a dispatcher
+alone only loads and watches the subscriptions (:func:`load_subscriptions`: the rule ids
+they may name, no rule is parsed or compiled). Both watch with one
+:class:`~newsalert.config_watch.ConfigWatcher`. Shutdown order is the reverse of the
+data flow: stop taking articles, let the matcher finish and commit its batch, then let
+the dispatcher finish its in-flight deliveries and commit. Once every service has
+started, ``<roles> ready`` (e.g. ``dispatcher ready``) is printed on stdout for scripts.
 """
 
 from __future__ import annotations
@@ -12,13 +17,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from newsalert.config_watch import ConfigWatcher
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
+from newsalert.subscription_config import load_subscriptions
+from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert")
 
@@ -38,27 +46,93 @@ class Roles:
     matcher: bool = True
     dispatcher: bool = True
     api_port: int | None = None
+    api_host: str | None = None  # None: Settings.api_host (loopback by default)
+
+    @property
+    def names(self) -> str:
+        """``matcher+dispatcher``, ``dispatcher``, ... (for the ready line)."""
+        return "+".join(
+            n for n, on in (("matcher", self.matcher), ("dispatcher", self.dispatcher)) if on
+        )
 
 
-def build_services(settings: Settings, reloader: RuleReloader, roles: Roles) -> list[Service]:
-    """The services for ``roles``, in start order (downstream first)."""
+class _ConfigSource(Protocol):
+    """The config a process watches: rules and subscriptions, or subscriptions only."""
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+def watch_config(
+    settings: Settings, config_path: Path, env: Mapping[str, str], roles: Roles
+) -> tuple[_ConfigSource, RuleReloader | None, Callable[[], Sequence[Subscription]]]:
+    """Load the config this process needs; raises ``ConfigError`` when it is invalid.
+
+    Returns what to run (the watcher), the rule reloader (``None`` without a matcher:
+    the rules are then never parsed) and where the subscriptions are read from.
+    """
+    if roles.matcher:
+        reloader = RuleReloader(config_path, env=env, interval_s=settings.reload_interval_s)
+        return reloader, reloader, _subscriptions_of(reloader)
+    watcher = ConfigWatcher(
+        config_path,
+        lambda: load_subscriptions(config_path, env),
+        interval_s=settings.reload_interval_s,
+        on_reload=lambda subs: log.info("subscriptions reloaded: %d", len(subs)),
+    )
+    return watcher, None, lambda: watcher.value
+
+
+def build_services(
+    settings: Settings,
+    reloader: RuleReloader | None,
+    roles: Roles,
+    subscriptions: Callable[[], Sequence[Subscription]] | None = None,
+) -> list[Service]:
+    """The services for ``roles``, in start order (downstream first).
+
+    ``subscriptions`` defaults to the reloader's; a process without a matcher passes
+    them and no reloader.
+    """
+    if subscriptions is None:
+        assert reloader is not None, "subscriptions come from the reloader or are given"
+        subscriptions = _subscriptions_of(reloader)
     services: list[Service] = []
     if roles.dispatcher:
         from newsalert.dispatcher.service import DispatcherService
 
-        services.append(DispatcherService(settings, lambda: reloader.current.subscriptions))
+        services.append(DispatcherService(settings, subscriptions))
     if roles.matcher:
         from newsalert.dedupe import open_redis_dedupe
         from newsalert.matcher.service import MatcherService
 
+        assert reloader is not None, "a matcher needs the rule reloader"
+        live = reloader
         services.append(
-            MatcherService(settings, lambda: reloader.compiled, open_redis_dedupe(settings))
+            MatcherService(
+                settings,
+                lambda: live.compiled,
+                open_redis_dedupe(settings),
+                subscriptions=subscriptions,
+            )
         )
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer
 
-        services.append(ApiServer(settings, reloader, services=list(services), port=roles.api_port))
+        services.append(
+            ApiServer(
+                settings,
+                reloader,
+                services=list(services),
+                port=roles.api_port,
+                subscriptions=subscriptions,
+                host=roles.api_host,
+            )
+        )
     return services
+
+
+def _subscriptions_of(reloader: RuleReloader) -> Callable[[], Sequence[Subscription]]:
+    return lambda: reloader.current.subscriptions
 
 
 async def run_until_stopped(
@@ -72,23 +146,24 @@ async def run_until_stopped(
 ) -> None:
     """Run the services until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
     stop = stop or asyncio.Event()
-    reloader = RuleReloader(config_path, env=env, interval_s=settings.reload_interval_s)
+    source, reloader, subscriptions = watch_config(settings, config_path, env, roles)
     if handle_signals:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    services = build_services(settings, reloader, roles)
+    services = build_services(settings, reloader, roles, subscriptions)
     started: list[Service] = []
-    reload_task = asyncio.create_task(reloader.run(stop), name="rule-reloader")
+    reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
     try:
         for service in services:
             await service.start()
             started.append(service)
         log.info(
-            "newsalert running: %d rules, %d subscriptions (Ctrl-C to stop)",
-            len(reloader.compiled),
-            len(reloader.current.subscriptions),
+            "newsalert running: %s rules, %d subscriptions (Ctrl-C to stop)",
+            len(reloader.compiled) if reloader is not None else "no",
+            len(subscriptions()),
         )
+        print(f"{roles.names} ready", flush=True)  # scripts and tests wait for this line
         await stop.wait()
     finally:
         stop.set()

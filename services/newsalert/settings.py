@@ -9,10 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from newsalert import constants
+
+
+def parse_bootstrap(text: str) -> list[str]:
+    """``h1:9091, h2:9092`` -> ``["h1:9091", "h2:9092"]``; raises ``ValueError`` when malformed.
+
+    A client handed the unsplit string takes it for one host (FastStream's ``KafkaBroker``
+    does), so the split happens here, once, for every client.
+    """
+    servers = [part.strip() for part in text.split(",") if part.strip()]
+    if not servers:
+        raise ValueError("no Kafka bootstrap server given")
+    for server in servers:
+        host, _, port = server.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"bootstrap server {server!r} must be host:port")
+    return servers
 
 
 class Settings(BaseSettings):
@@ -21,7 +37,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEWSALERT_", extra="ignore")
 
     kafka_bootstrap: str = Field(
-        "127.0.0.1:9092", description="Kafka bootstrap servers, comma separated."
+        "127.0.0.1:9092",
+        description="Kafka bootstrap servers, comma separated (host:port,host:port,...); "
+        "every client tries them in turn, so one reachable broker is enough to start.",
     )
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL.")
     topic_prefix: str = Field("", description="Prefix for every topic name (e.g. 'prod.').")
@@ -44,12 +62,44 @@ class Settings(BaseSettings):
         "first copy's alert instead of skipped (same alerts, different counters).",
     )
     repeat_interval_s: float = Field(
-        86_400.0, description="At most one alert per (rule, story) within this many seconds."
+        86_400.0,
+        description="At most one alert per (subscription, rule, story) within this many "
+        "seconds, for subscriptions without their own repeat_interval.",
     )
     story_window_s: float = Field(
         259_200.0, description="A near-duplicate within this many seconds joins the story."
     )
+    produce_stall_s: float = Field(
+        5.0,
+        gt=0,
+        description="The matcher reports not ready (/readyz 503) while an alert send has "
+        "waited longer than this for the broker's acknowledgement.",
+    )
+    event_time_max_future_s: float = Field(
+        86_400.0,
+        gt=0,
+        description="An article time further ahead of the matcher's clock is clamped to this "
+        "(windows only; the alert says event_time_clamped).",
+    )
+    event_time_max_past_s: float = Field(
+        315_360_000.0,
+        gt=0,
+        description="An article time further behind the matcher's clock (default 10 years) is "
+        "clamped to this (windows only; the alert says event_time_clamped).",
+    )
     log_level: str = Field("INFO", description="Python logging level.")
+    api_host: str = Field(
+        "127.0.0.1",
+        description="Address the API listens on (--api-host); 0.0.0.0 in containers only.",
+    )
+    api_read_tokens: SecretStr = Field(
+        SecretStr(""),
+        description="API tokens that may read (comma separated; 'sha256:<hex>' digests too).",
+    )
+    api_admin_tokens: SecretStr = Field(
+        SecretStr(""),
+        description="API tokens that may also change state (pause, redeliver, recover, ...).",
+    )
 
     def topic(self, name: str) -> str:
         """The full topic name for one of the ``constants.TOPIC_*`` names."""
@@ -58,6 +108,17 @@ class Settings(BaseSettings):
     def group(self, name: str) -> str:
         """The consumer-group id for one of the ``constants.*_GROUP`` names (same prefix)."""
         return f"{self.topic_prefix}{name}"
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """``kafka_bootstrap`` as the list every Kafka client is given."""
+        return parse_bootstrap(self.kafka_bootstrap)
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _check_bootstrap(cls, value: str) -> str:
+        """Refuse an empty list or an entry without a numeric port, naming it."""
+        return ",".join(parse_bootstrap(value))
 
     @field_validator("webhook_allow_networks", mode="before")
     @classmethod

@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, parse_duration
+from newsalert.timespec import delta_ms, duration_s, parse_duration
+from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: How long a rotated-out secret keeps signing when only ``rotated_at`` is given.
@@ -28,7 +29,7 @@ def _check_secret(value: str) -> str:
 
 def _check_duration(value: str | None) -> str | None:
     if value is not None:
-        parse_duration(value)
+        duration_s(value)
     return value
 
 
@@ -89,6 +90,11 @@ class Subscription(BaseModel):
     operational_events: bool = Field(
         False, description="Also receive delivery events (failing, paused, recovered)."
     )
+    repeat_interval: str | None = Field(
+        None,
+        description="Alert a story again only after this long in article time (e.g. '6h'); "
+        "default: the service's NEWSALERT_REPEAT_INTERVAL_S.",
+    )
 
     @field_validator("id")
     @classmethod
@@ -113,10 +119,10 @@ class Subscription(BaseModel):
     @classmethod
     def _schedule(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
-            parse_duration(entry)
+            duration_s(entry)
         return value
 
-    @field_validator("max_alert_age", "timeout", "pause_after")
+    @field_validator("max_alert_age", "timeout", "pause_after", "repeat_interval")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
         return _check_duration(value)
@@ -127,19 +133,35 @@ class Subscription(BaseModel):
 
     def retry_delays(self) -> tuple[float, ...]:
         """The retry schedule in seconds."""
-        return tuple(parse_duration(entry) for entry in self.retry_schedule)
+        return tuple(duration_s(entry) for entry in self.retry_schedule)
 
     def max_alert_age_s(self) -> float | None:
         """``max_alert_age`` in seconds, ``None`` when alerts never get too old."""
-        return None if self.max_alert_age is None else parse_duration(self.max_alert_age)
+        return None if self.max_alert_age is None else duration_s(self.max_alert_age)
 
     def timeout_s(self, default: float) -> float:
         """The request timeout in seconds (``default`` unless set here)."""
-        return default if self.timeout is None else parse_duration(self.timeout)
+        return default if self.timeout is None else duration_s(self.timeout)
 
     def pause_after_s(self) -> float | None:
         """``pause_after`` in seconds, ``None`` when time failing never pauses."""
-        return None if self.pause_after is None else parse_duration(self.pause_after)
+        return None if self.pause_after is None else duration_s(self.pause_after)
+
+    def repeat_lane(self) -> timedelta | None:
+        """This subscription's own repeat interval, ``None`` when it keeps the default.
+
+        Subscriptions with equal intervals share a *repeat lane* in the matcher's dedupe;
+        the matcher tags each alert with its lane and the dispatcher delivers it to the
+        subscriptions of that lane only.
+        """
+        if self.repeat_interval is None:
+            return None
+        return parse_duration(self.repeat_interval)
+
+    def repeat_lane_ms(self) -> int | None:
+        """:meth:`repeat_lane` in whole milliseconds, as alerts carry it."""
+        lane = self.repeat_lane()
+        return None if lane is None else delta_ms(lane)
 
     def selects(self, rule_id: str, tags: Iterable[str]) -> bool:
         """True when this subscription wants alerts of rule ``rule_id`` with ``tags``."""

@@ -35,6 +35,8 @@ from newsalert.settings import Settings
 from newsalert.stack.process import free_port
 
 NEWSALERT = str(Path(sys.executable).with_name("newsalert"))
+#: The API read token of the service processes the tests start.
+READ_TOKEN = "guarantee-read-token-0123456789"
 
 #: rule id -> (phrase that fires it, tags)
 RULES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -182,6 +184,7 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         NEWSALERT_REDIS_PREFIX=settings.redis_prefix,
         NEWSALERT_WEBHOOK_ALLOW_NETWORKS="127.0.0.0/8",
         NEWSALERT_RELOAD_INTERVAL_S=str(settings.reload_interval_s),
+        NEWSALERT_API_READ_TOKENS=READ_TOKEN,
     )
     env.update(extra)
     return env
@@ -229,7 +232,8 @@ class ServiceProcess:
     async def get(self, path: str) -> httpx.Response | None:
         """GET ``path`` on the API; ``None`` when it does not answer (yet)."""
         try:
-            async with httpx.AsyncClient(timeout=3.0) as client:
+            auth = {"Authorization": f"Bearer {READ_TOKEN}"}
+            async with httpx.AsyncClient(timeout=3.0, headers=auth) as client:
                 return await client.get(self.base + path)
         except httpx.HTTPError:
             return None

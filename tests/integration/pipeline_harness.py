@@ -104,7 +104,7 @@ async def read_topic(
 
 @contextlib.asynccontextmanager
 async def running_pipeline(
-    settings: Settings, tmp_path: Path, rules_yaml: str = RULES_YAML
+    settings: Settings, tmp_path: Path, rules_yaml: str = RULES_YAML, roles: Roles | None = None
 ) -> AsyncIterator[Pipeline]:
     """Start inbox + matcher + dispatcher; stop them (gracefully) at the end."""
     inbox = WebhookInbox()
@@ -116,7 +116,7 @@ async def running_pipeline(
     stop = asyncio.Event()
     task = asyncio.create_task(
         run_until_stopped(
-            settings, config_path, dict(os.environ), Roles(), stop, handle_signals=False
+            settings, config_path, dict(os.environ), roles or Roles(), stop, handle_signals=False
         )
     )
     try:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from newsalert import constants
 from newsalert.kafka import ensure_topics
@@ -18,6 +19,8 @@ from newsalert.stack.process import free_port
 from tests.integration.pipeline_harness import RULES_YAML, Pipeline, new_secret
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
+
+READ_TOKEN = "test-read-token-0123456789"
 
 
 async def test_health_rules_test_text_metrics_and_delivery_log(
@@ -30,6 +33,7 @@ async def test_health_rules_test_text_metrics_and_delivery_log(
     config.write_text(RULES_YAML.format(url=inbox.url, secret=secret))
     await ensure_topics(settings)
     port = free_port()
+    settings = settings.model_copy(update={"api_read_tokens": SecretStr(READ_TOKEN)})
     stop = asyncio.Event()
     task = asyncio.create_task(
         run_until_stopped(
@@ -38,7 +42,8 @@ async def test_health_rules_test_text_metrics_and_delivery_log(
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+        auth = {"Authorization": f"Bearer {READ_TOKEN}"}
+        async with httpx.AsyncClient(base_url=base, timeout=5, headers=auth) as client:
             for _ in range(200):
                 try:
                     if (await client.get("/healthz")).status_code == 200:

@@ -15,10 +15,12 @@ import pytest
 from redis.asyncio import Redis
 
 from newsalert.dedupe import (
+    AlertKey,
     DedupeConfig,
     DedupeStore,
     DedupeUnavailableError,
     MemoryDedupe,
+    story_id_for,
 )
 from newsalert.dedupe.redis_store import RedisDedupe, open_redis_dedupe
 from newsalert.models import Article
@@ -111,6 +113,25 @@ async def test_many_replicas_racing_send_one_alert(redis_backend: RedisBackend) 
     assert sum(sent for _, sent in results) == 2  # one alert per rule
 
 
+async def test_exact_copy_whose_mark_vanished_is_fingerprinted_after_all(
+    redis_backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The MGET saw a committed exact mark, the script no longer does (it expired in
+    between): the store falls back to the full check instead of inventing a story."""
+    store = redis_backend.new()
+    assert isinstance(store, RedisDedupe)
+    monkeypatch.setattr(store, "_committed", lambda *_: ("body", "story_gone"))
+    copy = article("d-1", STORY, source="dpa")
+    verdict = await store.check_article(copy, T0)
+    assert (verdict.duplicate, verdict.story_id, verdict.reason) == (
+        False,
+        story_id_for(copy),
+        None,
+    )
+    bands = [key async for key in store.client.scan_iter(match=f"{store.prefix}story:*")]
+    assert bands, "the fallback must write the band marks of a new story"
+
+
 @pytest.fixture
 def dead_port() -> Iterator[int]:
     with socket.socket() as sock:
@@ -171,7 +192,8 @@ async def test_redis_and_memory_decide_alike(redis_backend: RedisBackend, seed: 
         art = rnd.choice(pool)
         # Whole hours on the window edges (1 h, 24 h, 48 h, 72 h) so boundaries get hit.
         at = T0 + timedelta(hours=rnd.choice([0, 1, 2, 23, 24, 25, 48, 72, 73, 74, 97, 150]))
-        rules = rnd.sample(["a", "b", "c"], rnd.randint(1, 3))
+        groups: list[str | AlertKey] = ["a", "b", "c", AlertKey("a", 6 * HOUR), AlertKey("b", HOUR)]
+        rules = rnd.sample(groups, rnd.randint(1, 4))
         choices: list[timedelta | dict[str, timedelta]] = [
             HOUR,
             DAY,
@@ -193,7 +215,7 @@ async def test_redis_and_memory_decide_alike(redis_backend: RedisBackend, seed: 
                     verdict.duplicate,
                     verdict.story_id,
                     verdict.reason,
-                    [(c.rule_id, c.send, c.duplicates_folded, c.alert_id) for c in claims],
+                    [(c.rule_id, c.lane, c.send, c.duplicates_folded, c.alert_id) for c in claims],
                 )
             )
         assert seen[0] == seen[1], (art.id, at)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.dispatcher.api import deliveries_router
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore, NewDelivery
@@ -16,6 +18,8 @@ from newsalert.settings import Settings
 from tests.integration.test_dispatcher_support import make_alert
 
 pytestmark = pytest.mark.integration
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
 
 
 @pytest.fixture
@@ -35,9 +39,12 @@ async def test_routes_list_show_resend_pause_resume(store: DeliveryStore) -> Non
     await store.finish(item, DeliveryStatus.FAILED, attempt, attempts=1, error="exhausted")
 
     app = FastAPI()
-    app.include_router(deliveries_router(store))
+    guard = ApiGuard(ApiTokens.parse(read="", admin=ADMIN_TOKEN))
+    app.include_router(deliveries_router(store, lambda: ["desk"], guard))
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://api"
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://api",
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
     ) as client:
         listed = (await client.get("/deliveries", params={"status": "failed"})).json()
         assert [row["delivery_id"] for row in listed] == ["msg_1"]
@@ -48,7 +55,8 @@ async def test_routes_list_show_resend_pause_resume(store: DeliveryStore) -> Non
         assert (await client.get("/deliveries/msg_nope")).status_code == 404
 
         recovered = await client.post(
-            "/subscriptions/desk/recover", params={"since": "2000-01-01T00:00:00Z"}
+            "/subscriptions/desk/recover",
+            params={"since": (datetime.now(UTC) - timedelta(hours=2)).isoformat()},
         )
         assert recovered.json() == {"recovering": ["msg_1"]}
         assert await store.claim("desk", 5, lease_s=5) == ["msg_1"]

@@ -166,3 +166,26 @@ async def test_deliveries_cli_lists_filters_and_redelivers(
     assert await store.claim("beta", 5, lease_s=5) == ["msg_2"]
     code, out = await _cli(redis_settings, "redeliver", "msg_unknown")
     assert code == 1
+
+
+async def test_recover_since_reads_durations_as_backtest_from_does(
+    redis: Redis, redis_settings: Settings
+) -> None:
+    store = DeliveryStore(redis, redis_settings.redis_prefix)
+    failed = _new(3, "gamma")
+    await store.enqueue([failed])
+    [claimed] = await store.claim("gamma", 1, lease_s=30)
+    item = await store.load(claimed)
+    assert item is not None
+    attempt = AttemptRecord(number=1, at=failed.alert.created_at, status=500, verdict="x")
+    await store.finish(item, DeliveryStatus.FAILED, attempt, attempts=1, error="boom")
+    # `w` and a signed `-2w` read as `backtest --from` reads them (one parser).
+    for since in ("1w", "-2w"):
+        code, out = await _cli(redis_settings, "recover", "-s", "gamma", "--since", since)
+        assert code == 0, out
+        assert "recovering 1 failed deliveries of gamma" in out
+        assert await store.claim("gamma", 5, lease_s=5) == ["msg_3"]
+        await store.finish(item, DeliveryStatus.FAILED, attempt, attempts=1, error="boom")
+    code, out = await _cli(redis_settings, "recover", "-s", "gamma", "--since", "7q")
+    assert code == 2
+    assert "cannot read time '7q'" in out

@@ -42,3 +42,39 @@ def test_naive_published_at_is_utc() -> None:
     )
     assert article.published_at is not None
     assert article.published_at.utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind", "reason"),
+    [
+        # The records of issue 11 that stalled a partition (every one raised outside
+        # ArticleError before the edge checks existed).
+        (json.dumps({"id": "a", "url": "\ud800"}).encode(), "lone-surrogate", "$.url"),
+        (json.dumps({"id": "a", "source": "\ud800"}).encode(), "lone-surrogate", "$.source"),
+        (json.dumps({"id": "a", "title": "\ud800"}).encode(), "lone-surrogate", "$.title"),
+        (b'{"id": "a", "x": ' + b"[" * 3000 + b"]" * 3000 + b"}", "too-deep", "nested deeper"),
+        (b'{"id": "a", "x": ' + b"9" * 5000 + b"}", "number-out-of-range", "5000 digits"),
+        (b'{"id": "a", "id": "b"}', "duplicate-key", "duplicate key 'id'"),
+        (b'{"id": "a", "x": NaN}', "not-a-number", "NaN"),
+        (
+            json.dumps({"id": "a", "published_at": 10**300}).encode(),
+            "invalid-article",
+            "published_at",
+        ),
+        (b"[1, 2]", "not-an-object", "got list"),
+    ],
+)
+def test_hostile_records_get_a_kind(raw: bytes, kind: str, reason: str) -> None:
+    with pytest.raises(ArticleError) as caught:
+        decode_article(raw, 1_000_000)
+    assert caught.value.kind == kind
+    assert reason in caught.value.reason
+
+
+def test_url_that_urlsplit_refuses_is_kept_and_has_no_canonical_form() -> None:
+    from newsalert.dedupe.canonical import canonical_url, exact_digests
+
+    article = decode_article(json.dumps({"id": "a", "url": "http://[::1/"}).encode(), 1000)
+    assert article.url == "http://[::1/"
+    assert canonical_url("http://[::1/") is None
+    assert set(exact_digests(article)) == {"id"}

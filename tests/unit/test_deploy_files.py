@@ -8,7 +8,9 @@ instead of a deployment.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
+import os
 import re
 import shlex
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ from newsalert import constants
 from newsalert.api.server import create_app
 from newsalert.cli import app
 from newsalert.config import parse_config_text
+from newsalert.errors import ConfigError
 from newsalert.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -326,7 +329,11 @@ def test_deployment_runs_the_service_with_probes(
 
 def test_rules_configmap_loads_with_the_secret(k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
     rules = k8s[("ConfigMap", "newsalert-rules")]["data"]["rules.yaml"]
-    secrets = k8s[("Secret", "newsalert-webhook-secrets")]["stringData"]
+    shipped = k8s[("Secret", "newsalert-webhook-secrets")]["stringData"]
+    # The manifest ships empty values: the config is refused until real ones are set.
+    with pytest.raises(ConfigError, match="secret"):
+        parse_config_text(rules, shipped, source="configmap newsalert-rules")
+    secrets = {name: "whsec_" + base64.b64encode(os.urandom(24)).decode() for name in shipped}
     config = parse_config_text(rules, secrets, source="configmap newsalert-rules")
     assert {sub.secret for sub in config.subscriptions} <= set(secrets.values())
     assert all(sub.url.startswith("https://") for sub in config.subscriptions)

@@ -1,7 +1,10 @@
 """The small HTTP API: health, readiness, metrics, rules and "test this text".
 
 Runs inside the service process (``--api-port``) so readiness reflects the real state of
-the matcher and dispatcher it sits next to (Redis reachable, consumers running).
+the matcher and dispatcher it sits next to (Redis reachable, consumers running). It
+listens on ``Settings.api_host`` (loopback unless told otherwise); /healthz, /readyz and
+/metrics are open, every other route needs a token (:mod:`newsalert.api.auth`), and
+every request meets the limits of :mod:`newsalert.api.limits`.
 """
 
 from __future__ import annotations
@@ -9,20 +12,31 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
 import uvicorn
-from fastapi import FastAPI, Response
+from fastapi import Depends, FastAPI, HTTPException, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from newsalert import constants
+from newsalert.api.auth import ApiGuard, ApiTokens
+from newsalert.api.limits import BodyLimit, BoundedOffload, OffloadBusyError, OffloadTimeoutError
 from newsalert.models import Article
 from newsalert.rules import Document
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
+from newsalert.webhooks.redact import display_url
 
 log = logging.getLogger("newsalert.api")
+
+#: /rules/test: texts matched at once, and how long one may take.
+RULES_TEST_CONCURRENCY = 2
+RULES_TEST_TIMEOUT_S = 5.0
 
 
 class _Service(Protocol):
@@ -67,49 +81,105 @@ async def _service_ready(service: _Service) -> bool:
     return True if probe is None else bool(await probe())
 
 
-def create_app(reloader: RuleReloader, services: Sequence[_Service]) -> FastAPI:
-    """The ASGI app; ``services`` are asked for their ``ready`` flag by /readyz."""
-    app = FastAPI(title="newsalert", version="1", docs_url="/docs", redoc_url=None)
+def create_app(
+    reloader: RuleReloader | None,
+    services: Sequence[_Service],
+    guard: ApiGuard | None = None,
+    *,
+    max_body_bytes: int = constants.DEFAULT_MAX_ARTICLE_BYTES,
+    rules_test: BoundedOffload | None = None,
+    subscriptions: Callable[[], Sequence[Subscription]] | None = None,
+) -> FastAPI:
+    """The ASGI app; ``services`` are asked for their ``ready`` flag by /readyz.
+
+    ``guard`` admits requests by token (the default configures none: only the probes and
+    /metrics answer). /docs and /openapi.json need a read token like the rest.
+    Without a ``reloader`` (a dispatcher alone: no rule is loaded in this process)
+    ``/rules`` and ``/rules/test`` answer 404 and ``/readyz`` reports ``"rules": null``.
+    ``subscriptions`` defaults to the reloader's.
+    """
+    guard = guard or ApiGuard(ApiTokens())
+    offload = rules_test or BoundedOffload(RULES_TEST_CONCURRENCY, RULES_TEST_TIMEOUT_S)
+    read = [Depends(guard.read)]
+    app = FastAPI(title="newsalert", version="1", docs_url=None, redoc_url=None, openapi_url=None)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    live_subscriptions = subscriptions or (
+        (lambda: reloader.current.subscriptions) if reloader is not None else tuple
+    )
+
+    def live_rules() -> RuleReloader:
+        if reloader is None:
+            raise HTTPException(404, "this process runs no matcher: it loads no rules")
+        return reloader
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
+        """Liveness: the process answers (no token)."""
         return {"status": "ok"}
 
     @app.get("/readyz")
     async def readyz(response: Response) -> dict[str, Any]:
-        """Readiness: every service in this process is connected and consuming."""
+        """Readiness: every service in this process is connected and consuming (no token)."""
         states = {type(s).__name__: await _service_ready(s) for s in services}
         ready = all(states.values())
         response.status_code = 200 if ready else 503
-        return {"ready": ready, "services": states, "rules": len(reloader.compiled)}
+        rules = len(reloader.compiled) if reloader is not None else None
+        return {"ready": ready, "services": states, "rules": rules}
 
     @app.get("/metrics")
     async def metrics() -> Response:
-        """Prometheus metrics of this process."""
+        """Prometheus metrics of this process (no token)."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/rules")
+    @app.get("/openapi.json", dependencies=read, include_in_schema=False)
+    async def openapi() -> dict[str, Any]:
+        """The OpenAPI description (read token)."""
+        return app.openapi()
+
+    @app.get("/docs", dependencies=read, include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """Swagger UI with the description inlined (a browser fetch would carry no token)."""
+        return get_swagger_ui_html(
+            openapi_url="", title="newsalert API", swagger_ui_parameters={"spec": app.openapi()}
+        )
+
+    @app.get("/rules", dependencies=read)
     async def rules() -> list[dict[str, Any]]:
         """The rules live now (after the last good reload)."""
         return [
             {"id": rule.id, "title": rule.title, "tags": list(rule.tags)}
-            for rule in reloader.current.rules.rules
+            for rule in live_rules().current.rules.rules
         ]
 
-    @app.get("/subscriptions")
-    async def subscriptions() -> list[dict[str, Any]]:
-        """Subscriptions (secrets are never shown)."""
+    @app.get("/subscriptions", dependencies=read)
+    async def subscription_list() -> list[dict[str, Any]]:
+        """Subscriptions: the URL as scheme, host and a hash (URLs carry credentials)."""
         return [
-            {"id": sub.id, "url": sub.url, "rules": list(sub.rules)}
-            for sub in reloader.current.subscriptions
+            {"id": sub.id, "url": display_url(sub.url), "rules": list(sub.rules)}
+            for sub in live_subscriptions()
         ]
 
-    @app.post("/rules/test")
+    @app.post("/rules/test", dependencies=read)
     async def test_text(text: TestText) -> TestResult:
-        """Which live rules fire on this text (nothing is published or marked)."""
-        article = Article(id="api-test", **text.model_dump())
-        found = reloader.compiled.match(Document.from_article(article))
+        """Which live rules fire on this text (nothing is published or marked).
+
+        Matched in a worker thread with a deadline, never on the service's event loop.
+        """
+        try:
+            article = Article(id="api-test", **text.model_dump())
+        except ValidationError as exc:
+            raise HTTPException(422, exc.errors(include_url=False, include_input=False)) from exc
+        compiled = live_rules().compiled
+        try:
+            found = await offload.run(lambda: compiled.match(Document.from_article(article)))
+        except OffloadBusyError as exc:
+            raise HTTPException(
+                503, "rule tests are busy; try again", headers={"Retry-After": "1"}
+            ) from exc
+        except OffloadTimeoutError as exc:
+            raise HTTPException(
+                503, f"the rule test took longer than {offload.timeout_s:g} s"
+            ) from exc
         return TestResult(
             matches=[
                 TestMatch(
@@ -136,17 +206,36 @@ class ApiServer:
     def __init__(
         self,
         settings: Settings,
-        reloader: RuleReloader,
+        reloader: RuleReloader | None,
         services: Sequence[_Service],
         port: int,
-        host: str = "0.0.0.0",  # noqa: S104  (probes and Prometheus reach it from outside the pod)
+        host: str | None = None,
+        subscriptions: Callable[[], Sequence[Subscription]] | None = None,
     ) -> None:
         self.ready = True
-        self._app = create_app(reloader, services)
+        self._tokens = ApiTokens.parse(
+            settings.api_read_tokens.get_secret_value(),
+            settings.api_admin_tokens.get_secret_value(),
+        )
+        self._guard = ApiGuard(self._tokens)
+        self._subscriptions = subscriptions or (
+            (lambda: reloader.current.subscriptions) if reloader is not None else tuple
+        )
+        self._offload = BoundedOffload(RULES_TEST_CONCURRENCY, RULES_TEST_TIMEOUT_S)
+        self._app = create_app(
+            reloader,
+            services,
+            self._guard,
+            max_body_bytes=settings.max_article_bytes,
+            rules_test=self._offload,
+            subscriptions=subscriptions,
+        )
         self._services = services
+        self.host = host or settings.api_host
+        self.port = port
         config = uvicorn.Config(
             self._app,
-            host=host,
+            host=self.host,
             port=port,
             log_level=settings.log_level.lower(),
             lifespan="off",
@@ -163,11 +252,23 @@ class ApiServer:
             if isinstance(service, DispatcherService):
                 from newsalert.dispatcher.api import deliveries_router
 
-                self._app.include_router(deliveries_router(service.store))
+                router = deliveries_router(
+                    service.store,
+                    lambda: [sub.id for sub in self._subscriptions()],
+                    self._guard,
+                )
+                self._app.include_router(router)
 
     async def start(self) -> None:
         """Start serving in the background."""
         self._mount_started_services()
+        if not self._tokens.read and not self._tokens.admin:
+            log.warning(
+                "no API token configured: only /healthz, /readyz and /metrics answer "
+                "(set NEWSALERT_API_READ_TOKENS / NEWSALERT_API_ADMIN_TOKENS)"
+            )
+        elif not self._tokens.admin:
+            log.info("no admin API token configured: state-changing routes answer 403")
         self._task = asyncio.create_task(self._server.serve(), name="api")
         while not self._server.started and not self._task.done():  # noqa: ASYNC110  (uvicorn exposes a flag, not an event)
             await asyncio.sleep(0.02)
@@ -178,3 +279,4 @@ class ApiServer:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        self._offload.close()

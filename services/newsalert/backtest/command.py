@@ -28,10 +28,10 @@ from newsalert.backtest.progress import ProgressBar
 from newsalert.backtest.records import FileSource, RecordSource
 from newsalert.backtest.report import BacktestResult
 from newsalert.backtest.ruleload import load_backtest_config
-from newsalert.backtest.timespec import parse_duration, parse_time
 from newsalert.config import Config
 from newsalert.errors import NewsalertError
 from newsalert.settings import Settings
+from newsalert.timespec import parse_duration, parse_time
 
 
 class Format(enum.StrEnum):
@@ -171,6 +171,7 @@ def backtest(
         max_article_bytes=settings.max_article_bytes,
         samples=samples,
         verify=verify,
+        subscriptions=() if subscription is None else (subscription,),
     )
     arms = [Arm(str(rules), config, options)]
     if other is not None and compare_rules is not None:

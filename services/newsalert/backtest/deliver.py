@@ -23,11 +23,13 @@ _CHUNK = 500
 
 
 def selected_alerts(subscription: Subscription, records: Sequence[AlertRecord]) -> list[Alert]:
-    """The alerts of ``records`` whose rule ``subscription`` selects, in run order."""
+    """The alerts of ``records`` for ``subscription``: its rules, in its repeat lane."""
+    lane = subscription.repeat_lane_ms()
     return [
         record.alert
         for record in records
-        if subscription.selects(record.alert.rule.id, record.alert.tags)
+        if record.alert.repeat_interval_ms == lane
+        and subscription.selects(record.alert.rule.id, record.alert.tags)
     ]
 
 

@@ -7,9 +7,15 @@ story and repeat-window code as the live service, driven by article time, in a
 namespace nobody else sees. Nothing is published during the run, so every outcome is
 committed right after it is decided, as the live matcher does after its publish.
 
-"Raw matches" are what the compiled rules return for every valid article, exact
-duplicates included (the pipeline skips matching those; the arm matches them itself
-with the same compiled rules), so the JSON contract lists every match before dedupe.
+"Raw matches" are what the compiled rules return for every valid article, repeated
+records included (the pipeline skips matching a redelivery of a record it committed; the
+arm matches it itself with the same compiled rules), so the JSON contract lists every
+match before dedupe. "Exact duplicates" counts those and exact copies under other ids
+(same canonical URL or body), which the pipeline matches and folds.
+
+Alerts are decided in the default repeat lane (``repeat_interval``); with
+``subscriptions`` (``--deliver``) the rules those select are decided in their lanes
+instead, as the live matcher does (:mod:`newsalert.matcher.lanes`).
 """
 
 from __future__ import annotations
@@ -35,11 +41,13 @@ from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.pipeline import ArticlePipeline, event_time_of
-from newsalert.models import Article
+from newsalert.matcher.lanes import RepeatLanes
+from newsalert.matcher.pipeline import ArticlePipeline
+from newsalert.models import Article, article_time
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.oracle import brute_force_match
+from newsalert.subscriptions import Subscription
 
 MAX_INVALID_EXAMPLES = 10
 _NUMBER = re.compile(r"\d+")
@@ -58,6 +66,8 @@ class BacktestOptions:
     #: evaluator on those articles too.
     profile_every: int = 16
     verify: bool = False
+    #: Subscriptions whose own repeat intervals apply (their repeat lanes).
+    subscriptions: tuple[Subscription, ...] = ()
 
 
 @dataclass(slots=True)
@@ -81,8 +91,12 @@ class Arm:
         self.dedupe = MemoryDedupe(
             DedupeConfig(story_window=options.story_window, repeat_interval=options.repeat_interval)
         )
+        subscriptions = options.subscriptions
         self.pipeline = ArticlePipeline(
-            rules=lambda: compiled, dedupe=self.dedupe, repeat_interval=options.repeat_interval
+            rules=lambda: compiled,
+            dedupe=self.dedupe,
+            repeat_interval=options.repeat_interval,
+            lanes=RepeatLanes(lambda: subscriptions) if subscriptions else None,
         )
         with paused_gc():
             self._rules = {
@@ -105,8 +119,9 @@ class Arm:
         await self.pipeline.commit(outcome)  # dry run: nothing to publish first
         matches: list[RuleMatch]
         doc: Document | None = None
-        if outcome.duplicate:
+        if (outcome.verdict.reason or "").startswith("same-"):
             self.duplicates += 1
+        if outcome.duplicate:
             doc = Document.from_article(article)
             matches = self.compiled.match(doc)
         else:
@@ -205,7 +220,7 @@ async def run_backtest(
             if len(result.invalid_examples) < MAX_INVALID_EXAMPLES:
                 result.invalid_examples.append((record.where, exc.reason))
             continue
-        event_time = event_time_of(article, record.timestamp_ms)
+        event_time = article_time(article, record.timestamp_ms)
         result.articles += 1
         result.article_ids.add(article.id)
         if result.first_article is None or event_time < result.first_article:

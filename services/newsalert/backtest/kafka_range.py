@@ -28,9 +28,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
 from newsalert.backtest.records import SourceRecord
-from newsalert.backtest.timespec import to_ms
 from newsalert.errors import NewsalertError
 from newsalert.settings import Settings
+from newsalert.timespec import to_ms
 
 _IDLE_LIMIT_S = 30.0
 _METADATA_TRIES = 20
@@ -87,7 +87,7 @@ class KafkaRange:
 
     async def __aenter__(self) -> KafkaRange:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._settings.kafka_bootstrap,
+            bootstrap_servers=self._settings.bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -118,7 +118,7 @@ class KafkaRange:
     async def _partition_numbers(self) -> list[int]:
         # Asked of the admin client: a consumer without subscriptions has no metadata for
         # the topic on Apache Kafka (tansu happens to send every topic's).
-        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.bootstrap_servers)
         await admin.start()
         try:
             for _ in range(_METADATA_TRIES):

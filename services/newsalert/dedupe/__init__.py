@@ -2,11 +2,12 @@
 
 The matcher calls a :class:`DedupeStore` four times per article::
 
-    verdict = await store.check_article(article, article_time(article, kafka_ts))
-    if verdict.duplicate:            # same id / canonical URL / body as a committed article
+    verdict = await store.check_article(article, article_time(article, record_ms))
+    if verdict.duplicate:            # the same record (source, id) as a committed article
         return                       # skip; nothing to commit or abandon
-    rule_ids = ...                   # rules that matched the article
-    claims = await store.claim_alerts(verdict.story_id, rule_ids, verdict.event_time,
+    groups = ...                     # rules that matched the article (copies included), as
+                                     # rule ids or AlertKey(rule, lane) per repeat lane
+    claims = await store.claim_alerts(verdict.story_id, groups, verdict.event_time,
                                       repeat_interval,   # timedelta or {rule_id: timedelta}
                                       owner=verdict.token)
     try:
@@ -17,14 +18,16 @@ The matcher calls a :class:`DedupeStore` four times per article::
         raise
     await store.commit(verdict, claims)        # only after the alerts are durably published
 
-* ``ArticleVerdict``: ``duplicate`` (bool), ``story_id`` (str: the story of a
-  near-duplicate seen within ``story_window`` in article time, else
-  :func:`story_id_for` the article), ``reason`` (``same-id|same-url|same-body`` for
-  duplicates, ``near-duplicate`` / ``copy-in-flight`` / ``None`` otherwise).
-* ``AlertClaim`` (one per distinct rule): ``send`` (first alert of (rule, story) in the
-  repeat window), ``duplicates_folded`` (copies folded since the previous alert),
-  ``sequence`` and ``alert_id`` (:func:`claim_alert_id`: ``models.alert_id(rule,
-  story)`` for the first alert, a numbered variant for repeats after the interval).
+* ``ArticleVerdict``: ``duplicate`` (bool: a redelivery of a committed record),
+  ``story_id`` (str: the story of an exact copy or near-duplicate seen within
+  ``story_window`` in article time, else :func:`story_id_for` the article), ``reason``
+  (``same-id`` for duplicates, ``same-url|same-body`` for exact copies under another
+  id, which are matched, ``near-duplicate`` / ``copy-in-flight`` / ``None`` otherwise).
+* ``AlertClaim`` (one per distinct (rule, lane)): ``send`` (first alert of (rule, story,
+  lane) in the lane's repeat window), ``duplicates_folded`` (copies folded since the
+  previous alert), ``sequence`` and ``alert_id`` (:func:`claim_alert_id`:
+  ``models.alert_id(rule, story)`` for the first alert, a numbered variant for repeats
+  after the interval), ``lane``.
 
 Guarantees. Marks are written *pending* by ``check_article``/``claim_alerts`` and
 become *done* only in ``commit``; ``abandon`` deletes them, and a pending alert mark
@@ -47,6 +50,7 @@ from typing import Any
 
 from newsalert.dedupe.contract import (
     AlertClaim,
+    AlertKey,
     ArticleVerdict,
     DedupeConfig,
     DedupeError,
@@ -62,6 +66,7 @@ from newsalert.dedupe.memory import MemoryDedupe
 
 __all__ = [  # noqa: RUF022  (grouped: port, records, stores)
     "AlertClaim",
+    "AlertKey",
     "ArticleVerdict",
     "DedupeConfig",
     "DedupeError",

@@ -49,14 +49,17 @@ def _is_tracking(name: str) -> bool:
 
 
 def canonical_url(url: str) -> str | None:
-    """The canonical form of ``url``, or ``None`` when it has no host.
+    """The canonical form of ``url``, or ``None`` when it has no host or cannot be parsed.
 
     Lower-cased host without ``www.`` and default port, ``http`` and ``https`` taken
     as the same page (the scheme is dropped), no fragment, no tracking parameters
     (``utm_*``, ``fbclid``, ``gclid``, ...), remaining parameters sorted, percent
     escapes normalised and the trailing slash removed (except for the bare root).
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # e.g. an unclosed IPv6 bracket: no host to compare, not an error
+        return None
     host = (parts.hostname or "").lower().rstrip(".")
     if not host:
         return None

@@ -11,15 +11,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
 from newsalert.dedupe.fingerprint import FingerprintParams
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id, stable_id
+from newsalert.models import article_time as article_time
 from newsalert.settings import Settings
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Re-exported for the stores: one definition of article time and of epoch milliseconds.
+from newsalert.timespec import delta_ms as delta_ms
+from newsalert.timespec import to_ms as to_ms
 
 
 class DedupeError(NewsalertError):
@@ -69,11 +72,15 @@ class DedupeConfig:
 class ArticleVerdict:
     """What the store decided about one article.
 
-    ``duplicate``: an exact duplicate (same id, canonical URL or normalised body) of an
-    article already *committed* within ``story_window`` -- the matcher skips it.
-    ``story_id``: the story the article belongs to. ``reason``: why it is a duplicate
-    (``same-id``, ``same-url``, ``same-body``) or how the story was found
-    (``copy-in-flight``, ``near-duplicate``); ``None`` for a new story.
+    ``duplicate``: the same record again (same source and id) as an article already
+    *committed* within ``story_window`` -- the matcher skips it. An exact copy under
+    another id (same canonical URL or normalised body) is *not* a duplicate: it may
+    differ in what rules filter on (source, language, headline), so it is matched and
+    its claims fold into the story's alerts. ``story_id``: the story the article belongs
+    to. ``reason``: how the story was found -- ``same-id`` (the duplicate),
+    ``same-url`` / ``same-body`` (an exact copy of a committed article),
+    ``copy-in-flight`` (an exact copy still being processed), ``near-duplicate``;
+    ``None`` for a new story.
     """
 
     article_id: str
@@ -105,6 +112,21 @@ class AlertClaim:
     event_time: datetime
     repeat_interval: timedelta
     token: str
+    #: The repeat lane (see :class:`AlertKey`); ``None``: the default lane.
+    lane: timedelta | None = None
+
+
+class AlertKey(NamedTuple):
+    """One alert group of a story: a rule in one *repeat lane*.
+
+    Subscriptions with their own ``repeat_interval`` want a story's alerts at their own
+    pace; each distinct interval is a lane with its own repeat window, sequence and
+    folded count. ``lane=None`` is the default lane (the caller's ``repeat_interval``);
+    a plain rule id means the default lane too.
+    """
+
+    rule_id: str
+    lane: timedelta | None = None
 
 
 @runtime_checkable
@@ -118,13 +140,17 @@ class DedupeStore(Protocol):
     async def claim_alerts(
         self,
         story_id: str,
-        rule_ids: Sequence[str],
+        rule_ids: Sequence[str | AlertKey],
         event_time: datetime,
         repeat_interval: timedelta | Mapping[str, timedelta],
         *,
         owner: str | None = None,
     ) -> list[AlertClaim]:
-        """One claim per distinct rule id; waits while another matcher holds a live lease.
+        """One claim per distinct alert group; waits while another matcher holds a live lease.
+
+        ``rule_ids``: rule ids (the default lane, ``repeat_interval`` applies: one
+        interval or one per rule) or :class:`AlertKey` entries (a lane, whose interval is
+        the lane itself).
 
         ``owner`` (pass ``verdict.token``) identifies the article being processed: a
         redelivery of the same article after a crash or a failed commit then takes its own
@@ -155,41 +181,40 @@ def owner_token(article: Article, event_time: datetime) -> str:
     return stable_id("own", article.source or "", article.id, str(to_ms(event_time)))
 
 
-def claim_alert_id(rule_id: str, story_id: str, sequence: int = 0) -> str:
-    """``models.alert_id(rule, story)`` for the first alert; repeats get a numbered id."""
+def claim_alert_id(
+    rule_id: str, story_id: str, sequence: int = 0, lane: timedelta | None = None
+) -> str:
+    """``models.alert_id(rule, story)`` for the first alert; repeats get a numbered id.
+
+    The first alert has the same id in every lane (it is the story's first alert for
+    the rule, whoever receives it); a repeat in a lane other than the default one names
+    the lane too, since lanes repeat at different times.
+    """
     if sequence == 0:
         return alert_id(rule_id, story_id)
-    return alert_id(rule_id, f"{story_id}#{sequence}")
+    if lane is None:
+        return alert_id(rule_id, f"{story_id}#{sequence}")
+    return alert_id(rule_id, f"{story_id}#{sequence}@{delta_ms(lane)}")
 
 
-def article_time(article: Article, fallback: datetime | None) -> datetime:
-    """The article time windows use: ``published_at``, else ``fallback`` (Kafka timestamp)."""
-    chosen = article.published_at or fallback
-    if chosen is None:
-        raise DedupeError(f"article {article.id!r} has no published_at and no fallback time")
-    return chosen if chosen.tzinfo is not None else chosen.replace(tzinfo=UTC)
-
-
-def to_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch (UTC) of an aware or naive-as-UTC datetime."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // timedelta(milliseconds=1)
-
-
-def delta_ms(delta: timedelta) -> int:
-    """Whole milliseconds of ``delta``."""
-    return delta // timedelta(milliseconds=1)
+def lane_ms(lane: timedelta | None) -> int | None:
+    """The lane as stored in keys: whole milliseconds, ``None`` for the default lane."""
+    return None if lane is None else delta_ms(lane)
 
 
 def intervals_for(
-    rule_ids: Sequence[str], repeat_interval: timedelta | Mapping[str, timedelta]
-) -> dict[str, timedelta]:
-    """Distinct ``rule_ids`` (first-seen order) with their repeat interval."""
-    out: dict[str, timedelta] = {}
-    for rule_id in rule_ids:
-        if rule_id in out:
+    rule_ids: Sequence[str | AlertKey], repeat_interval: timedelta | Mapping[str, timedelta]
+) -> dict[AlertKey, timedelta]:
+    """Distinct alert groups (first-seen order) with their repeat interval."""
+    out: dict[AlertKey, timedelta] = {}
+    for entry in rule_ids:
+        key = AlertKey(entry) if isinstance(entry, str) else entry
+        if key in out:
             continue
-        if isinstance(repeat_interval, timedelta):
+        rule_id = key.rule_id
+        if key.lane is not None:
+            interval = key.lane
+        elif isinstance(repeat_interval, timedelta):
             interval = repeat_interval
         else:
             try:
@@ -198,7 +223,7 @@ def intervals_for(
                 raise DedupeError(f"no repeat interval for rule {rule_id!r}") from None
         if interval < timedelta(0):
             raise DedupeError(f"negative repeat interval for rule {rule_id!r}")
-        out[rule_id] = interval
+        out[key] = interval
     return out
 
 
@@ -210,17 +235,42 @@ class Decision(NamedTuple):
     sequence: int
 
 
+def claims_of(
+    story_id: str,
+    intervals: Mapping[AlertKey, timedelta],
+    decided: Mapping[AlertKey, Decision],
+    event_time: datetime,
+    token: str,
+) -> list[AlertClaim]:
+    """The claims of one ``claim_alerts`` call, in the order of ``intervals``."""
+    return [
+        AlertClaim(
+            rule_id=key.rule_id,
+            story_id=story_id,
+            send=decided[key].send,
+            duplicates_folded=decided[key].folded,
+            sequence=decided[key].sequence,
+            alert_id=claim_alert_id(key.rule_id, story_id, decided[key].sequence, key.lane),
+            event_time=event_time,
+            repeat_interval=interval,
+            token=token,
+            lane=key.lane,
+        )
+        for key, interval in intervals.items()
+    ]
+
+
 async def poll_claims(
-    attempt: Callable[[list[str]], Awaitable[dict[str, Decision | None]]],
-    rule_ids: Sequence[str],
+    attempt: Callable[[list[AlertKey]], Awaitable[dict[AlertKey, Decision | None]]],
+    rule_ids: Sequence[AlertKey],
     config: DedupeConfig,
-) -> dict[str, Decision]:
+) -> dict[AlertKey, Decision]:
     """Call ``attempt`` until every rule is decided; ``None`` means another owner's lease.
 
     Leases always expire (``pending_ttl``), so the loop ends: either the owner commits
     (this copy folds) or abandons / dies (this copy claims and sends).
     """
-    decided: dict[str, Decision] = {}
+    decided: dict[AlertKey, Decision] = {}
     waiting = list(rule_ids)
     pause = config.poll_initial.total_seconds()
     while waiting:

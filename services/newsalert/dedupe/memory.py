@@ -19,18 +19,26 @@ from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, nex
 from newsalert.dedupe.canonical import exact_digests
 from newsalert.dedupe.contract import (
     AlertClaim,
+    AlertKey,
     ArticleVerdict,
     Decision,
     DedupeConfig,
-    claim_alert_id,
+    claims_of,
     delta_ms,
     intervals_for,
+    lane_ms,
     owner_token,
     poll_claims,
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import body_words, edge_digests, fingerprint, sentences
+from newsalert.dedupe.fingerprint import (
+    Sentence,
+    body_words,
+    edge_digests,
+    fingerprint,
+    sentences,
+)
 from newsalert.models import Article
 
 _GC_EVERY = 4096
@@ -55,6 +63,14 @@ class _Group:
     keep_ms: int = 0
 
 
+#: (rule id, story id, lane in ms or None): one alert group.
+_GroupKey = tuple[str, str, int | None]
+
+
+def _group_of(key: AlertKey | AlertClaim, story_id: str) -> _GroupKey:
+    return (key.rule_id, story_id, lane_ms(key.lane))
+
+
 class MemoryDedupe:
     """A :class:`~newsalert.dedupe.contract.DedupeStore` held in dictionaries."""
 
@@ -73,7 +89,7 @@ class MemoryDedupe:
             {} for _ in range(self.config.fingerprint.bands)
         ]
         self._lines: dict[str, LineMark] = {}
-        self._groups: dict[tuple[str, str], _Group] = {}
+        self._groups: dict[_GroupKey, _Group] = {}
         self._window_ms = delta_ms(self.config.story_window)
         self._newest_ms = 0
         self._ops = 0
@@ -91,24 +107,56 @@ class MemoryDedupe:
         digests = exact_digests(article, body_words(article, parts))
         story: str | None = None
         reason: str | None = None
+        exact = False
         live: set[str] = set()
         for kind, digest in digests.items():
             mark = self._seen.get(digest)
             if mark is None or abs(event_ms - mark.event_ms) > self._window_ms:
                 continue
-            if mark.done:
+            if mark.done and kind == "id":
                 return ArticleVerdict(
                     article_id=article.id,
                     duplicate=True,
                     story_id=mark.story_id,
-                    reason=f"same-{kind}",
+                    reason="same-id",
                     event_time=event_time,
                     token=token,
                 )
             live.add(digest)
-            if story is None:
+            if mark.done and not exact:
+                # An exact copy of a committed article: its story is known, so the
+                # fingerprint, band and boilerplate work cannot change the outcome.
+                story, reason, exact = mark.story_id, f"same-{kind}", True
+            elif story is None:
                 story, reason = mark.story_id, "copy-in-flight"
+        if not exact:
+            story, reason = self._story_by_bands(article, parts, event_ms, digests["id"], story)
+        assert story is not None
+        for digest in digests.values():
+            if digest not in live:
+                self._seen[digest] = _SeenMark(False, story, event_ms, token)
+        return ArticleVerdict(
+            article_id=article.id,
+            duplicate=False,
+            story_id=story,
+            reason=reason,
+            event_time=event_time,
+            token=token,
+            seen_digests=tuple(digests.values()),
+        )
+
+    def _story_by_bands(
+        self,
+        article: Article,
+        parts: list[Sentence],
+        event_ms: int,
+        id_digest: str,
+        in_flight: str | None,
+    ) -> tuple[str, str | None]:
+        """The story by near-duplicate bands (unless a copy in flight gave it); updates
+        the band and learned-boilerplate marks."""
         params = self.config.fingerprint
+        story, reason = in_flight, None if in_flight is None else "copy-in-flight"
         lines = {d: line_digest(article.source, d) for d in edge_digests(parts, params)}
         marks = {d: self._lines.get(line) for d, line in lines.items()}
         skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)
@@ -124,69 +172,45 @@ class MemoryDedupe:
                 counts[entry[0]] = hits
                 if hits > best_hits:
                     best, best_hits = entry[0], hits
-            if best is not None and best_hits >= self.config.fingerprint.min_band_hits:
+            if best is not None and best_hits >= params.min_band_hits:
                 story, reason = best, "near-duplicate"
         if story is None:
             story = story_id_for(article)
-        for digest in digests.values():
-            if digest not in live:
-                self._seen[digest] = _SeenMark(False, story, event_ms, token)
         for table, bucket in zip(self._bands, buckets, strict=False):
             entry = table.get(bucket)
             if entry is None or entry[1] <= event_ms:
                 table[bucket] = (story, event_ms)
         for digest, line in lines.items():
-            self._lines[line] = next_mark(marks[digest], digests["id"], event_ms, self._window_ms)
-        return ArticleVerdict(
-            article_id=article.id,
-            duplicate=False,
-            story_id=story,
-            reason=reason,
-            event_time=event_time,
-            token=token,
-            seen_digests=tuple(digests.values()),
-        )
+            self._lines[line] = next_mark(marks[digest], id_digest, event_ms, self._window_ms)
+        return story, reason
 
     async def claim_alerts(
         self,
         story_id: str,
-        rule_ids: Sequence[str],
+        rule_ids: Sequence[str | AlertKey],
         event_time: datetime,
         repeat_interval: timedelta | Mapping[str, timedelta],
         *,
         owner: str | None = None,
     ) -> list[AlertClaim]:
-        """One claim per distinct rule; waits while another owner holds a live lease."""
+        """One claim per distinct alert group; waits while another owner holds a live lease."""
         intervals = intervals_for(rule_ids, repeat_interval)
         event_ms = to_ms(event_time)
         token = owner or uuid.uuid4().hex
 
-        async def attempt(waiting: list[str]) -> dict[str, Decision | None]:
+        async def attempt(waiting: list[AlertKey]) -> dict[AlertKey, Decision | None]:
             return {
-                rule_id: self._claim_one(
-                    (rule_id, story_id), event_ms, delta_ms(intervals[rule_id]), token
+                key: self._claim_one(
+                    _group_of(key, story_id), event_ms, delta_ms(intervals[key]), token
                 )
-                for rule_id in waiting
+                for key in waiting
             }
 
         decided = await poll_claims(attempt, list(intervals), self.config)
-        return [
-            AlertClaim(
-                rule_id=rule_id,
-                story_id=story_id,
-                send=decided[rule_id].send,
-                duplicates_folded=decided[rule_id].folded,
-                sequence=decided[rule_id].sequence,
-                alert_id=claim_alert_id(rule_id, story_id, decided[rule_id].sequence),
-                event_time=event_time,
-                repeat_interval=intervals[rule_id],
-                token=token,
-            )
-            for rule_id in intervals
-        ]
+        return claims_of(story_id, intervals, decided, event_time, token)
 
     def _claim_one(
-        self, key: tuple[str, str], event_ms: int, interval_ms: int, token: str
+        self, key: _GroupKey, event_ms: int, interval_ms: int, token: str
     ) -> Decision | None:
         group = self._groups.setdefault(key, _Group())
         now = self._clock()
@@ -211,7 +235,7 @@ class MemoryDedupe:
             for digest in verdict.seen_digests:
                 self._seen[digest] = _SeenMark(True, verdict.story_id, event_ms, "")
         for claim in claims:
-            group = self._groups.setdefault((claim.rule_id, claim.story_id), _Group())
+            group = self._groups.setdefault(_group_of(claim, claim.story_id), _Group())
             if not claim.send:
                 group.folded += 1
                 continue
@@ -229,7 +253,7 @@ class MemoryDedupe:
             if mark is not None and not mark.done and mark.token == verdict.token:
                 del self._seen[digest]
         for claim in claims:
-            group = self._groups.get((claim.rule_id, claim.story_id))
+            group = self._groups.get(_group_of(claim, claim.story_id))
             if claim.send and group is not None and group.pending_token == claim.token:
                 group.pending_token = None
 

@@ -1,11 +1,12 @@
 """Redis-backed dedupe store: the matcher's production store.
 
 Every decision is one Lua script (:mod:`newsalert.dedupe.scripts`), so replicas racing
-on copies of one story are serialised by Redis; ``check_article`` reads the learned
-boilerplate marks with one ``MGET`` first. Every key gets a TTL: exact, band and line
-marks live ``story_window + retention_grace``, alert groups ``repeat_interval +
-story_window + retention_grace`` (wall clock; the windows themselves are checked against
-article times stored in the values, so backtests in their own prefix behave like live).
+on copies of one story are serialised by Redis; ``check_article`` reads the exact
+marks and the learned boilerplate marks with one ``MGET`` first. Every key gets a TTL:
+exact, band and line marks live ``story_window + retention_grace``, alert groups
+``repeat_interval + story_window + retention_grace`` (wall clock; the windows themselves
+are checked against article times stored in the values, so backtests in their own prefix
+behave like live).
 Connection problems surface as :class:`DedupeUnavailableError`.
 
 All keys of one call must live on one Redis node: plain Redis, Valkey or a primary with
@@ -28,14 +29,16 @@ from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest
 from newsalert.dedupe.canonical import exact_digests
 from newsalert.dedupe.contract import (
     AlertClaim,
+    AlertKey,
     ArticleVerdict,
     Decision,
     DedupeConfig,
     DedupeError,
     DedupeUnavailableError,
-    claim_alert_id,
+    claims_of,
     delta_ms,
     intervals_for,
+    lane_ms,
     owner_token,
     poll_claims,
     story_id_for,
@@ -108,95 +111,137 @@ class RedisDedupe:
             raise DedupeUnavailableError(f"redis unavailable: {exc}") from exc
 
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
-        """Classify ``article`` and assign its story id (one ``MGET``, one script)."""
+        """Classify ``article`` and assign its story id (one ``MGET``, then one script).
+
+        The ``MGET`` reads the exact-duplicate marks with the learned-boilerplate marks:
+        a committed record with the same id is a duplicate without a script, and an
+        exact copy of a committed article (its story known) skips the fingerprint.
+        """
         token = owner_token(article, event_time)
         event_ms = to_ms(event_time)
         parts = sentences(article.body or article.title)
         digests = exact_digests(article, body_words(article, parts))
+        seen_keys = [constants.seen_article_key(self.prefix, d) for d in digests.values()]
         params = self.config.fingerprint
         edges = edge_digests(parts, params)
         line_keys = [
             constants.boilerplate_line_key(self.prefix, line_digest(article.source, d))
             for d in edges
         ]
-        marks: dict[str, LineMark | None] = {}
-        if line_keys:
-            values = await self._call(self.client.mget(line_keys))
-            marks = {d: LineMark.decode(v) for d, v in zip(edges, values, strict=True)}
-        skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)
-        buckets = fingerprint(parts, params, skip).buckets
-        keys = [constants.seen_article_key(self.prefix, d) for d in digests.values()]
-        keys += [
-            constants.story_band_key(self.prefix, band, bucket)
-            for band, bucket in enumerate(buckets)
-        ]
-        keys += line_keys
+        values = await self._call(self.client.mget(seen_keys + line_keys))
+        done = self._committed(list(digests), values[: len(seen_keys)], event_ms)
+        reply: tuple[bool, str, str | None] | None = None
+        if done is not None and done[0] == "id":
+            reply = (True, done[1], "same-id")  # a redelivery: no script needed
+        elif done is not None:
+            reply = await self._run_check(
+                seen_keys, [], [], digests, event_ms, token, article, exact=True
+            )
+        if reply is None:  # not an exact copy (or its mark expired in between)
+            lines = values[len(seen_keys) :]
+            marks = {d: LineMark.decode(v) for d, v in zip(edges, lines, strict=True)}
+            skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)
+            buckets = fingerprint(parts, params, skip).buckets
+            band_keys = [
+                constants.story_band_key(self.prefix, band, bucket)
+                for band, bucket in enumerate(buckets)
+            ]
+            reply = await self._run_check(
+                seen_keys, band_keys, line_keys, digests, event_ms, token, article, exact=False
+            )
+            assert reply is not None, "the full check always decides"
+        duplicate, story, reason = reply
+        return ArticleVerdict(
+            article_id=article.id,
+            duplicate=duplicate,
+            story_id=story,
+            reason=reason,
+            event_time=event_time,
+            token=token,
+            seen_digests=() if duplicate else tuple(digests.values()),
+        )
+
+    def _committed(
+        self, kinds: list[str], values: list[Any], event_ms: int
+    ) -> tuple[str, str] | None:
+        """(kind, story) of the first committed exact mark within the window, id first."""
+        found: tuple[str, str] | None = None
+        for kind, value in zip(kinds, values, strict=True):
+            if value is None:
+                continue
+            state, story, ms, *_ = _text(value).split("|")
+            if state == "d" and abs(event_ms - int(ms)) <= self._window_ms:
+                if kind == "id":
+                    return kind, story
+                found = found or (kind, story)
+        return found
+
+    async def _run_check(
+        self,
+        seen_keys: list[str],
+        band_keys: list[str],
+        line_keys: list[str],
+        digests: dict[str, str],
+        event_ms: int,
+        token: str,
+        article: Article,
+        *,
+        exact: bool,
+    ) -> tuple[bool, str, str | None] | None:
+        """One CHECK_ARTICLE call; ``None`` when it was told the article is an exact copy
+        (``exact``: no bands given) and found no committed mark after all."""
         args: list[str | int] = [
-            len(digests),
+            len(seen_keys),
             event_ms,
             self._window_ms,
             self._window_ms + self._grace_ms,
             token,
             story_id_for(article),
-            params.min_band_hits,
+            self.config.fingerprint.min_band_hits,
             *digests,
             len(line_keys),
             digests["id"],
+            1 if exact else 0,
         ]
-        duplicate, story, reason = await self._run(self._check, keys, args)
-        return ArticleVerdict(
-            article_id=article.id,
-            duplicate=bool(int(duplicate)),
-            story_id=_text(story),
-            reason=_text(reason) or None,
-            event_time=event_time,
-            token=token,
-            seen_digests=() if int(duplicate) else tuple(digests.values()),
-        )
+        keys = seen_keys + band_keys + line_keys
+        state, story, reason = await self._run(self._check, keys, args)
+        if int(state) == 2:
+            return None
+        return bool(int(state)), _text(story), _text(reason) or None
 
     async def claim_alerts(
         self,
         story_id: str,
-        rule_ids: Sequence[str],
+        rule_ids: Sequence[str | AlertKey],
         event_time: datetime,
         repeat_interval: timedelta | Mapping[str, timedelta],
         *,
         owner: str | None = None,
     ) -> list[AlertClaim]:
-        """One claim per distinct rule; waits while another owner holds a live lease."""
+        """One claim per distinct alert group; waits while another owner holds a live lease."""
         intervals = intervals_for(rule_ids, repeat_interval)
         event_ms = to_ms(event_time)
         token = owner or uuid.uuid4().hex
 
-        async def attempt(waiting: list[str]) -> dict[str, Decision | None]:
-            keys = [constants.alert_group_key(self.prefix, r, story_id) for r in waiting]
+        async def attempt(waiting: list[AlertKey]) -> dict[AlertKey, Decision | None]:
+            keys = [self._group_key(key.rule_id, story_id, key.lane) for key in waiting]
             args: list[str | int] = [token, event_ms, delta_ms(self.config.pending_ttl)]
-            for rule_id in waiting:
-                args += [delta_ms(intervals[rule_id]), self._group_ttl_ms(intervals[rule_id])]
+            for key in waiting:
+                args += [delta_ms(intervals[key]), self._group_ttl_ms(intervals[key])]
             replies = await self._run(self._claim, keys, args)
-            answers: dict[str, Decision | None] = {}
-            for rule_id, (state, folded, seq) in zip(waiting, replies, strict=True):
+            answers: dict[AlertKey, Decision | None] = {}
+            for key, (state, folded, seq) in zip(waiting, replies, strict=True):
                 code = int(state)
-                answers[rule_id] = None if code == 2 else Decision(code == 1, int(folded), int(seq))
+                answers[key] = None if code == 2 else Decision(code == 1, int(folded), int(seq))
             return answers
 
         if not intervals:
             return []
         decided = await poll_claims(attempt, list(intervals), self.config)
-        return [
-            AlertClaim(
-                rule_id=rule_id,
-                story_id=story_id,
-                send=decided[rule_id].send,
-                duplicates_folded=decided[rule_id].folded,
-                sequence=decided[rule_id].sequence,
-                alert_id=claim_alert_id(rule_id, story_id, decided[rule_id].sequence),
-                event_time=event_time,
-                repeat_interval=intervals[rule_id],
-                token=token,
-            )
-            for rule_id in intervals
-        ]
+        return claims_of(story_id, intervals, decided, event_time, token)
+
+    def _group_key(self, rule_id: str, story_id: str, lane: timedelta | None) -> str:
+        return constants.alert_group_key(self.prefix, rule_id, story_id, lane_ms(lane))
 
     def _group_ttl_ms(self, interval: timedelta) -> int:
         return delta_ms(interval) + self._window_ms + self._grace_ms
@@ -208,7 +253,7 @@ class RedisDedupe:
         value = f"d|{verdict.story_id}|{to_ms(verdict.event_time)}" if seen else ""
         args: list[str | int] = [len(seen), value, self._window_ms + self._grace_ms]
         for claim in claims:
-            keys.append(constants.alert_group_key(self.prefix, claim.rule_id, claim.story_id))
+            keys.append(self._group_key(claim.rule_id, claim.story_id, claim.lane))
             args += [
                 1 if claim.send else 0,
                 claim.token,
@@ -226,7 +271,7 @@ class RedisDedupe:
         args: list[str | int] = [len(keys), verdict.token]
         for claim in claims:
             if claim.send:
-                keys.append(constants.alert_group_key(self.prefix, claim.rule_id, claim.story_id))
+                keys.append(self._group_key(claim.rule_id, claim.story_id, claim.lane))
                 args.append(claim.token)
         if keys:
             await self._run(self._abandon, keys, args)

@@ -18,8 +18,12 @@ from __future__ import annotations
 
 #: KEYS: seen keys (nseen), band keys in band order, then edge-sentence line keys (nlines).
 #: ARGV: nseen, event_ms, window_ms, ttl_ms, token, new_story, min_band_hits, the kind
-#: (id, url, body) of each seen key, nlines, then the article's id digest.
-#: Returns {duplicate 0/1, story, reason or ""}.
+#: (id, url, body) of each seen key, nlines, the article's id digest, then 1 when the
+#: caller sent no band keys because it read a committed exact mark (0 otherwise).
+#: Returns {state, story, reason or ""}: state 1 a duplicate (the same record committed),
+#: 0 decided, 2 "no committed exact mark after all: call again with the band keys".
+#: A committed exact copy (same url or body, another record) takes that mark's story and
+#: leaves bands and learned boilerplate alone, as MemoryDedupe does.
 CHECK_ARTICLE = """
 local nseen = tonumber(ARGV[1])
 local t = tonumber(ARGV[2])
@@ -28,20 +32,35 @@ local ttl = ARGV[4]
 local token = ARGV[5]
 local min_hits = tonumber(ARGV[7])
 local last_band = #KEYS - tonumber(ARGV[8 + nseen])
-local story, reason = nil, ''
+local story, reason, exact = nil, '', false
 local live = {}
 for i = 1, nseen do
   local v = redis.call('GET', KEYS[i])
   if v then
     local state, s, ms = string.match(v, '^(%a)|([^|]+)|(%-?%d+)')
     if ms and math.abs(t - tonumber(ms)) <= window then
-      if state == 'd' then
-        return {1, s, 'same-' .. ARGV[7 + i]}
+      if state == 'd' and ARGV[7 + i] == 'id' then
+        return {1, s, 'same-id'}
       end
       live[i] = true
-      if not story then story, reason = s, 'copy-in-flight' end
+      if state == 'd' and not exact then
+        story, reason, exact = s, 'same-' .. ARGV[7 + i], true
+      elseif not story then
+        story, reason = s, 'copy-in-flight'
+      end
     end
   end
+end
+if ARGV[10 + nseen] == '1' and not exact then
+  return {2, '', ''}
+end
+if exact then
+  for i = 1, nseen do
+    if not live[i] then
+      redis.call('SET', KEYS[i], 'p|' .. story .. '|' .. ARGV[2] .. '|' .. token, 'PX', ttl)
+    end
+  end
+  return {0, story, reason}
 end
 local bands = {}
 for i = nseen + 1, last_band do

@@ -15,10 +15,11 @@ from typing import Annotated, TypeVar
 import typer
 from redis.asyncio import Redis
 
-from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus, datetime_to_ms
+from newsalert import timespec
+from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore
 from newsalert.settings import Settings
-from newsalert.webhooks.retry import DurationError, parse_duration
+from newsalert.timespec import TimeSpecError, to_ms
 
 app = typer.Typer(help="Inspect and resend webhook deliveries.", no_args_is_help=True)
 
@@ -62,16 +63,11 @@ def _line(record: DeliveryRecord) -> str:
 
 
 def parse_since(text: str, now: datetime) -> datetime:
-    """An ISO-8601 time, or a duration ago (``"2h"``: two hours before ``now``)."""
+    """``--since``: an ISO-8601 time, ``-2h``, or a duration ago (``"2h"``, ``"1w"``)."""
     try:
-        return datetime.fromtimestamp(now.timestamp() - parse_duration(text), tz=UTC)
-    except DurationError:
-        pass
-    try:
-        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise typer.BadParameter(f"{text!r} is neither an ISO-8601 time nor a duration") from exc
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+        return timespec.parse_since(text, now)
+    except TimeSpecError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.command("list")
@@ -128,7 +124,7 @@ def recover(
 ) -> None:
     """Resend every failed (dead-lettered) delivery of a subscription created since TIME."""
     when = parse_since(since, datetime.now(UTC))
-    done = _with_store(lambda store: store.log.recover(subscription, datetime_to_ms(when)))
+    done = _with_store(lambda store: store.log.recover(subscription, to_ms(when)))
     typer.echo(f"recovering {len(done)} failed deliveries of {subscription} since {_when(when)}")
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from pydantic import BaseModel
 
 from newsalert import constants
 from newsalert.dispatcher.records import AttemptRecord
+from newsalert.isolation import DeadLetterReason, position
 from newsalert.kafka import send_all
 from newsalert.models import Alert
 
@@ -46,6 +47,13 @@ class DeadLetterQueue:
             (self.topic, key, value, headers)
         ]
         await send_all(self._producer, records)
+
+    async def publish_record(
+        self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason
+    ) -> None:
+        """Put a consumed record that cannot be processed on the DLQ as it came, with why."""
+        headers = why.headers(position(record))
+        await send_all(self._producer, [(self.topic, record.key, record.value or b"", headers)])
 
 
 def parse_dead_letter(value: bytes) -> DeadLetter:

@@ -16,10 +16,11 @@ from datetime import UTC, datetime
 from newsalert.dispatcher import telemetry
 from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
-from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus, ms_to_datetime
+from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore, PendingDelivery
 from newsalert.models import WebhookAlertData, WebhookPayload
 from newsalert.subscriptions import Subscription
+from newsalert.timespec import from_ms
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
 from newsalert.webhooks.sender import AttemptResult, WebhookSender
 from newsalert.webhooks.signing import SignedRequest, sign_request
@@ -40,6 +41,7 @@ def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> Si
             story_id=alert.story_id,
             matched=alert.matched,
             duplicates_folded=alert.duplicates_folded,
+            event_time_clamped=alert.event_time_clamped,
         ),
     )
     body = payload.model_dump_json().encode()
@@ -113,7 +115,8 @@ class Deliverer:
         result = await self._sender.post(
             sub.url, request, timeout_s=sub.timeout_s(self._timeout_s), pool=sub.id
         )
-        return await self._record(sub, item, now, result)
+        # The error text goes to the delivery log, events, logs and alerts.dlq.
+        return await self._record(sub, item, now, result.scrubbed(sub.url))
 
     async def _record(
         self, sub: Subscription, item: PendingDelivery, now: datetime, result: AttemptResult
@@ -161,7 +164,7 @@ class Deliverer:
                 item, attempt, attempts, f"retries exhausted after {attempts} attempts"
             )
         next_ms = time.time() * 1000.0 + delay * 1000.0
-        attempt = attempt.model_copy(update={"next_at": ms_to_datetime(next_ms)})
+        attempt = attempt.model_copy(update={"next_at": from_ms(next_ms)})
         await self._store.finish(
             item, DeliveryStatus.RETRYING, attempt, attempts=attempts, next_ms=next_ms,
             error=_error_of(result),

@@ -78,7 +78,13 @@ class EventSink:
             target.url, request, timeout_s=target.timeout_s(self._timeout_s)
         )
         if result.status is None or not 200 <= result.status < 300:
-            log.warning("operator webhook %s did not take event: %s", target.id, result)
+            result = result.scrubbed(target.url)
+            log.warning(
+                "operator webhook %s did not take event: status %s, %s",
+                target.id,
+                result.status,
+                result.error,
+            )
 
     async def drain(self, timeout_s: float) -> None:
         """Wait (bounded) for event POSTs still running."""

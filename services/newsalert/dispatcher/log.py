@@ -16,9 +16,9 @@ from newsalert.dispatcher.records import (
     AttemptRecord,
     DeliveryRecord,
     DeliveryStatus,
-    ms_to_datetime,
 )
 from newsalert.models import Alert
+from newsalert.timespec import from_ms
 
 #: Attempt log entries kept per delivery (the newest).
 MAX_LOGGED_ATTEMPTS = 50
@@ -112,8 +112,8 @@ class DeliveryLog:
 
 
 def _record(delivery_id: str, data: dict[str, str], attempts: list[str]) -> DeliveryRecord:
-    created = ms_to_datetime(data.get("created_ms")) or ms_to_datetime(0)
-    assert created is not None
+    created = from_ms(data.get("created_ms") or 0)
+    updated, next_ms = data.get("updated_ms"), data.get("next_ms")
     last_status = data.get("last_status") or None
     return DeliveryRecord(
         delivery_id=delivery_id,
@@ -122,8 +122,8 @@ def _record(delivery_id: str, data: dict[str, str], attempts: list[str]) -> Deli
         status=DeliveryStatus(data.get("status", "scheduled")),
         attempts=int(data.get("attempts", 0)),
         created_at=created,
-        updated_at=ms_to_datetime(data.get("updated_ms")),
-        next_at=ms_to_datetime(data.get("next_ms") or None),
+        updated_at=from_ms(updated) if updated else None,
+        next_at=from_ms(next_ms) if next_ms else None,
         last_status=int(last_status) if last_status else None,
         last_error=data.get("last_error") or None,
         alert=Alert.model_validate_json(data["alert"]) if "alert" in data else None,

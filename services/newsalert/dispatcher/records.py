@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
@@ -48,15 +48,3 @@ class DeliveryRecord(BaseModel):
     last_error: str | None = None
     alert: Alert | None = Field(None, exclude=True)
     history: list[AttemptRecord] = Field(default_factory=list)
-
-
-def ms_to_datetime(ms: float | str | None) -> datetime | None:
-    """A UTC datetime from epoch milliseconds (``None`` passes through)."""
-    if ms is None or ms == "":
-        return None
-    return datetime.fromtimestamp(float(ms) / 1000.0, tz=UTC)
-
-
-def datetime_to_ms(when: datetime) -> int:
-    """Epoch milliseconds of ``when``."""
-    return int(when.timestamp() * 1000)

@@ -1,19 +1,24 @@
 """The dispatcher service: ``alerts`` topic → durable per-subscription queues → webhooks.
 
-The consumer fans each alert out to the subscriptions that select it and schedules one
-delivery per subscription in Redis (:class:`DeliveryStore`); only when every delivery of
-a batch is stored is the batch's offset committed. Per-subscription workers then claim
+The consumer fans each alert out to the subscriptions that select it -- among those in
+the alert's repeat lane (``Alert.repeat_interval_ms``, see ``matcher/lanes.py``) -- and
+schedules one delivery per subscription in Redis (:class:`DeliveryStore`); only when every
+delivery of a batch is stored is the batch's offset committed. Per-subscription workers then claim
 and attempt deliveries independently. aiokafka is used directly (not FastStream): the
 commit point is "after the Redis write", which is simplest to state and test with an
-explicit ``commit(offsets)``.
+explicit ``commit(offsets)``. An alert record that cannot be processed goes to
+``alerts.dlq`` with the reason (see :mod:`newsalert.isolation`); only infrastructure
+errors, and a few tries of an unexpected one, rewind the batch.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
@@ -22,21 +27,25 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from newsalert import constants
+from newsalert import constants, metrics
 from newsalert.dispatcher import telemetry
 from newsalert.dispatcher.deadletter import DeadLetterQueue
 from newsalert.dispatcher.deliverer import Deliverer
 from newsalert.dispatcher.events import EventSink
 from newsalert.dispatcher.store import DeliveryStore, NewDelivery
 from newsalert.dispatcher.worker import SubscriptionWorker
+from newsalert.errors import RecordError
+from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import ensure_topics, make_producer
 from newsalert.models import Alert, alert_id, delivery_id
 from newsalert.settings import Settings
+from newsalert.strict_json import loads_strict, shown
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.sender import WebhookSender
 from newsalert.webhooks.ssrf import AddressPolicy
 
 log = logging.getLogger("newsalert.dispatcher")
+T = TypeVar("T")
 
 #: Errors that make the consumer retry the batch (Redis or Kafka unavailable).
 _BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
@@ -80,6 +89,7 @@ class DispatcherService:
         self._workers: dict[str, SubscriptionWorker] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._poison = PoisonTracker()
         self.ready = False
 
     @property
@@ -125,7 +135,7 @@ class DispatcherService:
         self._reconcile_workers()
         self._consumer = AIOKafkaConsumer(
             alerts,
-            bootstrap_servers=settings.kafka_bootstrap,
+            bootstrap_servers=settings.bootstrap_servers,
             group_id=settings.group(constants.DISPATCHER_GROUP),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
@@ -202,7 +212,13 @@ class DispatcherService:
                 delay = _BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)]
                 failures += 1
                 self.ready = False  # /readyz reports it while Redis or Kafka is away
-                log.warning("dispatcher batch failed (%s); retrying in %.1fs", exc, delay)
+                log.warning(
+                    "dispatcher batch failed (%s: %s); retrying in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    delay,
+                    exc_info=classify(exc) == "unexpected",
+                )
                 for partition, records in batches.items():
                     # After a rebalance the partition may be someone else's: nothing to do.
                     with contextlib.suppress(KafkaError, AssertionError, ValueError):
@@ -218,53 +234,123 @@ class DispatcherService:
         assert self._consumer is not None
         assert self._store is not None
         subs = list(self._subscriptions())
-        deliveries: list[NewDelivery] = []
-        touched: set[str] = set()
+        lanes = {sub.id: sub.repeat_lane_ms() for sub in subs}
+        planned: list[tuple[ConsumerRecord[bytes, bytes], list[NewDelivery]]] = []
         base = self._store.now_ms()
+        count = 0
         for records in batches.values():
             for record in records:
-                alert = await self._decode(record)
-                if alert is None:
-                    continue
-                for sub in subs:
-                    if sub.selects(alert.rule.id, alert.tags):
-                        # The fraction keeps batch order among equal enqueue milliseconds.
-                        order = base + min(len(deliveries), 1023) / 1024.0
-                        dlv = webhook_id(sub.id, alert)
-                        deliveries.append(NewDelivery(dlv, sub.id, alert, order))
-                        touched.add(sub.id)
-        await self._store.enqueue(deliveries)
+                fan_out = functools.partial(self._fan_out, record, subs, lanes, base, count)
+                fanned = await self._isolated(record, fan_out)
+                if fanned:
+                    planned.append((record, fanned))
+                    count += len(fanned)
+        await self._enqueue(planned, batches)
         offsets = {
             partition: OffsetAndMetadata(records[-1].offset + 1, "")
             for partition, records in batches.items()
         }
         await self._consumer.commit(offsets)
         self._reconcile_workers()
-        for sub_id in touched:
+        for sub_id in {item.subscription_id for _record, items in planned for item in items}:
             worker = self._workers.get(sub_id)
             if worker is not None:
                 worker.wake()
 
-    async def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Alert | None:
-        try:
-            alert = Alert.model_validate_json(record.value or b"")
-        except ValidationError as exc:
-            reason = f"invalid alert: {exc.errors()[0]['msg'] if exc.errors() else exc}"
-            log.warning(
-                "alert at %s/%d@%d to DLQ: %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                reason,
-            )
-            assert self._deliverer is not None
-            assert self._producer is not None
-            dlq = DeadLetterQueue(self._producer, self._settings.topic(constants.TOPIC_ALERTS_DLQ))
-            await dlq.publish_raw(record.key, record.value or b"", reason)
-            telemetry.ALERTS_CONSUMED.labels("invalid").inc()
-            return None
+    async def _fan_out(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        subs: Sequence[Subscription],
+        lanes: Mapping[str, int | None],
+        base: float,
+        count: int,
+    ) -> list[NewDelivery]:
+        """The deliveries of one alert record, one per subscription selecting it."""
+        alert = self._decode(record)
+        deliveries: list[NewDelivery] = []
+        for sub in subs:
+            # An alert is for the subscriptions of its repeat lane only.
+            lane = lanes[sub.id]
+            if lane == alert.repeat_interval_ms and sub.selects(alert.rule.id, alert.tags):
+                # The fraction keeps batch order among equal enqueue milliseconds.
+                order = base + min(count + len(deliveries), 1023) / 1024.0
+                deliveries.append(NewDelivery(webhook_id(sub.id, alert), sub.id, alert, order))
         telemetry.ALERTS_CONSUMED.labels("scheduled").inc()
-        return alert
+        return deliveries
+
+    async def _enqueue(
+        self,
+        planned: Sequence[tuple[ConsumerRecord[bytes, bytes], list[NewDelivery]]],
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    ) -> None:
+        """Store the batch's deliveries; after repeated unexpected failures, one record at
+        a time, so the record at fault goes to the DLQ and the others are stored."""
+        assert self._store is not None
+        store = self._store
+        try:
+            await store.enqueue([item for _record, items in planned for item in items])
+            return
+        except Exception as exc:
+            first = next(iter(batches.values()))[0]
+            if classify(exc) == "infrastructure" or not self._poison.failed(
+                "batch:" + position(first)
+            ):
+                raise
+        for record, items in planned:
+            await self._isolated(record, functools.partial(store.enqueue, items), tried=True)
+
+    async def _isolated(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        work: Callable[[], Awaitable[T]],
+        *,
+        tried: bool = False,
+    ) -> T | None:
+        """``work()`` for one record; its own failure sends it to the DLQ (``None``).
+
+        ``tried``: the work already failed unexpectedly as often as a record may, so an
+        unexpected failure now sends the record to the DLQ at once.
+        """
+        try:
+            return await work()
+        except Exception as exc:
+            verdict = classify(exc)
+            if verdict == "infrastructure":
+                raise
+            if verdict == "unexpected":
+                if not tried and not self._poison.failed(position(record)):
+                    raise
+                log.exception("alert at %s raised unexpectedly; sent to the DLQ", position(record))
+                metrics.POISON_RECORDS.labels("dispatcher").inc()
+                why = DeadLetterReason.poison(exc, self._poison.tries)
+            else:
+                why = DeadLetterReason.of(exc)
+        await self._dead_letter(record, why)
+        return None
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason
+    ) -> None:
+        assert self._producer is not None
+        log.warning("alert at %s to DLQ (%s): %s", position(record), why.kind, why.text)
+        dlq = DeadLetterQueue(self._producer, self._settings.topic(constants.TOPIC_ALERTS_DLQ))
+        await dlq.publish_record(record, why)
+        telemetry.ALERTS_CONSUMED.labels("invalid").inc()
+        metrics.DEAD_LETTERED.labels("dispatcher", why.kind).inc()
+
+    @staticmethod
+    def _decode(record: ConsumerRecord[bytes, bytes]) -> Alert:
+        """The alert of ``record``; :class:`RecordError` when it is not a valid one."""
+        if record.value is None:
+            raise RecordError("invalid alert: empty record (no value)", "empty")
+        try:
+            return Alert.model_validate(loads_strict(record.value))
+        except RecordError as exc:
+            raise RecordError(f"invalid alert: {exc.reason}", exc.kind) from exc
+        except ValidationError as exc:
+            first = exc.errors()[0] if exc.errors() else None
+            detail = shown(str(first["msg"]) if first else str(exc), 200)
+            raise RecordError(f"invalid alert: {detail}", "invalid-alert") from exc
 
     # -- workers ------------------------------------------------------------------------
 

@@ -6,7 +6,10 @@ was stored by the broker (``acks=all``) and the dedupe marks were made final. An
 infrastructure error rewinds the partitions to the batch start (nack) after a backoff,
 so nothing is lost and Redis being down pauses consumption instead of letting alerts
 through unchecked. Invalid records are not errors: they go to ``articles.dlq`` with the
-reason and the original bytes, and the offset moves on.
+reason and the original bytes, and the offset moves on. The same holds for any failure
+that belongs to one record (see :mod:`newsalert.isolation`): it goes to the DLQ with the
+reason and exception type in headers; a record whose work keeps raising unexpectedly
+goes there after a few tries, so no record can stall its partition.
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ import time
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -29,12 +32,16 @@ from redis.exceptions import RedisError
 
 from newsalert import constants, metrics
 from newsalert.dedupe import DedupeStore, DedupeUnavailableError
-from newsalert.errors import ArticleError
+from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline, event_time_of
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.matcher.lanes import RepeatLanes
+from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
+from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.matcher")
 
@@ -52,7 +59,7 @@ class _Batch:
 
 
 #: Set while a batch is handled serially: its publishes queue their sends and leave the
-#: broker's acknowledgements to be awaited once, at the hand-off.
+#: broker's acknowledgements (and the dedupe commits) to one hand-off for the batch.
 _BATCH: ContextVar[_Batch | None] = ContextVar("newsalert_matcher_batch", default=None)
 
 
@@ -66,6 +73,7 @@ class MatcherService:
         dedupe: DedupeStore,
         *,
         max_batch: int = 200,
+        subscriptions: Callable[[], Sequence[Subscription]] = tuple,
     ) -> None:
         self._settings = settings
         self._dedupe = dedupe
@@ -73,12 +81,15 @@ class MatcherService:
             rules,
             dedupe,
             timedelta(seconds=settings.repeat_interval_s),
+            lanes=RepeatLanes(subscriptions),  # per-subscription repeat intervals
             before_claim=self._before_claim,
         )
         self._max_batch = max_batch
         self._producer: AIOKafkaProducer | None = None
         self._broker: KafkaBroker | None = None
         self._failures = 0
+        self._poison = PoisonTracker()
+        self._event_bounds = EventTimeBounds.from_settings(settings)
         self.ready = False
 
     async def start(self) -> None:
@@ -99,6 +110,8 @@ class MatcherService:
             max_records=self._max_batch,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            parser=tolerate_headers,
+            decoder=keep_bytes,
         )
         subscriber(self._handle_batch)
         self._broker = broker
@@ -194,32 +207,21 @@ class MatcherService:
             raise failed.exceptions[0] from failed
 
     async def _handle_serially(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        """Process the batch's articles one by one; hand their alerts off together.
+        """Process the batch's records one by one; hand their alerts off together.
 
-        Each article's alerts are sent as soon as it is decided, and the broker's
+        Each article's alerts are sent as soon as it is decided (a record's own failure,
+        a too-large alert say, still sends that record to the DLQ), and the broker's
         acknowledgements (``acks=all``) are awaited once for the batch instead of once per
         article; only then are the articles' dedupe marks made final. An article whose
         story already has alerts waiting in this batch hands those off first (its claim
-        would wait for theirs). On any error the marks of every article not handed off
-        are released and the batch rewinds, as for a single article.
+        would wait for theirs). On any batch failure the marks of every article not
+        handed off are released and the batch rewinds, as for a single article.
         """
         batch = _Batch()
         token = _BATCH.set(batch)
         try:
             for record in records:
-                try:
-                    article = decode_article(record.value, self._settings.max_article_bytes)
-                except ArticleError as exc:
-                    await self._to_dlq(record, exc.reason)
-                    continue
-                started = time.perf_counter()
-                outcome = await self._pipeline.process(
-                    article, event_time_of(article, record.timestamp)
-                )
-                metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
-                batch.waiting.append(outcome)
-                if outcome.claims:
-                    batch.stories.add(outcome.verdict.story_id)
+                await self._handle_record(record)
             await self._hand_off(batch)
         except BaseException:
             for outcome in batch.waiting:
@@ -229,20 +231,17 @@ class MatcherService:
             _BATCH.reset(token)
 
     async def _hand_off(self, batch: _Batch) -> None:
-        """Publish the waiting articles' alerts, wait until stored, then commit them."""
+        """Wait until the waiting articles' alerts are stored, then commit their marks."""
         outcomes = list(batch.waiting)
         batch.waiting.clear()
         batch.stories.clear()
+        acks, batch.acks = batch.acks, []
         try:
-            for outcome in outcomes:
-                await self._publish(outcome)
-            acks, batch.acks = batch.acks, []
             await asyncio.gather(*acks)
         except BaseException:
-            # Sends already queued are waited for (their errors read), then every mark of
-            # the batch is released: the retry publishes them all again under the same ids.
-            await asyncio.gather(*batch.acks, return_exceptions=True)
-            batch.acks = []
+            # Every send was waited for (errors read); the retry publishes them all again
+            # under the same ids.
+            await asyncio.gather(*acks, return_exceptions=True)
             for outcome in outcomes:
                 await self._pipeline.abandon(outcome)
             raise
@@ -256,19 +255,51 @@ class MatcherService:
             await self._hand_off(batch)
 
     async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Process one record; a failure that is the record's own sends it to the DLQ."""
         try:
-            article = decode_article(record.value, self._settings.max_article_bytes)
-        except ArticleError as exc:
-            await self._to_dlq(record, exc.reason)
-            return
+            await self._process_record(record)
+        except Exception as exc:
+            verdict = classify(exc)
+            if verdict == "infrastructure":
+                raise  # the batch rewinds
+            if verdict == "unexpected":
+                if not self._poison.failed(position(record)):
+                    raise  # the batch rewinds; it may be transient
+                log.exception(
+                    "article at %s raised unexpectedly %d times; sent to the DLQ",
+                    position(record),
+                    self._poison.tries,
+                )
+                metrics.POISON_RECORDS.labels("matcher").inc()
+                self._failures = 0  # progress was made: the next failure starts a new backoff
+                await self._to_dlq(record, DeadLetterReason.poison(exc, self._poison.tries))
+                return
+            await self._to_dlq(record, DeadLetterReason.of(exc))
+
+    async def _process_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Decode, match and dedupe one record, publish its alerts, then commit its marks."""
+        article = decode_article(record.value, self._settings.max_article_bytes)
+        event_time, clamped = bounded_event_time(
+            article, record.timestamp, datetime.now(tz=UTC), self._event_bounds
+        )
         started = time.perf_counter()
-        outcome = await self._pipeline.process(article, event_time_of(article, record.timestamp))
+        outcome = await self._pipeline.process(article, event_time)
         metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
+        if clamped:
+            outcome.alerts = [
+                alert.model_copy(update={"event_time_clamped": True}) for alert in outcome.alerts
+            ]
         try:
             await self._publish(outcome)
         except BaseException:
             await self._pipeline.abandon(outcome)
             raise
+        batch = _BATCH.get()
+        if batch is not None:  # stored and committed at the batch's hand-off
+            batch.waiting.append(outcome)
+            if outcome.claims:
+                batch.stories.add(outcome.verdict.story_id)
+            return
         await self._pipeline.commit(outcome)
         self._count(outcome)
 
@@ -288,27 +319,23 @@ class MatcherService:
         elif acks:
             await asyncio.gather(*acks)
 
-    async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
+    async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason) -> None:
         assert self._producer is not None
-        log.warning(
-            "article at %s/%d@%d to DLQ: %s", record.topic, record.partition, record.offset, reason
-        )
-        source = f"{record.topic}/{record.partition}@{record.offset}"
-        await send_all(
-            self._producer,
-            [
-                (
-                    self._settings.topic(constants.TOPIC_ARTICLES_DLQ),
-                    record.key,
-                    record.value or b"",
-                    [
-                        (constants.HEADER_DLQ_REASON, reason.encode()),
-                        (constants.HEADER_DLQ_SOURCE, source.encode()),
-                    ],
-                )
-            ],
-        )
+        where = position(record)
+        log.warning("article at %s to DLQ (%s): %s", where, why.kind, why.text)
+        topic = self._settings.topic(constants.TOPIC_ARTICLES_DLQ)
+        value = record.value or b""
+        try:
+            await send_all(self._producer, [(topic, record.key, value, why.headers(where))])
+        except MessageSizeTooLargeError:
+            # The DLQ topic takes less than the source did: keep the reason and the source
+            # position (the original stays on the source topic for its retention time).
+            dropped = DeadLetterReason(
+                why.kind, f"{why.reason} (value of {len(value)} bytes left out)", why.error
+            )
+            await send_all(self._producer, [(topic, record.key, b"", dropped.headers(where))])
         metrics.ARTICLES.labels("invalid").inc()
+        metrics.DEAD_LETTERED.labels("matcher", why.kind).inc()
 
     @staticmethod
     def _count(outcome: ArticleOutcome) -> None:

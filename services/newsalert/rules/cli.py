@@ -24,9 +24,19 @@ app = typer.Typer(help="Validate and explain watch rules.", no_args_is_help=True
 FileArg = Annotated[Path, typer.Argument(help="Config file (or directory of YAML files).")]
 
 
-def _load(path: Path, console: Console) -> Config:
+SubscriptionsOption = Annotated[
+    bool,
+    typer.Option(
+        "--subscriptions",
+        help="Also validate the subscriptions (their ${VAR}s must then be set). Without "
+        "it they are not read: rules need no production secrets.",
+    ),
+]
+
+
+def _load(path: Path, console: Console, *, subscriptions: bool) -> Config:
     try:
-        return load_config(path, env=os.environ)
+        return load_config(path, env=os.environ, subscriptions=subscriptions)
     except RuleFileError as exc:
         for problem in exc.problems:
             console.print(f"error: {problem}", markup=False, highlight=False)
@@ -41,21 +51,28 @@ def _load(path: Path, console: Console) -> Config:
 def check(
     path: FileArg,
     strict: Annotated[bool, typer.Option(help="Exit 1 on warnings too.")] = False,
+    subscriptions: SubscriptionsOption = False,
 ) -> None:
-    """Validate every rule and subscription; print every error; warn about bad rules."""
+    """Validate every rule (and with --subscriptions every subscription); warn about bad rules."""
     console = Console(highlight=False, soft_wrap=True)
-    config = _load(path, console)
+    config = _load(path, console, subscriptions=subscriptions)
     warnings = lint(config.rules.rules)
     for warning in warnings:
         console.print(f"warning: {warning}", markup=False)
     compiled = config.rules.compile()
     console.print(
         f"ok: {len(config.rules)} rules ({compiled.unindexed} verified on every article), "
-        f"{len(config.subscriptions)} subscriptions, {len(warnings)} warning(s)",
+        f"{_subscriptions_checked(config, subscriptions)}, {len(warnings)} warning(s)",
         markup=False,
     )
     if strict and warnings:
         raise typer.Exit(1)
+
+
+def _subscriptions_checked(config: Config, checked: bool) -> str:
+    if not checked:
+        return "subscriptions not checked (--subscriptions)"
+    return f"{len(config.subscriptions)} subscriptions"
 
 
 def _render(result: Explanation, console: Console) -> None:
@@ -99,13 +116,14 @@ def explain_command(
     ] = None,
     language: Annotated[str | None, typer.Option(help="Language (with --text).")] = None,
     source: Annotated[str | None, typer.Option(help="Source (with --text).")] = None,
+    subscriptions: SubscriptionsOption = False,
 ) -> None:
     """Say whether a rule fires on a text or article, which keywords matched and where."""
     console = Console(highlight=False, soft_wrap=True)
     if (text is None) == (article is None):
         console.print("error: give exactly one of --text and --article")
         raise typer.Exit(2)
-    config = _load(path, console)
+    config = _load(path, console, subscriptions=subscriptions)
     found = config.rules.get(rule)
     if found is None:
         console.print(f"error: no rule {rule!r} in {path}", markup=False)

@@ -58,18 +58,24 @@ class RuleParser:
         """Record a problem located at ``container[key]``."""
         self.problems.append(Problem(self.where(container, key), reason, item))
 
-    def defaults(self, raw: object, parent: object) -> Defaults:
-        """Parse the ``defaults:`` mapping (problems recorded, fallbacks returned)."""
+    def defaults(self, raw: object, parent: object, inherited: Defaults | None = None) -> Defaults:
+        """Parse the ``defaults:`` mapping over ``inherited`` (an earlier file's defaults).
+
+        A key the mapping sets wins, whatever its value (even the built-in default); a key
+        it leaves out keeps the inherited value. Problems are recorded and the inherited
+        value is kept for the key at fault.
+        """
+        base = inherited or Defaults()
         if raw is None:
-            return Defaults()
+            return base
         if not isinstance(raw, dict):
             self.problem(parent, "defaults", "defaults must be a mapping", None)
-            return Defaults()
+            return base
         for key in raw:
             if key not in DEFAULT_KEYS:
                 self.problem(raw, key, f"unknown defaults key {key!r}", None)
-        window = self.window(raw, DEFAULT_WINDOW, None)
-        fields = self.fields(raw, FIELDS, None)
+        window = self.window(raw, base.window, None)
+        fields = self.fields(raw, base.fields, None)
         return Defaults(window=window, fields=fields)
 
     def window(self, raw: dict[Any, Any], fallback: int, item: str | None) -> int:
@@ -162,8 +168,12 @@ class RuleParser:
         title = raw.get("title")
         if title is not None and not isinstance(title, str):
             self.problem(raw, "title", "title must be a string", item)
-        # Absent keys take the (already validated) defaults without a check.
-        window = defaults.window if "window" not in raw else self.window(raw, defaults.window, item)
+        # Absent (or null) keys take the (already validated) defaults without a check.
+        window = (
+            defaults.window
+            if raw.get("window") is None
+            else self.window(raw, defaults.window, item)
+        )
         fields = (
             defaults.fields
             if raw.get("fields") is None

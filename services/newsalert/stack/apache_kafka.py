@@ -86,6 +86,13 @@ class ApacheKafka:
         return self.state_dir / "broker.log"
 
     @property
+    def pid(self) -> int:
+        """Process id of the running broker's JVM."""
+        if self._process is None:
+            raise StackError("Apache Kafka is not running")
+        return self._process.pid
+
+    @property
     def bootstrap(self) -> str:
         """``127.0.0.1:PORT`` of the running broker."""
         if self._bootstrap is None:

@@ -1,4 +1,6 @@
-"""The retry policy, pure: durations, the schedule with jitter, status classification.
+"""The retry policy, pure: the schedule with jitter, status classification.
+
+Durations (``"5s"``, ``"2m"``) are read by :mod:`newsalert.timespec`.
 
 An attempt's outcome is one of :class:`Verdict`; :func:`next_delay` turns a failed attempt
 into the delay before the next one, or ``None`` when the schedule is exhausted.
@@ -8,12 +10,9 @@ from __future__ import annotations
 
 import enum
 import random
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-
-from newsalert.errors import NewsalertError
 
 #: now, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h — one entry per retry after the first try.
 DEFAULT_RETRY_SCHEDULE: tuple[str, ...] = ("5s", "30s", "2m", "10m", "30m", "1h", "3h")
@@ -23,25 +22,7 @@ THROTTLE_FACTOR = 2.0
 #: A receiver's Retry-After is honoured up to this many seconds.
 MAX_RETRY_AFTER_S = 3 * 3600.0
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _THROTTLE_STATUSES = frozenset({429, 502, 503, 504})
-
-
-class DurationError(NewsalertError, ValueError):
-    """A duration string such as ``"5s"`` or ``"2m"`` could not be parsed."""
-
-
-def parse_duration(text: str | float) -> float:
-    """Seconds in ``"500ms"``, ``"5s"``, ``"2m"``, ``"1h"``, ``"1d"`` or a bare number."""
-    if isinstance(text, int | float):
-        if text < 0:
-            raise DurationError(f"duration {text!r} must not be negative")
-        return float(text)
-    match = _DURATION.match(text)
-    if not match:
-        raise DurationError(f"duration {text!r} is not like 5s, 2m, 1h, 1d or 500ms")
-    return float(match.group(1)) * _UNIT_S[match.group(2) or "s"]
 
 
 class Verdict(enum.Enum):

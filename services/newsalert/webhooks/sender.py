@@ -8,14 +8,16 @@ outcome, including refusals and timeouts, comes back as an :class:`AttemptResult
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
+from newsalert.webhooks.redact import quiet_http_client_logs, scrub
 from newsalert.webhooks.signing import SignedRequest
 from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedNetworkBackend, SSRFError
 
@@ -35,16 +37,33 @@ class AttemptResult:
     timed_out: bool = False
     refused: bool = False  # the SSRF guard or the scheme check refused the URL
 
+    def scrubbed(self, url: str) -> AttemptResult:
+        """This result with ``url``'s secret parts removed from the texts that are kept."""
+        return replace(
+            self,
+            error=None if self.error is None else scrub(self.error, url),
+            response=scrub(self.response, url),
+        )
+
 
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` whose connections go through the SSRF guard."""
 
-    def __init__(self, policy: AddressPolicy, *, max_connections: int = 512) -> None:
-        super().__init__(trust_env=False, retries=0)
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        max_connections: int = 512,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        # One TLS context for the transport and its pool (building one loads the CA
+        # bundle, slow enough to delay a subscription's first delivery).
+        context = ssl_context or httpx.create_ssl_context()
+        super().__init__(verify=context, trust_env=False, retries=0)
         # httpx does not expose the network backend; the pool is rebuilt with the guarded
         # one (same defaults as httpx) so every new connection is vetted at connect time.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=context,
             max_connections=max_connections,
             # Every open connection may be kept: a busy endpoint reuses its
             # ``max_in_flight`` connections instead of reconnecting for each request.
@@ -74,15 +93,19 @@ class WebhookSender:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout_s = timeout_s
+        quiet_http_client_logs()  # httpx logs each request's full URL at INFO
         self._policy = policy
         self._transport = transport
         self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._ssl_context = httpx.create_ssl_context()  # shared by every pool
+        self._client_for(None)
 
     def _client_for(self, pool: str | None) -> httpx.AsyncClient:
         client = self._clients.get(pool)
         if client is None:
             client = self._clients[pool] = httpx.AsyncClient(
-                transport=self._transport or GuardedTransport(self._policy),
+                transport=self._transport
+                or GuardedTransport(self._policy, ssl_context=self._ssl_context),
                 follow_redirects=False,
                 trust_env=False,
                 timeout=httpx.Timeout(self._timeout_s),

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Protocol
 
 from newsalert.dedupe import (
+    AlertKey,
     DedupeConfig,
     DedupeStore,
     FingerprintParams,
@@ -83,7 +84,7 @@ class DedupeContract:
         assert again.reason == "same-id"
         assert again.story_id == first.story_id
 
-    async def test_url_variants_are_exact_duplicates(self, backend: Backend) -> None:
+    async def test_url_variants_are_exact_copies(self, backend: Backend) -> None:
         store = backend.new()
         first = article("a1", STORY, url="https://www.news.example/world/pier/")
         verdict = await store.check_article(first, T0)
@@ -94,20 +95,110 @@ class DedupeContract:
             url="http://NEWS.example/world/pier?utm_source=x&utm_medium=y&fbclid=z#top",
         )
         again = await store.check_article(variant, T0 + HOUR)
-        assert again.duplicate
-        assert again.reason == "same-url"
-        different = article("a3", OTHER_STORY, url="https://news.example/world/pier-2")
-        assert not (await store.check_article(different, T0 + HOUR)).duplicate
+        # Another record: matched (not skipped), in the first one's story.
+        assert (again.duplicate, again.reason) == (False, "same-url")
+        assert again.story_id == verdict.story_id
+        different = article("a3", BRIEFS[0], url="https://news.example/world/pier-2")
+        assert (await store.check_article(different, T0 + HOUR)).reason is None
 
-    async def test_same_body_with_other_punctuation_is_exact_duplicate(
-        self, backend: Backend
-    ) -> None:
+    async def test_same_body_with_other_punctuation_is_exact_copy(self, backend: Backend) -> None:
         store = backend.new()
         verdict = await store.check_article(article("a1", STORY, source="AFP"), T0)
         await store.commit(verdict, [])
         reprint = article("b7", [s.upper().replace(",", " ;") for s in STORY], source="Times")
         again = await store.check_article(reprint, T0 + HOUR)
-        assert (again.duplicate, again.reason) == (True, "same-body")
+        assert (again.duplicate, again.reason) == (False, "same-body")
+        assert again.story_id == verdict.story_id
+
+    async def test_exact_copy_from_another_outlet_fires_its_own_rules_and_folds(
+        self, backend: Backend
+    ) -> None:
+        store = backend.new()
+        wire = article("r-1", STORY, source="Reuters")
+        assert await publish_and_commit(store, wire, ["any-source"]) == [True]
+        copy = article("d-1", STORY, source="dpa", title="Risse im Pier", at=T0 + HOUR)
+        verdict = await store.check_article(copy, T0 + HOUR)
+        assert (verdict.duplicate, verdict.reason) == (False, "same-body")
+        claims = await store.claim_alerts(
+            verdict.story_id, ["any-source", "dpa-only"], T0 + HOUR, DAY, owner=verdict.token
+        )
+        assert [(c.rule_id, c.send, c.sequence) for c in claims] == [
+            ("any-source", False, 1),
+            ("dpa-only", True, 0),
+        ]
+        assert claims[1].alert_id == alert_id("dpa-only", story_id_for(wire))
+        await store.commit(verdict, claims)
+        # Only a redelivery of the same record is skipped (and not counted as a copy).
+        redelivered = await store.check_article(copy, T0 + HOUR)
+        assert (redelivered.duplicate, redelivered.reason) == (True, "same-id")
+        # The fold shows in the next alert after the repeat interval.
+        late = article("x-1", STORY, source="x", at=T0 + DAY + HOUR)
+        verdict = await store.check_article(late, T0 + DAY + HOUR)
+        claims = await store.claim_alerts(
+            verdict.story_id, ["any-source", "dpa-only"], T0 + DAY + HOUR, DAY
+        )
+        assert [(c.send, c.duplicates_folded, c.sequence) for c in claims] == [
+            (True, 1, 1),
+            (True, 0, 1),
+        ]
+
+    async def test_articles_too_short_for_bands_still_get_stories(self, backend: Backend) -> None:
+        store = backend.new()
+        for n, text in enumerate(["zebracrossing", ""]):
+            art = Article(id=f"tiny-{n}", title=text, body=text, source="s", published_at=T0)
+            assert await publish_and_commit(store, art, ["r1"]) == [True]
+            assert (await store.check_article(art, T0)).duplicate
+            copy = Article(id=f"copy-{n}", title=text, body=text, source="t", published_at=T0)
+            verdict = await store.check_article(copy, T0)
+            assert not verdict.duplicate
+            assert verdict.reason == ("same-body" if text else None)
+
+    async def test_exact_copy_whose_publish_failed_is_matched_again(self, backend: Backend) -> None:
+        store = backend.new()
+        await publish_and_commit(store, article("r-1", STORY, source="Reuters"), ["r1"])
+        copy = article("d-1", STORY, source="dpa", at=T0 + HOUR)
+        verdict = await store.check_article(copy, T0 + HOUR)
+        claims = await store.claim_alerts(verdict.story_id, ["dpa-only"], T0 + HOUR, DAY)
+        await store.abandon(verdict, claims)
+        retry = await store.check_article(copy, T0 + HOUR)
+        assert (retry.duplicate, retry.reason) == (False, "same-body")
+        again = await store.claim_alerts(retry.story_id, ["dpa-only"], T0 + HOUR, DAY)
+        assert again[0].send
+        assert again[0].alert_id == claims[0].alert_id
+
+    async def test_repeat_lanes_keep_their_own_windows_and_folds(self, backend: Backend) -> None:
+        store = backend.new()
+        six = timedelta(hours=6)
+        keys = [AlertKey("r1", six), AlertKey("r1"), "r1"]  # a plain id is the default lane
+
+        async def claim(art: Article) -> list[tuple[timedelta | None, bool, int, int, str]]:
+            at = art.published_at or T0
+            verdict = await store.check_article(art, at)
+            claims = await store.claim_alerts(verdict.story_id, keys, at, DAY)
+            await store.commit(verdict, claims)
+            return [(c.lane, c.send, c.duplicates_folded, c.sequence, c.alert_id) for c in claims]
+
+        first = await claim(article("a1", STORY))
+        story = story_id_for(article("a1", STORY))
+        first_id = alert_id("r1", story)
+        assert first == [(six, True, 0, 0, first_id), (None, True, 0, 0, first_id)]
+        assert await claim(article("c1", syndicated(STORY), source="c", at=T0 + HOUR)) == [
+            (six, False, 0, 1, claim_alert_id("r1", story, 1, six)),
+            (None, False, 0, 1, claim_alert_id("r1", story, 1)),
+        ]
+        seventh = await claim(article("c2", syndicated(STORY), source="d", at=T0 + 7 * HOUR))
+        assert [(lane, send, folded, seq) for lane, send, folded, seq, _ in seventh] == [
+            (six, True, 1, 1),
+            (None, False, 1, 1),
+        ]
+        assert (
+            seventh[0][4] == claim_alert_id("r1", story, 1, six) != claim_alert_id("r1", story, 1)
+        )
+        late = await claim(article("c3", STORY, source="e", at=T0 + 25 * HOUR))
+        assert [(lane, send, folded, seq) for lane, send, folded, seq, _ in late] == [
+            (six, True, 0, 2),
+            (None, True, 2, 1),
+        ]
 
     async def test_syndicated_copy_folds_into_one_alert(self, backend: Backend) -> None:
         store = backend.new()

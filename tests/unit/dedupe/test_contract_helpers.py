@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from newsalert.dedupe import (
+    AlertKey,
     DedupeConfig,
     DedupeError,
     DedupeStore,
@@ -21,7 +22,7 @@ from newsalert.dedupe.contract import intervals_for, to_ms
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id
 from newsalert.settings import Settings
-from tests.unit.dedupe.texts import DAY, STORY, T0, article, syndicated
+from tests.unit.dedupe.texts import DAY, HOUR, STORY, T0, article, syndicated
 
 
 def test_first_alert_id_is_the_models_alert_id_and_repeats_differ() -> None:
@@ -44,13 +45,14 @@ def test_story_id_is_stable_and_source_scoped() -> None:
     assert story_id_for(a) != story_id_for(Article(id="1", source="DPA"))
 
 
-def test_article_time_prefers_published_at() -> None:
+def test_article_time_prefers_published_at_then_the_record_time_then_now() -> None:
     kafka = datetime(2026, 1, 1, tzinfo=UTC)
-    assert article_time(Article(id="1", published_at=T0), kafka) == T0
-    assert article_time(Article(id="1"), kafka) == kafka
-    assert article_time(Article(id="1"), datetime(2026, 1, 1)).tzinfo is not None
-    with pytest.raises(DedupeError):
-        article_time(Article(id="1"), None)
+    kafka_ms = to_ms(kafka)
+    assert article_time(Article(id="1", published_at=T0), kafka_ms) == T0
+    assert article_time(Article(id="1"), kafka_ms) == kafka
+    assert article_time(Article(id="1"), None, now=T0) == T0
+    assert article_time(Article(id="1"), 0, now=T0) == T0  # no timestamp on the record
+    assert article_time(Article(id="1"), None).tzinfo is not None
 
 
 def test_to_ms_is_exact() -> None:
@@ -59,7 +61,9 @@ def test_to_ms_is_exact() -> None:
 
 
 def test_intervals_for_dedupes_rules_and_checks_mapping() -> None:
-    assert list(intervals_for(["b", "a", "b"], DAY)) == ["b", "a"]
+    assert [key.rule_id for key in intervals_for(["b", "a", "b"], DAY)] == ["b", "a"]
+    lanes = intervals_for(["a", AlertKey("a", HOUR), AlertKey("a"), AlertKey("a", HOUR)], DAY)
+    assert lanes == {AlertKey("a"): DAY, AlertKey("a", HOUR): HOUR}
     with pytest.raises(DedupeError, match="no repeat interval"):
         intervals_for(["a"], {"b": DAY})
     with pytest.raises(DedupeError, match="negative"):

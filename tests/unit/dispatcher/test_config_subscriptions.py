@@ -1,4 +1,4 @@
-"""The standalone dispatcher re-reads its subscriptions off the event loop."""
+"""The dispatcher re-reads its subscriptions off the event loop (the services' one watcher)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from newsalert.dispatcher.__main__ import _ConfigSubscriptions
+from newsalert.config_watch import ConfigWatcher
+from newsalert.subscription_config import load_subscriptions
 
 SECRET = "whsec_" + "a" * 32
 
@@ -33,21 +34,25 @@ async def _until(predicate: Callable[[], bool]) -> None:
 async def test_edits_are_picked_up_and_broken_edits_keep_the_last_good(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     _write(path, ["one"], stamp=1_000_000)
-    subscriptions = _ConfigSubscriptions(path)
-    assert [s.id for s in subscriptions()] == ["one"]
+    watching = ConfigWatcher(path, lambda: load_subscriptions(path), interval_s=0.02)
+
+    def subscriptions() -> tuple[object, ...]:
+        return watching.value
+
+    assert [s.id for s in watching.value] == ["one"]
     stop = asyncio.Event()
-    watcher = asyncio.create_task(subscriptions.watch(stop, interval_s=0.02))
+    watcher = asyncio.create_task(watching.run(stop))
 
     _write(path, ["one", "two"], stamp=1_000_010)
     await _until(lambda: len(subscriptions()) == 2)
 
     path.write_text("version: 1\nrules: [oops\n", encoding="utf-8")
     os.utime(path, (1_000_020, 1_000_020))
-    await asyncio.sleep(0.2)
-    assert [s.id for s in subscriptions()] == ["one", "two"]
+    await _until(lambda: watching.failures == 1)
+    assert [s.id for s in watching.value] == ["one", "two"]
 
     _write(path, ["three"], stamp=1_000_030)
-    await _until(lambda: [s.id for s in subscriptions()] == ["three"])
+    await _until(lambda: [s.id for s in watching.value] == ["three"])
 
     stop.set()
     await asyncio.wait_for(watcher, timeout=2)

@@ -10,15 +10,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from newsalert.timespec import TimeSpecError
+from newsalert.timespec import duration_s as parse_duration
 from newsalert.webhooks.retry import (
     DEFAULT_RETRY_SCHEDULE,
     MAX_RETRY_AFTER_S,
     THROTTLE_FACTOR,
-    DurationError,
     Verdict,
     classify,
     next_delay,
-    parse_duration,
     parse_retry_after,
 )
 
@@ -36,7 +36,7 @@ def test_parse_duration(text: str, seconds: float) -> None:
 
 @pytest.mark.parametrize("text", ["", "5x", "-1s", "m", "1h30m"])
 def test_bad_durations_are_refused(text: str) -> None:
-    with pytest.raises(DurationError):
+    with pytest.raises(TimeSpecError):
         parse_duration(text)
 
 

@@ -1,14 +1,26 @@
-"""Command-line times: now, relative, ISO 8601 with and without zone; durations."""
+"""Durations and times: one grammar for the command line and the config; epoch ms."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from newsalert.backtest.timespec import TimeSpecError, parse_duration, parse_time
+from newsalert.subscriptions import Subscription
+from newsalert.timespec import (
+    UNITS,
+    TimeSpecError,
+    from_ms,
+    parse_duration,
+    parse_since,
+    parse_time,
+    to_ms,
+)
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 
 @pytest.mark.parametrize(
@@ -59,3 +71,34 @@ def test_parse_duration(text: str, expected: timedelta) -> None:
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(TimeSpecError):
         parse_duration(text)
+
+
+@given(
+    amount=st.one_of(st.integers(0, 1000), st.decimals(0, 1000, places=2).map(str)),
+    unit=st.sampled_from(sorted(UNITS)),
+)
+def test_one_grammar_for_since_relative_times_and_config_durations(
+    amount: object, unit: str
+) -> None:
+    text = f"{amount}{unit}"
+    ago = parse_since(text, NOW)
+    assert ago == parse_time(f"-{text}", now=NOW)
+    assert NOW - ago == parse_duration(text)
+    subscription = Subscription(
+        id="desk", url="https://example.org/h", secret=SECRET, max_alert_age=text
+    )
+    assert subscription.max_alert_age_s() == (NOW - ago).total_seconds()
+
+
+def test_epoch_ms_round_trip_is_exact() -> None:
+    moment = datetime(2026, 11, 27, 12, 0, 0, 123000, tzinfo=UTC)
+    assert to_ms(moment) == 1_795_780_800_123
+    assert from_ms(to_ms(moment)) == moment
+    assert from_ms("1795780800123") == moment
+    assert to_ms(moment.replace(tzinfo=None)) == to_ms(moment)  # naive = UTC
+
+
+@pytest.mark.parametrize("text", ["-99999y", "99999y", "1e400d"])
+def test_out_of_range_times_are_a_clear_error(text: str) -> None:
+    with pytest.raises(TimeSpecError):
+        parse_since(text, NOW)
