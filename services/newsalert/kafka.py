@@ -68,6 +68,9 @@ def make_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer
         acks="all",
         enable_idempotence=False,
         linger_ms=linger_ms,
+        # The matcher sends a whole batch's alerts before awaiting them: room for many
+        # alerts per partition batch (the default 16 KiB holds a few dozen).
+        max_batch_size=512 * 1024,
         max_request_size=4 * 1024 * 1024,
     )
 

@@ -125,6 +125,14 @@ def backtest(
     ] = None,
     samples: Annotated[int, typer.Option(help="Sample headlines per rule.")] = 3,
     all_rules: Annotated[bool, typer.Option(help="List every rule in the text report.")] = False,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify",
+            help="Also check the rule index against the brute-force evaluator on every "
+            "16th article (slow with many rules); disagreements are reported.",
+        ),
+    ] = False,
     progress: Annotated[
         bool | None,
         typer.Option(
@@ -163,6 +171,7 @@ def backtest(
         story_window=timedelta(seconds=settings.story_window_s),
         max_article_bytes=settings.max_article_bytes,
         samples=samples,
+        verify=verify,
         subscriptions=() if subscription is None else (subscription,),
         event_time_bounds=EventTimeBounds.from_settings(settings),
     )

@@ -20,6 +20,7 @@ instead, as the live matcher does (:mod:`newsalert.matcher.lanes`).
 
 from __future__ import annotations
 
+import gc
 import re
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from newsalert.backtest.report import (
     RuleReport,
     RuleTiming,
 )
-from newsalert.backtest.samples import sample_of
+from newsalert.backtest.samples import PendingSample, Samples
 from newsalert.config import Config
 from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
@@ -50,7 +51,8 @@ from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document, RuleMatch
-from newsalert.rules.evaluate import Evaluation
+from newsalert.rules.gcpause import paused_gc
+from newsalert.rules.oracle import brute_force_match
 from newsalert.subscriptions import Subscription
 
 MAX_INVALID_EXAMPLES = 10
@@ -65,8 +67,11 @@ class BacktestOptions:
     story_window: timedelta = timedelta(hours=72)
     max_article_bytes: int = 1_000_000
     samples: int = 3
-    #: Time each candidate rule on every n-th article (0: never) for "slowest rules".
+    #: Time the checks of the candidate rules on every n-th article (0: never) for
+    #: "slowest rules"; with ``verify``, check the index against the brute-force
+    #: evaluator on those articles too.
     profile_every: int = 16
+    verify: bool = False
     #: Subscriptions whose own repeat intervals apply (their repeat lanes).
     subscriptions: tuple[Subscription, ...] = ()
     #: Event times are clamped as the live matcher clamps them (around the record's time).
@@ -74,17 +79,10 @@ class BacktestOptions:
 
 
 @dataclass(slots=True)
-class _Pending:
-    article: Article
-    time: datetime
-    matched: tuple[str, ...]
-
-
-@dataclass(slots=True)
 class _RuleState:
     report: RuleReport
-    sample_from: list[_Pending] = field(default_factory=list)
-    fallback: list[_Pending] = field(default_factory=list)
+    sample_from: list[PendingSample] = field(default_factory=list)
+    fallback: list[PendingSample] = field(default_factory=list)
 
 
 class Arm:
@@ -108,14 +106,20 @@ class Arm:
             repeat_interval=options.repeat_interval,
             lanes=RepeatLanes(lambda: subscriptions) if subscriptions else None,
         )
-        self._rules = {
-            rule.id: _RuleState(RuleReport(rule.id, rule.title, rule.tags)) for rule in compiled
-        }
+        with paused_gc():
+            self._rules = {
+                rule.id: _RuleState(RuleReport(rule.id, rule.title, rule.tags)) for rule in compiled
+            }
+        # The compiled rules and the per-rule state live for the whole run (millions of
+        # objects with many rules): frozen, the collector's full passes skip them.
+        gc.freeze()
         self.matches: list[tuple[str, str]] = []
         self.alerts: list[AlertRecord] = []
         self._sequence: dict[tuple[str, str], int] = {}
         self._timing: dict[str, list[float]] = {}
         self.duplicates = 0
+        self.verified = 0
+        self.disagreements: list[tuple[str, str]] = []
 
     async def feed(
         self, article: Article, event_time: datetime, profile: bool, clamped: bool = False
@@ -144,7 +148,7 @@ class Arm:
                 report.last_hit = event_time
             self.matches.append((article.id, match.rule_id))
             if len(state.fallback) < self._options.samples:
-                state.fallback.append(_Pending(article, event_time, match.matched))
+                state.fallback.append(PendingSample(article, event_time, match.matched))
         for alert in outcome.alerts:
             group = (alert.rule.id, alert.story_id)
             sequence = self._sequence.get(group, 0)
@@ -154,36 +158,37 @@ class Arm:
             state.report.alerts += 1
             state.report.alert_times.append(event_time)
             if len(state.sample_from) < self._options.samples:
-                state.sample_from.append(_Pending(article, event_time, tuple(alert.matched)))
+                state.sample_from.append(PendingSample(article, event_time, tuple(alert.matched)))
         if profile:
-            self._profile(doc or Document.from_article(article))
+            doc = doc or Document.from_article(article)
+            self._profile(doc)
+            if self._options.verify:
+                self._verify(article.id, doc, matches)
 
     def _profile(self, doc: Document) -> None:
-        # A fresh Evaluation per rule: each rule pays for its own terms, which is what
-        # it would cost alone (the shared memo would credit the first rule with it all).
-        rules = self.compiled.rules
-        for number in self.compiled.candidates(doc):
-            rule = rules[number]
-            started = time.perf_counter()
-            Evaluation(doc).rule(rule)
-            elapsed = time.perf_counter() - started
-            slot = self._timing.get(rule.id)
+        for rule_id, elapsed in self.compiled.check_times(doc):
+            slot = self._timing.get(rule_id)
             if slot is None:
-                self._timing[rule.id] = [1.0, elapsed]
+                self._timing[rule_id] = [1.0, elapsed]
             else:
                 slot[0] += 1.0
                 slot[1] += elapsed
 
+    def _verify(self, article_id: str, doc: Document, matches: list[RuleMatch]) -> None:
+        """Compare the index's answer with the brute-force evaluator of every rule."""
+        expected = {m.rule_id for m in brute_force_match(self.compiled.rules, doc)}
+        got = {m.rule_id for m in matches}
+        self.verified += 1
+        self.disagreements.extend((article_id, r) for r in sorted(expected ^ got))
+
     def result(self) -> ArmResult:
-        """The per-rule reports, with highlighted samples."""
-        reports: dict[str, RuleReport] = {}
-        for rule_id, state in self._rules.items():
-            report = state.report
-            rule = self.config.rules.get(rule_id)
-            chosen = state.sample_from or state.fallback
-            if rule is not None:
-                report.samples = [sample_of(rule, p.article, p.time, p.matched) for p in chosen]
-            reports[rule_id] = report
+        """The per-rule reports; samples are explained when a report shows them."""
+        reports = {rule_id: state.report for rule_id, state in self._rules.items()}
+        pending = {
+            rule_id: state.sample_from or state.fallback
+            for rule_id, state in self._rules.items()
+            if state.sample_from or state.fallback
+        }
         timings = [
             RuleTiming(rule_id, int(count), total)
             for rule_id, (count, total) in self._timing.items()
@@ -196,6 +201,9 @@ class Arm:
             timings=timings,
             compile_s=self.compile_s,
             unindexed=self.compiled.unindexed,
+            samples=Samples(self.config.rules.get, pending),
+            verified=self.verified if self._options.verify else None,
+            disagreements=self.disagreements,
         )
 
 

@@ -16,8 +16,8 @@ from newsalert.backtest.report import (
     DiffExample,
     LabelReport,
     RuleReport,
-    Sample,
 )
+from newsalert.backtest.samples import Sample
 
 
 def _time(value: datetime | None) -> str | None:
@@ -40,7 +40,7 @@ def _sample(sample: Sample) -> dict[str, Any]:
     }
 
 
-def _rule(report: RuleReport) -> dict[str, Any]:
+def _rule(report: RuleReport, samples: list[Sample]) -> dict[str, Any]:
     return {
         "rule_id": report.rule_id,
         "title": report.title,
@@ -50,16 +50,18 @@ def _rule(report: RuleReport) -> dict[str, Any]:
         "folded": report.folded,
         "first_hit": _time(report.first_hit),
         "last_hit": _time(report.last_hit),
-        "samples": [_sample(sample) for sample in report.samples],
+        "samples": [_sample(sample) for sample in samples],
     }
 
 
-def _arm(arm: ArmResult) -> dict[str, Any]:
-    return {
+def _arm(arm: ArmResult, sampled_rules: int | None) -> dict[str, Any]:
+    shown = arm.sampled_rules()[:sampled_rules]
+    samples = arm.samples_of(report.rule_id for report in shown)
+    data = {
         "rules_file": arm.name,
         "compile_s": round(arm.compile_s, 4),
         "unindexed_rules": arm.unindexed,
-        "rules": [_rule(report) for report in arm.rules.values()],
+        "rules": [_rule(report, samples.get(report.rule_id, [])) for report in arm.rules.values()],
         "never_fired": arm.never_fired(),
         "slowest_rules": [
             {
@@ -83,6 +85,14 @@ def _arm(arm: ArmResult) -> dict[str, Any]:
             for record in arm.alerts
         ],
     }
+    if arm.verified is not None:
+        data["verify"] = {
+            "articles": arm.verified,
+            "disagreements": [
+                {"article_id": article, "rule_id": rule} for article, rule in arm.disagreements
+            ],
+        }
+    return data
 
 
 def _example(example: DiffExample) -> dict[str, Any]:
@@ -94,9 +104,11 @@ def _example(example: DiffExample) -> dict[str, Any]:
     }
 
 
-def _comparison(comparison: Comparison, other: ArmResult) -> dict[str, Any]:
+def _comparison(
+    comparison: Comparison, other: ArmResult, sampled_rules: int | None
+) -> dict[str, Any]:
     return {
-        **_arm(other),
+        **_arm(other, sampled_rules),
         "matches": _matches(other),
         "totals": {
             "only_a": comparison.only_a,
@@ -140,8 +152,12 @@ def _labels(report: LabelReport) -> dict[str, Any]:
     }
 
 
-def to_json(result: BacktestResult) -> dict[str, Any]:
-    """The whole report as JSON-ready data (contract keys first)."""
+def to_json(result: BacktestResult, *, sampled_rules: int | None = None) -> dict[str, Any]:
+    """The whole report as JSON-ready data (contract keys first).
+
+    ``sampled_rules`` limits the samples to that many rules, most alerts first (the
+    HTML page shows no more); ``None`` gives every rule its samples.
+    """
     main = result.arms[0]
     data: dict[str, Any] = {"articles": result.articles, "matches": _matches(main)}
     data.update(
@@ -165,9 +181,9 @@ def to_json(result: BacktestResult) -> dict[str, Any]:
             "records_per_s": round(result.rate, 1),
         }
     )
-    data.update(_arm(main))
+    data.update(_arm(main, sampled_rules))
     if result.comparison is not None and len(result.arms) > 1:
-        data["compare"] = _comparison(result.comparison, result.arms[1])
+        data["compare"] = _comparison(result.comparison, result.arms[1], sampled_rules)
     if result.labels:
         data["labels"] = _labels(result.labels[0])
         if len(result.labels) > 1 and "compare" in data:

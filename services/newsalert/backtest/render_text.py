@@ -55,12 +55,20 @@ def render_text(result: BacktestResult, *, color: bool = False, all_rules: bool 
     slowest = main.slowest()
     if slowest:
         out.append("")
-        out.append("slowest rules (sampled verification time, each rule alone):")
+        out.append("slowest rules (sampled time of their compiled checks, each rule alone):")
         for timing in slowest:
             out.append(
                 f"  {timing.rule_id:<32} {timing.mean_us:9.1f} us/eval  "
                 f"{timing.evaluations:6d} evals  {timing.total_s * 1000:8.2f} ms"
             )
+    if main.verified is not None:
+        out.append("")
+        out.append(
+            f"verify: {main.verified:,} articles checked against the brute-force evaluator, "
+            f"{len(main.disagreements)} disagreements"
+        )
+        for article, rule in main.disagreements[:MAX_RULE_ROWS]:
+            out.append(f"  article {article}, rule {rule}")
     if result.comparison is not None and len(result.arms) > 1:
         out.extend(_comparison(result.comparison, main.name, result.arms[1].name))
     for arm, report in zip(result.arms, result.labels, strict=False):
@@ -91,11 +99,11 @@ def _rules_table(arm: ArmResult, all_rules: bool) -> list[str]:
 
 def _samples(arm: ArmResult, on: str, off: str) -> list[str]:
     out = ["", "samples:"]
-    fired = [r for r in arm.rules.values() if r.samples]
-    fired.sort(key=lambda r: (-r.alerts, r.rule_id))
-    for report in fired[:MAX_RULE_ROWS]:
+    shown = arm.sampled_rules()[:MAX_RULE_ROWS]
+    samples = arm.samples_of(report.rule_id for report in shown)
+    for report in shown:
         out.append(f"  {report.rule_id}")
-        for sample in report.samples:
+        for sample in samples[report.rule_id]:
             title = marked(sample.title, sample.title_marks, on, off)
             out.append(f"    {_t(sample.time)}  {title}")
             if sample.snippet and not sample.title_marks:

@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from newsalert.backtest.samples import Sample, Samples
 from newsalert.models import Alert
-
-
-@dataclass(frozen=True, slots=True)
-class Sample:
-    """One headline a rule fired on, with the matched stretches marked.
-
-    ``title_marks`` and ``snippet_marks`` are ``(start, end)`` character offsets into
-    ``title`` and ``snippet`` (a short piece of the body around the first body hit).
-    """
-
-    article_id: str
-    title: str
-    time: datetime
-    title_marks: tuple[tuple[int, int], ...]
-    snippet: str
-    snippet_marks: tuple[tuple[int, int], ...]
-    matched: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +35,6 @@ class RuleReport:
     alerts: int = 0
     first_hit: datetime | None = None
     last_hit: datetime | None = None
-    samples: list[Sample] = field(default_factory=list)
     alert_times: list[datetime] = field(default_factory=list)
 
     @property
@@ -61,7 +45,10 @@ class RuleReport:
 
 @dataclass(frozen=True, slots=True)
 class RuleTiming:
-    """Sampled verification cost of one rule (each rule timed on its own)."""
+    """Sampled cost of one rule's compiled check (each rule timed on its own).
+
+    Rules the index decides in bulk have no check of their own and no timing.
+    """
 
     rule_id: str
     evaluations: int
@@ -84,6 +71,11 @@ class ArmResult:
     timings: list[RuleTiming]
     compile_s: float = 0.0
     unindexed: int = 0
+    samples: Samples | None = None
+    #: Articles checked against the brute-force evaluator (``None``: not asked), and
+    #: the ``(article id, rule id)`` pairs on which the two disagreed.
+    verified: int | None = None
+    disagreements: list[tuple[str, str]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         return f"ArmResult({self.name!r}, {len(self.rules)} rules, {len(self.alerts)} alerts)"
@@ -92,8 +84,20 @@ class ArmResult:
         """Ids of rules without a single raw match."""
         return [rule_id for rule_id, report in self.rules.items() if report.raw_matches == 0]
 
+    def sampled_rules(self) -> list[RuleReport]:
+        """The rules with samples, most alerts first (the order the reports show)."""
+        if self.samples is None:
+            return []
+        has = self.samples.has
+        fired = [report for rule_id, report in self.rules.items() if has(rule_id)]
+        return sorted(fired, key=lambda r: (-r.alerts, r.rule_id))
+
+    def samples_of(self, rule_ids: Iterable[str]) -> dict[str, list[Sample]]:
+        """The highlighted samples of ``rule_ids`` (explained now, once)."""
+        return self.samples.explained(rule_ids) if self.samples is not None else {}
+
     def slowest(self, count: int = 10) -> list[RuleTiming]:
-        """The rules that took the most sampled verification time."""
+        """The rules whose checks took the most sampled time."""
         return sorted(self.timings, key=lambda t: (-t.total_s, t.rule_id))[:count]
 
 

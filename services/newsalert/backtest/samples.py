@@ -1,13 +1,39 @@
-"""Sample headlines with the matched terms marked, from the rules' ``explain`` offsets."""
+"""Sample headlines with the matched terms marked, from the rules' ``explain`` offsets.
+
+A run remembers up to ``--samples`` candidate articles per rule (:class:`Samples`) and
+explains them only when a report shows them: the text report shows 50 rules, the HTML
+page 200, the JSON report every rule. Explaining costs far more than matching, so it
+is done once per shown sample, with each article normalised once for all its rules.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
-from newsalert.backtest.report import Sample
 from newsalert.models import Article
 from newsalert.rules import Document, Rule
-from newsalert.rules.explain import explain
+from newsalert.rules.explain import positive_hits
+from newsalert.text import token_spans
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One headline a rule fired on, with the matched stretches marked.
+
+    ``title_marks`` and ``snippet_marks`` are ``(start, end)`` character offsets into
+    ``title`` and ``snippet`` (a short piece of the body around the first body hit).
+    """
+
+    article_id: str
+    title: str
+    time: datetime
+    title_marks: tuple[tuple[int, int], ...]
+    snippet: str
+    snippet_marks: tuple[tuple[int, int], ...]
+    matched: tuple[str, ...]
+
 
 SNIPPET_CONTEXT = 90
 
@@ -23,6 +49,55 @@ def _merge(text: str, spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ..
     return tuple(merged)
 
 
+@dataclass(frozen=True, slots=True)
+class PendingSample:
+    """An article a rule fired on, to be explained if the report shows it."""
+
+    article: Article
+    time: datetime
+    matched: tuple[str, ...]
+
+
+class Samples:
+    """The sample candidates of every rule of a run, explained on request (cached)."""
+
+    def __init__(
+        self, rule_of: Callable[[str], Rule | None], pending: dict[str, list[PendingSample]]
+    ) -> None:
+        self._rule_of = rule_of
+        self._pending = pending
+        self._explained: dict[str, list[Sample]] = {}
+
+    def has(self, rule_id: str) -> bool:
+        """True when ``rule_id`` has samples to show."""
+        return bool(self._pending.get(rule_id)) and self._rule_of(rule_id) is not None
+
+    def explained(self, rule_ids: Iterable[str]) -> dict[str, list[Sample]]:
+        """The samples of ``rule_ids``, explained now unless they already were."""
+        asked = list(dict.fromkeys(rule_ids))
+        wanted = [r for r in asked if r not in self._explained and self.has(r)]
+        # Grouped by article: each article is normalised and cut into spans once.
+        by_article: dict[int, list[tuple[str, int, PendingSample]]] = {}
+        for rule_id in wanted:
+            self._explained[rule_id] = []
+            for rank, pending in enumerate(self._pending[rule_id]):
+                by_article.setdefault(id(pending.article), []).append((rule_id, rank, pending))
+        done: dict[tuple[str, int], Sample] = {}
+        for group in by_article.values():
+            article = group[0][2].article
+            doc = Document.from_article(article)
+            spans = {"title": token_spans(article.title), "body": token_spans(article.body)}
+            for rule_id, rank, pending in group:
+                rule = self._rule_of(rule_id)
+                assert rule is not None  # has() checked it
+                done[rule_id, rank] = sample_of(
+                    rule, article, pending.time, pending.matched, doc=doc, spans=spans
+                )
+        for (rule_id, _rank), sample in sorted(done.items(), key=lambda item: item[0]):
+            self._explained[rule_id].append(sample)
+        return {r: self._explained.get(r, []) for r in asked}
+
+
 def sample_of(
     rule: Rule,
     article: Article,
@@ -30,17 +105,15 @@ def sample_of(
     matched: tuple[str, ...],
     *,
     doc: Document | None = None,
+    spans: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> Sample:
     """The headline of ``article`` and a body snippet, with ``rule``'s positive hits marked."""
-    texts = {"title": article.title, "body": article.body}
-    explanation = explain(rule, doc or Document.from_article(article), texts)
+    if spans is None:
+        spans = {"title": token_spans(article.title), "body": token_spans(article.body)}
     title_spans: list[tuple[int, int]] = []
     body_spans: list[tuple[int, int]] = []
-    for term in explanation.terms:
-        if term.negated or not term.matched:
-            continue
-        for hit in term.hits:
-            (title_spans if hit.field == "title" else body_spans).append((hit.start, hit.end))
+    for hit in positive_hits(rule, doc or Document.from_article(article), spans):
+        (title_spans if hit.field == "title" else body_spans).append((hit.start, hit.end))
     snippet, snippet_marks = _snippet(article.body, _merge(article.body, body_spans))
     return Sample(
         article_id=article.id,

@@ -156,7 +156,7 @@ class Deliverer:
             result = AttemptResult(None, 0.0, error=f"cannot sign: {describe(exc)}", refused=True)
         else:
             timeout_s = sub.timeout_s(self._timeout_s)
-            result = await self._sender.post(sub.url, request, timeout_s=timeout_s)
+            result = await self._sender.post(sub.url, request, timeout_s=timeout_s, pool=sub.id)
         # The error text goes to the delivery log, events, logs and alerts.dlq.
         progress.result = result = result.scrubbed(sub.url)
         return await self._record(sub, progress, result)

@@ -17,6 +17,7 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
+from newsalert.dispatcher.coalesce import Coalescer
 from newsalert.dispatcher.keys import QUEUE_TTL_S, RETENTION_S, DispatcherKeys
 from newsalert.dispatcher.log import MAX_LOGGED_ATTEMPTS, DeliveryLog
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
@@ -115,6 +116,14 @@ class DeliveryStore:
         self._reap = redis.register_script(_REAP)
         self._pause = redis.register_script(_PAUSE)
         self.log = DeliveryLog(redis, self.keys, clock=clock)
+        self._alerts = _AlertCache()
+        self._loads: Coalescer[tuple[str, str], tuple[PendingDelivery | None, bool, bool]] = (
+            Coalescer(self._load_many)
+        )
+        self._finishes: Coalescer[_Outcome, int] = Coalescer(self._finish_many)
+
+    def _pending(self, delivery_id: str, data: dict[Any, Any]) -> PendingDelivery | None:
+        return _pending(delivery_id, data, self._alerts)
 
     def now_ms(self) -> int:
         """The store's clock in epoch milliseconds."""
@@ -177,18 +186,31 @@ class DeliveryStore:
 
     async def load(self, delivery_id: str) -> PendingDelivery | None:
         """The delivery ``delivery_id`` as needed for an attempt (``None`` when gone)."""
-        return _pending(delivery_id, await self.redis.hgetall(self.keys.record(delivery_id)))
+        return self._pending(delivery_id, await self.redis.hgetall(self.keys.record(delivery_id)))
 
     async def load_for_attempt(
         self, subscription_id: str, delivery_id: str
     ) -> tuple[PendingDelivery | None, bool, bool]:
-        """One round trip before an attempt: the delivery, is it delivered, is the sub paused."""
+        """The delivery, is it delivered, is the sub paused (what an attempt needs first).
+
+        Concurrent calls share one pipelined round trip.
+        """
+        return await self._loads.submit((subscription_id, delivery_id))
+
+    async def _load_many(
+        self, wanted: Sequence[tuple[str, str]]
+    ) -> list[tuple[PendingDelivery | None, bool, bool]]:
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.hgetall(self.keys.record(delivery_id))
-            pipe.exists(self.keys.delivered(subscription_id, delivery_id))
-            pipe.hget(self.keys.state(subscription_id), "paused")
-            data, delivered, paused = await pipe.execute()
-        return _pending(delivery_id, data), bool(delivered), paused == "1"
+            for subscription_id, delivery_id in wanted:
+                pipe.hgetall(self.keys.record(delivery_id))
+                pipe.exists(self.keys.delivered(subscription_id, delivery_id))
+                pipe.hget(self.keys.state(subscription_id), "paused")
+            replies = await pipe.execute()
+        return [
+            (self._pending(delivery_id, replies[3 * n]), bool(replies[3 * n + 1]),
+             replies[3 * n + 2] == "1")
+            for n, (_sub, delivery_id) in enumerate(wanted)
+        ]  # fmt: skip
 
     async def is_delivered(self, subscription_id: str, delivery_id: str) -> bool:
         """True once a 2xx was recorded for this delivery."""
@@ -211,42 +233,54 @@ class DeliveryStore:
         ``RETRYING`` and ``PAUSED`` put it back in ``due`` (at ``next_ms``); ``DELIVERED``
         sets the delivered mark and ends the subscription's failure streak, returning the
         streak it ended (0 otherwise); ``DELIVERED`` and ``FAILED`` shorten the record's
-        TTL to the log retention.
+        TTL to the log retention. Concurrent calls share one MULTI (each call returns once
+        its own outcome is stored, as alone).
         """
+        return await self._finishes.submit(
+            _Outcome(item, status, attempt, attempts, next_ms, error, self.now_ms())
+        )
+
+    async def _finish_many(self, outcomes: Sequence[_Outcome]) -> list[int]:
         k = self.keys
-        sub, dlv = item.subscription_id, item.delivery_id
-        fields: dict[Any, Any] = {  # redis-py wants its own key/value unions
-            "status": status.value,
-            "attempts": attempts,
-            "updated_ms": self.now_ms(),
-            "next_ms": "" if next_ms is None else int(next_ms),
-            "last_error": error or "",
-        }
-        if attempt is not None:
-            fields["last_status"] = "" if attempt.status is None else attempt.status
+        ended_at: list[int | None] = []
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(k.record(dlv), mapping=fields)
-            pipe.hdel(k.record(dlv), "force")
-            if attempt is not None:
-                pipe.rpush(k.attempts(dlv), attempt.model_dump_json())
-                pipe.ltrim(k.attempts(dlv), -MAX_LOGGED_ATTEMPTS, -1)
-                pipe.expire(k.attempts(dlv), QUEUE_TTL_S)
-            pipe.zrem(k.inflight(sub), dlv)
-            if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
-                pipe.zadd(k.due(sub), {dlv: float(next_ms if next_ms is not None else item.order)})
-                pipe.expire(k.due(sub), QUEUE_TTL_S)
-                pipe.expire(k.record(dlv), QUEUE_TTL_S)
-            else:
-                pipe.zrem(k.due(sub), dlv)
-                pipe.expire(k.record(dlv), RETENTION_S)
-                pipe.expire(k.attempts(dlv), RETENTION_S)
-            if status is DeliveryStatus.DELIVERED:
-                pipe.set(k.delivered(sub, dlv), "1", ex=RETENTION_S)
-                _end_streak(pipe, k.state(sub))
-                results = await pipe.execute()
-                return int(results[-4] or 0)
-            await pipe.execute()
-        return 0
+            for outcome in outcomes:
+                item, status, attempt = outcome.item, outcome.status, outcome.attempt
+                sub, dlv = item.subscription_id, item.delivery_id
+                next_ms = outcome.next_ms
+                fields: dict[Any, Any] = {  # redis-py wants its own key/value unions
+                    "status": status.value,
+                    "attempts": outcome.attempts,
+                    "updated_ms": outcome.at_ms,
+                    "next_ms": "" if next_ms is None else int(next_ms),
+                    "last_error": outcome.error or "",
+                }
+                if attempt is not None:
+                    fields["last_status"] = "" if attempt.status is None else attempt.status
+                pipe.hset(k.record(dlv), mapping=fields)
+                pipe.hdel(k.record(dlv), "force")
+                if attempt is not None:
+                    pipe.rpush(k.attempts(dlv), attempt.model_dump_json())
+                    pipe.ltrim(k.attempts(dlv), -MAX_LOGGED_ATTEMPTS, -1)
+                    pipe.expire(k.attempts(dlv), QUEUE_TTL_S)
+                pipe.zrem(k.inflight(sub), dlv)
+                if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
+                    due = float(next_ms if next_ms is not None else item.order)
+                    pipe.zadd(k.due(sub), {dlv: due})
+                    pipe.expire(k.due(sub), QUEUE_TTL_S)
+                    pipe.expire(k.record(dlv), QUEUE_TTL_S)
+                else:
+                    pipe.zrem(k.due(sub), dlv)
+                    pipe.expire(k.record(dlv), RETENTION_S)
+                    pipe.expire(k.attempts(dlv), RETENTION_S)
+                if status is DeliveryStatus.DELIVERED:
+                    pipe.set(k.delivered(sub, dlv), "1", ex=RETENTION_S)
+                    ended_at.append(len(pipe))
+                    _end_streak(pipe, k.state(sub))
+                else:
+                    ended_at.append(None)
+            results = await pipe.execute()
+        return [0 if at is None else int(results[at] or 0) for at in ended_at]
 
     async def drop(self, subscription_id: str, delivery_id: str) -> None:
         """Forget a claimed id whose record is gone (expired) or already delivered."""
@@ -338,13 +372,43 @@ def _end_streak(pipe: Pipeline, key: str) -> None:
     pipe.expire(key, QUEUE_TTL_S)
 
 
-def _pending(delivery_id: str, data: dict[Any, Any]) -> PendingDelivery | None:
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """One :meth:`DeliveryStore.finish` call, queued for the next MULTI."""
+
+    item: PendingDelivery
+    status: DeliveryStatus
+    attempt: AttemptRecord | None
+    attempts: int
+    next_ms: float | None
+    error: str | None
+    at_ms: int
+
+
+class _AlertCache:
+    """Parsed alerts by their stored JSON: a fanned-out alert is decoded once, not once
+    per subscription. Bounded: cleared when full (alerts are small and short-lived)."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._alerts: dict[str, Alert] = {}
+
+    def get(self, text: str) -> Alert:
+        alert = self._alerts.get(text)
+        if alert is None:
+            if len(self._alerts) >= self._limit:
+                self._alerts.clear()
+            alert = self._alerts[text] = Alert.model_validate_json(text)
+        return alert
+
+
+def _pending(delivery_id: str, data: dict[Any, Any], alerts: _AlertCache) -> PendingDelivery | None:
     if not data or "alert" not in data:
         return None
     return PendingDelivery(
         delivery_id=delivery_id,
         subscription_id=str(data["sub"]),
-        alert=Alert.model_validate_json(data["alert"]),
+        alert=alerts.get(data["alert"]),
         attempts=int(data.get("attempts", 0)),
         order=float(data.get("order", 0)),
         created_ms=int(data.get("created_ms", 0)),

@@ -132,6 +132,7 @@ class ArticlePipeline:
         """The alerts of the claims that send, one per (matched rule, lane)."""
         verdict = outcome.verdict
         claim_of = {AlertKey(claim.rule_id, claim.lane): claim for claim in outcome.claims}
+        ref = ArticleRef.of(outcome.article)  # one immutable reference shared by its alerts
         alerts = []
         for match, keys in zip(outcome.matches, groups, strict=True):
             for key in keys:
@@ -142,7 +143,7 @@ class ArticlePipeline:
                     Alert(
                         alert_id=claim.alert_id,
                         rule=RuleRef(id=match.rule_id, title=match.title),
-                        article=ArticleRef.of(outcome.article),
+                        article=ref,
                         story_id=verdict.story_id,
                         matched=list(match.matched),
                         tags=list(match.tags),

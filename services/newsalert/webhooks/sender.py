@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -53,14 +54,25 @@ class AttemptResult:
 class GuardedTransport(httpx.AsyncHTTPTransport):
     """``httpx.AsyncHTTPTransport`` whose connections go through the SSRF guard."""
 
-    def __init__(self, policy: AddressPolicy, *, max_connections: int = 100) -> None:
-        super().__init__(trust_env=False, retries=0)
+    def __init__(
+        self,
+        policy: AddressPolicy,
+        *,
+        max_connections: int = 512,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        # One TLS context for the transport and its pool (building one loads the CA
+        # bundle, slow enough to delay a subscription's first delivery).
+        context = ssl_context or httpx.create_ssl_context()
+        super().__init__(verify=context, trust_env=False, retries=0)
         # httpx does not expose the network backend; the pool is rebuilt with the guarded
         # one (same defaults as httpx) so every new connection is vetted at connect time.
         self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=context,
             max_connections=max_connections,
-            max_keepalive_connections=20,
+            # Every open connection may be kept: a busy endpoint reuses its
+            # ``max_in_flight`` connections instead of reconnecting for each request.
+            max_keepalive_connections=max_connections,
             keepalive_expiry=5.0,
             http1=True,
             http2=False,
@@ -70,7 +82,13 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
 
 
 class WebhookSender:
-    """POSTs signed requests; one instance (and one connection pool) per dispatcher."""
+    """POSTs signed requests; one instance per dispatcher, one connection pool per
+    ``pool`` name (the dispatcher uses one per subscription).
+
+    Separate pools keep each endpoint's keep-alive connections to itself, so one busy or
+    hanging endpoint cannot take another's connections, and each pool stays small
+    (httpcore's pool does work per queued request and connection).
+    """
 
     def __init__(
         self,
@@ -81,17 +99,34 @@ class WebhookSender:
     ) -> None:
         self._timeout_s = timeout_s
         quiet_http_client_logs()  # httpx logs each request's full URL at INFO
-        self._client = httpx.AsyncClient(
-            transport=transport or GuardedTransport(policy),
-            follow_redirects=False,
-            trust_env=False,
-            timeout=httpx.Timeout(timeout_s),
-        )
+        self._policy = policy
+        self._transport = transport
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._ssl_context = httpx.create_ssl_context()  # shared by every pool
+        self._client_for(None)
+
+    def _client_for(self, pool: str | None) -> httpx.AsyncClient:
+        client = self._clients.get(pool)
+        if client is None:
+            client = self._clients[pool] = httpx.AsyncClient(
+                transport=self._transport
+                or GuardedTransport(self._policy, ssl_context=self._ssl_context),
+                follow_redirects=False,
+                trust_env=False,
+                timeout=httpx.Timeout(self._timeout_s),
+            )
+        return client
 
     async def post(
-        self, url: str, request: SignedRequest, *, timeout_s: float | None = None
+        self,
+        url: str,
+        request: SignedRequest,
+        *,
+        timeout_s: float | None = None,
+        pool: str | None = None,
     ) -> AttemptResult:
-        """POST ``request`` to ``url`` once and report what happened; never raises.
+        """POST ``request`` to ``url`` once (on the connections of ``pool``) and report what
+        happened; never raises.
 
         An exception nobody expected (a URL httpx refuses, a bug below us) is a failed
         attempt too: the delivery's schedule must go on whatever the endpoint or the
@@ -99,7 +134,7 @@ class WebhookSender:
         """
         started = time.perf_counter()
         try:
-            return await self._post(url, request, timeout_s, started)
+            return await self._post(url, request, timeout_s, pool, started)
         except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
             # Not a URL we can send to (config validation refuses these; a subscription
             # built some other way still ends here).
@@ -114,7 +149,12 @@ class WebhookSender:
             return AttemptResult(None, _elapsed_ms(started), error=describe(exc))
 
     async def _post(
-        self, url: str, request: SignedRequest, timeout_s: float | None, started: float
+        self,
+        url: str,
+        request: SignedRequest,
+        timeout_s: float | None,
+        pool: str | None,
+        started: float,
     ) -> AttemptResult:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
@@ -126,7 +166,7 @@ class WebhookSender:
             # outlive the delivery's lease.
             async with (
                 asyncio.timeout(limit),
-                self._client.stream(
+                self._client_for(pool).stream(
                     "POST",
                     url,
                     content=request.body,
@@ -151,8 +191,10 @@ class WebhookSender:
         )
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
-        await self._client.aclose()
+        """Close every connection pool."""
+        for client in self._clients.values():
+            await client.aclose()
+        self._clients.clear()
 
 
 def describe(exc: BaseException) -> str:

@@ -98,14 +98,39 @@ async def test_other_rule_set_sees_other_alerts(tmp_path: Path) -> None:
     }
 
 
-async def test_slowest_rules_are_timed_on_sampled_articles(tmp_path: Path) -> None:
+async def test_slowest_rules_are_the_compiled_checks_of_the_production_path(
+    tmp_path: Path,
+) -> None:
+    # "slowest rules" times what matching really runs: the compiled checks of the rules
+    # the index cannot decide in bulk (NEAR over a phrase), not the exact rules.
     path = write_jsonl(tmp_path / "in.jsonl", ARTICLES)
+    rules = RULES_A.replace(
+        "subscriptions:",
+        "  - id: near-rates\n    query: '\"central bank\" NEAR/6 (raises OR cuts)'\nsubscriptions:",
+    )
     options = BacktestOptions(profile_every=1)
-    arm = Arm("A", parse_config_text(RULES_A, ENV), options)
+    arm = Arm("A", parse_config_text(rules, ENV), options)
     result = await run_backtest(FileSource([path]), [arm], options)
     slowest = result.arms[0].slowest()
-    assert {t.rule_id for t in slowest} >= {"port-strike", "rates"}
+    timed = {t.rule_id for t in slowest}
+    assert "near-rates" in timed
+    assert "port-strike" not in timed  # decided in bulk by the index: no check of its own
     assert all(t.evaluations >= 1 and t.total_s > 0 for t in slowest)
+    assert "near-rates" in {m[1] for m in result.arms[0].matches}
+    assert result.arms[0].verified is None
+
+
+async def test_verify_checks_the_index_against_the_brute_force_evaluator(
+    tmp_path: Path,
+) -> None:
+    path = write_jsonl(tmp_path / "in.jsonl", ARTICLES)
+    options = BacktestOptions(profile_every=1, verify=True)
+    arm = Arm("A", parse_config_text(RULES_A, ENV), options)
+    result = await run_backtest(FileSource([path]), [arm], options)
+    assert result.arms[0].verified == len(ARTICLES)
+    assert result.arms[0].disagreements == []
+    report = to_json(result)
+    assert report["verify"] == {"articles": len(ARTICLES), "disagreements": []}
 
 
 def test_article_without_time_uses_now(tmp_path: Path) -> None:

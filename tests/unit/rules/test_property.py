@@ -6,8 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.rules import CompiledRules, Document
+from newsalert.rules.document import FieldText
 from newsalert.rules.evaluate import Evaluation
+from newsalert.rules.explain import _term_spans
 from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Rule, Term, TermMode, Word
+from newsalert.rules.oracle import _word_at as oracle_word_at
 from newsalert.rules.oracle import brute_force_match
 from newsalert.text import stem
 
@@ -135,3 +138,23 @@ def test_single_terms_indexed_equals_brute_force(leaves: list[Node], title: str,
     rule_set = tuple(Rule(id=f"r{i:03d}", expr=leaf) for i, leaf in enumerate(leaves))
     doc = Document.from_text(title=title, body=body)
     assert CompiledRules(rule_set).match(doc) == brute_force_match(rule_set, doc)
+
+
+def _naive_window_spans(term: Term, text: FieldText) -> list[tuple[int, int]]:
+    """Every window start, every word: the obvious (quadratic) definition of the marks."""
+    marks: set[int] = set()
+    n = len(text.tokens)
+    for first in range(n):
+        window = range(first, min(n, first + term.window))
+        found = [[i for i in window if oracle_word_at(w, text, i)] for w in term.words]
+        if all(found):
+            marks.update(i for positions in found for i in positions)
+    return [(i, i) for i in sorted(marks)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(term=terms(), body=texts)
+def test_explained_window_marks_equal_the_naive_definition(term: Term, body: str) -> None:
+    text = Document.from_text(body=body).fields["body"]
+    if term.mode == "window":
+        assert _term_spans(term, text) == _naive_window_spans(term, text)

@@ -1,0 +1,66 @@
+"""Webhooks per second of one ``WebhookSender`` against the fast local receiver.
+
+Isolates the HTTP client's cost from Redis and Kafka: one process, the sender posting
+a small signed body to ``bench/fastinbox.py`` on loopback with N requests in flight.
+Prints wall rate and CPU microseconds per request (receiver included, same process).
+
+    .venv/bin/python bench/sender.py --concurrency 1,4,8,16,32 --requests 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fastinbox import FastInbox
+
+from newsalert.webhooks.sender import WebhookSender
+from newsalert.webhooks.signing import sign_request
+from newsalert.webhooks.ssrf import AddressPolicy
+
+SECRET = "whsec_dGVzdHNlY3JldHRlc3Q="
+
+
+async def main_async(levels: list[int], count: int) -> None:
+    """Post ``count`` requests at each concurrency level and print the rates."""
+    inbox = FastInbox()
+    await inbox.start()
+    sender = WebhookSender(AddressPolicy.from_strings(["127.0.0.0/8"]))
+    request = sign_request([SECRET], "msg_1", int(time.time()), b'{"type":"news.alert"}')
+    try:
+        for level in levels:
+            slots = asyncio.Semaphore(level)
+
+            async def one() -> None:
+                async with slots:  # noqa: B023  (each level awaits its own gather)
+                    result = await sender.post(f"{inbox.url}/bench", request, pool="bench")
+                    assert result.status == 200, result
+
+            started, cpu = time.perf_counter(), time.process_time()
+            await asyncio.gather(*(one() for _ in range(count)))
+            wall, used = time.perf_counter() - started, time.process_time() - cpu
+            print(f"{level:>3} in flight: {count / wall:8,.0f} requests/s, "
+                  f"{used / count * 1e6:6,.0f} µs CPU per request", flush=True)  # fmt: skip
+    finally:
+        await sender.aclose()
+        await inbox.stop()
+
+
+def main() -> int:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--concurrency", default="1,4,8,16,32")
+    parser.add_argument("--requests", type=int, default=2000)
+    args = parser.parse_args()
+    levels = [int(level) for level in args.concurrency.split(",")]
+    asyncio.run(main_async(levels, args.requests))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
