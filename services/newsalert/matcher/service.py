@@ -253,15 +253,8 @@ class MatcherService:
             if decoded.clamped:
                 outcome.alerts = marked_clamped(outcome.alerts)
         try:
-            # Every outcome's alerts are sent before any acknowledgement is awaited, so the
-            # batch waits for the broker once; a failure is raised only after every send
-            # was waited for (a retry publishes them all again under the same ids).
-            published = await asyncio.gather(
-                *(self._publish(outcome) for outcome in outcomes), return_exceptions=True
-            )
-            failed = next((r for r in published if isinstance(r, BaseException)), None)
-            if failed is not None:
-                raise failed
+            for outcome in outcomes:
+                await self._publish(outcome)
         except BaseException:
             await self._pipeline.abandon_batch(outcomes)
             raise
