@@ -23,9 +23,10 @@ test: install  ## the whole suite: unit, integration (tansu + Apache Kafka when 
 test-fast: install  ## unit tests only
 	$(BIN)/pytest tests/unit
 
-lint: install
+lint: install  ## ruff, and the import-linter contracts of pyproject.toml (the package map)
 	$(BIN)/ruff check services tests bench
 	$(BIN)/ruff format --check services tests bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy
@@ -34,4 +35,4 @@ schemas: install  ## regenerate schemas/ from the pydantic models
 	$(BIN)/newsalert schemas write
 
 clean:
-	rm -rf $(VENV) .newsalert .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .newsalert .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

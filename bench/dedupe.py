@@ -13,8 +13,8 @@ tables for ``docs/benchmarks.md``.
 * The same two figures for 64-bit SimHash at Hamming distance <= 3, for comparison.
 * Redis memory per 100k articles and cost per article (MemoryDedupe, RedisDedupe).
 * CPU cost of each fingerprint stage per article (``--stages``), using only functions
-  that fingerprint scheme 1 had too, so ``PYTHONPATH=<old checkout>/services`` runs the
-  same table against the old code for a before/after comparison in one session.
+  every fingerprint scheme provides, so ``PYTHONPATH=<other tree>/services`` runs the
+  same table against another version of the code for a comparison in one session.
 * ``--hash-seed N`` re-seeds the per-shingle hash (another MinHash permutation) to show
   how far the quality figures move between seeds. Stage and seed helpers:
   ``bench/dedupe_stages.py``.

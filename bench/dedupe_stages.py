@@ -1,7 +1,7 @@
 """Fingerprint side of ``bench/dedupe.py``: CPU cost per stage and MinHash seed spread.
 
-Uses only functions that fingerprint scheme 1 had too, so the same table runs against an
-older checkout (``PYTHONPATH=<old tree>/services``) for a before/after comparison.
+Uses only functions every fingerprint scheme provides, so the same table runs against
+another tree (``PYTHONPATH=<tree>/services``) to compare two versions of the code.
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def stage_costs(articles: list[Article], params: FingerprintParams) -> dict[str,
 def use_hash_seed(seed: int) -> None:
     """Re-seed the per-shingle hash (a different MinHash permutation) to measure the spread.
 
-    Scheme 2: XXH3-64 with ``seed``; scheme 1 (an older checkout): blake2b keyed with it.
+    ``FINGERPRINT_SCHEME`` 2 or later: XXH3-64 with ``seed``; a tree without that
+    constant (scheme 1): blake2b keyed with it.
     Only for this benchmark; stores always use seed 0.
     """
     if not seed:

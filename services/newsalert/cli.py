@@ -81,13 +81,20 @@ def _serve(
     api_port: int | None,
     api_host: str | None,
 ) -> None:
+    from newsalert.redis_policy import EXIT_CODE as REDIS_POLICY_EXIT_CODE
+    from newsalert.redis_policy import RedisPolicyError
     from newsalert.runner import Roles, run_until_stopped
 
     settings = _settings()
     path = _config_path(settings, config)
     roles = Roles(matcher=matcher, dispatcher=dispatcher, api_port=api_port, api_host=api_host)
     try:
-        asyncio.run(run_until_stopped(settings, path, os.environ, roles))
+        asyncio.run(
+            run_until_stopped(settings, path, os.environ, roles, on_ready=_print_ready_line)
+        )
+    except RedisPolicyError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(REDIS_POLICY_EXIT_CODE) from exc
     except NewsalertError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from exc
@@ -228,3 +235,8 @@ def schemas_write(
 def main() -> None:
     """Console-script entry point."""
     app()
+
+
+def _print_ready_line(roles: str) -> None:
+    """``<roles> ready`` on stdout: scripts and tests wait for this line."""
+    print(f"{roles} ready", flush=True)

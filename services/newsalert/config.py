@@ -99,13 +99,13 @@ def load_config(
 
 def _load(source: Path, env: Mapping[str, str] | None, subscriptions: bool) -> Config:
     problems: list[Problem] = []
-    files = _files(source)
+    files = existing_config_files(source)
     documents: list[_Document] = []
     for file in files:
-        text = _read(file, problems)
+        text = read_config_file(file, problems)
         if text is None:
             continue
-        documents.append(_Document(str(file), *_parse_yaml(text, str(file), problems)))
+        documents.append(_Document(str(file), *parse_config_yaml(text, str(file), problems)))
     return _build(documents, source, tuple(files), env if subscriptions else None, problems)
 
 
@@ -152,7 +152,7 @@ class ConfigLoader:
             return config
 
     def _load(self) -> Config:
-        files = _files(self.path)
+        files = existing_config_files(self.path)
         early: list[list[Problem]] = []  # per file, in file order: read and YAML problems
         documents: list[_Document] = []
         texts: list[str] = []
@@ -160,7 +160,7 @@ class ConfigLoader:
         for file in files:
             found: list[Problem] = []
             early.append(found)
-            text = _read(file, found)
+            text = read_config_file(file, found)
             if text is None:
                 continue
             cut = split_rule_items(text)
@@ -169,7 +169,7 @@ class ConfigLoader:
             if cut and memory and memory.changed(cut) <= MAX_CHANGED_SHARE * len(cut.items):
                 document = _skeleton(str(file), cut)
             if document is None:
-                document = _Document(str(file), *_parse_yaml(text, str(file), found))
+                document = _Document(str(file), *parse_config_yaml(text, str(file), found))
             documents.append(document)
             texts.append(text)
             cuts.append(cut)
@@ -185,7 +185,7 @@ class ConfigLoader:
             if items is None:  # parse it whole: the same problems, in the same order
                 found = early[files.index(Path(document.file))]
                 documents[number] = _Document(
-                    document.file, *_parse_yaml(texts[number], document.file, found)
+                    document.file, *parse_config_yaml(texts[number], document.file, found)
                 )
                 continue
             document.items = items
@@ -223,7 +223,7 @@ class ConfigLoader:
 def _skeleton(file: str, cut: RuleItems) -> _Document | None:
     # The file without its rule items; None when that is not cleanly the case.
     problems: list[Problem] = []
-    document, marks = _parse_yaml(cut.skeleton(), file, problems)
+    document, marks = parse_config_yaml(cut.skeleton(), file, problems)
     if problems or not isinstance(document, dict) or document.get("rules", False) is not None:
         return None
     if not rules_key_at(marks.node(document), cut.rules_line):
@@ -231,9 +231,12 @@ def _skeleton(file: str, cut: RuleItems) -> _Document | None:
     return _Document(file, document, marks, [])
 
 
-def _read(file: Path, problems: list[Problem]) -> str | None:
-    # The size is checked before reading: what a file may cost is bounded before the
-    # work is done (see newsalert.rules.limits).
+def read_config_file(file: Path, problems: list[Problem]) -> str | None:
+    """The text of one config file, or ``None`` with the problem appended to ``problems``.
+
+    A file over ``MAX_FILE_BYTES`` is refused from its size, before it is read: what a
+    file may cost is bounded before the work is done (see newsalert.rules.limits).
+    """
     try:
         size = file.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -246,7 +249,12 @@ def _read(file: Path, problems: list[Problem]) -> str | None:
         return None
 
 
-def _files(source: Path) -> list[Path]:
+def existing_config_files(source: Path) -> list[Path]:
+    """The YAML files of the config at ``source``; ``RuleFileError`` when there are none.
+
+    Unlike :func:`config_files`, a missing path or a directory without YAML files is a
+    problem with the path as its location.
+    """
     if not source.exists():
         raise RuleFileError([Problem(Location(str(source)), "no such file or directory")])
     files = config_files(source)
@@ -260,11 +268,16 @@ def parse_config_text(
 ) -> Config:
     """Validate config YAML given as text (tests, the API's "try these rules")."""
     problems: list[Problem] = []
-    document, marks = _parse_yaml(text, source, problems)
+    document, marks = parse_config_yaml(text, source, problems)
     return _build([_Document(source, document, marks)], Path(source), (), env or {}, problems)
 
 
-def _parse_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, Marks]:
+def parse_config_yaml(text: str, file: str, problems: list[Problem]) -> tuple[object, Marks]:
+    """One config file's YAML document and its marks (line/column of every node).
+
+    Invalid YAML and repeated mapping keys are appended to ``problems`` (located in
+    ``file``); the document is then ``None`` (invalid) or still returned (repeated keys).
+    """
     try:
         document, marks = load_with_marks(text)
     except yaml.YAMLError as exc:  # limits (depth, aliases) included: see yamlmarks
@@ -304,7 +317,7 @@ def _build(
         for key in document:
             if key not in TOP_KEYS:
                 parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
-        version = _version(parser, document, version)
+        version = declared_version(parser, document, version)
         if "defaults" in document:
             defaults = parser.defaults(document["defaults"], document, defaults)
         if entry.items is not None:
@@ -394,7 +407,7 @@ def _defaults(documents: list[_Document]) -> Defaults:
     return defaults
 
 
-def _version(parser: RuleParser, document: dict[object, object], current: int) -> int:
+def declared_version(parser: RuleParser, document: dict[object, object], current: int) -> int:
     """The rule-language ``version`` a file declares (``current`` when it declares none).
 
     Only :data:`SUPPORTED_VERSION` is accepted (``true`` is not ``1``); any file of a

@@ -1,7 +1,8 @@
 """The ``subscriptions:`` of a config file: ``${VAR}`` expansion and validation.
 
 Each problem is recorded with its file, line/column and subscription id, like the
-problems of rules (:mod:`newsalert.config` raises them together).
+problems of rules (:mod:`newsalert.config` raises them together). A webhook URL must also
+be one the sender can POST to (:func:`~newsalert.webhooks.endpoint.check_endpoint_url`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from newsalert.rules.model import Location
 from newsalert.rules.problems import Problem
 from newsalert.rules.yamlmarks import Marks
 from newsalert.subscriptions import Subscription
+from newsalert.webhooks.endpoint import EndpointURLError, check_endpoint_url
 
 #: (file, where its parts were written, the subscriptions list, index in it)
 RawSubscription = tuple[str, Marks, Any, int]
@@ -80,7 +82,15 @@ def validate_subscriptions(
                 key = error["loc"][0] if error["loc"] else None
                 at = Location(file, *mark_of(item, key)) if key is not None else where
                 field_name = ".".join(str(part) for part in error["loc"]) or "subscription"
-                problems.append(Problem(at, f"{field_name}: {error['msg']}", name))
+                reason = error["msg"].removeprefix("Value error, ")
+                problems.append(Problem(at, f"{field_name}: {reason}", name))
+            continue
+        try:
+            # Here, not in the (pure) model: it takes the sender's URL parser (httpx).
+            check_endpoint_url(subscription.url)
+        except EndpointURLError as exc:
+            at = Location(file, *mark_of(item, "url"))
+            problems.append(Problem(at, f"url: {exc}", subscription.id))
             continue
         if subscription.id in seen:
             problems.append(Problem(where, "duplicate subscription id", subscription.id))

@@ -104,8 +104,8 @@ class ConfigWatcher(Generic[T]):
         self.last_error = None
         if self._on_reload is not None:
             self._on_reload(value)
-        # Freeing a big old value (a compiled rule set) takes tens of milliseconds: done
-        # in a worker thread, not on the event loop (``old`` holds its last reference).
+        # Freeing a big old value (a compiled rule set) is long enough to stall the event
+        # loop, so it is done in a worker thread (``old`` holds its last reference).
         await asyncio.to_thread(old.clear)
         return True
 

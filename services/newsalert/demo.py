@@ -62,7 +62,7 @@ async def serve_receiver(host: str, port: int, secret: str | None) -> None:
         print(line, flush=True)
         return Reply()
 
-    inbox = WebhookInbox(show)
+    inbox = WebhookInbox(show, keep=0)  # printed, not kept: it runs for as long as you like
     url = await inbox.start(host, port)
     print(f"webhook inbox listening on {url}", flush=True)
     try:

@@ -15,7 +15,8 @@ ALERTS_FOLDED = Counter(
 )
 MATCH_SECONDS = Histogram(
     "newsalert_match_seconds",
-    "Time to process one valid article before publishing: dedupe checks, matching, claims.",
+    "Time to process one valid article before publishing: dedupe checks, matching, claims "
+    "(a batch's time shared equally by its articles).",
     buckets=(0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5),
 )
 BATCH_RETRIES = Counter(

@@ -49,10 +49,16 @@ Responder = Callable[[ReceivedRequest], Reply | Awaitable[Reply]]
 
 
 class WebhookInbox:
-    """Records requests; answers each with ``responder(request)`` (default: 200)."""
+    """Records requests; answers each with ``responder(request)`` (default: 200).
 
-    def __init__(self, responder: Responder | None = None) -> None:
+    ``keep`` bounds :attr:`received` to the most recent requests, for an inbox that runs
+    for days (``newsalert receiver``); :attr:`total` still counts every request.
+    """
+
+    def __init__(self, responder: Responder | None = None, *, keep: int | None = None) -> None:
         self.received: list[ReceivedRequest] = []
+        self.total = 0
+        self._keep = keep
         self._responder = responder
         self._server: asyncio.Server | None = None
         self._arrived = asyncio.Condition()
@@ -80,9 +86,7 @@ class WebhookInbox:
     async def wait_for(self, count: int, timeout_s: float) -> list[ReceivedRequest]:
         """Wait until at least ``count`` requests arrived; raises TimeoutError otherwise."""
         async with self._arrived:
-            await asyncio.wait_for(
-                self._arrived.wait_for(lambda: len(self.received) >= count), timeout_s
-            )
+            await asyncio.wait_for(self._arrived.wait_for(lambda: self.total >= count), timeout_s)
         return list(self.received)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -92,7 +96,10 @@ class WebhookInbox:
                 if request is None:
                     break
                 async with self._arrived:
+                    self.total += 1
                     self.received.append(request)
+                    if self._keep is not None and len(self.received) > self._keep:
+                        del self.received[: len(self.received) - self._keep]
                     self._arrived.notify_all()
                 reply = await self._reply_for(request)
                 if reply.delay_s:

@@ -5,10 +5,12 @@
 matcher loads, compiles and watches the rules (:class:`RuleReloader`); a dispatcher
 alone only loads and watches the subscriptions (:func:`load_subscriptions`: the rule ids
 they may name, no rule is parsed or compiled). Both watch with one
-:class:`~newsalert.config_watch.ConfigWatcher`. Shutdown order is the reverse of the
-data flow: stop taking articles, let the matcher finish and commit its batch, then let
-the dispatcher finish its in-flight deliveries and commit. Once every service has
-started, ``<roles> ready`` (e.g. ``dispatcher ready``) is printed on stdout for scripts.
+:class:`~newsalert.config_watch.ConfigWatcher`. Before any service starts, Redis's
+``maxmemory-policy`` is checked (:mod:`newsalert.redis_policy`). Shutdown order is the
+reverse of the data flow: stop taking articles, let the matcher finish and commit its
+batch, then let the dispatcher finish its in-flight deliveries and commit. Once every
+service has started, ``on_ready`` is called (the CLI prints ``<roles> ready`` on stdout
+for scripts).
 """
 
 from __future__ import annotations
@@ -20,13 +22,18 @@ import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from newsalert.config_watch import ConfigWatcher
+from newsalert.redis_policy import verify_redis_policy
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
 from newsalert.subscription_config import load_subscriptions
 from newsalert.subscriptions import Subscription
+
+if TYPE_CHECKING:
+    from newsalert.api.server import RouterFactory
+    from newsalert.dispatcher.service import DispatcherService
 
 log = logging.getLogger("newsalert")
 
@@ -97,10 +104,12 @@ def build_services(
         assert reloader is not None, "subscriptions come from the reloader or are given"
         subscriptions = _subscriptions_of(reloader)
     services: list[Service] = []
+    dispatcher: DispatcherService | None = None
     if roles.dispatcher:
         from newsalert.dispatcher.service import DispatcherService
 
-        services.append(DispatcherService(settings, subscriptions))
+        dispatcher = DispatcherService(settings, subscriptions)
+        services.append(dispatcher)
     if roles.matcher:
         from newsalert.dedupe import open_redis_dedupe
         from newsalert.matcher.service import MatcherService
@@ -118,6 +127,9 @@ def build_services(
     if roles.api_port is not None:
         from newsalert.api.server import ApiServer
 
+        routers: list[RouterFactory] = []
+        if dispatcher is not None:
+            routers.append(_delivery_routes(dispatcher, subscriptions))
         services.append(
             ApiServer(
                 settings,
@@ -126,9 +138,21 @@ def build_services(
                 port=roles.api_port,
                 subscriptions=subscriptions,
                 host=roles.api_host,
+                routers=routers,
             )
         )
     return services
+
+
+def _delivery_routes(
+    dispatcher: DispatcherService, subscriptions: Callable[[], Sequence[Subscription]]
+) -> RouterFactory:
+    """The dispatcher's delivery-log routes, built once the API starts (store connected)."""
+    from newsalert.dispatcher.api import deliveries_router
+
+    return lambda guard: deliveries_router(
+        dispatcher.store, lambda: [sub.id for sub in subscriptions()], guard
+    )
 
 
 def _subscriptions_of(reloader: RuleReloader) -> Callable[[], Sequence[Subscription]]:
@@ -143,8 +167,13 @@ async def run_until_stopped(
     stop: asyncio.Event | None = None,
     *,
     handle_signals: bool = True,
+    on_ready: Callable[[str], None] | None = None,
 ) -> None:
-    """Run the services until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly."""
+    """Run the services until SIGINT/SIGTERM (or ``stop`` is set), then shut down cleanly.
+
+    ``on_ready`` is called with the roles' names once every service has started; the CLI
+    prints the ready line with it (a library caller's stdout is left alone).
+    """
     stop = stop or asyncio.Event()
     source, reloader, subscriptions = watch_config(settings, config_path, env, roles)
     if handle_signals:
@@ -155,6 +184,8 @@ async def run_until_stopped(
     started: list[Service] = []
     reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
     try:
+        if roles.matcher or roles.dispatcher:
+            await verify_redis_policy(settings)  # before anything is consumed
         for service in services:
             await service.start()
             started.append(service)
@@ -163,7 +194,8 @@ async def run_until_stopped(
             len(reloader.compiled) if reloader is not None else "no",
             len(subscriptions()),
         )
-        print(f"{roles.names} ready", flush=True)  # scripts and tests wait for this line
+        if on_ready is not None:
+            on_ready(roles.names)
         await stop.wait()
     finally:
         stop.set()

@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     redis_url: str = Field("redis://127.0.0.1:6379/0", description="Redis URL.")
     topic_prefix: str = Field("", description="Prefix for every topic name (e.g. 'prod.').")
     redis_prefix: str = Field(constants.REDIS_PREFIX, description="Prefix of every Redis key.")
+    redis_allow_eviction: bool = Field(
+        False,
+        description="Run even if Redis's maxmemory-policy is not noeviction (evicted keys "
+        "lose deliveries or re-send alerts; see docs/guarantees.md).",
+    )
     config: Path | None = Field(None, description="Rules and subscriptions file.")
     max_article_bytes: int = Field(
         constants.DEFAULT_MAX_ARTICLE_BYTES, description="Larger input records go to the DLQ."
@@ -57,9 +62,9 @@ class Settings(BaseSettings):
     matcher_concurrency: int = Field(
         1,
         ge=1,
-        description="Articles of one batch the matcher works on at once. Above 1 the dedupe "
-        "round trips overlap; an exact repeat inside one batch is then folded into the "
-        "first copy's alert instead of skipped (same alerts, different counters).",
+        description="No effect: the matcher decides a whole Kafka batch with one dedupe "
+        "round trip per stage, so there are no per-article round trips left to overlap. "
+        "Still accepted so existing deployments keep starting.",
     )
     repeat_interval_s: float = Field(
         86_400.0,

@@ -26,8 +26,15 @@ from yaml.events import (
     ScalarEvent,
 )
 
-from newsalert.config import TOP_KEYS, _files, _parse_yaml, _version
+from newsalert.config import (
+    TOP_KEYS,
+    declared_version,
+    existing_config_files,
+    parse_config_yaml,
+    read_config_file,
+)
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
+from newsalert.rules.limits import shown
 from newsalert.rules.model import Location
 from newsalert.rules.parse import RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
@@ -117,21 +124,19 @@ def load_subscriptions(
     problems: list[Problem] = []
     rule_ids: set[str] = set()
     raw_subs: list[RawSubscription] = []
-    for file in _files(Path(path)):
+    for file in existing_config_files(Path(path)):
         name = str(file)
-        try:
-            text = file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(Problem(Location(name), f"cannot read: {exc}"))
+        text = read_config_file(file, problems)
+        if text is None:
             continue
         scanned = scan_rules(text)
         found: list[Problem] = []
         if scanned is not None:
             ids, span = scanned
-            document, marks = _parse_yaml(_skeleton(text, span), name, found)
+            document, marks = parse_config_yaml(_skeleton(text, span), name, found)
         if scanned is None or found:  # parse it whole: its own problems, in its own words
             found = []
-            document, marks = _parse_yaml(text, name, found)
+            document, marks = parse_config_yaml(text, name, found)
             items = document.get("rules") if isinstance(document, dict) else None
             ids = {r["id"] for r in items or () if isinstance(r, dict) and "id" in r}
         problems.extend(found)
@@ -144,8 +149,8 @@ def load_subscriptions(
             continue
         for key in document:
             if key not in TOP_KEYS:
-                parser.problem(document, key, f"unknown top-level key {key!r}", None)
-        _version(parser, document, 1)
+                parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
+        declared_version(parser, document, 1)
         subscriptions = document.get("subscriptions")
         if subscriptions is not None and not isinstance(subscriptions, list):
             parser.problem(document, "subscriptions", "subscriptions must be a list", None)

@@ -8,22 +8,36 @@ config file describes a whole install.
 from __future__ import annotations
 
 import re
+import reprlib
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from newsalert.timespec import delta_ms, duration_s, parse_duration
-from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE
+from newsalert.webhooks.retry import DEFAULT_RETRY_SCHEDULE, MAX_RETRY_DELAY_S
+from newsalert.webhooks.signing import SignatureError, secret_key
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 #: How long a rotated-out secret keeps signing when only ``rotated_at`` is given.
 ROTATION_OVERLAP = timedelta(hours=24)
+#: Longest request timeout: a delivery's lease is its timeout plus a margin, and a
+#: worker's slot is held that long by an endpoint that never answers.
+MAX_TIMEOUT_S = 3600.0
 
 
 def _check_secret(value: str) -> str:
+    # Decoded here as the signer will, so a secret that cannot sign is refused at load
+    # time rather than failing every attempt. The message never repeats the secret.
     if not value.startswith("whsec_") or len(value) < 12:
         raise ValueError("secret must look like 'whsec_<base64>' (Standard Webhooks)")
+    try:
+        secret_key(value)
+    except SignatureError as exc:
+        raise ValueError(
+            "secret must be 'whsec_' followed by base64 (Standard Webhooks); "
+            "the part after 'whsec_' is not valid base64"
+        ) from exc
     return value
 
 
@@ -106,8 +120,9 @@ class Subscription(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
+        # The full check needs the HTTP client's parser: config_subscriptions runs it.
         if not value.startswith(("http://", "https://")):
-            raise ValueError(f"url {value!r} must start with http:// or https://")
+            raise ValueError("url must start with http:// or https://")
         return value
 
     @field_validator("secret")
@@ -119,7 +134,15 @@ class Subscription(BaseModel):
     @classmethod
     def _schedule(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for entry in value:
-            duration_s(entry)
+            if duration_s(entry) > MAX_RETRY_DELAY_S:
+                raise ValueError(f"retry_schedule entry {reprlib.repr(entry)} is longer than 7d")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _short_timeout(cls, value: str | None) -> str | None:
+        if value is not None and duration_s(value) > MAX_TIMEOUT_S:
+            raise ValueError(f"timeout {reprlib.repr(value)} is longer than 1h")
         return value
 
     @field_validator("max_alert_age", "timeout", "pause_after", "repeat_interval")

@@ -12,6 +12,7 @@ Naive ISO times and naive datetimes are UTC, as everywhere in newsalert.
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import UTC, datetime, timedelta
 
 from newsalert.errors import NewsalertError
@@ -40,19 +41,19 @@ def parse_duration(text: str | float) -> timedelta:
     """The duration ``text`` stands for (see the module docstring); a number is seconds."""
     if isinstance(text, int | float) and not isinstance(text, bool):
         if text < 0:
-            raise TimeSpecError(f"duration {text!r} must not be negative")
+            raise TimeSpecError(f"duration {reprlib.repr(text)} must not be negative")
         return timedelta(seconds=text)
     found = _DURATION.match(text) if isinstance(text, str) else None
     if not found:
         raise TimeSpecError(
-            f"cannot read duration {text!r}: use a number and a unit (ms, s, m, h, d, w, y), "
-            "e.g. '500ms', '30s', '15m', '2h', '7d'"
+            f"cannot read duration {reprlib.repr(text)}: use a number and a unit "
+            "(ms, s, m, h, d, w, y), e.g. '500ms', '30s', '15m', '2h', '7d'"
         )
     amount, unit = found.groups()
     try:
         return UNITS[unit or "s"] * float(amount)
     except OverflowError:
-        raise TimeSpecError(f"duration {text!r} is out of range") from None
+        raise TimeSpecError(f"duration {reprlib.repr(text)} is out of range") from None
 
 
 def duration_s(text: str | float) -> float:
@@ -79,7 +80,7 @@ def parse_time(text: str, now: datetime | None = None) -> datetime:
         else:
             return as_utc(moment)
     raise TimeSpecError(
-        f"cannot read time {text!r}: use 'now', a relative time like '-7d' or '-36h', "
+        f"cannot read time {reprlib.repr(text)}: use 'now', a relative time like '-7d' or '-36h', "
         "or ISO 8601 like '2026-11-20T08:00:00Z'"
     )
 

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from newsalert.kafka import ensure_topics
-from newsalert.receiver import WebhookInbox
+from newsalert import constants
+from newsalert.kafka import ensure_topics, partitions_of
+from newsalert.receiver import ReceivedRequest, WebhookInbox
 from newsalert.settings import Settings
 from tests.integration.guarantee_support import (
     RULES,
@@ -30,8 +31,10 @@ from tests.integration.guarantee_support import (
     missing_and_repeated,
     publish_articles,
     service_env,
+    settle_desks,
 )
 from tests.integration.pipeline_harness import new_secret
+from tests.integration.sentinel import publish_at
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -43,12 +46,40 @@ async def _processed(service: ServiceProcess) -> float:
     return sum(counted(metrics, PROCESSED, outcome=o) for o in ("matched", "unmatched"))
 
 
-async def _wait_all(inbox: WebhookInbox, expected: set[tuple[str, str]], timeout_s: float) -> None:
+async def _wait_all(
+    settings: Settings, inbox: WebhookInbox, expected: set[tuple[str, str]], timeout_s: float
+) -> list[ReceivedRequest]:
+    """Every delivery that arrived, once the expected count did and sentinels followed."""
+
     async def done() -> bool:
         return len(inbox.received) >= len(expected)
 
     await eventually(done, timeout_s)
-    await asyncio.sleep(2.0)  # a duplicate would show up right behind the last one
+    return (await settle_desks(settings, inbox)).others(inbox.received)
+
+
+async def _group_settled(settings: Settings, matchers: list[ServiceProcess]) -> bool:
+    """Probe every articles partition until each matcher has handled a probe.
+
+    A matcher that handled one owns a partition, so the group has both members assigned.
+    Probes fire no rule, so they add no delivery.
+    """
+    topic = settings.topic(constants.TOPIC_ARTICLES)
+    partitions = await partitions_of(settings, topic)
+    for round_no in range(30):
+        target = sum([await _processed(m) for m in matchers]) + len(partitions)
+        probe = f"probe-{round_no}"
+        await publish_at(
+            settings, topic, [(p, {"id": f"{probe}-{p}", "title": probe}) for p in partitions]
+        )
+
+        async def handled(target: float = target) -> bool:
+            return sum([await _processed(m) for m in matchers]) >= target
+
+        assert await eventually(handled, 30), "probes were not handled"
+        if all([await _processed(m) > 0 for m in matchers]):
+            return True
+    return False
 
 
 async def test_two_matchers_one_sigkilled_mid_stream_every_alert_once(
@@ -72,7 +103,7 @@ async def test_two_matchers_one_sigkilled_mid_stream_every_alert_once(
             service.start()
         for service in (*matchers, dispatcher):
             await service.wait_ready()
-        await asyncio.sleep(3.0)  # let the group settle so both matchers own partitions
+        assert await _group_settled(settings, matchers), "a matcher never got a partition"
         publishing = asyncio.create_task(publish_articles(settings, articles, pace_s=0.02))
 
         async def victim_busy() -> bool:
@@ -86,14 +117,14 @@ async def test_two_matchers_one_sigkilled_mid_stream_every_alert_once(
         victim.signal(signal.SIGKILL)
         assert await victim.wait() == -signal.SIGKILL
         await publishing
-        await _wait_all(inbox, expected, timeout_s=120)
+        received = await _wait_all(settings, inbox, expected, timeout_s=120)
         survivor_done = await _processed(survivor)
     finally:
         for service in (*matchers, dispatcher):
             await service.close()
         await inbox.stop()
 
-    counts = delivery_counts(inbox.received, secret)
+    counts = delivery_counts(received, secret)
     missing, repeated, unexpected = missing_and_repeated(counts, expected)
     assert not missing, f"{len(missing)} deliveries lost, e.g. {sorted(missing)[:3]}"
     assert not repeated, f"delivered more than once: {repeated}"
@@ -131,7 +162,7 @@ async def test_sigterm_mid_batch_exits_zero_and_restart_delivers_the_rest(
         delivered_by_first = len(inbox.received)
         second.start()
         await second.wait_ready()
-        await _wait_all(inbox, expected, timeout_s=120)
+        received = await _wait_all(settings, inbox, expected, timeout_s=120)
     finally:
         await first.close()
         await second.close()
@@ -139,7 +170,7 @@ async def test_sigterm_mid_batch_exits_zero_and_restart_delivers_the_rest(
 
     assert first_code == 0, first.log_tail()
     assert "shutting down" in first.log.read_text()
-    counts = delivery_counts(inbox.received, secret)
+    counts = delivery_counts(received, secret)
     missing, repeated, unexpected = missing_and_repeated(counts, expected)
     assert not missing, f"{len(missing)} deliveries lost, e.g. {sorted(missing)[:3]}"
     assert not repeated, f"delivered more than once: {repeated}"

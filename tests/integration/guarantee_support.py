@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,9 +30,10 @@ from newsalert import constants
 from newsalert.dedupe import story_id_for
 from newsalert.kafka import make_producer, send_all
 from newsalert.models import Article, delivery_id
-from newsalert.receiver import ReceivedRequest
+from newsalert.receiver import ReceivedRequest, WebhookInbox
 from newsalert.settings import Settings
 from newsalert.stack.process import free_port
+from tests.integration.sentinel import Sentinels, settle
 
 NEWSALERT = str(Path(sys.executable).with_name("newsalert"))
 #: The API read token of the service processes the tests start.
@@ -91,15 +92,25 @@ def _sentence(rng: random.Random, words: int = 9, middle: str | None = None) -> 
 
 
 def make_articles(
-    count: int, rule_ids: Sequence[str], *, seed: int, tag: str, start: int = 0
+    count: int,
+    rule_ids: Sequence[str],
+    *,
+    seed: int,
+    tag: str,
+    start: int = 0,
+    phrases: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """``count`` articles, each a distinct story firing ``rule_ids[i % len]`` (and no other).
 
     Bodies are random pseudo-words (no real word, so no other rule fires) around the
-    rule's phrase; four random sentences keep any two articles far from near-duplicates.
+    rule's phrase (from :data:`RULES`, or ``phrases`` for rules of another config); four
+    random sentences keep any two articles far from near-duplicates.
     """
-    phrases = {rid: phrase for rid, (phrase, _tags) in RULES.items()}
-    phrases[EXTRA_RULE[0]] = EXTRA_RULE[1]
+    phrases = {
+        **{rid: phrase for rid, (phrase, _tags) in RULES.items()},
+        EXTRA_RULE[0]: EXTRA_RULE[1],
+        **(phrases or {}),
+    }
     rng = random.Random(seed)
     base = datetime(2026, 11, 20, 6, 0, tzinfo=UTC)
     out = []
@@ -307,3 +318,16 @@ def missing_and_repeated(
     repeated = {key: n for key, n in counts.items() if n > 1}
     unexpected = set(counts) - expected
     return missing, repeated, unexpected
+
+
+async def settle_desks(settings: Settings, inbox: WebhookInbox) -> Sentinels:
+    """Sentinels behind everything published so far (see :mod:`tests.integration.sentinel`).
+
+    They are new ``summit-talks`` stories, which every subscription of :func:`config_yaml`
+    selects; leave them out with ``Sentinels.others`` before comparing deliveries.
+    """
+
+    def article(n: int) -> dict[str, Any]:
+        return make_articles(1, ["summit-talks"], seed=1000 + n, tag="sentinel", start=n)[0]
+
+    return await settle(settings, inbox, list(SUBSCRIPTIONS), article)

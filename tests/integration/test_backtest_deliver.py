@@ -23,7 +23,9 @@ from newsalert.models import delivery_id
 from newsalert.receiver import WebhookInbox
 from newsalert.runner import Roles, run_until_stopped
 from newsalert.settings import Settings
+from tests.integration.sentinel import settle_alerts
 from tests.integration.test_backtest_kafka import SECRET, T0, backtest_env, produce
+from tests.integration.test_dispatcher_support import make_alert
 
 pytestmark = pytest.mark.integration
 
@@ -45,6 +47,12 @@ subscriptions:
     secret: ${HOOK_SECRET}
     rules: ["harbour-news"]
 """
+
+#: Sentinel alerts the dispatcher delivers to each subscription (see ``sentinel.py``).
+SENTINELS = {
+    "desk": lambda n: make_alert(n, "port-news").model_copy(update={"tags": ["desk"]}),
+    "pilots": lambda n: make_alert(n, "harbour-news"),
+}
 
 
 def deliver(config: Path, env: dict[str, str]) -> dict[str, object]:
@@ -91,9 +99,11 @@ async def test_deliver_goes_through_the_dispatcher_with_deterministic_ids(
         alerts = [a for a in report["alerts"] if a["rule_id"] == "port-news"]  # type: ignore[union-attr]
         assert alerts
         assert report["delivered"] == {"subscription": "desk", "alerts": len(alerts)}
-        received = await inbox.wait_for(len(alerts), timeout_s=60)
-        await asyncio.sleep(1.0)  # nothing else may arrive (pilots selects no delivered rule)
-        assert len(inbox.received) == len(alerts)
+        await inbox.wait_for(len(alerts), timeout_s=60)
+        # Nothing else may arrive: not for desk, and not for pilots (no delivered rule).
+        sentinels = await settle_alerts(settings, inbox, SENTINELS)
+        received = sentinels.others(inbox.received)
+        assert len(received) == len(alerts)
         verifier = Webhook(SECRET)
         expected = {delivery_id("desk", "port-news", a["story_id"]) for a in alerts}
         assert {r.path for r in received} == {"/desk"}
@@ -104,8 +114,8 @@ async def test_deliver_goes_through_the_dispatcher_with_deterministic_ids(
         # The same range delivered again: same ids, so the dispatcher sends nothing new.
         again = await asyncio.to_thread(deliver, config, env)
         assert again["delivered"] == report["delivered"]
-        await asyncio.sleep(3.0)
-        assert len(inbox.received) == len(alerts)
+        more = await settle_alerts(settings, inbox, SENTINELS)
+        assert len(more.others(sentinels.others(inbox.received))) == len(alerts)
     finally:
         stop.set()
         await asyncio.wait_for(dispatcher, 60)

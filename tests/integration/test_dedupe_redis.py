@@ -8,14 +8,18 @@ import asyncio
 import random
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 
 from newsalert.dedupe import (
     AlertKey,
+    ClaimRequest,
     DedupeConfig,
     DedupeStore,
     DedupeUnavailableError,
@@ -25,13 +29,11 @@ from newsalert.dedupe import (
 from newsalert.dedupe.redis_store import RedisDedupe, open_redis_dedupe
 from newsalert.models import Article
 from newsalert.settings import Settings
+from tests.unit.dedupe.batch_parity import Item, batched, one_by_one, parity_pool, streams
 from tests.unit.dedupe.contract_cases import Backend, DedupeContract, publish_and_commit
 from tests.unit.dedupe.texts import (
-    BRIEFS,
     DAY,
     HOUR,
-    OTHER_STORY,
-    OUTLET_WRAP,
     STORY,
     T0,
     article,
@@ -161,26 +163,6 @@ async def test_open_from_settings(redis_settings: Settings) -> None:
         await store.aclose()
 
 
-def parity_pool() -> list[Article]:
-    """Originals, syndicated copies, exact reprints and URL variants of two stories."""
-    pool = []
-    for n, sentences in enumerate([STORY, OTHER_STORY]):
-        url = f"https://news.example/story-{n}"
-        pool += [
-            article(f"o{n}", sentences, url=url),
-            article(f"o{n}", sentences, url=url, source="mirror"),  # same body, other id
-            article(f"v{n}", syndicated(sentences), source="outlet"),
-            article(f"u{n}", sentences[1:], url=url.upper() + "/?utm_source=x", source="u"),
-            article(f"s{n}", sentences[:3], source="short"),
-            article(f"w{n}", [*OUTLET_WRAP[0], *BRIEFS[n], *OUTLET_WRAP[1]], source="outlet"),
-            article(f"b{n}", BRIEFS[n + 2], source="wire"),
-        ]
-    # Enough articles of one outlet for its wrap to be learned as boilerplate.
-    wrap = OUTLET_WRAP
-    pool += [article(f"w{n}", [*wrap[0], *BRIEFS[n], *wrap[1]], source="outlet") for n in (2, 3)]
-    return pool
-
-
 @pytest.mark.parametrize("seed", range(12))
 async def test_redis_and_memory_decide_alike(redis_backend: RedisBackend, seed: int) -> None:
     """The Lua scripts mirror MemoryDedupe: same verdicts and claims on random streams."""
@@ -219,3 +201,60 @@ async def test_redis_and_memory_decide_alike(redis_backend: RedisBackend, seed: 
                 )
             )
         assert seen[0] == seen[1], (art.id, at)
+
+
+@hypothesis_settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(stream=streams)
+def test_batches_decide_like_one_by_one_on_both_stores(
+    redis_url: str, stream: list[list[Item]]
+) -> None:
+    """check_articles / claim_batch / commit_batch on real Redis decide what one-by-one
+    processing decides, and what MemoryDedupe decides either way."""
+
+    async def run() -> list[object]:
+        prefixes = [f"na:test:{uuid.uuid4().hex[:10]}:" for _ in range(2)]
+        stores = [RedisDedupe.from_url(redis_url, prefix=prefix) for prefix in prefixes]
+        try:
+            return [
+                await one_by_one(stores[0], stream),
+                await batched(stores[1], stream),
+                await one_by_one(MemoryDedupe(), stream),
+                await batched(MemoryDedupe(), stream),
+            ]
+        finally:
+            for store in stores:
+                await store.aclose()
+
+    sequential, *others = asyncio.run(run())
+    assert others == [sequential] * 3
+
+
+async def test_a_batch_costs_one_round_trip_per_stage(
+    redis_backend: RedisBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copies of each other in one batch: one MGET + one script to check them all (no
+    second round), one script to claim, one to commit."""
+    store = redis_backend.new()
+    assert isinstance(store, RedisDedupe)
+    round_trips: list[str] = []
+    original = store._call
+
+    async def counted(pending: Awaitable[Any]) -> Any:
+        round_trips.append("call")
+        return await original(pending)
+
+    monkeypatch.setattr(store, "_call", counted)
+    pool = parity_pool()
+    items = [(art, T0 + timedelta(minutes=n)) for n, art in enumerate(pool + pool[:5])]
+    verdicts = await store.check_articles(items)
+    assert sum(v.duplicate for v in verdicts) >= 5
+    assert len(round_trips) == 2
+    fresh = [v for v in verdicts if not v.duplicate]
+    claims = await store.claim_batch(
+        [ClaimRequest(v.story_id, ["r1", "r2"], v.event_time, DAY, v.token) for v in fresh]
+    )
+    assert len(round_trips) == 3
+    await store.commit_batch(list(zip(fresh, claims, strict=True)))
+    assert len(round_trips) == 4

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
 import pytest
@@ -12,6 +11,7 @@ from newsalert.models import delivery_id
 from newsalert.receiver import WebhookInbox
 from newsalert.settings import Settings
 from tests.integration.test_dispatcher_support import (
+    drained,
     make_alert,
     publish_alerts,
     running_dispatcher,
@@ -81,7 +81,7 @@ async def test_two_dispatchers_share_the_work_and_send_each_alert_once(
         ):
             await publish_alerts(settings, alerts)
             await inbox.wait_for(30, timeout_s=60)
-            await asyncio.sleep(1.0)  # a double claim would show up as a 31st request
+            await drained(settings, "shared")  # a double claim is counted by now
             attempts = [
                 worker.attempted
                 for service in (first, second)

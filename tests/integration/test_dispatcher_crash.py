@@ -15,7 +15,13 @@ from redis.asyncio import Redis
 from newsalert.dispatcher.keys import DispatcherKeys
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.settings import Settings
-from tests.integration.test_dispatcher_support import SECRET, eventually, make_alert, publish_alerts
+from tests.integration.test_dispatcher_support import (
+    SECRET,
+    drained,
+    eventually,
+    make_alert,
+    publish_alerts,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -99,7 +105,7 @@ async def test_sigkill_with_retries_pending_then_restart_delivers_all_once(
             return len(ok_answers) == expected
 
         await eventually(all_delivered, timeout_s=90)
-        await asyncio.sleep(1.5)  # a duplicate would need a retry tick to show up
+        await drained(settings, "crashy")  # a duplicate would have been answered by now
     finally:
         if second is not None and second.returncode is None:
             second.send_signal(signal.SIGTERM)

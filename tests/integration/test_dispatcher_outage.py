@@ -11,6 +11,7 @@ from newsalert.receiver import WebhookInbox
 from newsalert.settings import Settings
 from tests.conftest import RestartableRedis
 from tests.integration.test_dispatcher_support import (
+    drained,
     eventually,
     make_alert,
     publish_alerts,
@@ -48,7 +49,7 @@ async def test_redis_outage_pauses_delivery_then_every_alert_arrives_once(
                 return service.ready and await service.probe()
 
             await eventually(ready_again, timeout_s=30)
-            await asyncio.sleep(1.0)  # a duplicate would show up within a retry tick
+            await drained(mine, "s")  # a duplicate would have been sent by now
     finally:
         await inbox.stop()
     counts = Counter(request.headers["webhook-id"] for request in inbox.received)

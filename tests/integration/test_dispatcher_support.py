@@ -15,9 +15,11 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from redis.asyncio import Redis
 from standardwebhooks.webhooks import Webhook
 
 from newsalert import constants
+from newsalert.dispatcher.keys import DispatcherKeys
 from newsalert.dispatcher.service import DispatcherService
 from newsalert.kafka import ensure_topics, make_producer, send_all
 from newsalert.models import Alert, ArticleRef, RuleRef, alert_id
@@ -101,3 +103,23 @@ async def record_status(service: DispatcherService, dlv: str) -> str | None:
     """The delivery log status of ``dlv`` (``None`` when unknown)."""
     record = await service.store.log.get(dlv)
     return None if record is None else record.status.value
+
+
+async def drained(settings: Settings, subscription_id: str, timeout_s: float = 30.0) -> None:
+    """Wait until nothing is due or leased for the subscription.
+
+    Then no delivery of it can be attempted again until a new alert comes: a duplicate
+    or an extra attempt would already have been made (and counted) by now.
+    """
+    keys = DispatcherKeys(settings.redis_prefix)
+    redis = Redis.from_url(settings.redis_url)
+    try:
+
+        async def empty() -> bool:
+            due = await redis.zcard(keys.due(subscription_id))
+            leased = await redis.zcard(keys.inflight(subscription_id))
+            return int(due) + int(leased) == 0
+
+        await eventually(empty, timeout_s)
+    finally:
+        await redis.aclose()

@@ -19,7 +19,6 @@ import asyncio
 import contextlib
 import signal
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +27,11 @@ from aiokafka.errors import KafkaTimeoutError
 
 from newsalert import constants, metrics
 from newsalert.kafka import committed_offsets
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
+from newsalert.matcher.pipeline import ArticleOutcome
 from newsalert.matcher.service import MatcherService
-from newsalert.models import Alert, Article
+from newsalert.models import Alert
 from newsalert.receiver import WebhookInbox
+from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.settings import Settings
 from tests.conftest import RestartableRedis
 from tests.integration.guarantee_support import (
@@ -47,6 +47,7 @@ from tests.integration.guarantee_support import (
     missing_and_repeated,
     publish_articles,
     service_env,
+    settle_desks,
 )
 from tests.integration.pipeline_harness import new_secret, running_pipeline
 
@@ -104,7 +105,15 @@ async def test_redis_down_pauses_matcher_then_every_alert_once(
         assert await eventually(retried, 30), matcher.log_tail()
         assert await matcher.ready_status() == 503
         down_metrics = await matcher.metrics()
-        await asyncio.sleep(3.0)  # the matcher keeps retrying; nothing may get through
+        retries_down = counted(down_metrics, "newsalert_matcher_batch_retries_total")
+
+        async def kept_retrying() -> bool:
+            got = await matcher.metrics()
+            return counted(got, "newsalert_matcher_batch_retries_total") >= retries_down + 2
+
+        # Two more failed tries of the same batch: the matcher keeps retrying, and nothing
+        # gets through in the meantime.
+        assert await eventually(kept_retrying, 30), matcher.log_tail()
         delivered_while_down = len(inbox.received)
 
         own_redis.start()
@@ -115,7 +124,7 @@ async def test_redis_down_pauses_matcher_then_every_alert_once(
             return await matcher.ready_status() == 200
 
         assert await eventually(ready, 30), matcher.log_tail()
-        await asyncio.sleep(2.0)  # repeats or duplicates would arrive right behind
+        received = (await settle_desks(settings, inbox)).others(inbox.received)
         final_metrics = await matcher.metrics()
     finally:
         for service in (matcher, dispatcher):
@@ -124,7 +133,7 @@ async def test_redis_down_pauses_matcher_then_every_alert_once(
 
     assert delivered_while_down == len(expected_deliveries(before)), "alerted while Redis down"
     assert counted(down_metrics, "newsalert_dependency_up", dependency="redis") == 0
-    _assert_exactly_once(inbox.received, secret, expected)
+    _assert_exactly_once(received, secret, expected)
     # The same-id repeat is skipped; the same-URL copy (another record) is matched and
     # folds into the alert its story already had -- no delivery either way.
     assert counted(final_metrics, "newsalert_articles_total", outcome="duplicate") == 1
@@ -181,7 +190,7 @@ async def test_hot_reload_in_running_service(settings: Settings, tmp_path: Path)
         await publish_articles(settings, [*glacier[2:], *port])  # last good rules still live
         expected = expected_deliveries([*glacier[1:], *port])
         await inbox.wait_for(len(expected), timeout_s=30)
-        await asyncio.sleep(1.5)
+        received = (await settle_desks(settings, inbox)).others(inbox.received)
         final = await service.metrics()
         service.signal(signal.SIGTERM)
         code = await service.wait()
@@ -190,7 +199,7 @@ async def test_hot_reload_in_running_service(settings: Settings, tmp_path: Path)
         await inbox.stop()
 
     assert live_after is not None, "the new rule was not live within 2 s of the write"
-    _assert_exactly_once(inbox.received, secret, expected)  # glacier[0] stayed unmatched
+    _assert_exactly_once(received, secret, expected)  # glacier[0] stayed unmatched
     assert counted(final, "newsalert_rules_reload_failing") == 1
     assert counted(final, "newsalert_rules_reloads_total", result="invalid") >= 1
     assert code == 0, service.log_tail()
@@ -203,17 +212,16 @@ async def test_failed_batches_are_retried_not_lost(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A bug while matching, then alerts the broker did not confirm: nothing is lost."""
-    original_process = ArticlePipeline.process
+    original_match = CompiledRules.match
     original_publish = MatcherService._publish
-    bugs_left, publish_failures_left = [1], [2]
+    # The bug hits twice: the batch, then its record processed alone (which rewinds).
+    bugs_left, publish_failures_left = [2], [2]
 
-    async def buggy_process(
-        self: ArticlePipeline, article: Article, event_time: datetime
-    ) -> ArticleOutcome:
+    def buggy_match(self: CompiledRules, document: Document) -> list[RuleMatch]:
         if bugs_left[0] > 0:
             bugs_left[0] -= 1
             raise RuntimeError("injected: a bug while matching")
-        return await original_process(self, article, event_time)
+        return original_match(self, document)
 
     async def flaky_publish(self: MatcherService, outcome: ArticleOutcome) -> None:
         if outcome.alerts and publish_failures_left[0] > 0:
@@ -221,7 +229,7 @@ async def test_failed_batches_are_retried_not_lost(
             raise KafkaTimeoutError("injected: alerts topic did not confirm")
         await original_publish(self, outcome)
 
-    monkeypatch.setattr(ArticlePipeline, "process", buggy_process)
+    monkeypatch.setattr(CompiledRules, "match", buggy_match)
     monkeypatch.setattr(MatcherService, "_publish", flaky_publish)
     retries_before = metrics.BATCH_RETRIES._value.get()
     articles = make_articles(3, list(RULES), seed=7, tag="flaky")
@@ -232,8 +240,7 @@ async def test_failed_batches_are_retried_not_lost(
     async with running_pipeline(settings, tmp_path, config_yaml("{url}", "{secret}")) as pipe:
         await publish_articles(settings, articles)
         await pipe.inbox.wait_for(len(expected), timeout_s=60)
-        await asyncio.sleep(1.5)
-        received = list(pipe.inbox.received)
+        received = (await settle_desks(settings, pipe.inbox)).others(pipe.inbox.received)
 
     assert bugs_left == [0], "the injected bug did not happen"
     assert publish_failures_left == [0], "the injected publish failures did not happen"

@@ -12,7 +12,6 @@ import json
 import random
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -22,8 +21,7 @@ from standardwebhooks.webhooks import Webhook
 
 from newsalert import constants, metrics
 from newsalert.kafka import group_caught_up
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
-from newsalert.models import Article
+from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.runner import Roles
 from newsalert.settings import Settings
 from newsalert.stack.process import free_port
@@ -178,16 +176,14 @@ async def test_a_record_that_keeps_raising_goes_to_the_dlq_after_three_tries(
     run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A bug only one article triggers (every time) costs two rewinds, then the DLQ."""
-    original = ArticlePipeline.process
+    original = CompiledRules.match
 
-    async def process(
-        self: ArticlePipeline, article: Article, event_time: datetime
-    ) -> ArticleOutcome:
-        if article.title == "poison port strike":
+    def match(self: CompiledRules, document: Document) -> list[RuleMatch]:
+        if "poison port strike" in document.fields["title"].text:
             raise RuntimeError("injected: a bug only this article triggers")
-        return await original(self, article, event_time)
+        return original(self, document)
 
-    monkeypatch.setattr(ArticlePipeline, "process", process)
+    monkeypatch.setattr(CompiledRules, "match", match)
     poison_before = metrics.POISON_RECORDS.labels("matcher")._value.get()
     retries_before = metrics.BATCH_RETRIES._value.get()
     await run.hostile_then_sentinel([_article(title="poison port strike")], 1)

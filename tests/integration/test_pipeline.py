@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
@@ -12,7 +11,9 @@ from standardwebhooks.webhooks import Webhook
 from newsalert import constants
 from newsalert.models import delivery_id
 from newsalert.settings import Settings
-from tests.integration.pipeline_harness import running_pipeline
+from tests.integration.guarantee_support import make_articles
+from tests.integration.pipeline_harness import Pipeline, running_pipeline
+from tests.integration.sentinel import Sentinels, settle
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -40,12 +41,23 @@ GARDEN = {
 }
 
 
+async def _settle(pipe: Pipeline) -> Sentinels:
+    """Sentinels behind everything published: new Korea stories, so both desks get them."""
+    rule = "kr-summons-russia"
+    phrase = {rule: "ambassador summoned over military cooperation"}
+
+    def article(n: int) -> dict[str, object]:
+        return make_articles(1, [rule], seed=100 + n, tag="sentinel", start=n, phrases=phrase)[0]
+
+    return await settle(pipe.settings, pipe.inbox, ["asia-desk", "ops-desk"], article)
+
+
 async def test_article_in_signed_webhook_out(settings: Settings, tmp_path: Path) -> None:
     async with running_pipeline(settings, tmp_path) as pipe:
         await pipe.publish_articles(constants.TOPIC_ARTICLES, SUMMONS)
         received = await pipe.inbox.wait_for(2, timeout_s=60)
-        await asyncio.sleep(1.0)  # nothing else may arrive
-        assert len(pipe.inbox.received) == 2
+        sentinels = await _settle(pipe)
+        assert len(sentinels.others(pipe.inbox.received)) == 2  # nothing else arrived
 
     by_path = {r.path: r for r in received}
     assert set(by_path) == {"/asia", "/ops"}
@@ -94,8 +106,7 @@ async def test_repeat_no_second_alert_and_bad_input_to_dlq(
         await pipe.publish_articles(constants.TOPIC_ARTICLES, GARDEN, PORT)
         received = await pipe.inbox.wait_for(3, timeout_s=60)
         dlq = await pipe.read_topic(constants.TOPIC_ARTICLES_DLQ, 3)
-        await asyncio.sleep(1.5)
-        received = list(pipe.inbox.received)
+        received = (await _settle(pipe)).others(pipe.inbox.received)
 
     rules_seen = sorted((r.path, json.loads(r.body)["data"]["rule"]["id"]) for r in received)
     assert rules_seen == [

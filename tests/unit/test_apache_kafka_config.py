@@ -92,3 +92,32 @@ def test_bootstrap_before_start_is_a_stack_error(tmp_path: Path) -> None:
     kafka = ApacheKafka(tmp_path / "state", tmp_path / "pom.xml")
     with pytest.raises(StackError, match="not running"):
         _ = kafka.bootstrap
+
+
+def test_relative_pom_path_fetches_jars_where_maven_puts_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Maven resolves a relative -DoutputDirectory against the pom's folder; the stand-in
+    # does the same, so a relative path handed to it would land the jars elsewhere.
+    pom_dir = tmp_path / "kafka-reference"
+    pom_dir.mkdir()
+    (pom_dir / "pom.xml").write_text("<project/>")
+    monkeypatch.chdir(tmp_path)
+    calls: list[list[str]] = []
+
+    def fake_mvn(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        calls.append(argv)
+        pom = Path(argv[argv.index("-f") + 1])
+        out = Path(next(a for a in argv if a.startswith("-DoutputDirectory=")).split("=", 1)[1])
+        target = out if out.is_absolute() else tmp_path / pom.parent / out
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "kafka_2.13-4.0.0.jar").write_bytes(b"jar")
+        return subprocess.CompletedProcess(argv, 0, stdout="", stderr="")
+
+    monkeypatch.setattr(apache_kafka.subprocess, "run", fake_mvn)
+    kafka = ApacheKafka(Path("state"), Path("kafka-reference/pom.xml"))
+    jars = kafka.ensure_jars()
+    assert jars == pom_dir / "target" / "jars"
+    assert (jars / "kafka_2.13-4.0.0.jar").is_file()
+    assert kafka.ensure_jars() == jars  # reused while the pom is unchanged
+    assert len(calls) == 1

@@ -28,3 +28,22 @@ async def test_rules_routes_say_no_rules_are_loaded_and_subscriptions_still_list
         ]
         ready = await c.get("/readyz")
         assert (ready.status_code, ready.json()["rules"]) == (200, None)
+
+
+async def test_subscriptions_show_their_repeat_interval_and_no_url_secret() -> None:
+    six_hours = Subscription(
+        id="asia-desk",
+        url="https://user:pw@hooks.example.com/T000/B000/XyZsecret?token=abc123",
+        secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        repeat_interval="6h",
+    )
+    guard = ApiGuard(ApiTokens.parse(TOKEN, ""))
+    app = create_app(None, [], guard, subscriptions=lambda: (SUB, six_hours))
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api", headers=headers) as c:
+        answer = await c.get("/subscriptions")
+    listed = {s["id"]: s["repeat_interval"] for s in answer.json()}
+    assert listed == {"desk": None, "asia-desk": "6h"}
+    for secret in ("pw", "T000", "XyZsecret", "abc123", "whsec_"):
+        assert secret not in answer.text

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from newsalert.config import load_config
 from newsalert.rules import RuleFileError
+from newsalert.rules.limits import MAX_FILE_BYTES
 from newsalert.subscription_config import load_subscriptions, scan_rules
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -146,3 +147,16 @@ def test_generated_configs_load_alike(text: str) -> None:
         except RuleFileError as exc:
             got = [str(p) for p in exc.problems]
     assert got == expected, text
+
+
+def test_an_oversized_file_is_refused_from_its_size_as_the_full_load_does(tmp_path: Path) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_text(SUBS)
+    with path.open("r+b") as handle:  # sparse: the size is what counts, not the bytes
+        handle.truncate(MAX_FILE_BYTES + 1)
+    with pytest.raises(RuleFileError) as light:
+        load_subscriptions(path, ENV)
+    with pytest.raises(RuleFileError) as full:
+        load_config(path, ENV)
+    assert [str(p) for p in light.value.problems] == [str(p) for p in full.value.problems]
+    assert "more than the limit" in light.value.problems[0].reason

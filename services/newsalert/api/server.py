@@ -16,7 +16,7 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
 import uvicorn
-from fastapi import Depends, FastAPI, HTTPException, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -37,6 +37,9 @@ log = logging.getLogger("newsalert.api")
 #: /rules/test: texts matched at once, and how long one may take.
 RULES_TEST_CONCURRENCY = 2
 RULES_TEST_TIMEOUT_S = 5.0
+
+#: Builds the routes another service offers, guarded by the API's tokens; called at start.
+RouterFactory = Callable[[ApiGuard], APIRouter]
 
 
 class _Service(Protocol):
@@ -153,9 +156,17 @@ def create_app(
 
     @app.get("/subscriptions", dependencies=read)
     async def subscription_list() -> list[dict[str, Any]]:
-        """Subscriptions: the URL as scheme, host and a hash (URLs carry credentials)."""
+        """Subscriptions: the URL as scheme, host and a hash (URLs carry credentials).
+
+        ``repeat_interval`` as configured (``null``: the service's default repeat lane).
+        """
         return [
-            {"id": sub.id, "url": display_url(sub.url), "rules": list(sub.rules)}
+            {
+                "id": sub.id,
+                "url": display_url(sub.url),
+                "rules": list(sub.rules),
+                "repeat_interval": sub.repeat_interval,
+            }
             for sub in live_subscriptions()
         ]
 
@@ -211,6 +222,7 @@ class ApiServer:
         port: int,
         host: str | None = None,
         subscriptions: Callable[[], Sequence[Subscription]] | None = None,
+        routers: Sequence[RouterFactory] = (),
     ) -> None:
         self.ready = True
         self._tokens = ApiTokens.parse(
@@ -218,9 +230,6 @@ class ApiServer:
             settings.api_admin_tokens.get_secret_value(),
         )
         self._guard = ApiGuard(self._tokens)
-        self._subscriptions = subscriptions or (
-            (lambda: reloader.current.subscriptions) if reloader is not None else tuple
-        )
         self._offload = BoundedOffload(RULES_TEST_CONCURRENCY, RULES_TEST_TIMEOUT_S)
         self._app = create_app(
             reloader,
@@ -231,6 +240,7 @@ class ApiServer:
             subscriptions=subscriptions,
         )
         self._services = services
+        self._routers = routers
         self.host = host or settings.api_host
         self.port = port
         config = uvicorn.Config(
@@ -243,25 +253,12 @@ class ApiServer:
         self._server = _EmbeddedUvicorn(config)
         self._task: asyncio.Task[None] | None = None
 
-    def _mount_started_services(self) -> None:
-        # The delivery log exists only once the dispatcher is connected, so its routes
-        # are added at start (the runner starts the API after the other services).
-        from newsalert.dispatcher.service import DispatcherService
-
-        for service in self._services:
-            if isinstance(service, DispatcherService):
-                from newsalert.dispatcher.api import deliveries_router
-
-                router = deliveries_router(
-                    service.store,
-                    lambda: [sub.id for sub in self._subscriptions()],
-                    self._guard,
-                )
-                self._app.include_router(router)
-
     async def start(self) -> None:
         """Start serving in the background."""
-        self._mount_started_services()
+        # Other services' routes (the dispatcher's delivery log) need those services
+        # connected, so they are built here; the runner starts the API after them.
+        for build in self._routers:
+            self._app.include_router(build(self._guard))
         if not self._tokens.read and not self._tokens.admin:
             log.warning(
                 "no API token configured: only /healthz, /readyz and /metrics answer "

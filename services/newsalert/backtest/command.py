@@ -30,6 +30,7 @@ from newsalert.backtest.report import BacktestResult
 from newsalert.backtest.ruleload import load_backtest_config
 from newsalert.config import Config
 from newsalert.errors import NewsalertError
+from newsalert.matcher.eventtime import EventTimeBounds
 from newsalert.settings import Settings
 from newsalert.timespec import parse_duration, parse_time
 
@@ -163,6 +164,7 @@ def backtest(
         max_article_bytes=settings.max_article_bytes,
         samples=samples,
         subscriptions=() if subscription is None else (subscription,),
+        event_time_bounds=EventTimeBounds.from_settings(settings),
     )
     arms = [Arm(str(rules), config, options)]
     if other is not None and compare_rules is not None:

@@ -24,7 +24,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from newsalert.backtest.records import RecordSource
 from newsalert.backtest.report import (
@@ -40,9 +40,15 @@ from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
 from newsalert.matcher.decode import decode_article
+from newsalert.matcher.eventtime import (
+    EventTimeBounds,
+    bounded_event_time,
+    marked_clamped,
+    replay_now,
+)
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticlePipeline
-from newsalert.models import Article, article_time
+from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.rules.evaluate import Evaluation
 from newsalert.subscriptions import Subscription
@@ -63,6 +69,8 @@ class BacktestOptions:
     profile_every: int = 16
     #: Subscriptions whose own repeat intervals apply (their repeat lanes).
     subscriptions: tuple[Subscription, ...] = ()
+    #: Event times are clamped as the live matcher clamps them (around the record's time).
+    event_time_bounds: EventTimeBounds = field(default_factory=EventTimeBounds.defaults)
 
 
 @dataclass(slots=True)
@@ -109,9 +117,13 @@ class Arm:
         self._timing: dict[str, list[float]] = {}
         self.duplicates = 0
 
-    async def feed(self, article: Article, event_time: datetime, profile: bool) -> None:
+    async def feed(
+        self, article: Article, event_time: datetime, profile: bool, clamped: bool = False
+    ) -> None:
         """Run one article through the pipeline and record what happened."""
         outcome = await self.pipeline.process(article, event_time)
+        if clamped:
+            outcome.alerts = marked_clamped(outcome.alerts)
         await self.pipeline.commit(outcome)  # dry run: nothing to publish first
         matches: list[RuleMatch]
         doc: Document | None = None
@@ -212,7 +224,12 @@ async def run_backtest(
             if len(result.invalid_examples) < MAX_INVALID_EXAMPLES:
                 result.invalid_examples.append((record.where, exc.reason))
             continue
-        event_time = article_time(article, record.timestamp_ms)
+        event_time, clamped = bounded_event_time(
+            article,
+            record.timestamp_ms,
+            replay_now(record.timestamp_ms, datetime.now(UTC)),
+            options.event_time_bounds,
+        )
         result.articles += 1
         result.article_ids.add(article.id)
         if result.first_article is None or event_time < result.first_article:
@@ -221,7 +238,7 @@ async def run_backtest(
             result.last_article = event_time
         profile = every > 0 and result.articles % every == 1 % every
         for arm in arms:
-            await arm.feed(article, event_time, profile)
+            await arm.feed(article, event_time, profile, clamped)
     result.duplicates = arms[0].duplicates
     result.arms = [arm.result() for arm in arms]
     result.elapsed_s = time.perf_counter() - started

@@ -1,4 +1,4 @@
-"""The JSON report. Its first two keys are a contract other tools read (issue 3):
+"""The JSON report. Its first two keys are a contract other tools read:
 
 ``{"articles": N, "matches": [{"article_id": …, "rule_id": …}, …]}`` -- every raw match
 before any dedupe, sorted by article id then rule id. Everything else is added.

@@ -1,49 +1,30 @@
 """One alert per story: exact and near-duplicate dedupe, story ids, repeat windows.
 
-The matcher calls a :class:`DedupeStore` four times per article::
+The matcher calls a :class:`DedupeStore` in this order (records in :mod:`.contract`)::
 
     verdict = await store.check_article(article, article_time(article, record_ms))
-    if verdict.duplicate:            # the same record (source, id) as a committed article
-        return                       # skip; nothing to commit or abandon
-    groups = ...                     # rules that matched the article (copies included), as
-                                     # rule ids or AlertKey(rule, lane) per repeat lane
+    if verdict.duplicate:            # the same record again: skip it
+        return
     claims = await store.claim_alerts(verdict.story_id, groups, verdict.event_time,
-                                      repeat_interval,   # timedelta or {rule_id: timedelta}
-                                      owner=verdict.token)
+                                      repeat_interval, owner=verdict.token)
     try:
-        publish(Alert(alert_id=c.alert_id, story_id=verdict.story_id,
-                      duplicates_folded=c.duplicates_folded, ...) for c in claims if c.send)
+        publish(alerts for c in claims if c.send)
     except Exception:
-        await store.abandon(verdict, claims)   # release pending marks; then retry the article
+        await store.abandon(verdict, claims)   # release pending marks; retry the article
         raise
-    await store.commit(verdict, claims)        # only after the alerts are durably published
+    await store.commit(verdict, claims)        # only once the alerts are stored
 
-* ``ArticleVerdict``: ``duplicate`` (bool: a redelivery of a committed record),
-  ``story_id`` (str: the story of an exact copy or near-duplicate seen within
-  ``story_window`` in article time, else :func:`story_id_for` the article), ``reason``
-  (``same-id`` for duplicates, ``same-url|same-body`` for exact copies under another
-  id, which are matched, ``near-duplicate`` / ``copy-in-flight`` / ``None`` otherwise).
-* ``AlertClaim`` (one per distinct (rule, lane)): ``send`` (first alert of (rule, story,
-  lane) in the lane's repeat window), ``duplicates_folded`` (copies folded since the
-  previous alert), ``sequence`` and ``alert_id`` (:func:`claim_alert_id`:
-  ``models.alert_id(rule, story)`` for the first alert, a numbered variant for repeats
-  after the interval), ``lane``.
+The live matcher makes these calls for a whole Kafka batch, one per stage:
+``check_articles``, ``claim_batch``, then ``commit_batch`` / ``abandon_batch``. A batch
+decides exactly what the calls above decide one article at a time, each article seeing
+the earlier ones of the batch as committed; so the batch is handed off as a whole.
 
-Guarantees. Marks are written *pending* by ``check_article``/``claim_alerts`` and
-become *done* only in ``commit``; ``abandon`` deletes them, and a pending alert mark
-whose owner died frees itself after ``pending_ttl`` (a lease), so no alert is lost to
-a mark. A copy that finds another owner's live lease waits for it to resolve (commit:
-the copy folds; abandon or expiry: the copy claims and sends), so two matchers racing
-on one story send one alert. A crash between publish and commit re-sends the same
-``alert_id`` (the dispatcher drops repeats); with ``owner=verdict.token`` the redelivered
-article takes its own lease over at once instead of waiting for it to expire. Windows
-compare article times (``published_at``, else the Kafka timestamp), so backtests
-reproduce live decisions.
-
-Modules: :mod:`.canonical` (URL and body identity), :mod:`.fingerprint` (shingles,
-MinHash, LSH bands), :mod:`.boilerplate` (learned bylines and footers), :mod:`.contract`
-(this port and its records), :mod:`.memory` (backtests, unit tests), :mod:`.redis_store`
-with :mod:`.scripts` (production). Design and figures: ``docs/dedupe.md``.
+Marks are *pending* until ``commit`` and leased, so a failed publish or a dead owner
+loses no alert, and two matchers racing on one story send one alert. Windows compare
+article times, so backtests reproduce live decisions. Modules: :mod:`.canonical`,
+:mod:`.fingerprint`, :mod:`.boilerplate`, :mod:`.contract` (the port), :mod:`.memory`
+(backtests, tests), :mod:`.redis_store` with :mod:`.scripts` (production); design and
+guarantees in ``docs/dedupe.md``.
 """
 
 from typing import Any
@@ -52,10 +33,12 @@ from newsalert.dedupe.contract import (
     AlertClaim,
     AlertKey,
     ArticleVerdict,
+    ClaimRequest,
     DedupeConfig,
     DedupeError,
     DedupeStore,
     DedupeUnavailableError,
+    Handoff,
     article_time,
     claim_alert_id,
     owner_token,
@@ -68,11 +51,13 @@ __all__ = [  # noqa: RUF022  (grouped: port, records, stores)
     "AlertClaim",
     "AlertKey",
     "ArticleVerdict",
+    "ClaimRequest",
     "DedupeConfig",
     "DedupeError",
     "DedupeStore",
     "DedupeUnavailableError",
     "FingerprintParams",
+    "Handoff",
     "MemoryDedupe",
     "RedisDedupe",
     "open_redis_dedupe",

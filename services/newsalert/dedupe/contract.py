@@ -9,20 +9,36 @@ call sequence and the guarantees.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from newsalert.dedupe.fingerprint import FingerprintParams
 from newsalert.errors import NewsalertError
 from newsalert.models import Article, alert_id, stable_id
 from newsalert.models import article_time as article_time
-from newsalert.settings import Settings
 
 # Re-exported for the stores: one definition of article time and of epoch milliseconds.
 from newsalert.timespec import delta_ms as delta_ms
 from newsalert.timespec import to_ms as to_ms
+
+
+class WindowSettings(Protocol):
+    """The two settings a store's windows come from (``newsalert.settings.Settings``).
+
+    A protocol rather than the settings class, so the pure core does not depend on the
+    module that reads the environment.
+    """
+
+    @property
+    def story_window_s(self) -> float:
+        """Seconds of article time a story stays open to near-duplicates."""
+
+    @property
+    def repeat_interval_s(self) -> float:
+        """Default seconds between two alerts of one rule for one story."""
 
 
 class DedupeError(NewsalertError):
@@ -56,7 +72,7 @@ class DedupeConfig:
     fingerprint: FingerprintParams = field(default_factory=FingerprintParams)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> DedupeConfig:
+    def from_settings(cls, settings: WindowSettings) -> DedupeConfig:
         """The config for ``settings`` (``story_window_s``, ``repeat_interval_s``)."""
         return cls(
             story_window=timedelta(seconds=settings.story_window_s),
@@ -129,9 +145,32 @@ class AlertKey(NamedTuple):
     lane: timedelta | None = None
 
 
+class ClaimRequest(NamedTuple):
+    """The arguments of one :meth:`DedupeStore.claim_alerts` call, for a batch of them."""
+
+    story_id: str
+    rule_ids: Sequence[str | AlertKey]
+    event_time: datetime
+    repeat_interval: timedelta | Mapping[str, timedelta]
+    owner: str | None = None
+
+
+#: One article's hand-off: its verdict and the claims made for it.
+Handoff = tuple[ArticleVerdict, Sequence[AlertClaim]]
+
+
 @runtime_checkable
 class DedupeStore(Protocol):
-    """Exact and near-duplicate dedupe, story ids and per-(rule, story) repeat windows."""
+    """Exact and near-duplicate dedupe, story ids and per-(rule, story) repeat windows.
+
+    Each per-article method has a batch form for a whole Kafka batch (one round trip per
+    stage on Redis). A batch decides exactly what the per-article calls would decide one
+    article at a time, each article committed before the next is checked: a later
+    article of the batch sees the earlier ones as committed (a redelivery of an earlier
+    article is a duplicate, a copy folds into its alert), while their marks stay pending
+    until :meth:`commit_batch`. So a batch is handed off in order: commit a prefix of it,
+    abandon the rest (whose verdicts assumed the abandoned articles would commit).
+    """
 
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
         """Classify ``article`` (exact duplicate or not) and assign its story id."""
@@ -164,6 +203,26 @@ class DedupeStore(Protocol):
 
     async def abandon(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
         """Publishing failed: release this article's pending marks so a retry sends."""
+        ...
+
+    async def check_articles(
+        self, items: Sequence[tuple[Article, datetime]]
+    ) -> list[ArticleVerdict]:
+        """:meth:`check_article` for each item, in order, as if each earlier non-duplicate
+        item had been committed before the next was checked."""
+        ...
+
+    async def claim_batch(self, requests: Sequence[ClaimRequest]) -> list[list[AlertClaim]]:
+        """:meth:`claim_alerts` for each request, in order, as if the claims of each
+        earlier request had been committed before the next was decided."""
+        ...
+
+    async def commit_batch(self, handoffs: Sequence[Handoff]) -> None:
+        """:meth:`commit` for each hand-off, in order."""
+        ...
+
+    async def abandon_batch(self, handoffs: Sequence[Handoff]) -> None:
+        """:meth:`abandon` for each hand-off."""
         ...
 
     async def ping(self) -> None:
@@ -260,17 +319,21 @@ def claims_of(
     ]
 
 
-async def poll_claims(
-    attempt: Callable[[list[AlertKey]], Awaitable[dict[AlertKey, Decision | None]]],
-    rule_ids: Sequence[AlertKey],
-    config: DedupeConfig,
-) -> dict[AlertKey, Decision]:
-    """Call ``attempt`` until every rule is decided; ``None`` means another owner's lease.
+_Item = TypeVar("_Item")
 
-    Leases always expire (``pending_ttl``), so the loop ends: either the owner commits
-    (this copy folds) or abandons / dies (this copy claims and sends).
+
+async def poll_claims(
+    attempt: Callable[[list[_Item]], Awaitable[dict[_Item, Decision | None]]],
+    rule_ids: Sequence[_Item],
+    config: DedupeConfig,
+) -> dict[_Item, Decision]:
+    """Call ``attempt`` until every item is decided; ``None`` means another owner's lease.
+
+    ``attempt`` gets the undecided items in their original order. Leases always expire
+    (``pending_ttl``), so the loop ends: either the owner commits (this copy folds) or
+    abandons / dies (this copy claims and sends).
     """
-    decided: dict[AlertKey, Decision] = {}
+    decided: dict[_Item, Decision] = {}
     waiting = list(rule_ids)
     pause = config.poll_initial.total_seconds()
     while waiting:
@@ -283,3 +346,44 @@ async def poll_claims(
             await asyncio.sleep(pause)
             pause = min(pause * 2, config.poll_max.total_seconds())
     return decided
+
+
+class ClaimItem(NamedTuple):
+    """One alert group of one request in a batch of claims (what a store decides)."""
+
+    request: int
+    story_id: str
+    key: AlertKey
+    interval: timedelta
+    event_time: datetime
+    token: str
+
+
+async def claim_in_order(
+    requests: Sequence[ClaimRequest],
+    attempt: Callable[[list[ClaimItem]], Awaitable[dict[ClaimItem, Decision | None]]],
+    config: DedupeConfig,
+) -> list[list[AlertClaim]]:
+    """The claims of ``requests``: ``attempt`` decides items in order (see
+    :meth:`DedupeStore.claim_batch`); items behind another owner's lease are polled."""
+    tokens = [request.owner or uuid.uuid4().hex for request in requests]
+    intervals = [intervals_for(r.rule_ids, r.repeat_interval) for r in requests]
+    items = [
+        ClaimItem(index, request.story_id, key, interval, request.event_time, tokens[index])
+        for index, request in enumerate(requests)
+        for key, interval in intervals[index].items()
+    ]
+    decided = await poll_claims(attempt, items, config) if items else {}
+    per_request: list[dict[AlertKey, Decision]] = [{} for _ in requests]
+    for item, decision in decided.items():
+        per_request[item.request][item.key] = decision
+    return [
+        claims_of(
+            request.story_id,
+            intervals[index],
+            per_request[index],
+            request.event_time,
+            tokens[index],
+        )
+        for index, request in enumerate(requests)
+    ]

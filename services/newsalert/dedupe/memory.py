@@ -10,9 +10,8 @@ crashed owner, which is a wall-clock event.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, next_mark
@@ -21,14 +20,15 @@ from newsalert.dedupe.contract import (
     AlertClaim,
     AlertKey,
     ArticleVerdict,
+    ClaimItem,
+    ClaimRequest,
     Decision,
     DedupeConfig,
-    claims_of,
+    Handoff,
+    claim_in_order,
     delta_ms,
-    intervals_for,
     lane_ms,
     owner_token,
-    poll_claims,
     story_id_for,
     to_ms,
 )
@@ -99,6 +99,26 @@ class MemoryDedupe:
 
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
         """Classify ``article`` and assign its story id (see the package docstring)."""
+        return self._check(article, event_time, {})
+
+    async def check_articles(
+        self, items: Sequence[tuple[Article, datetime]]
+    ) -> list[ArticleVerdict]:
+        """Each verdict as if the earlier non-duplicate items had been committed."""
+        committed: dict[str, _SeenMark] = {}  # what their commits would write
+        verdicts = []
+        for article, event_time in items:
+            verdict = self._check(article, event_time, committed)
+            if not verdict.duplicate:
+                done = _SeenMark(True, verdict.story_id, to_ms(event_time), "")
+                committed.update(dict.fromkeys(verdict.seen_digests, done))
+            verdicts.append(verdict)
+        return verdicts
+
+    def _check(
+        self, article: Article, event_time: datetime, committed: Mapping[str, _SeenMark]
+    ) -> ArticleVerdict:
+        """One verdict; ``committed`` overrides the seen marks (earlier items of a batch)."""
         self._tick()
         event_ms = to_ms(event_time)
         self._newest_ms = max(self._newest_ms, event_ms)
@@ -110,7 +130,7 @@ class MemoryDedupe:
         exact = False
         live: set[str] = set()
         for kind, digest in digests.items():
-            mark = self._seen.get(digest)
+            mark = committed.get(digest) or self._seen.get(digest)
             if mark is None or abs(event_ms - mark.event_ms) > self._window_ms:
                 continue
             if mark.done and kind == "id":
@@ -194,68 +214,88 @@ class MemoryDedupe:
         owner: str | None = None,
     ) -> list[AlertClaim]:
         """One claim per distinct alert group; waits while another owner holds a live lease."""
-        intervals = intervals_for(rule_ids, repeat_interval)
-        event_ms = to_ms(event_time)
-        token = owner or uuid.uuid4().hex
+        request = ClaimRequest(story_id, rule_ids, event_time, repeat_interval, owner)
+        return (await self.claim_batch([request]))[0]
 
-        async def attempt(waiting: list[AlertKey]) -> dict[AlertKey, Decision | None]:
-            return {
-                key: self._claim_one(
-                    _group_of(key, story_id), event_ms, delta_ms(intervals[key]), token
-                )
-                for key in waiting
-            }
+    async def claim_batch(self, requests: Sequence[ClaimRequest]) -> list[list[AlertClaim]]:
+        """Each request's claims as if the earlier requests' claims had been committed."""
+        return await claim_in_order(requests, self._claim_items, self.config)
 
-        decided = await poll_claims(attempt, list(intervals), self.config)
-        return claims_of(story_id, intervals, decided, event_time, token)
-
-    def _claim_one(
-        self, key: _GroupKey, event_ms: int, interval_ms: int, token: str
-    ) -> Decision | None:
-        group = self._groups.setdefault(key, _Group())
+    async def _claim_items(self, items: list[ClaimItem]) -> dict[ClaimItem, Decision | None]:
+        """Decide ``items`` in order. A group behind another owner's live lease is not
+        decided for any item of this call (the lease's outcome comes first); every other
+        group is decided on a copy that plays the commits of the earlier items."""
         now = self._clock()
-        group.touched_ms = max(group.touched_ms, event_ms)
-        group.keep_ms = max(group.keep_ms, interval_ms + self._window_ms)
-        if (
-            group.pending_token is not None
-            and group.pending_token != token
-            and group.pending_until > now
-        ):
-            return None
-        if group.last_ms is not None and event_ms < group.last_ms + interval_ms:
-            return Decision(send=False, folded=group.folded, sequence=group.sequence)
-        group.pending_token = token
-        group.pending_until = now + self.config.pending_ttl.total_seconds()
-        return Decision(send=True, folded=group.folded, sequence=group.sequence)
+        played: dict[_GroupKey, _Group] = {}
+        blocked: set[_GroupKey] = set()
+        answers: dict[ClaimItem, Decision | None] = {}
+        for item in items:
+            key = _group_of(item.key, item.story_id)
+            group = self._groups.setdefault(key, _Group())
+            event_ms, interval_ms = to_ms(item.event_time), delta_ms(item.interval)
+            group.touched_ms = max(group.touched_ms, event_ms)
+            group.keep_ms = max(group.keep_ms, interval_ms + self._window_ms)
+            if key not in played and key not in blocked:
+                if (
+                    group.pending_token is not None
+                    and group.pending_token != item.token
+                    and group.pending_until > now
+                ):
+                    blocked.add(key)
+                else:
+                    played[key] = replace(group)
+            if key in blocked:
+                answers[item] = None
+                continue
+            state = played[key]
+            if state.last_ms is not None and event_ms < state.last_ms + interval_ms:
+                answers[item] = Decision(send=False, folded=state.folded, sequence=state.sequence)
+                state.folded += 1
+                continue
+            answers[item] = Decision(send=True, folded=state.folded, sequence=state.sequence)
+            group.pending_token = item.token
+            group.pending_until = now + self.config.pending_ttl.total_seconds()
+            state.sequence, state.last_ms, state.folded = state.sequence + 1, event_ms, 0
+        return answers
 
     async def commit(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
         """Pending marks of ``verdict`` and ``claims`` become done; folds are counted."""
-        if not verdict.duplicate:
-            event_ms = to_ms(verdict.event_time)
-            for digest in verdict.seen_digests:
-                self._seen[digest] = _SeenMark(True, verdict.story_id, event_ms, "")
-        for claim in claims:
-            group = self._groups.setdefault(_group_of(claim, claim.story_id), _Group())
-            if not claim.send:
-                group.folded += 1
-                continue
-            if group.sequence <= claim.sequence:
-                group.sequence = claim.sequence + 1
-                group.last_ms = to_ms(claim.event_time)
-                group.folded = max(0, group.folded - claim.duplicates_folded)
-            if group.pending_token == claim.token:
-                group.pending_token = None
+        await self.commit_batch([(verdict, claims)])
+
+    async def commit_batch(self, handoffs: Sequence[Handoff]) -> None:
+        """:meth:`commit` for each hand-off, in order."""
+        for verdict, claims in handoffs:
+            if not verdict.duplicate:
+                event_ms = to_ms(verdict.event_time)
+                for digest in verdict.seen_digests:
+                    self._seen[digest] = _SeenMark(True, verdict.story_id, event_ms, "")
+            for claim in claims:
+                group = self._groups.setdefault(_group_of(claim, claim.story_id), _Group())
+                if not claim.send:
+                    group.folded += 1
+                    continue
+                if group.sequence <= claim.sequence:
+                    group.sequence = claim.sequence + 1
+                    group.last_ms = to_ms(claim.event_time)
+                    group.folded = max(0, group.folded - claim.duplicates_folded)
+                if group.pending_token == claim.token:
+                    group.pending_token = None
 
     async def abandon(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
         """Release the pending marks this article and its claims hold."""
-        for digest in verdict.seen_digests:
-            mark = self._seen.get(digest)
-            if mark is not None and not mark.done and mark.token == verdict.token:
-                del self._seen[digest]
-        for claim in claims:
-            group = self._groups.get(_group_of(claim, claim.story_id))
-            if claim.send and group is not None and group.pending_token == claim.token:
-                group.pending_token = None
+        await self.abandon_batch([(verdict, claims)])
+
+    async def abandon_batch(self, handoffs: Sequence[Handoff]) -> None:
+        """:meth:`abandon` for each hand-off."""
+        for verdict, claims in handoffs:
+            for digest in verdict.seen_digests:
+                mark = self._seen.get(digest)
+                if mark is not None and not mark.done and mark.token == verdict.token:
+                    del self._seen[digest]
+            for claim in claims:
+                group = self._groups.get(_group_of(claim, claim.story_id))
+                if claim.send and group is not None and group.pending_token == claim.token:
+                    group.pending_token = None
 
     def _tick(self) -> None:
         """Forget marks that fell out of every window (in article time), now and then."""

@@ -15,7 +15,6 @@ replicas -- not Redis Cluster (keys of one call hash to different slots).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,26 +24,33 @@ from redis.asyncio import Redis
 
 from newsalert import constants
 from newsalert.dedupe import scripts
-from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest
+from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, next_mark
 from newsalert.dedupe.canonical import exact_digests
 from newsalert.dedupe.contract import (
     AlertClaim,
     AlertKey,
     ArticleVerdict,
+    ClaimItem,
+    ClaimRequest,
     Decision,
     DedupeConfig,
     DedupeError,
     DedupeUnavailableError,
-    claims_of,
+    Handoff,
+    claim_in_order,
     delta_ms,
-    intervals_for,
     lane_ms,
     owner_token,
-    poll_claims,
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import body_words, edge_digests, fingerprint, sentences
+from newsalert.dedupe.fingerprint import (
+    FingerprintParams,
+    body_words,
+    edge_digests,
+    fingerprint,
+    sentences,
+)
 from newsalert.models import Article
 from newsalert.settings import Settings
 
@@ -74,10 +80,10 @@ class RedisDedupe:
         self.client = client
         self.prefix = prefix
         self.config = config or DedupeConfig()
-        self._check = client.register_script(scripts.CHECK_ARTICLE)
-        self._claim = client.register_script(scripts.CLAIM_ALERTS)
-        self._commit = client.register_script(scripts.COMMIT)
-        self._abandon = client.register_script(scripts.ABANDON)
+        self._check = client.register_script(scripts.CHECK_ARTICLES)
+        self._claim = client.register_script(scripts.CLAIM_BATCH)
+        self._commit = client.register_script(scripts.COMMIT_BATCH)
+        self._abandon = client.register_script(scripts.ABANDON_BATCH)
         self._window_ms = delta_ms(self.config.story_window)
         self._grace_ms = delta_ms(self.config.retention_grace)
 
@@ -111,55 +117,83 @@ class RedisDedupe:
             raise DedupeUnavailableError(f"redis unavailable: {exc}") from exc
 
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
-        """Classify ``article`` and assign its story id (one ``MGET``, then one script).
+        """Classify ``article`` and assign its story id (one ``MGET``, then one script)."""
+        return (await self.check_articles([(article, event_time)]))[0]
+
+    async def check_articles(
+        self, items: Sequence[tuple[Article, datetime]]
+    ) -> list[ArticleVerdict]:
+        """Each verdict as if the earlier non-duplicate items had been committed: one
+        ``MGET`` and one script for the batch (another round only after a race).
 
         The ``MGET`` reads the exact-duplicate marks with the learned-boilerplate marks:
         a committed record with the same id is a duplicate without a script, and an
         exact copy of a committed article (its story known) skips the fingerprint.
         """
-        token = owner_token(article, event_time)
-        event_ms = to_ms(event_time)
-        parts = sentences(article.body or article.title)
-        digests = exact_digests(article, body_words(article, parts))
-        seen_keys = [constants.seen_article_key(self.prefix, d) for d in digests.values()]
-        params = self.config.fingerprint
-        edges = edge_digests(parts, params)
-        line_keys = [
-            constants.boilerplate_line_key(self.prefix, line_digest(article.source, d))
-            for d in edges
-        ]
-        values = await self._call(self.client.mget(seen_keys + line_keys))
-        done = self._committed(list(digests), values[: len(seen_keys)], event_ms)
-        reply: tuple[bool, str, str | None] | None = None
-        if done is not None and done[0] == "id":
-            reply = (True, done[1], "same-id")  # a redelivery: no script needed
-        elif done is not None:
-            reply = await self._run_check(
-                seen_keys, [], [], digests, event_ms, token, article, exact=True
-            )
-        if reply is None:  # not an exact copy (or its mark expired in between)
-            lines = values[len(seen_keys) :]
-            marks = {d: LineMark.decode(v) for d, v in zip(edges, lines, strict=True)}
-            skip = boilerplate(marks, event_ms, self._window_ms, params.boilerplate_articles)
-            buckets = fingerprint(parts, params, skip).buckets
-            band_keys = [
-                constants.story_band_key(self.prefix, band, bucket)
-                for band, bucket in enumerate(buckets)
+        verdicts: list[ArticleVerdict] = []
+        committed: dict[str, str] = {}  # seen key -> the mark an earlier commit will write
+        full_first = False
+        while len(verdicts) < len(items):
+            rest = items[len(verdicts) :]
+            done = await self._check_round(rest, committed, full_first)
+            # A round stops at an article whose exact mark vanished: fingerprint it now.
+            full_first = len(done) < len(rest)
+            for verdict in done:
+                mark = f"d|{verdict.story_id}|{to_ms(verdict.event_time)}"
+                for digest in verdict.seen_digests:
+                    committed[constants.seen_article_key(self.prefix, digest)] = mark
+            verdicts += done
+        return verdicts
+
+    async def _check_round(
+        self,
+        items: Sequence[tuple[Article, datetime]],
+        committed: Mapping[str, str],
+        full_first: bool,
+    ) -> list[ArticleVerdict]:
+        """Verdicts for a prefix of ``items``: all, unless an article the ``MGET`` took for
+        an exact copy is none by the time the script runs (then up to that article)."""
+        plans = [_Plan(article, event_time, self) for article, event_time in items]
+        keys = [key for plan in plans for key in (*plan.seen_keys, *plan.line_keys)]
+        values = await self._call(self.client.mget(keys)) if keys else []
+        # What the script will see of the earlier articles of this round: their seen marks
+        # as committed (``@index``: their stories are known only after the script) and
+        # their learned-boilerplate updates.
+        ahead: dict[str, str] = dict(committed)
+        lines: dict[str, LineMark | None] = {}
+        at = 0
+        for index, plan in enumerate(plans):
+            nseen = len(plan.seen_keys)
+            read = values[at : at + nseen]
+            for key, value in zip(plan.line_keys, values[at + nseen :], strict=False):
+                lines.setdefault(key, LineMark.decode(value))
+            at += nseen + len(plan.line_keys)
+            seen = [
+                ahead.get(key) or value for key, value in zip(plan.seen_keys, read, strict=True)
             ]
-            reply = await self._run_check(
-                seen_keys, band_keys, line_keys, digests, event_ms, token, article, exact=False
-            )
-            assert reply is not None, "the full check always decides"
-        duplicate, story, reason = reply
-        return ArticleVerdict(
-            article_id=article.id,
-            duplicate=duplicate,
-            story_id=story,
-            reason=reason,
-            event_time=event_time,
-            token=token,
-            seen_digests=() if duplicate else tuple(digests.values()),
-        )
+            found = self._committed(list(plan.digests), seen, plan.event_ms)
+            if found is not None and found[0] == "id":
+                plan.duplicate_of = found[1]
+                continue
+            if found is None or (index == 0 and full_first):
+                plan.fingerprint(lines, self.prefix, self.config.fingerprint, self._window_ms)
+            for key in plan.seen_keys:
+                ahead[key] = f"d|@{index}|{plan.event_ms}"
+        scripted = [plan for plan in plans if plan.duplicate_of is None]
+        replies = iter(await self._run_check(scripted, committed) if scripted else [])
+        verdicts: list[ArticleVerdict] = []
+        for plan in plans:
+            if plan.duplicate_of is not None:
+                story, state, reason = plan.duplicate_of, 1, "same-id"
+            else:
+                state, story, reason = next(replies)
+                state, story, reason = int(state), _text(story), _text(reason)
+                if state == 2:
+                    break  # the rest is decided again, from fresh reads
+            if story.startswith("@"):
+                story = verdicts[int(story[1:])].story_id
+            verdicts.append(plan.verdict(state == 1, story, reason or None))
+        return verdicts
 
     def _committed(
         self, kinds: list[str], values: list[Any], event_ms: int
@@ -176,38 +210,31 @@ class RedisDedupe:
                 found = found or (kind, story)
         return found
 
-    async def _run_check(
-        self,
-        seen_keys: list[str],
-        band_keys: list[str],
-        line_keys: list[str],
-        digests: dict[str, str],
-        event_ms: int,
-        token: str,
-        article: Article,
-        *,
-        exact: bool,
-    ) -> tuple[bool, str, str | None] | None:
-        """One CHECK_ARTICLE call; ``None`` when it was told the article is an exact copy
-        (``exact``: no bands given) and found no committed mark after all."""
+    async def _run_check(self, plans: list[_Plan], committed: Mapping[str, str]) -> Any:
+        """One CHECK_ARTICLES call for ``plans`` (non-duplicates, in order)."""
         args: list[str | int] = [
-            len(seen_keys),
-            event_ms,
             self._window_ms,
             self._window_ms + self._grace_ms,
-            token,
-            story_id_for(article),
             self.config.fingerprint.min_band_hits,
-            *digests,
-            len(line_keys),
-            digests["id"],
-            1 if exact else 0,
+            len(committed),
         ]
-        keys = seen_keys + band_keys + line_keys
-        state, story, reason = await self._run(self._check, keys, args)
-        if int(state) == 2:
-            return None
-        return bool(int(state)), _text(story), _text(reason) or None
+        for key, value in committed.items():
+            args += [key, value]
+        keys: list[str] = []
+        for plan in plans:
+            keys += [*plan.seen_keys, *plan.band_keys, *plan.line_keys]
+            args += [
+                len(plan.seen_keys),
+                len(plan.band_keys),
+                len(plan.line_keys),
+                plan.event_ms,
+                plan.token,
+                story_id_for(plan.article),
+                plan.digests["id"],
+                0 if plan.fingerprinted else 1,
+                *plan.digests,
+            ]
+        return await self._run(self._check, keys, args)
 
     async def claim_alerts(
         self,
@@ -219,26 +246,38 @@ class RedisDedupe:
         owner: str | None = None,
     ) -> list[AlertClaim]:
         """One claim per distinct alert group; waits while another owner holds a live lease."""
-        intervals = intervals_for(rule_ids, repeat_interval)
-        event_ms = to_ms(event_time)
-        token = owner or uuid.uuid4().hex
+        request = ClaimRequest(story_id, rule_ids, event_time, repeat_interval, owner)
+        return (await self.claim_batch([request]))[0]
 
-        async def attempt(waiting: list[AlertKey]) -> dict[AlertKey, Decision | None]:
-            keys = [self._group_key(key.rule_id, story_id, key.lane) for key in waiting]
-            args: list[str | int] = [token, event_ms, delta_ms(self.config.pending_ttl)]
-            for key in waiting:
-                args += [delta_ms(intervals[key]), self._group_ttl_ms(intervals[key])]
-            replies = await self._run(self._claim, keys, args)
-            answers: dict[AlertKey, Decision | None] = {}
-            for key, (state, folded, seq) in zip(waiting, replies, strict=True):
-                code = int(state)
-                answers[key] = None if code == 2 else Decision(code == 1, int(folded), int(seq))
-            return answers
+    async def claim_batch(self, requests: Sequence[ClaimRequest]) -> list[list[AlertClaim]]:
+        """Each request's claims as if the earlier requests' claims had been committed:
+        one script for the batch (again only for groups behind another owner's lease)."""
+        return await claim_in_order(requests, self._claim_items, self.config)
 
-        if not intervals:
-            return []
-        decided = await poll_claims(attempt, list(intervals), self.config)
-        return claims_of(story_id, intervals, decided, event_time, token)
+    async def _claim_items(self, items: list[ClaimItem]) -> dict[ClaimItem, Decision | None]:
+        requests: dict[int, int] = {}  # request index -> its 1-based position in ARGV
+        groups: dict[str, int] = {}  # group key -> its 1-based position in KEYS
+        head: list[str | int] = []
+        tail: list[str | int] = []
+        for item in items:
+            if item.request not in requests:
+                requests[item.request] = len(requests) + 1
+                head += [item.token, to_ms(item.event_time)]
+            key = self._group_key(item.key.rule_id, item.story_id, item.key.lane)
+            position = groups.setdefault(key, len(groups) + 1)
+            tail += [
+                requests[item.request],
+                position,
+                delta_ms(item.interval),
+                self._group_ttl_ms(item.interval),
+            ]
+        args = [delta_ms(self.config.pending_ttl), len(requests), *head, *tail]
+        replies = await self._run(self._claim, list(groups), args)
+        answers: dict[ClaimItem, Decision | None] = {}
+        for item, (state, folded, seq) in zip(items, replies, strict=True):
+            code = int(state)
+            answers[item] = None if code == 2 else Decision(code == 1, int(folded), int(seq))
+        return answers
 
     def _group_key(self, rule_id: str, story_id: str, lane: timedelta | None) -> str:
         return constants.alert_group_key(self.prefix, rule_id, story_id, lane_ms(lane))
@@ -248,33 +287,101 @@ class RedisDedupe:
 
     async def commit(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
         """Pending marks become done and folds are counted, in one script."""
-        seen = [] if verdict.duplicate else list(verdict.seen_digests)
-        keys = [constants.seen_article_key(self.prefix, d) for d in seen]
-        value = f"d|{verdict.story_id}|{to_ms(verdict.event_time)}" if seen else ""
-        args: list[str | int] = [len(seen), value, self._window_ms + self._grace_ms]
-        for claim in claims:
-            keys.append(self._group_key(claim.rule_id, claim.story_id, claim.lane))
-            args += [
-                1 if claim.send else 0,
-                claim.token,
-                claim.sequence,
-                to_ms(claim.event_time),
-                claim.duplicates_folded,
-                self._group_ttl_ms(claim.repeat_interval),
-            ]
+        await self.commit_batch([(verdict, claims)])
+
+    async def commit_batch(self, handoffs: Sequence[Handoff]) -> None:
+        """:meth:`commit` for each hand-off, in order, in one script."""
+        keys: list[str] = []
+        args: list[str | int] = []
+        for verdict, claims in handoffs:
+            seen = [] if verdict.duplicate else list(verdict.seen_digests)
+            keys += [constants.seen_article_key(self.prefix, d) for d in seen]
+            value = f"d|{verdict.story_id}|{to_ms(verdict.event_time)}" if seen else ""
+            args += [len(seen), value, self._window_ms + self._grace_ms, len(claims)]
+            for claim in claims:
+                keys.append(self._group_key(claim.rule_id, claim.story_id, claim.lane))
+                args += [
+                    1 if claim.send else 0,
+                    claim.token,
+                    claim.sequence,
+                    to_ms(claim.event_time),
+                    claim.duplicates_folded,
+                    self._group_ttl_ms(claim.repeat_interval),
+                ]
         if keys:
             await self._run(self._commit, keys, args)
 
     async def abandon(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
         """Release this article's pending marks so a retry sends, in one script."""
-        keys = [constants.seen_article_key(self.prefix, d) for d in verdict.seen_digests]
-        args: list[str | int] = [len(keys), verdict.token]
-        for claim in claims:
-            if claim.send:
+        await self.abandon_batch([(verdict, claims)])
+
+    async def abandon_batch(self, handoffs: Sequence[Handoff]) -> None:
+        """:meth:`abandon` for each hand-off, in one script."""
+        keys: list[str] = []
+        args: list[str | int] = []
+        for verdict, claims in handoffs:
+            keys += [constants.seen_article_key(self.prefix, d) for d in verdict.seen_digests]
+            sent = [claim for claim in claims if claim.send]
+            args += [len(verdict.seen_digests), verdict.token, len(sent)]
+            for claim in sent:
                 keys.append(self._group_key(claim.rule_id, claim.story_id, claim.lane))
                 args.append(claim.token)
         if keys:
             await self._run(self._abandon, keys, args)
+
+
+class _Plan:
+    """One article of a check round: its keys, and what the round learnt about it."""
+
+    def __init__(self, article: Article, event_time: datetime, store: RedisDedupe) -> None:
+        self.article = article
+        self.event_time = event_time
+        self.event_ms = to_ms(event_time)
+        self.token = owner_token(article, event_time)
+        self.parts = sentences(article.body or article.title)
+        self.digests = exact_digests(article, body_words(article, self.parts))
+        self.seen_keys = [
+            constants.seen_article_key(store.prefix, d) for d in self.digests.values()
+        ]
+        self.edges = edge_digests(self.parts, store.config.fingerprint)
+        self.line_keys = [
+            constants.boilerplate_line_key(store.prefix, line_digest(article.source, d))
+            for d in self.edges
+        ]
+        self.band_keys: list[str] = []
+        self.fingerprinted = False
+        self.duplicate_of: str | None = None
+
+    def fingerprint(
+        self,
+        lines: dict[str, LineMark | None],
+        prefix: str,
+        params: FingerprintParams,
+        window_ms: int,
+    ) -> None:
+        """Band keys from the fingerprint, learned boilerplate left out; then play this
+        article's update of ``lines`` (what the script will write) for the later ones."""
+        marks = {d: lines[key] for d, key in zip(self.edges, self.line_keys, strict=True)}
+        skip = boilerplate(marks, self.event_ms, window_ms, params.boilerplate_articles)
+        buckets = fingerprint(self.parts, params, skip).buckets
+        self.band_keys = [
+            constants.story_band_key(prefix, band, bucket) for band, bucket in enumerate(buckets)
+        ]
+        self.fingerprinted = True
+        for key in self.line_keys:
+            lines[key] = next_mark(lines[key], self.digests["id"], self.event_ms, window_ms)
+
+    def verdict(self, duplicate: bool, story: str, reason: str | None) -> ArticleVerdict:
+        """The verdict the script (or the ``MGET``, for a duplicate) gave."""
+        return ArticleVerdict(
+            article_id=self.article.id,
+            duplicate=duplicate,
+            story_id=story,
+            reason=reason,
+            event_time=self.event_time,
+            token=self.token,
+            seen_digests=() if duplicate else tuple(self.digests.values()),
+        )
 
 
 def open_redis_dedupe(settings: Settings) -> RedisDedupe:

@@ -16,180 +16,230 @@ step for step. Value layouts (``|``-separated; story ids and tokens never hold `
 
 from __future__ import annotations
 
-#: KEYS: seen keys (nseen), band keys in band order, then edge-sentence line keys (nlines).
-#: ARGV: nseen, event_ms, window_ms, ttl_ms, token, new_story, min_band_hits, the kind
-#: (id, url, body) of each seen key, nlines, the article's id digest, then 1 when the
-#: caller sent no band keys because it read a committed exact mark (0 otherwise).
-#: Returns {state, story, reason or ""}: state 1 a duplicate (the same record committed),
-#: 0 decided, 2 "no committed exact mark after all: call again with the band keys".
+#: A batch of articles, decided in order (``check_articles``). Each decided article's seen
+#: marks are then read as committed by the later ones (``d|<story>|<event_ms>`` in the
+#: local table ``over``, never written: Redis gets the pending marks).
+#: KEYS, per article: its seen keys (nseen), band keys in band order (nbands), then its
+#: edge-sentence line keys (nlines).
+#: ARGV: window_ms, ttl_ms, min_band_hits, nseed, nseed pairs (seen key, committed value)
+#: of earlier articles of the batch, then per article: nseen, nbands, nlines, event_ms,
+#: token, new_story, the article's id digest, 1 when the caller sent no band keys because
+#: it read a committed exact mark (0 otherwise), then the kind (id, url, body) of each
+#: seen key.
+#: Returns per article {state, story, reason or ""}: state 1 a duplicate (the same record
+#: committed), 0 decided, 2 "no committed exact mark after all: call again from this
+#: article with its band keys" (the last entry; later articles are left undecided).
 #: A committed exact copy (same url or body, another record) takes that mark's story and
 #: leaves bands and learned boilerplate alone, as MemoryDedupe does.
-CHECK_ARTICLE = """
-local nseen = tonumber(ARGV[1])
-local t = tonumber(ARGV[2])
-local window = tonumber(ARGV[3])
-local ttl = ARGV[4]
-local token = ARGV[5]
-local min_hits = tonumber(ARGV[7])
-local last_band = #KEYS - tonumber(ARGV[8 + nseen])
-local story, reason, exact = nil, '', false
-local live = {}
-for i = 1, nseen do
-  local v = redis.call('GET', KEYS[i])
-  if v then
-    local state, s, ms = string.match(v, '^(%a)|([^|]+)|(%-?%d+)')
-    if ms and math.abs(t - tonumber(ms)) <= window then
-      if state == 'd' and ARGV[7 + i] == 'id' then
-        return {1, s, 'same-id'}
-      end
-      live[i] = true
-      if state == 'd' and not exact then
-        story, reason, exact = s, 'same-' .. ARGV[7 + i], true
-      elseif not story then
-        story, reason = s, 'copy-in-flight'
-      end
-    end
-  end
+CHECK_ARTICLES = """
+local window = tonumber(ARGV[1])
+local ttl = ARGV[2]
+local min_hits = tonumber(ARGV[3])
+local over = {}
+local a = 5
+for _ = 1, tonumber(ARGV[4]) do
+  over[ARGV[a]] = ARGV[a + 1]
+  a = a + 2
 end
-if ARGV[10 + nseen] == '1' and not exact then
-  return {2, '', ''}
-end
-if exact then
-  for i = 1, nseen do
-    if not live[i] then
-      redis.call('SET', KEYS[i], 'p|' .. story .. '|' .. ARGV[2] .. '|' .. token, 'PX', ttl)
-    end
-  end
-  return {0, story, reason}
-end
-local bands = {}
-for i = nseen + 1, last_band do
-  bands[i] = redis.call('GET', KEYS[i])
-end
-if not story then
-  local counts, best, best_hits = {}, nil, 0
-  for i = nseen + 1, last_band do
-    local v = bands[i]
-    if v then
-      local s, ms = string.match(v, '^([^|]+)|(%-?%d+)$')
-      if s and math.abs(t - tonumber(ms)) <= window then
-        local hits = (counts[s] or 0) + 1
-        counts[s] = hits
-        if hits > best_hits then best, best_hits = s, hits end
-      end
-    end
-  end
-  if best and best_hits >= min_hits then story, reason = best, 'near-duplicate' end
-end
-if not story then story = ARGV[6] end
-for i = 1, nseen do
-  if not live[i] then
-    redis.call('SET', KEYS[i], 'p|' .. story .. '|' .. ARGV[2] .. '|' .. token, 'PX', ttl)
-  end
-end
-for i = nseen + 1, last_band do
-  local v = bands[i]
-  local ms = v and string.match(v, '|(%-?%d+)$')
-  if (not ms) or tonumber(ms) <= t then
-    redis.call('SET', KEYS[i], story .. '|' .. ARGV[2], 'PX', ttl)
-  end
-end
--- boilerplate.next_mark: last article that carried each edge sentence, how many did
-local article = ARGV[9 + nseen]
-for i = last_band + 1, #KEYS do
-  local v = redis.call('GET', KEYS[i])
-  local a, c, ms = nil, nil, nil
-  if v then a, c, ms = string.match(v, '^([^|]+)|(%d+)|(%-?%d+)$') end
-  if (not a) or math.abs(t - tonumber(ms)) > window then
-    redis.call('SET', KEYS[i], article .. '|1|' .. ARGV[2], 'PX', ttl)
-  else
-    local articles = tonumber(c)
-    if a ~= article then articles = articles + 1 end
-    local newest = ARGV[2]
-    if tonumber(ms) > t then newest = ms end
-    redis.call('SET', KEYS[i], article .. '|' .. articles .. '|' .. newest, 'PX', ttl)
-  end
-end
-return {0, story, reason}
-"""
-
-#: KEYS: one alert group key per rule.
-#: ARGV: token, event_ms, pending_ms, then per key: interval_ms, ttl_ms.
-#: Returns per key {state, folded, seq}: state 1 send, 0 fold, 2 another owner's lease.
-CLAIM_ALERTS = """
-local token = ARGV[1]
-local t = tonumber(ARGV[2])
-local pending = tonumber(ARGV[3])
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local k = 0
 local out = {}
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 + 2 * i])
-  local ttl = ARGV[3 + 2 * i]
-  local h = redis.call('HMGET', key, 'last', 'seq', 'folded', 'ptok', 'puntil')
-  local last = tonumber(h[1])
-  local seq = tonumber(h[2]) or 0
-  local folded = tonumber(h[3]) or 0
-  local ptok = h[4]
-  local puntil = tonumber(h[5]) or 0
-  if ptok and ptok ~= token and puntil > now then
-    out[i] = {2, folded, seq}
-  elseif last and t < last + interval then
-    out[i] = {0, folded, seq}
+while a <= #ARGV do
+  local nseen, nbands, nlines = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local ts = ARGV[a + 3]
+  local t = tonumber(ts)
+  local token, new_story, article, exact_only = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
+  local kinds = a + 7
+  a = a + 8 + nseen
+  local seen0, band0, line0 = k, k + nseen, k + nseen + nbands
+  k = line0 + nlines
+  local story, reason, exact, dup = nil, '', false, nil
+  local live = {}
+  for i = 1, nseen do
+    local v = over[KEYS[seen0 + i]] or redis.call('GET', KEYS[seen0 + i])
+    if v then
+      local state, s, ms = string.match(v, '^(%a)|([^|]+)|(%-?%d+)')
+      if ms and math.abs(t - tonumber(ms)) <= window then
+        if state == 'd' and ARGV[kinds + i] == 'id' then
+          dup = s
+          break
+        end
+        live[i] = true
+        if state == 'd' and not exact then
+          story, reason, exact = s, 'same-' .. ARGV[kinds + i], true
+        elseif not story then
+          story, reason = s, 'copy-in-flight'
+        end
+      end
+    end
+  end
+  if dup then
+    out[#out + 1] = {1, dup, 'same-id'}
+  elseif exact_only == '1' and not exact then
+    out[#out + 1] = {2, '', ''}
+    return out
   else
-    redis.call('HSET', key, 'ptok', token, 'puntil', now + pending)
-    redis.call('PEXPIRE', key, ttl)
-    out[i] = {1, folded, seq}
+    local bands = {}
+    if not exact then
+      for i = band0 + 1, line0 do
+        bands[i] = redis.call('GET', KEYS[i])
+      end
+      if not story then
+        local counts, best, best_hits = {}, nil, 0
+        for i = band0 + 1, line0 do
+          local v = bands[i]
+          if v then
+            local s, ms = string.match(v, '^([^|]+)|(%-?%d+)$')
+            if s and math.abs(t - tonumber(ms)) <= window then
+              local hits = (counts[s] or 0) + 1
+              counts[s] = hits
+              if hits > best_hits then best, best_hits = s, hits end
+            end
+          end
+        end
+        if best and best_hits >= min_hits then story, reason = best, 'near-duplicate' end
+      end
+      if not story then story = new_story end
+    end
+    for i = 1, nseen do
+      if not live[i] then
+        redis.call('SET', KEYS[seen0 + i], 'p|' .. story .. '|' .. ts .. '|' .. token, 'PX', ttl)
+      end
+      over[KEYS[seen0 + i]] = 'd|' .. story .. '|' .. ts
+    end
+    if not exact then
+      for i = band0 + 1, line0 do
+        local v = bands[i]
+        local ms = v and string.match(v, '|(%-?%d+)$')
+        if (not ms) or tonumber(ms) <= t then
+          redis.call('SET', KEYS[i], story .. '|' .. ts, 'PX', ttl)
+        end
+      end
+      -- boilerplate.next_mark: last article that carried each edge sentence, how many did
+      for i = line0 + 1, line0 + nlines do
+        local v = redis.call('GET', KEYS[i])
+        local la, c, ms = nil, nil, nil
+        if v then la, c, ms = string.match(v, '^([^|]+)|(%d+)|(%-?%d+)$') end
+        if (not la) or math.abs(t - tonumber(ms)) > window then
+          redis.call('SET', KEYS[i], article .. '|1|' .. ts, 'PX', ttl)
+        else
+          local articles = tonumber(c)
+          if la ~= article then articles = articles + 1 end
+          local newest = ts
+          if tonumber(ms) > t then newest = ms end
+          redis.call('SET', KEYS[i], article .. '|' .. articles .. '|' .. newest, 'PX', ttl)
+        end
+      end
+    end
+    out[#out + 1] = {0, story, reason}
   end
 end
 return out
 """
 
-#: KEYS: seen keys (nseen), then one alert group key per claim.
-#: ARGV: nseen, seen value ('' for none), seen_ttl_ms, then per claim:
-#:   send 1/0, token, seq, event_ms, folded_reported, ttl_ms.
-COMMIT = """
-local nseen = tonumber(ARGV[1])
-if ARGV[2] ~= '' then
-  for i = 1, nseen do
-    redis.call('SET', KEYS[i], ARGV[2], 'PX', ARGV[3])
+#: A batch of claim requests, decided in order (``claim_batch``). A group behind another
+#: owner's live lease when first read is left undecided for every item of the call; every
+#: other group is decided on a local copy that plays the commits of the earlier items.
+#: KEYS: the distinct alert group keys.
+#: ARGV: pending_ms, nreq, per request: token, event_ms; then per item: request index
+#: (1-based), key index (1-based), interval_ms, ttl_ms.
+#: Returns per item {state, folded, seq}: state 1 send, 0 fold, 2 another owner's lease.
+CLAIM_BATCH = """
+local pending = tonumber(ARGV[1])
+local nreq = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local played, blocked, out = {}, {}, {}
+local a = 3 + 2 * nreq
+while a <= #ARGV do
+  local r, k = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local interval, ttl = tonumber(ARGV[a + 2]), ARGV[a + 3]
+  a = a + 4
+  local token, t = ARGV[1 + 2 * r], tonumber(ARGV[2 + 2 * r])
+  local key = KEYS[k]
+  if not played[k] and not blocked[k] then
+    local h = redis.call('HMGET', key, 'last', 'seq', 'folded', 'ptok', 'puntil')
+    if h[4] and h[4] ~= token and (tonumber(h[5]) or 0) > now then
+      blocked[k] = true
+    else
+      played[k] = {last = tonumber(h[1]), seq = tonumber(h[2]) or 0, folded = tonumber(h[3]) or 0}
+    end
+  end
+  local g = played[k]
+  if not g then
+    out[#out + 1] = {2, 0, 0}
+  elseif g.last and t < g.last + interval then
+    out[#out + 1] = {0, g.folded, g.seq}
+    g.folded = g.folded + 1
+  else
+    out[#out + 1] = {1, g.folded, g.seq}
+    redis.call('HSET', key, 'ptok', token, 'puntil', now + pending)
+    redis.call('PEXPIRE', key, ttl)
+    g.seq, g.last, g.folded = g.seq + 1, t, 0
   end
 end
-for i = nseen + 1, #KEYS do
-  local a = 4 + (i - nseen - 1) * 6
-  local key = KEYS[i]
-  if ARGV[a] == '1' then
-    local seq = tonumber(ARGV[a + 2])
-    local h = redis.call('HMGET', key, 'seq', 'folded', 'ptok')
-    if (tonumber(h[1]) or 0) <= seq then
-      local folded = math.max(0, (tonumber(h[2]) or 0) - tonumber(ARGV[a + 4]))
-      redis.call('HSET', key, 'seq', seq + 1, 'last', ARGV[a + 3], 'folded', folded)
+return out
+"""
+
+#: A batch of hand-offs, committed in order.
+#: KEYS, per hand-off: its seen keys (nseen), then one alert group key per claim.
+#: ARGV, per hand-off: nseen, seen value ('' for none), seen_ttl_ms, nclaims, then per
+#: claim: send 1/0, token, seq, event_ms, folded_reported, ttl_ms.
+COMMIT_BATCH = """
+local a, k = 1, 0
+while a <= #ARGV do
+  local nseen, value, seen_ttl = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
+  local nclaims = tonumber(ARGV[a + 3])
+  a = a + 4
+  for _ = 1, nseen do
+    k = k + 1
+    if value ~= '' then
+      redis.call('SET', KEYS[k], value, 'PX', seen_ttl)
     end
-    if h[3] == ARGV[a + 1] then
-      redis.call('HDEL', key, 'ptok', 'puntil')
-    end
-  else
-    redis.call('HINCRBY', key, 'folded', 1)
   end
-  redis.call('PEXPIRE', key, ARGV[a + 5])
+  for _ = 1, nclaims do
+    k = k + 1
+    local key = KEYS[k]
+    if ARGV[a] == '1' then
+      local seq = tonumber(ARGV[a + 2])
+      local h = redis.call('HMGET', key, 'seq', 'folded', 'ptok')
+      if (tonumber(h[1]) or 0) <= seq then
+        local folded = math.max(0, (tonumber(h[2]) or 0) - tonumber(ARGV[a + 4]))
+        redis.call('HSET', key, 'seq', seq + 1, 'last', ARGV[a + 3], 'folded', folded)
+      end
+      if h[3] == ARGV[a + 1] then
+        redis.call('HDEL', key, 'ptok', 'puntil')
+      end
+    else
+      redis.call('HINCRBY', key, 'folded', 1)
+    end
+    redis.call('PEXPIRE', key, ARGV[a + 5])
+    a = a + 6
+  end
 end
 return 1
 """
 
-#: KEYS: seen keys (nseen), then the alert group keys of sent claims.
-#: ARGV: nseen, seen token, then one claim token per group key.
-ABANDON = """
-local nseen = tonumber(ARGV[1])
-local suffix = '|' .. ARGV[2]
-for i = 1, nseen do
-  local v = redis.call('GET', KEYS[i])
-  if v and string.sub(v, 1, 2) == 'p|' and string.sub(v, -#suffix) == suffix then
-    redis.call('DEL', KEYS[i])
+#: A batch of hand-offs to release.
+#: KEYS, per hand-off: its seen keys (nseen), then the alert group keys of sent claims.
+#: ARGV, per hand-off: nseen, seen token, ngroups, then one claim token per group key.
+ABANDON_BATCH = """
+local a, k = 1, 0
+while a <= #ARGV do
+  local nseen, suffix, ngroups = tonumber(ARGV[a]), '|' .. ARGV[a + 1], tonumber(ARGV[a + 2])
+  a = a + 3
+  for _ = 1, nseen do
+    k = k + 1
+    local v = redis.call('GET', KEYS[k])
+    if v and string.sub(v, 1, 2) == 'p|' and string.sub(v, -#suffix) == suffix then
+      redis.call('DEL', KEYS[k])
+    end
   end
-end
-for i = nseen + 1, #KEYS do
-  if redis.call('HGET', KEYS[i], 'ptok') == ARGV[i - nseen + 2] then
-    redis.call('HDEL', KEYS[i], 'ptok', 'puntil')
+  for _ = 1, ngroups do
+    k = k + 1
+    if redis.call('HGET', KEYS[k], 'ptok') == ARGV[a] then
+      redis.call('HDEL', KEYS[k], 'ptok', 'puntil')
+    end
+    a = a + 1
   end
 end
 return 1

@@ -9,26 +9,40 @@ the delivery record are never returned.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from newsalert.api.auth import ApiGuard
-from newsalert.dispatcher.keys import RETENTION_S
+from newsalert.dispatcher.operations import (
+    MAX_REASON_CHARS,
+    DeliveryOperations,
+    OperationError,
+    UnknownTargetError,
+)
 from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore
-from newsalert.timespec import to_ms
 
-#: Longest pause reason kept (it is stored with the subscription's state).
-MAX_REASON_CHARS = 200
+__all__ = ["MAX_ID_CHARS", "MAX_REASON_CHARS", "deliveries_router"]
+
 #: Longest id accepted in a path (delivery and alert ids are far shorter).
 MAX_ID_CHARS = 128
 
 DeliveryId = Annotated[str, Path(max_length=MAX_ID_CHARS)]
 SubscriptionId = Annotated[str, Path(max_length=MAX_ID_CHARS)]
+T = TypeVar("T")
+
+
+async def _answer(action: Awaitable[T]) -> T:
+    # The operations' refusals as HTTP statuses: 404 for what does not exist, 422 else.
+    try:
+        return await action
+    except UnknownTargetError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    except OperationError as exc:
+        raise HTTPException(422, str(exc)) from exc
 
 
 def deliveries_router(
@@ -38,11 +52,13 @@ def deliveries_router(
     read = [Depends(guard.read)]
     admin = [Depends(guard.admin)]
     router = APIRouter(tags=["deliveries"])
+    operations = DeliveryOperations(store, subscriptions)
 
     def known(subscription_id: str) -> str:
-        if subscription_id not in set(subscriptions()):
-            raise HTTPException(404, f"no subscription {subscription_id!r} in the config")
-        return subscription_id
+        try:
+            return operations.known(subscription_id)
+        except UnknownTargetError as exc:
+            raise HTTPException(404, str(exc)) from exc
 
     @router.get("/deliveries", dependencies=read)
     async def list_deliveries(
@@ -67,18 +83,7 @@ def deliveries_router(
 
         Only deliveries still in the log and of a subscription still configured.
         """
-        ids = [alert_or_delivery_id]
-        if not alert_or_delivery_id.startswith("msg_"):
-            ids = await store.log.deliveries_of_alert(alert_or_delivery_id) or ids
-        configured = set(subscriptions())
-        done: list[str] = []
-        for dlv in ids:
-            record = await store.log.get(dlv)
-            in_log = record is not None and record.subscription_id in configured
-            if in_log and await store.log.redeliver(dlv):
-                done.append(dlv)
-        if not done:
-            raise HTTPException(404, f"nothing to redeliver for {alert_or_delivery_id}")
+        done = await _answer(operations.redeliver(alert_or_delivery_id))
         return {"redelivering": done}
 
     @router.post("/subscriptions/{subscription_id}/recover", dependencies=admin)
@@ -87,17 +92,7 @@ def deliveries_router(
 
         ``since`` may go back as far as the delivery log keeps records, not further.
         """
-        known(subscription_id)
-        when = since if since.tzinfo else since.replace(tzinfo=UTC)
-        oldest = time.time() - RETENTION_S
-        if when.timestamp() < oldest:
-            kept = datetime.fromtimestamp(oldest, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            raise HTTPException(
-                422,
-                f"since is older than the delivery log keeps ({RETENTION_S // 86400} days): "
-                f"use {kept} or later",
-            )
-        done = await store.log.recover(subscription_id, to_ms(when))
+        done = await _answer(operations.recover(subscription_id, since))
         return {"recovering": done}
 
     @router.post("/subscriptions/{subscription_id}/pause", dependencies=admin)
@@ -108,13 +103,13 @@ def deliveries_router(
         ),
     ) -> dict[str, Any]:
         """Stop delivering; alerts are kept until resumed."""
-        changed = await store.pause(known(subscription_id), reason)
+        changed = await _answer(operations.pause(subscription_id, reason))
         return {"subscription_id": subscription_id, "paused": True, "changed": changed}
 
     @router.post("/subscriptions/{subscription_id}/resume", dependencies=admin)
     async def resume(subscription_id: SubscriptionId) -> dict[str, Any]:
         """Deliver the kept alerts, in order."""
-        queued = await store.resume(known(subscription_id))
+        queued = await _answer(operations.resume(subscription_id))
         return {"subscription_id": subscription_id, "paused": False, "queued": queued}
 
     @router.get("/subscriptions/{subscription_id}/delivery-state", dependencies=read)

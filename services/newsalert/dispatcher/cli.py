@@ -1,25 +1,38 @@
 """``newsalert deliveries ...``: inspect the delivery log, resend, pause and resume.
 
 Every command talks to Redis only (``NEWSALERT_REDIS_URL``, ``NEWSALERT_REDIS_PREFIX``);
-a running dispatcher picks resent deliveries up within its poll interval.
+a running dispatcher picks resent deliveries up within its poll interval. The commands
+that change state (redeliver, recover, pause, resume) read the config's subscriptions
+(``--config`` or ``NEWSALERT_CONFIG``) and apply the API's limits
+(:mod:`newsalert.dispatcher.operations`): a refused request writes nothing and exits
+with 1 (unknown subscription or delivery) or 2 (a value outside its limits).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 from redis.asyncio import Redis
 
 from newsalert import timespec
+from newsalert.dispatcher.operations import (
+    DeliveryOperations,
+    OperationError,
+    UnknownTargetError,
+)
 from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore
+from newsalert.errors import ConfigError
 from newsalert.settings import Settings
-from newsalert.timespec import TimeSpecError, to_ms
+from newsalert.subscription_config import load_subscriptions
+from newsalert.timespec import TimeSpecError
 
 app = typer.Typer(help="Inspect and resend webhook deliveries.", no_args_is_help=True)
 
@@ -34,6 +47,12 @@ LimitOption = Annotated[
     int, typer.Option("--limit", "-n", help="At most this many (newest first).")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Config whose subscriptions may be changed ($NEWSALERT_CONFIG)."
+    ),
+]
 
 
 def _with_store(action: Callable[[DeliveryStore], Awaitable[T]]) -> T:
@@ -47,6 +66,31 @@ def _with_store(action: Callable[[DeliveryStore], Awaitable[T]]) -> T:
             await redis.aclose()
 
     return asyncio.run(run())
+
+
+def _operate(config: Path | None, action: Callable[[DeliveryOperations], Awaitable[T]]) -> T:
+    # The config is read as the dispatcher reads it, so only its subscriptions are known.
+    path = config or Settings().config
+    if path is None:
+        typer.echo("error: no config file: pass --config FILE or set NEWSALERT_CONFIG", err=True)
+        raise typer.Exit(2)
+    try:
+        ids = [sub.id for sub in load_subscriptions(path, os.environ)]
+    except ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+    async def run(store: DeliveryStore) -> T:
+        return await action(DeliveryOperations(store, lambda: ids))
+
+    try:
+        return _with_store(run)
+    except UnknownTargetError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    except OperationError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 def _when(value: datetime | None) -> str:
@@ -100,19 +144,13 @@ def redeliver(
     alert_or_delivery_id: str = typer.Argument(
         ..., metavar="ALERT_ID", help="A webhook-id (msg_...) or an alert id (alrt_...)."
     ),
+    config: ConfigOption = None,
 ) -> None:
-    """Send an alert again now (same webhook-id), even if it was delivered or failed."""
+    """Send an alert again now (same webhook-id), even if it was delivered or failed.
 
-    async def action(store: DeliveryStore) -> list[str]:
-        ids = [alert_or_delivery_id]
-        if not alert_or_delivery_id.startswith("msg_"):
-            ids = await store.log.deliveries_of_alert(alert_or_delivery_id) or ids
-        return [dlv for dlv in ids if await store.log.redeliver(dlv)]
-
-    done = _with_store(action)
-    if not done:
-        typer.echo(f"nothing to redeliver for {alert_or_delivery_id}", err=True)
-        raise typer.Exit(1)
+    Only deliveries still in the log and of a subscription the config still names.
+    """
+    done = _operate(config, lambda ops: ops.redeliver(alert_or_delivery_id))
     for dlv in done:
         typer.echo(f"redelivering {dlv}")
 
@@ -121,27 +159,32 @@ def redeliver(
 def recover(
     subscription: str = RequiredSubscription,
     since: str = typer.Option(..., "--since", help="ISO-8601 time or a duration ago (2h)."),
+    config: ConfigOption = None,
 ) -> None:
-    """Resend every failed (dead-lettered) delivery of a subscription created since TIME."""
+    """Resend every failed (dead-lettered) delivery of a subscription created since TIME.
+
+    TIME may go back as far as the delivery log keeps records, not further.
+    """
     when = parse_since(since, datetime.now(UTC))
-    done = _with_store(lambda store: store.log.recover(subscription, to_ms(when)))
+    done = _operate(config, lambda ops: ops.recover(subscription, when))
     typer.echo(f"recovering {len(done)} failed deliveries of {subscription} since {_when(when)}")
 
 
 @app.command()
 def pause(
     subscription: str = RequiredSubscription,
-    reason: str = typer.Option("paused by operator", "--reason"),
+    reason: str = typer.Option("paused by operator", "--reason", help="1 to 200 characters."),
+    config: ConfigOption = None,
 ) -> None:
     """Stop delivering to a subscription; its alerts are kept until it is resumed."""
-    changed = _with_store(lambda store: store.pause(subscription, reason))
+    changed = _operate(config, lambda ops: ops.pause(subscription, reason))
     typer.echo(f"{subscription} {'paused' if changed else 'was already paused'}")
 
 
 @app.command()
-def resume(subscription: str = RequiredSubscription) -> None:
+def resume(subscription: str = RequiredSubscription, config: ConfigOption = None) -> None:
     """Resume a paused subscription: its kept alerts are delivered in order."""
-    count = _with_store(lambda store: store.resume(subscription))
+    count = _operate(config, lambda ops: ops.resume(subscription))
     typer.echo(f"{subscription} resumed; {count} kept deliveries queued")
 
 

@@ -4,6 +4,10 @@ Turns a claimed delivery id into a signed POST, then records the outcome: delive
 retry later (schedule, jitter, Retry-After), dead-letter (exhausted or too old), or park
 it because the subscription is (now) paused. Pausing wins over dead-lettering so a
 failing endpoint's alerts are kept for when it is resumed.
+
+Whatever raises on the way (a secret that cannot sign, a bug of ours) is recorded as a
+failed attempt on the schedule, so no delivery repeats outside it; only Redis or Kafka
+being away leaves the attempt to its lease, since then nothing can be recorded.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from newsalert.dispatcher import telemetry
@@ -18,14 +23,25 @@ from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore, PendingDelivery
+from newsalert.isolation import classify as failure_kind
 from newsalert.models import WebhookAlertData, WebhookPayload
 from newsalert.subscriptions import Subscription
 from newsalert.timespec import from_ms
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
-from newsalert.webhooks.sender import AttemptResult, WebhookSender
-from newsalert.webhooks.signing import SignedRequest, sign_request
+from newsalert.webhooks.sender import AttemptResult, WebhookSender, describe
+from newsalert.webhooks.signing import SignatureError, SignedRequest, sign_request
 
 log = logging.getLogger("newsalert.dispatcher")
+
+
+@dataclass
+class _Progress:
+    """How far one call of :meth:`Deliverer.deliver` got, for its error handling."""
+
+    item: PendingDelivery | None = None
+    now: datetime | None = None
+    result: AttemptResult | None = None
+    stored: bool = False  # the outcome reached the store: nothing is left to record
 
 
 def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> SignedRequest:
@@ -89,20 +105,43 @@ class Deliverer:
         return self._events
 
     async def deliver(self, sub: Subscription, delivery_id: str) -> DeliveryStatus | None:
-        """Attempt ``delivery_id`` once (if still needed); returns its new status."""
+        """Attempt ``delivery_id`` once (if still needed); returns its new status.
+
+        A bug of ours (any exception but the store's or the broker's) does not escape: it
+        is recorded as a failed attempt and the delivery follows its retry schedule to
+        ``alerts.dlq`` like any other failure, instead of repeating whenever its lease
+        expires.
+        """
+        progress = _Progress()
+        try:
+            return await self._deliver(sub, delivery_id, progress)
+        except Exception as exc:
+            if failure_kind(exc) == "infrastructure":
+                # Redis or Kafka away: nothing can be recorded now, so the attempt is left
+                # to its lease (back in the due queue once it expires; nothing is lost).
+                raise
+            telemetry.INTERNAL_ERRORS.inc()
+            log.exception("delivery %s to %s raised unexpectedly", delivery_id, sub.id)
+            return await self._record_internal_error(sub, delivery_id, progress, exc)
+
+    async def _deliver(
+        self, sub: Subscription, delivery_id: str, progress: _Progress
+    ) -> DeliveryStatus | None:
         item, delivered, paused = await self._store.load_for_attempt(sub.id, delivery_id)
+        progress.item = item
         if item is None or (delivered and not item.force):
             await self._store.drop(sub.id, delivery_id)
+            progress.stored = True
             return None
         if paused:
-            await self._store.finish(
-                item, DeliveryStatus.PAUSED, None, attempts=item.attempts, next_ms=item.order
+            await self._finish(
+                progress, DeliveryStatus.PAUSED, None, attempts=item.attempts, next_ms=item.order
             )
             return DeliveryStatus.PAUSED
         max_attempts = 1 + len(sub.retry_schedule)
         if item.attempts >= max_attempts:
-            return await self._dead_letter(item, None, item.attempts, "retries exhausted")
-        now = datetime.now(UTC)
+            return await self._dead_letter(progress, None, item.attempts, "retries exhausted")
+        now = progress.now = datetime.now(UTC)
         max_age = sub.max_alert_age_s()
         if (
             not item.force
@@ -110,31 +149,28 @@ class Deliverer:
             and (now - item.alert.created_at).total_seconds() > max_age
         ):
             reason = f"max_alert_age exceeded ({sub.max_alert_age})"
-            return await self._dead_letter(item, None, item.attempts, reason)
-        request = build_request(sub, item, now)
-        result = await self._sender.post(sub.url, request, timeout_s=sub.timeout_s(self._timeout_s))
+            return await self._dead_letter(progress, None, item.attempts, reason)
+        try:
+            request = build_request(sub, item, now)
+        except (SignatureError, ValueError) as exc:  # a secret that cannot sign, say
+            result = AttemptResult(None, 0.0, error=f"cannot sign: {describe(exc)}", refused=True)
+        else:
+            timeout_s = sub.timeout_s(self._timeout_s)
+            result = await self._sender.post(sub.url, request, timeout_s=timeout_s)
         # The error text goes to the delivery log, events, logs and alerts.dlq.
-        return await self._record(sub, item, now, result.scrubbed(sub.url))
+        progress.result = result = result.scrubbed(sub.url)
+        return await self._record(sub, progress, result)
 
     async def _record(
-        self, sub: Subscription, item: PendingDelivery, now: datetime, result: AttemptResult
+        self, sub: Subscription, progress: _Progress, result: AttemptResult
     ) -> DeliveryStatus:
+        item, now = _attempted(progress)
         attempts = item.attempts + 1
         verdict = Verdict.FAILED if result.refused else classify(result.status)
-        telemetry.ATTEMPTS.labels(verdict.value).inc()
-        telemetry.ATTEMPT_SECONDS.observe(result.latency_ms / 1000.0)
-        attempt = AttemptRecord(
-            number=attempts,
-            at=now,
-            status=result.status,
-            latency_ms=result.latency_ms,
-            verdict=verdict.value,
-            error=result.error,
-            response=result.response,
-        )
+        attempt = attempt_record(attempts, now, verdict, result)
         if verdict is Verdict.DELIVERED:
-            ended = await self._store.finish(
-                item, DeliveryStatus.DELIVERED, attempt, attempts=attempts
+            ended = await self._finish(
+                progress, DeliveryStatus.DELIVERED, attempt, attempts=attempts
             )
             telemetry.OUTCOMES.labels("delivered").inc()
             if ended:
@@ -147,31 +183,87 @@ class Deliverer:
         if reason is not None:
             if await self._store.pause(sub.id, reason):
                 self._events.emit("paused", sub.id, reason=reason)
-            await self._store.finish(
-                item, DeliveryStatus.PAUSED, attempt, attempts=attempts, next_ms=item.order,
+            await self._finish(
+                progress, DeliveryStatus.PAUSED, attempt, attempts=attempts, next_ms=item.order,
                 error=_error_of(result),
             )  # fmt: skip
             telemetry.OUTCOMES.labels("paused").inc()
             return DeliveryStatus.PAUSED
         retry_after = parse_retry_after(result.retry_after, now=now)
+        return await self._retry_or_dead_letter(sub, progress, attempt, verdict, retry_after)
+
+    async def _record_internal_error(
+        self, sub: Subscription, delivery_id: str, progress: _Progress, exc: Exception
+    ) -> DeliveryStatus | None:
+        """Record the attempt a bug interrupted, unless its outcome was already stored.
+
+        The POST's reply (when there was one) is kept; the verdict is a plain failure,
+        with no pause and no ``Retry-After``: only the schedule, which is what ends the
+        delivery in the DLQ if the bug is not a one-off.
+        """
+        if progress.stored:
+            return None
+        if progress.item is None:  # the stored record itself cannot be decoded
+            return await self._dead_letter_unreadable(sub, delivery_id, exc)
+        progress.now = progress.now or datetime.now(UTC)
+        item, now = _attempted(progress)
+        error = f"internal error: {describe(exc)}"
+        result = progress.result or AttemptResult(None, 0.0)
+        result = AttemptResult(
+            result.status,
+            result.latency_ms,
+            error=error if result.error is None else f"{result.error}; {error}",
+            response=result.response,
+        ).scrubbed(sub.url)
+        attempt = attempt_record(item.attempts + 1, now, Verdict.FAILED, result)
+        return await self._retry_or_dead_letter(sub, progress, attempt, Verdict.FAILED, None)
+
+    async def _dead_letter_unreadable(
+        self, sub: Subscription, delivery_id: str, exc: Exception
+    ) -> DeliveryStatus:
+        """No attempt can be made of a record that does not decode: it goes to the DLQ as
+        stored (an attempt after every lease expiry would fail the same way forever)."""
+        reason = f"unreadable delivery record: {describe(exc)}"
+        try:
+            raw = await self._store.stored_alert(delivery_id)
+        except UnicodeDecodeError:  # not even text: the letter says why, without it
+            raw = None
+        # Published before it leaves the queues: if Kafka fails, the lease brings it back.
+        await self._dlq.publish_raw(delivery_id.encode(), (raw or "").encode(), reason)
+        await self._store.discard_unreadable(sub.id, delivery_id, reason)
+        telemetry.OUTCOMES.labels("failed").inc()
+        log.warning("delivery %s to %s dead-lettered: %s", delivery_id, sub.id, reason)
+        return DeliveryStatus.FAILED
+
+    async def _retry_or_dead_letter(
+        self,
+        sub: Subscription,
+        progress: _Progress,
+        attempt: AttemptRecord,
+        verdict: Verdict,
+        retry_after: float | None,
+    ) -> DeliveryStatus:
+        attempts = attempt.number
         delay = next_delay(
             sub.retry_delays(), attempts, verdict, retry_after_s=retry_after, rng=self._rng
         )
         if delay is None:
             return await self._dead_letter(
-                item, attempt, attempts, f"retries exhausted after {attempts} attempts"
+                progress, attempt, attempts, f"retries exhausted after {attempts} attempts"
             )
         next_ms = time.time() * 1000.0 + delay * 1000.0
         attempt = attempt.model_copy(update={"next_at": from_ms(next_ms)})
-        await self._store.finish(
-            item, DeliveryStatus.RETRYING, attempt, attempts=attempts, next_ms=next_ms,
-            error=_error_of(result),
+        await self._finish(
+            progress, DeliveryStatus.RETRYING, attempt, attempts=attempts, next_ms=next_ms,
+            error=attempt.error or f"HTTP {attempt.status}",
         )  # fmt: skip
         return DeliveryStatus.RETRYING
 
     async def _dead_letter(
-        self, item: PendingDelivery, attempt: AttemptRecord | None, attempts: int, reason: str
+        self, progress: _Progress, attempt: AttemptRecord | None, attempts: int, reason: str
     ) -> DeliveryStatus:
+        item = progress.item
+        assert item is not None
         record = await self._store.log.get(item.delivery_id)
         history = list(record.history) if record is not None else []
         if attempt is not None:
@@ -184,14 +276,55 @@ class Deliverer:
             attempts=history,
         )
         await self._dlq.publish(letter)
-        await self._store.finish(
-            item, DeliveryStatus.FAILED, attempt, attempts=attempts, error=reason
+        await self._finish(
+            progress, DeliveryStatus.FAILED, attempt, attempts=attempts, error=reason
         )
         telemetry.OUTCOMES.labels("failed").inc()
         log.warning(
             "delivery %s to %s dead-lettered: %s", item.delivery_id, item.subscription_id, reason
         )
         return DeliveryStatus.FAILED
+
+    async def _finish(
+        self,
+        progress: _Progress,
+        status: DeliveryStatus,
+        attempt: AttemptRecord | None,
+        *,
+        attempts: int,
+        next_ms: float | None = None,
+        error: str | None = None,
+    ) -> int:
+        assert progress.item is not None
+        ended = await self._store.finish(
+            progress.item, status, attempt, attempts=attempts, next_ms=next_ms, error=error
+        )
+        progress.stored = True
+        if attempt is not None:
+            telemetry.ATTEMPTS.labels(attempt.verdict).inc()
+            telemetry.ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000.0)
+        return ended
+
+
+def _attempted(progress: _Progress) -> tuple[PendingDelivery, datetime]:
+    assert progress.item is not None
+    assert progress.now is not None
+    return progress.item, progress.now
+
+
+def attempt_record(
+    number: int, now: datetime, verdict: Verdict, result: AttemptResult
+) -> AttemptRecord:
+    """The delivery-log entry of attempt ``number`` made at ``now`` (no ``next_at`` yet)."""
+    return AttemptRecord(
+        number=number,
+        at=now,
+        status=result.status,
+        latency_ms=result.latency_ms,
+        verdict=verdict.value,
+        error=result.error,
+        response=result.response,
+    )
 
 
 def _error_of(result: AttemptResult) -> str:

@@ -2,13 +2,16 @@
 
 Every event is logged and counted; subscriptions with ``operational_events: true`` also
 get it POSTed, signed like alerts (best effort, one attempt, never queued: an operator
-endpoint that is down must not create more events).
+endpoint that is down must not create more events). Both in-process collections are
+bounded: the recent events kept for inspection, and the POSTs in flight (beyond
+:data:`MAX_PENDING_POSTS` an event is logged and counted but not POSTed).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -18,10 +21,16 @@ from pydantic import BaseModel
 from newsalert.dispatcher import telemetry
 from newsalert.models import stable_id
 from newsalert.subscriptions import Subscription
-from newsalert.webhooks.sender import WebhookSender
+from newsalert.webhooks.sender import WebhookSender, describe
 from newsalert.webhooks.signing import sign_request
 
 log = logging.getLogger("newsalert.dispatcher.events")
+
+#: Recent events kept in :attr:`EventSink.emitted` (tests, debugging); older ones drop off.
+MAX_KEPT_EVENTS = 1000
+#: Event POSTs in flight at most; an endpoint flapping faster than its operator webhook
+#: answers must not pile up tasks.
+MAX_PENDING_POSTS = 100
 
 EventKind = Literal["failing", "paused", "recovered", "resumed"]
 
@@ -48,7 +57,13 @@ class EventSink:
         self._subscriptions = subscriptions
         self._timeout_s = timeout_s
         self._tasks: set[asyncio.Task[None]] = set()
-        self.emitted: list[tuple[EventKind, str]] = []
+        #: The most recent events, oldest first, at most :data:`MAX_KEPT_EVENTS`.
+        self.emitted: deque[tuple[EventKind, str]] = deque(maxlen=MAX_KEPT_EVENTS)
+
+    @property
+    def pending_posts(self) -> int:
+        """Event POSTs running now."""
+        return len(self._tasks)
 
     def emit(self, kind: EventKind, subscription_id: str, **detail: Any) -> None:
         """Record one event; POSTs happen in the background."""
@@ -64,10 +79,23 @@ class EventSink:
             data={"subscription_id": subscription_id, **detail},
         )
         for target in self._subscriptions():
-            if target.operational_events:
-                task = asyncio.create_task(self._post(target, event, now))
-                self._tasks.add(task)
-                task.add_done_callback(self._tasks.discard)
+            if not target.operational_events:
+                continue
+            if len(self._tasks) >= MAX_PENDING_POSTS:
+                telemetry.ENDPOINT_EVENT_POSTS_DROPPED.inc()
+                log.warning(
+                    "operator webhook %s: %s event not POSTed (too many in flight)", target.id, kind
+                )
+                continue
+            task = asyncio.create_task(self._post_safely(target, event, now))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _post_safely(self, target: Subscription, event: EndpointEvent, now: datetime) -> None:
+        try:
+            await self._post(target, event, now)
+        except Exception as exc:  # best effort: a secret that cannot sign, say
+            log.warning("operator webhook %s: event not sent: %s", target.id, describe(exc))
 
     async def _post(self, target: Subscription, event: EndpointEvent, now: datetime) -> None:
         assert self._sender is not None

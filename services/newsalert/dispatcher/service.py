@@ -88,6 +88,9 @@ class DispatcherService:
         self._deliverer: Deliverer | None = None
         self._workers: dict[str, SubscriptionWorker] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        # Workers of removed subscriptions finishing their attempts; each leaves the set
+        # when done, so subscription churn (hot reload) does not grow it.
+        self._retiring: set[asyncio.Task[None]] = set()
         self._stopping = asyncio.Event()
         self._poison = PoisonTracker()
         self.ready = False
@@ -174,6 +177,8 @@ class DispatcherService:
             except Exception:  # a crashed loop must not stop the rest of the shutdown
                 log.exception("dispatcher task %s had failed", task.get_name())
         self._tasks = []
+        if self._retiring:
+            await asyncio.wait(set(self._retiring))
         grace = self._settings.webhook_timeout_s + 1.0
         await asyncio.gather(*(worker.stop(grace) for worker in self._workers.values()))
         self._workers.clear()
@@ -384,5 +389,19 @@ class DispatcherService:
                 worker.update(sub)
         for sub_id in set(self._workers) - set(current):
             worker = self._workers.pop(sub_id)
-            task = asyncio.create_task(worker.stop(self._settings.webhook_timeout_s + 1.0))
-            self._tasks.append(task)
+            task = asyncio.create_task(
+                worker.stop(self._settings.webhook_timeout_s + 1.0), name=f"retire:{sub_id}"
+            )
+            self._retiring.add(task)
+            task.add_done_callback(_retired(self._retiring))
+
+
+def _retired(retiring: set[asyncio.Task[None]]) -> Callable[[asyncio.Task[None]], None]:
+    """A done-callback forgetting a retired worker's stop task (logging its failure)."""
+
+    def done(task: asyncio.Task[None]) -> None:
+        retiring.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("stopping %s failed", task.get_name(), exc_info=task.exception())
+
+    return done

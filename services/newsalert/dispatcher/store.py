@@ -252,6 +252,27 @@ class DeliveryStore:
         """Forget a claimed id whose record is gone (expired) or already delivered."""
         await self.redis.zrem(self.keys.inflight(subscription_id), delivery_id)
 
+    async def stored_alert(self, delivery_id: str) -> str | None:
+        """The alert as stored for ``delivery_id``, undecoded (``None`` when absent)."""
+        raw = await self.redis.hget(self.keys.record(delivery_id), "alert")
+        return None if raw is None else str(raw)
+
+    async def discard_unreadable(self, subscription_id: str, delivery_id: str, reason: str) -> None:
+        """Take a delivery whose record cannot be decoded out of every queue, as failed."""
+        k = self.keys
+        fields: dict[Any, Any] = {
+            "status": DeliveryStatus.FAILED.value,
+            "last_error": reason,
+            "next_ms": "",
+            "updated_ms": self.now_ms(),
+        }
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zrem(k.inflight(subscription_id), delivery_id)
+            pipe.zrem(k.due(subscription_id), delivery_id)
+            pipe.hset(k.record(delivery_id), mapping=fields)
+            pipe.expire(k.record(delivery_id), RETENTION_S)
+            await pipe.execute()
+
     # -- subscription health ------------------------------------------------------------
 
     async def note_failure(self, subscription_id: str) -> FailureStreak:

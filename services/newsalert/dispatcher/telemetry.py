@@ -29,3 +29,11 @@ ALERTS_CONSUMED = Counter(
     "Alert records consumed by the dispatcher, by outcome (scheduled, invalid).",
     ["outcome"],
 )
+INTERNAL_ERRORS = Counter(
+    "newsalert_dispatcher_internal_errors_total",
+    "Delivery attempts interrupted by an unexpected error (recorded as failed attempts).",
+)
+ENDPOINT_EVENT_POSTS_DROPPED = Counter(
+    "newsalert_endpoint_event_posts_dropped_total",
+    "Operational events not POSTed to an operator webhook because too many were in flight.",
+)

@@ -157,5 +157,5 @@ class SubscriptionWorker:
             await self._deliverer.deliver(sub, delivery_id)
         except asyncio.CancelledError:
             raise
-        except Exception:  # the lease expires and the delivery is retried later
+        except Exception:  # Redis or Kafka away: the lease expires, the delivery is tried again
             log.exception("delivery %s to %s failed unexpectedly", delivery_id, sub.id)

@@ -7,6 +7,9 @@ ahead of every real article; one dated in the year 1 sits outside every window a
 the limits of date arithmetic. So the live matcher clamps the event time into
 ``[now - max_past, now + max_future]`` and says so in the alerts (``event_time_clamped``).
 The article itself, and the ``published_at`` its alerts carry, are not changed.
+
+The backtest clamps the same way, around :func:`replay_now` (the clock the live matcher
+had when it read the record), so its windows agree with the live service's.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from newsalert.models import Article, article_time
+from newsalert.models import Alert, Article, article_time
 from newsalert.settings import Settings
+from newsalert.timespec import from_ms
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,15 @@ class EventTimeBounds:
 
     max_future: timedelta
     max_past: timedelta
+
+    @classmethod
+    def defaults(cls) -> EventTimeBounds:
+        """The bounds of the settings' defaults (when no settings are at hand)."""
+        fields = Settings.model_fields
+        return cls(
+            timedelta(seconds=fields["event_time_max_future_s"].default),
+            timedelta(seconds=fields["event_time_max_past_s"].default),
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> EventTimeBounds:
@@ -49,3 +62,24 @@ def bounded_event_time(
     if moment < earliest:
         return earliest, True
     return moment, False
+
+
+def replay_now(record_ms: int | None, wall: datetime) -> datetime:
+    """The clock a live matcher reading a past record on time had: the record's time.
+
+    That is the Kafka record time when there is one not later than ``wall`` (a replayed
+    record cannot have been read in the future), else ``wall`` itself.
+    """
+    if record_ms is not None and record_ms > 0:
+        try:
+            recorded = from_ms(record_ms)
+        except (ValueError, OverflowError, OSError):  # beyond what datetime holds
+            return wall
+        if recorded <= wall:
+            return recorded
+    return wall
+
+
+def marked_clamped(alerts: list[Alert]) -> list[Alert]:
+    """``alerts`` saying their article's event time was clamped (``event_time_clamped``)."""
+    return [alert.model_copy(update={"event_time_clamped": True}) for alert in alerts]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 
-from newsalert.dedupe import AlertKey
+from newsalert.dedupe.contract import AlertKey
 from newsalert.subscriptions import Subscription
 
 

@@ -2,7 +2,8 @@
 
 At-least-once: FastStream's batch subscriber with ``AckPolicy.NACK_ON_ERROR`` commits
 the batch's offsets only after the handler returned, i.e. after every alert of the batch
-was stored by the broker (``acks=all``) and the dedupe marks were made final. Any
+was stored by the broker (``acks=all``) and the batch's dedupe marks were made final
+(one dedupe call per stage for the whole batch, :meth:`ArticlePipeline.process_batch`). Any
 infrastructure error rewinds the partitions to the batch start (nack) after a backoff,
 so nothing is lost and Redis being down pauses consumption instead of letting alerts
 through unchecked. Invalid records are not errors: they go to ``articles.dlq`` with the
@@ -19,6 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
@@ -33,14 +35,25 @@ from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, posit
 from newsalert.kafka import PendingSends, ensure_topics, make_producer, send_all
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
+from newsalert.models import Article
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.matcher")
+
+
+class _Decoded(NamedTuple):
+    """A consumed record that passed the edge: its article and event time."""
+
+    record: ConsumerRecord[bytes, bytes]
+    article: Article
+    event_time: datetime
+    clamped: bool
+
 
 _RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
 _PROBE_TIMEOUT_S = 1.0
@@ -170,74 +183,84 @@ class MatcherService:
         await asyncio.sleep(delay)
 
     async def _handle_records(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
-        """Process a batch, ``matcher_concurrency`` articles at a time.
+        """Process a batch: one dedupe call per stage for all its articles, then publish
+        every alert, then commit the batch's marks (all or nothing, see docs/guarantees.md).
 
-        Matching is CPU work and stays serial; the overlap is in the Redis round trips of
-        the dedupe store, which dominate an article's wall time. Concurrent articles are
-        no different from concurrent matcher replicas, which the dedupe store's leases
-        already make safe. The batch succeeds only when every article did; otherwise the
-        remaining ones are cancelled (their pending marks released) and the batch rewinds.
+        Records the edge refuses go to the DLQ first. When the batch fails with anything
+        but an infrastructure error (which rewinds it), its records are processed again
+        one at a time, each with its own failure handling, so the record at fault is
+        found and the others go through.
         """
-        limit = self._settings.matcher_concurrency
-        if limit <= 1 or len(records) <= 1:
-            for record in records:
-                await self._handle_record(record)
+        batch: list[_Decoded] = []
+        for record in records:
+            try:
+                batch.append(self._decode(record))
+            except Exception as exc:
+                await self._record_failed(record, exc)
+        if not batch:
             return
-        slots = asyncio.Semaphore(limit)
-
-        async def one(record: ConsumerRecord[bytes, bytes]) -> None:
-            async with slots:
-                await self._handle_record(record)
-
         try:
-            async with asyncio.TaskGroup() as group:
-                for record in records:
-                    group.create_task(one(record))
-        except BaseExceptionGroup as failed:
-            raise failed.exceptions[0] from failed
-
-    async def _handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Process one record; a failure that is the record's own sends it to the DLQ."""
-        try:
-            await self._process_record(record)
+            await self._process(batch)
         except Exception as exc:
-            verdict = classify(exc)
-            if verdict == "infrastructure":
+            if classify(exc) == "infrastructure":
                 raise  # the batch rewinds
-            if verdict == "unexpected":
-                if not self._poison.failed(position(record)):
-                    raise  # the batch rewinds; it may be transient
-                log.exception(
-                    "article at %s raised unexpectedly %d times; sent to the DLQ",
-                    position(record),
-                    self._poison.tries,
-                )
-                metrics.POISON_RECORDS.labels("matcher").inc()
-                self._failures = 0  # progress was made: the next failure starts a new backoff
-                await self._to_dlq(record, DeadLetterReason.poison(exc, self._poison.tries))
-                return
-            await self._to_dlq(record, DeadLetterReason.of(exc))
+            log.warning(
+                "matcher batch raised unexpectedly (%s: %s); processing its records one at a time",
+                type(exc).__name__,
+                exc,
+            )
+            for one in batch:
+                try:
+                    await self._process([one])
+                except Exception as failed:
+                    await self._record_failed(one.record, failed)
 
-    async def _process_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Decode, match and dedupe one record, publish its alerts, then commit its marks."""
+    async def _record_failed(self, record: ConsumerRecord[bytes, bytes], exc: Exception) -> None:
+        """A failure of one record's work: the DLQ if it is the record's own, else raise."""
+        verdict = classify(exc)
+        if verdict == "infrastructure":
+            raise exc  # the batch rewinds
+        if verdict == "unexpected":
+            if not self._poison.failed(position(record)):
+                raise exc  # the batch rewinds; it may be transient
+            log.error(
+                "article at %s raised unexpectedly %d times; sent to the DLQ",
+                position(record),
+                self._poison.tries,
+                exc_info=exc,
+            )
+            metrics.POISON_RECORDS.labels("matcher").inc()
+            self._failures = 0  # progress was made: the next failure starts a new backoff
+            await self._to_dlq(record, DeadLetterReason.poison(exc, self._poison.tries))
+            return
+        await self._to_dlq(record, DeadLetterReason.of(exc))
+
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> _Decoded:
+        """The record's article and its event time, clamped to the configured bounds."""
         article = decode_article(record.value, self._settings.max_article_bytes)
         event_time, clamped = bounded_event_time(
             article, record.timestamp, datetime.now(tz=UTC), self._event_bounds
         )
+        return _Decoded(record, article, event_time, clamped)
+
+    async def _process(self, batch: Sequence[_Decoded]) -> None:
+        """Decide, publish and commit ``batch`` as a whole; on failure release its marks."""
         started = time.perf_counter()
-        outcome = await self._pipeline.process(article, event_time)
-        metrics.MATCH_SECONDS.observe(time.perf_counter() - started)
-        if clamped:
-            outcome.alerts = [
-                alert.model_copy(update={"event_time_clamped": True}) for alert in outcome.alerts
-            ]
+        outcomes = await self._pipeline.process_batch([(d.article, d.event_time) for d in batch])
+        spent = (time.perf_counter() - started) / len(batch)
+        for decoded, outcome in zip(batch, outcomes, strict=True):
+            metrics.MATCH_SECONDS.observe(spent)  # the batch's time, shared by its articles
+            if decoded.clamped:
+                outcome.alerts = marked_clamped(outcome.alerts)
         try:
-            await self._publish(outcome)
+            for outcome in outcomes:
+                await self._publish(outcome)
         except BaseException:
-            await self._pipeline.abandon(outcome)
+            await self._pipeline.abandon_batch(outcomes)
             raise
-        await self._pipeline.commit(outcome)
-        self._count(outcome)
+        await self._pipeline.commit_batch(outcomes)
+        for outcome in outcomes:
+            self._count(outcome)
 
     async def _publish(self, outcome: ArticleOutcome) -> None:
         assert self._producer is not None

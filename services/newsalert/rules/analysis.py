@@ -2,7 +2,7 @@
 
 Compiling a rule set derives, for every rule, its anchor clauses
 (:mod:`newsalert.rules.anchors`), its key form and the terms a match of it lists
-(:mod:`newsalert.rules.exact`): about 5 s for 100,000 rules, most of a compile. A
+(:mod:`newsalert.rules.exact`), which is most of a compile's work. A
 reload of an edited file gets the very same ``Node`` objects back for the rules that
 did not change (the loader reuses unchanged rules), so their analysis is looked up by
 identity instead of being derived again. Key ids are stable across compiles

@@ -1,8 +1,8 @@
 """Pause the cyclic garbage collector while building large, acyclic structures.
 
-Loading or compiling 100,000 rules allocates millions of objects that all survive; with
-the collector on, every generation-2 pass rescans the growing heap, which more than
-doubles the time. Nothing built there is cyclic garbage, so pausing loses nothing.
+Loading or compiling a large rule set allocates millions of objects that all survive;
+with the collector on, every generation-2 pass rescans the growing heap, so the work
+grows faster than the rule set. Nothing built there is cyclic garbage, so pausing loses nothing.
 """
 
 from __future__ import annotations

@@ -1,13 +1,14 @@
 """Reuse the rules of unchanged rule items when a config file is loaded again.
 
-A hot reload of a 100,000-rule file where an analyst edited one rule used to parse all
-of its YAML and rebuild every :class:`Rule` (seconds). :class:`ItemMemory` remembers,
-for one file's last good load, the exact text of each item of its ``rules:`` list (cut by
-:mod:`newsalert.rules.ruleitems`) and the :class:`Rule` it produced. On the next load,
-an item whose text is unchanged gets that very ``Rule`` back (moved to its new line when
-lines were added or removed above it), so the compile's per-rule analysis, remembered
-by expression identity, is reused too; only changed items are parsed, each on its own
-with its real line numbers, so their errors name the right line and column.
+Parsing a large file whole and rebuilding every :class:`Rule` is the slow part of a
+reload, and after an analyst edits one rule nearly all of it is wasted.
+:class:`ItemMemory` remembers, for one file's last good load, the exact text of each
+item of its ``rules:`` list (cut by :mod:`newsalert.rules.ruleitems`) and the
+:class:`Rule` it produced. On the next load, an item whose text is unchanged gets that
+very ``Rule`` back (moved to its new line when lines were added or removed above it),
+so the compile's per-rule analysis, remembered by expression identity, is reused too;
+only changed items are parsed, each on its own with its real line numbers, so their
+errors name the right line and column.
 
 A remembered rule depends on its item's text, the file's name and the defaults, and on
 nothing else (items hold no anchors or aliases, see :mod:`~newsalert.rules.ruleitems`):
@@ -31,8 +32,9 @@ from newsalert.rules.yamlmarks import Marks, load_with_marks
 #: file's list)`` to parse, or a ``Rule`` reused from an earlier load of the same text.
 RawRule = tuple[RuleParser, list[Any], int, int] | Rule
 
-#: Above this share of changed items the file is parsed whole (100,000 rules, ids of
-#: 20% / 33% / 50% of them changed: 1.1 / 1.6 / 3.6 s item by item, 2.7 s whole).
+#: Above this share of changed items the file is parsed whole: parsing items one by one
+#: costs more per rule, so past this share it is slower than one whole parse
+#: (figures in docs/benchmarks.md).
 MAX_CHANGED_SHARE = 0.3
 
 
@@ -110,8 +112,8 @@ RULE_FIELDS = (
 def moved(rule: Rule, lines: int) -> Rule:
     """``rule`` written ``lines`` lines further down: the same values, expression included.
 
-    Calls the constructor directly (``dataclasses.replace`` takes twice as long, which
-    counts when an added line moves 100,000 rules).
+    Calls the constructor directly: ``dataclasses.replace`` is slower, and one line added
+    near the top of a large file moves every rule below it.
     """
     where = rule.location
     if where is None or where.line is None:

@@ -1,17 +1,13 @@
 """Compiled matching kernels: a document's keys, its candidate rules and their decisions.
 
-The index keeps everything a match needs in flat integer arrays (token table, anchor
-postings, one row per exact rule, proximity constraints); these functions walk them in
-machine code (numba, compiled on first use and cached on disk). They release the GIL,
-so threads sharing one compiled rule set can match in parallel (the services match on
-their event loop and scale by processes). numba itself (≈ 100 MiB of LLVM) is imported
-only when a kernel is first called, so processes that never compile rules (the
-dispatcher) do not pay for it. They are pure: arrays in, arrays out, plus scratch
-arrays the caller owns (one set per thread) that every function leaves as it found them.
-
-The arrays come grouped in named tuples (:class:`Document`, :class:`TokenArrays`,
-:class:`PairArrays`, :class:`PostingArrays`, :class:`ProximityArrays`,
-:class:`Scratch`). Conventions shared with the Python side:
+The index keeps everything a match needs in flat integer arrays; these functions walk
+them in machine code (numba, compiled on first use, cached on disk, GIL released).
+numba is imported only when a kernel is first called, because it is large and processes
+that never match (the dispatcher) should not load it. The kernels are pure: arrays in,
+arrays out, plus scratch arrays the caller owns (one set per thread) that every
+function leaves as it found them. The arrays come grouped in named tuples
+(:class:`Document`, :class:`TokenArrays`, :class:`PairArrays`, :class:`PostingArrays`,
+:class:`ProximityArrays`, :class:`Scratch`). Conventions shared with the Python side:
 
 * key id 0 is never a key (an empty slot);
 * an adjacent pair of stems with ids ``a``, ``b`` in field ``f`` is found under the code
@@ -167,7 +163,7 @@ def _compile_all() -> None:
     with _COMPILING:
         if not isinstance(globals()[next(iter(_SOURCES))], _Pending):
             return
-        import numba  # deferred: it costs ~100 MiB and 0.15 s
+        import numba  # deferred: large to load, and only matching processes need it
 
         _cache_where_writable(numba.config)
         jit = numba.njit(cache=True, nogil=True)
@@ -545,7 +541,7 @@ def match(
     Takes the fields of :class:`Document`, :class:`TokenArrays`, :class:`PairArrays`,
     :class:`PostingArrays`, the exact rows, :class:`ProximityArrays` and
     :class:`Scratch`, in that order, as plain arrays: numba types plain arrays at the
-    call in C, named tuples in Python (≈ 5 µs more per call). Returns ``(candidates,
+    call in C but named tuples in Python, once per article. Returns ``(candidates,
     fired, others)`` as :func:`candidate_rules` and :func:`decide` do; the scratch
     arrays are left as they were.
     """

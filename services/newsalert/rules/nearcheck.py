@@ -13,20 +13,29 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Callable, Container
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from newsalert.rules.document import FieldText
+from newsalert.rules.document import Document, FieldText
 from newsalert.rules.evaluate import near_fields
 from newsalert.rules.model import Near
 
-if TYPE_CHECKING:
-    from newsalert.rules.program import FastEvaluation
+
+class NearInput(Protocol):
+    """What a compiled NEAR check reads of one evaluation (``program.FastEvaluation``)."""
+
+    @property
+    def doc(self) -> Document:
+        """The document under evaluation."""
+
+    def field_prefixes(self, name: str) -> Container[str]:
+        """The table's wildcard prefixes some token of field ``name`` starts with."""
+
 
 #: One operand in one field: ``(value, is_prefix)`` for each of its one-word terms.
 _Operand = tuple[tuple[str, bool], ...]
 
 
-def compile_near(node: Near) -> Callable[[FastEvaluation], bool] | None:
+def compile_near(node: Near) -> Callable[[NearInput], bool] | None:
     """A flat check of ``node``, or ``None`` when an operand holds a phrase."""
     if any(term.mode != "word" for operand in node.operands for term in operand):
         return None
@@ -46,7 +55,7 @@ def compile_near(node: Near) -> Callable[[FastEvaluation], bool] | None:
             plan.append((name, operands))
     distances = node.distances
 
-    def check(ev: FastEvaluation) -> bool:
+    def check(ev: NearInput) -> bool:
         fields = ev.doc.fields
         for name, operands in plan:
             text = fields.get(name)

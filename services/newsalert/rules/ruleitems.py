@@ -1,7 +1,7 @@
 """Cut a config text into the items of its top-level ``rules:`` list, without parsing it.
 
-A reload of a big rule file where an analyst changed a few rules should not parse the
-other 100,000 again. :func:`split_rule_items` finds the items of the ``rules:`` block list
+A reload of a big rule file where an analyst changed a few rules should not parse all
+the others again. :func:`split_rule_items` finds the items of the ``rules:`` block list
 with a few C-speed string searches, when the file has the simple shape almost every rule
 file has::
 
@@ -13,19 +13,15 @@ file has::
       query: summon*
     subscriptions: ...    # the tail: from the first line at column 0 after the list
 
-It gives up (``None``, the caller parses the whole file) whenever the shape is not plain:
-no single ``rules:`` line at column 0, the list not in block style, anchors or aliases
-(``&name``, ``*name``: a value could then come from another item), other line breaks
-than ``\\n``, or a line inside the list indented at most as far as its ``-`` that does
-not start an item. Directives and document markers are found by the caller's parse of
-the :meth:`~RuleItems.skeleton` (head and tail), where they always are. Whether the cut
-is right is still verified:
-against the node tree of a full parse (:func:`items_match`), or, for an item not seen
-before, by parsing the item alone (it must be exactly one complete list item). Because
-each item then scans from a clean state (no open quote, bracket or block scalar) to a
-clean state, the whole file means the head, then these items, then the tail. Tags
-(``!!str``, or an unknown ``!include``, an error) and merge keys without aliases
-concern only the item they are written in.
+It gives up (``None``: the caller parses the whole file) whenever the shape is not
+plain: no single ``rules:`` line at column 0, a list not in block style, anchors or
+aliases (a value could come from another item), line breaks other than ``\\n``, or a line
+inside the list, indented no further than its ``-``, that starts no item. The cut is
+still verified, against a full parse's node tree (:func:`items_match`) or, for a new
+item, by parsing it alone (exactly one complete list item), so each item runs from a
+clean scanner state to a clean state and the file means head, items, tail. Directives and
+document markers can only be in the head and tail, which the caller parses
+(:meth:`~RuleItems.skeleton`).
 """
 
 from __future__ import annotations
@@ -58,8 +54,8 @@ def _odd_lines(indent: int) -> re.Pattern[str]:
 
 
 def _has_anchor_or_alias(text: str) -> bool:
-    # One str.find per "&" or "*" (a regular expression starting with a character class
-    # scans the 8 MB of a 100,000-rule file some fifty times slower).
+    # One str.find per "&" or "*": a regular expression starting with a character class
+    # scans a large file far more slowly.
     for sign in "&*":
         at = text.find(sign)
         while at != -1:

@@ -58,6 +58,6 @@ class RuleSet:
         return frozenset(tag for rule in self._rules for tag in rule.tags)
 
     def compile(self, *, cost: CostFn = heuristic_cost) -> CompiledRules:
-        """Build the matching index (seconds for 100k rules: do it off the hot path)."""
+        """Build the matching index (slow for large rule sets: do it off the hot path)."""
         with paused_gc():
             return CompiledRules(self._rules, cost=cost)

@@ -74,8 +74,11 @@ class ApacheKafka:
         heap: str = "512m",
     ) -> None:
         self.state_dir = state_dir
-        self.pom = pom
-        self.jars_dir = jars_dir if jars_dir is not None else pom.parent / "target" / "jars"
+        # Absolute paths: Maven resolves a relative ``-DoutputDirectory`` against the pom's
+        # folder, not against our working directory.
+        self.pom = pom.absolute()
+        jars = jars_dir if jars_dir is not None else self.pom.parent / "target" / "jars"
+        self.jars_dir = jars.absolute()
         self.heap = heap
         self._process: subprocess.Popen[bytes] | None = None
         self._bootstrap: str | None = None

@@ -47,6 +47,8 @@ def spawn_redis(
         str(redis_binary()),
         "--port", str(port),
         "--bind", "127.0.0.1",
+        # Never evict (the services refuse to run otherwise): see newsalert.redis_policy.
+        "--maxmemory-policy", "noeviction",
         "--save", "",
         *persistence,
         "--dir", str(data_dir),

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import enum
 import random
+import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
+
+from newsalert.webhooks.httpdate import parse_http_date
 
 #: now, 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 3 h — one entry per retry after the first try.
 DEFAULT_RETRY_SCHEDULE: tuple[str, ...] = ("5s", "30s", "2m", "10m", "30m", "1h", "3h")
@@ -21,7 +23,11 @@ JITTER = 0.2
 THROTTLE_FACTOR = 2.0
 #: A receiver's Retry-After is honoured up to this many seconds.
 MAX_RETRY_AFTER_S = 3 * 3600.0
+#: No retry is scheduled further ahead than this: a subscription's queue expires after 30
+#: days untouched, and a date past the calendar's end could not even be recorded.
+MAX_RETRY_DELAY_S = 7 * 86400.0
 
+_DELTA_SECONDS = re.compile(r"[0-9]+")
 _THROTTLE_STATUSES = frozenset({429, 502, 503, 504})
 
 
@@ -46,18 +52,20 @@ def classify(status: int | None) -> Verdict:
 
 
 def parse_retry_after(value: str | None, *, now: datetime) -> float | None:
-    """Seconds asked by a ``Retry-After`` header (delta-seconds or HTTP-date), or ``None``."""
-    if value is None or not value.strip():
+    """Seconds asked by a ``Retry-After`` header, or ``None`` when it is not a valid one.
+
+    Only the two forms of RFC 9110 §10.2.3 count: ASCII delta-seconds (``str.isdigit``
+    also takes ``²`` or Arabic-Indic digits) or an HTTP-date; a date in the past is 0.
+    Anything else is the receiver's mistake and the schedule applies.
+    """
+    if value is None:
         return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
+    text = value.strip(" \t")
+    if _DELTA_SECONDS.fullmatch(text):
+        return float(text)  # a huge value becomes inf; next_delay clamps it
+    when = parse_http_date(text, now=now)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     return max(0.0, (when - now).total_seconds())
 
 
@@ -79,7 +87,7 @@ def next_delay(
 
     ``schedule[i]`` is the delay before retry ``i + 1``; throttled attempts wait
     :data:`THROTTLE_FACTOR` times longer, and at least the receiver's ``Retry-After``
-    clamped to ``[0, max_retry_after_s]``.
+    clamped to ``[0, max_retry_after_s]``; no delay exceeds :data:`MAX_RETRY_DELAY_S`.
     """
     if verdict is Verdict.DELIVERED or attempts_made < 1:
         return None
@@ -91,4 +99,4 @@ def next_delay(
         delay *= THROTTLE_FACTOR
         if retry_after_s is not None:
             delay = max(delay, min(max(retry_after_s, 0.0), max_retry_after_s))
-    return delay
+    return min(delay, MAX_RETRY_DELAY_S)

@@ -8,6 +8,7 @@ outcome, including refusals and timeouts, comes back as an :class:`AttemptResult
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -16,12 +17,16 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from newsalert.webhooks.redact import quiet_http_client_logs, scrub
+from newsalert.webhooks.redact import display_url, quiet_http_client_logs, scrub
 from newsalert.webhooks.signing import SignedRequest
 from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedNetworkBackend, SSRFError
 
 #: How much of a receiver's reply the delivery log keeps.
 MAX_RESPONSE_CHARS = 512
+#: How much of an error message an attempt keeps.
+MAX_ERROR_CHARS = 300
+
+log = logging.getLogger("newsalert.webhooks")
 
 
 @dataclass(frozen=True)
@@ -86,8 +91,31 @@ class WebhookSender:
     async def post(
         self, url: str, request: SignedRequest, *, timeout_s: float | None = None
     ) -> AttemptResult:
-        """POST ``request`` to ``url`` once and report what happened."""
+        """POST ``request`` to ``url`` once and report what happened; never raises.
+
+        An exception nobody expected (a URL httpx refuses, a bug below us) is a failed
+        attempt too: the delivery's schedule must go on whatever the endpoint or the
+        libraries do.
+        """
         started = time.perf_counter()
+        try:
+            return await self._post(url, request, timeout_s, started)
+        except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            # Not a URL we can send to (config validation refuses these; a subscription
+            # built some other way still ends here).
+            return AttemptResult(None, _elapsed_ms(started), error=describe(exc), refused=True)
+        except Exception as exc:
+            # No traceback: its messages could carry the URL's secret parts.
+            log.warning(
+                "webhook POST to %s raised unexpectedly: %s",
+                display_url(url),
+                scrub(describe(exc), url),
+            )
+            return AttemptResult(None, _elapsed_ms(started), error=describe(exc))
+
+    async def _post(
+        self, url: str, request: SignedRequest, timeout_s: float | None, started: float
+    ) -> AttemptResult:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
             return AttemptResult(None, 0.0, error=f"scheme {scheme!r} not allowed", refused=True)
@@ -114,7 +142,7 @@ class WebhookSender:
                 None, _elapsed_ms(started), error=f"timeout: {type(exc).__name__}", timed_out=True
             )
         except httpx.HTTPError as exc:
-            return AttemptResult(None, _elapsed_ms(started), error=f"{type(exc).__name__}: {exc}")
+            return AttemptResult(None, _elapsed_ms(started), error=describe(exc))
         return AttemptResult(
             status=response.status_code,
             latency_ms=_elapsed_ms(started),
@@ -125,6 +153,15 @@ class WebhookSender:
     async def aclose(self) -> None:
         """Close the connection pool."""
         await self._client.aclose()
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of ``exc``, bounded and valid UTF-8: the delivery log and the DLQ
+    keep it as JSON, which a lone surrogate in a message would make unserialisable."""
+    text = f"{type(exc).__name__}: {exc}"
+    if len(text) > MAX_ERROR_CHARS:
+        text = text[:MAX_ERROR_CHARS] + "…"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _elapsed_ms(started: float) -> float:

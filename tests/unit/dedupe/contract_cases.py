@@ -9,6 +9,7 @@ from typing import Protocol
 
 from newsalert.dedupe import (
     AlertKey,
+    ClaimRequest,
     DedupeConfig,
     DedupeStore,
     FingerprintParams,
@@ -421,3 +422,79 @@ class DedupeContract:
 
     async def test_ping(self, backend: Backend) -> None:
         await backend.new().ping()
+
+    async def test_batch_sees_its_earlier_articles_as_committed(self, backend: Backend) -> None:
+        store = backend.new()
+        wire = article("r-1", STORY, source="Reuters", url="https://n.example/pier")
+        items = [
+            (wire, T0),
+            (wire, T0),  # a redelivery inside the batch: a duplicate, as one by one
+            (article("d-1", STORY, source="dpa", at=T0 + HOUR), T0 + HOUR),  # same body
+            (article("o-1", syndicated(STORY), source="outlet", at=T0 + HOUR), T0 + HOUR),
+        ]
+        verdicts = await store.check_articles(items)
+        story = story_id_for(wire)
+        assert [(v.duplicate, v.story_id, v.reason) for v in verdicts] == [
+            (False, story, None),
+            (True, story, "same-id"),
+            (False, story, "same-body"),
+            (False, story, "near-duplicate"),
+        ]
+        fresh = [v for v in verdicts if not v.duplicate]
+        requests = [ClaimRequest(v.story_id, ["r1"], v.event_time, DAY, v.token) for v in fresh]
+        claims = await store.claim_batch(requests)
+        assert [[(c.send, c.duplicates_folded, c.sequence) for c in cs] for cs in claims] == [
+            [(True, 0, 0)],
+            [(False, 0, 1)],  # folds into the first article's alert, no waiting on its lease
+            [(False, 1, 1)],
+        ]
+        # Until the batch is committed its marks are pending: a peer matcher's copy is no
+        # duplicate, and would wait for the batch's lease.
+        peer = backend.peer(store)
+        assert not (await peer.check_article(wire, T0)).duplicate
+        await store.commit_batch(list(zip(fresh, claims, strict=True)))
+        assert (await peer.check_article(wire, T0)).duplicate
+        late = article("x-1", STORY, source="x", at=T0 + DAY + HOUR)
+        assert await publish_and_commit(peer, late, ["r1"]) == [True]
+        again = await peer.check_article(late, T0 + DAY + HOUR)
+        assert again.duplicate
+
+    async def test_abandoned_batch_is_decided_again_in_full(self, backend: Backend) -> None:
+        store = backend.new()
+        wire = article("r-1", STORY, source="Reuters")
+        copy = article("d-1", STORY, source="dpa")
+        verdicts = await store.check_articles([(wire, T0), (copy, T0)])
+        requests = [ClaimRequest(v.story_id, ["r1"], T0, DAY, v.token) for v in verdicts]
+        claims = await store.claim_batch(requests)
+        assert [cs[0].send for cs in claims] == [True, False]
+        await store.abandon_batch(list(zip(verdicts, claims, strict=True)))  # publish failed
+        retry = await store.check_articles([(wire, T0), (copy, T0)])
+        assert [(v.duplicate, v.story_id) for v in retry] == [(False, v.story_id) for v in verdicts]
+        again = await store.claim_batch(
+            [ClaimRequest(v.story_id, ["r1"], T0, DAY, v.token) for v in retry]
+        )
+        assert [(cs[0].send, cs[0].alert_id) for cs in again] == [
+            (cs[0].send, cs[0].alert_id) for cs in claims
+        ]
+
+    async def test_batch_waits_only_for_another_owners_lease(self, backend: Backend) -> None:
+        store = backend.new()
+        other = backend.peer(store)
+        held = await other.check_article(article("w-1", STORY), T0)
+        lease = await other.claim_alerts(held.story_id, ["r1"], T0, DAY, owner=held.token)
+        verdicts = await store.check_articles(
+            [(article("o-1", syndicated(STORY), source="o"), T0), (article("b-1", BRIEFS[0]), T0)]
+        )
+        waiting = asyncio.create_task(
+            store.claim_batch(
+                [ClaimRequest(v.story_id, ["r1", "r2"], T0, DAY, v.token) for v in verdicts]
+            )
+        )
+        await asyncio.sleep(0.1)
+        assert not waiting.done(), "r1 of the story waits for the other matcher's lease"
+        await other.commit(held, lease)
+        claims = await asyncio.wait_for(waiting, timeout=10)
+        assert [[(c.rule_id, c.send) for c in cs] for cs in claims] == [
+            [("r1", False), ("r2", True)],
+            [("r1", True), ("r2", True)],
+        ]
