@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -53,15 +54,18 @@ class _Scratch(threading.local):
 @dataclass(frozen=True, slots=True)
 class _Decided:
     """What the kernel said of a document: candidates, the exact rules that fired
-    (``rule << 16 | mask of its literals present``), and the rules to verify."""
+    (``rule << 16 | mask of its literals present``, ascending), and the rules to verify."""
 
     candidates: npt.NDArray[np.int32]
-    fired: list[int]
+    fired: npt.NDArray[np.int64]
     others: list[int]
 
 
 #: Cached matches of exact rules (per rule and literals present) before starting over.
 _MATCH_CACHE_LIMIT = 200_000
+
+#: Matches sort by rule id (C-level key: a document can fire hundreds of rules).
+_BY_RULE_ID = attrgetter("rule_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +108,9 @@ class CompiledRules:
             [analysis.proximities for analysis in analyses],
         )
         self._plans: tuple[_MatchPlan, ...] = tuple(map(_match_plan, self._rules, analyses))
+        # Per rule number: whether the rule restricts languages or sources.
+        self._meta_filtered = np.zeros(max(len(self._rules), 1), dtype=np.bool_)
+        self._meta_filtered[list(self._filtered)] = True
         self._verifier = Verifier(
             self._rules,
             (number for number, analysis in enumerate(analyses) if analysis.form is None),
@@ -170,8 +177,9 @@ class CompiledRules:
         if not fired:
             return checked
         if checked:
+            # Two ascending runs: the sort merges them in linear time.
             fired.extend(checked)
-            fired.sort(key=lambda match: match.rule_id)
+            fired.sort(key=_BY_RULE_ID)
         return fired
 
     def check_times(self, doc: Document) -> list[tuple[str, float]]:
@@ -196,26 +204,38 @@ class CompiledRules:
             *self._scratch.arrays,
         )
         candidates, fired, others = kernels.match(*arguments)
-        return _Decided(candidates, fired.tolist(), others.tolist())
+        return _Decided(candidates, fired, others.tolist())
 
     def _matches(self, doc: Document, decided: _Decided) -> list[RuleMatch]:
-        """The matches of the exact rules the kernel decided fired."""
+        """The matches of the exact rules the kernel decided fired.
+
+        Array work first (dropping the rules whose languages or sources refuse the
+        document), then one cache lookup per match: a document can fire hundreds.
+        """
+        fired = decided.fired
+        if not fired.size:
+            return []
+        numbers = fired >> 16
+        if self._filtered:
+            restricted = np.flatnonzero(self._meta_filtered[numbers])
+            if restricted.size:
+                rules, language, source = self._rules, doc.language, doc.source
+                refused = [
+                    place
+                    for place in restricted.tolist()
+                    if not rules[int(numbers[place])].accepts_meta(language, source)
+                ]
+                if refused:
+                    fired = np.delete(fired, refused)
+        keys: list[int] = fired.tolist()
         cache = self._match_cache
         try:
-            matches = list(map(cache.__getitem__, decided.fired))
+            return list(map(cache.__getitem__, keys))
         except KeyError:
             if len(cache) >= _MATCH_CACHE_LIMIT:
                 cache.clear()
-            matches = [self._exact_match(fired) for fired in decided.fired]
-        if self._filtered:
-            rules, filtered = self._rules, self._filtered
-            language, source = doc.language, doc.source
-            matches = [
-                match
-                for fired, match in zip(decided.fired, matches, strict=True)
-                if fired >> 16 not in filtered or rules[fired >> 16].accepts_meta(language, source)
-            ]
-        return matches
+            get = cache.get
+            return [get(key) or self._exact_match(key) for key in keys]
 
     def _exact_match(self, fired: int) -> RuleMatch:
         """The match of ``fired`` (``rule << 16 | mask``), built and cached."""
