@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -107,9 +108,41 @@ class PendingSends:
         return max(0.0, self._clock() - min(self._started.values()))
 
 
+ProducerRecord = tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]
+"""``(topic, key, value, headers)`` of one record to send."""
+
+
+async def send_records(
+    producer: AIOKafkaProducer, records: Sequence[ProducerRecord]
+) -> list[asyncio.Future[Any]]:
+    """Hand ``records`` to the producer in order; the futures resolve once each is stored."""
+    return [
+        await producer.send(topic, value=value, key=key, headers=headers)
+        for topic, key, value, headers in records
+    ]
+
+
+async def await_stored(
+    futures: Sequence[asyncio.Future[Any]], pending: PendingSends | None = None
+) -> None:
+    """Wait until every send of ``futures`` is stored; raise the first failure.
+
+    Every future is waited for even when one fails, so no send is left outstanding
+    behind a caller that retries. With ``pending``, the wait counts as one outstanding
+    send there.
+    """
+    if not futures:
+        return
+    with pending.track() if pending is not None else contextlib.nullcontext():
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+    failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    if failed is not None:
+        raise failed
+
+
 async def send_all(
     producer: AIOKafkaProducer,
-    records: Sequence[tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]],
+    records: Sequence[ProducerRecord],
     pending: PendingSends | None = None,
 ) -> None:
     """Send ``(topic, key, value, headers)`` records and wait until every one is stored.
@@ -117,12 +150,7 @@ async def send_all(
     With ``pending``, the wait counts as one outstanding send there.
     """
     with pending.track() if pending is not None else contextlib.nullcontext():
-        futures = [
-            await producer.send(topic, value=value, key=key, headers=headers)
-            for topic, key, value, headers in records
-        ]
-        if futures:
-            await asyncio.gather(*futures)
+        await await_stored(await send_records(producer, records))
 
 
 async def partitions_of(settings: Settings, topic: str) -> list[int]:

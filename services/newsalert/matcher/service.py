@@ -20,7 +20,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError, MessageSizeTooLargeError
@@ -32,7 +32,14 @@ from redis.exceptions import RedisError
 from newsalert import constants, metrics
 from newsalert.dedupe import DedupeStore, DedupeUnavailableError
 from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
-from newsalert.kafka import PendingSends, ensure_topics, make_producer, send_all
+from newsalert.kafka import (
+    PendingSends,
+    await_stored,
+    ensure_topics,
+    make_producer,
+    send_all,
+    send_records,
+)
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
@@ -85,6 +92,8 @@ class MatcherService:
         self._failures = 0
         #: Alert sends not yet acknowledged: a stalled produce path makes /readyz fail.
         self.pending = PendingSends()
+        #: Alert sends of the batch in hand, acknowledged together before its commit.
+        self._unacked: list[asyncio.Future[Any]] = []
         self._poison = PoisonTracker()
         self._event_bounds = EventTimeBounds.from_settings(settings)
         self.ready = False
@@ -253,9 +262,13 @@ class MatcherService:
             if decoded.clamped:
                 outcome.alerts = marked_clamped(outcome.alerts)
         try:
+            # Article by article, in order; the broker's acknowledgements are awaited once
+            # for the batch, and only then are its dedupe marks committed.
             for outcome in outcomes:
                 await self._publish(outcome)
+            await self._await_unacked()
         except BaseException:
+            await self._await_unacked(failing=True)
             await self._pipeline.abandon_batch(outcomes)
             raise
         await self._pipeline.commit_batch(outcomes)
@@ -263,16 +276,25 @@ class MatcherService:
             self._count(outcome)
 
     async def _publish(self, outcome: ArticleOutcome) -> None:
+        """Send the alerts of ``outcome``; :meth:`_await_unacked` waits until they are stored."""
         assert self._producer is not None
         topic = self._settings.topic(constants.TOPIC_ALERTS)
-        await send_all(
+        self._unacked += await send_records(
             self._producer,
             [
                 (topic, alert.alert_id.encode(), alert.model_dump_json().encode(), None)
                 for alert in outcome.alerts
             ],
-            self.pending,
         )
+
+    async def _await_unacked(self, *, failing: bool = False) -> None:
+        """Wait until the batch's alert sends are stored (raising the first failure); when
+        the batch is ``failing`` already, wait for every send and raise nothing."""
+        unacked, self._unacked = self._unacked, []
+        if failing:
+            await asyncio.gather(*unacked, return_exceptions=True)
+        else:
+            await await_stored(unacked, self.pending)
 
     async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason) -> None:
         assert self._producer is not None
