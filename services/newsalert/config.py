@@ -310,13 +310,9 @@ def _build(
         file, document, marks = entry.file, entry.document, entry.marks
         if document is None:
             continue
-        parser = RuleParser(file, problems, marks)
-        if not isinstance(document, dict):
-            problems.append(Problem(Location(file, 1, 1), "the config must be a YAML mapping"))
+        parser = mapping_parser(file, document, marks, problems)
+        if parser is None or not isinstance(document, dict):
             continue
-        for key in document:
-            if key not in TOP_KEYS:
-                parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
         version = declared_version(parser, document, version)
         if "defaults" in document:
             defaults = parser.defaults(document["defaults"], document, defaults)
@@ -405,6 +401,21 @@ def _defaults(documents: list[_Document]) -> Defaults:
             parser = RuleParser(entry.file, [], entry.marks)
             defaults = parser.defaults(document["defaults"], document, defaults)
     return defaults
+
+
+def mapping_parser(
+    file: str, document: object, marks: Marks | None, problems: list[Problem]
+) -> RuleParser | None:
+    """A parser for one config file whose document is a mapping, its unknown top-level
+    keys already reported; None (and a problem) when the document is no mapping."""
+    if not isinstance(document, dict):
+        problems.append(Problem(Location(file, 1, 1), "the config must be a YAML mapping"))
+        return None
+    parser = RuleParser(file, problems, marks)
+    for key in document:
+        if key not in TOP_KEYS:
+            parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
+    return parser
 
 
 def declared_version(parser: RuleParser, document: dict[object, object], current: int) -> int:

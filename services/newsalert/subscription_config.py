@@ -27,16 +27,13 @@ from yaml.events import (
 )
 
 from newsalert.config import (
-    TOP_KEYS,
     declared_version,
     existing_config_files,
+    mapping_parser,
     parse_config_yaml,
     read_config_file,
 )
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
-from newsalert.rules.limits import shown
-from newsalert.rules.model import Location
-from newsalert.rules.parse import RuleParser
 from newsalert.rules.problems import Problem, RuleFileError
 from newsalert.subscriptions import Subscription
 
@@ -143,13 +140,9 @@ def load_subscriptions(
         rule_ids.update(str(rule_id) for rule_id in ids)
         if document is None:
             continue
-        parser = RuleParser(name, problems, marks)
-        if not isinstance(document, dict):
-            problems.append(Problem(Location(name, 1, 1), "the config must be a YAML mapping"))
+        parser = mapping_parser(name, document, marks, problems)
+        if parser is None or not isinstance(document, dict):
             continue
-        for key in document:
-            if key not in TOP_KEYS:
-                parser.problem(document, key, f"unknown top-level key {shown(key)}", None)
         declared_version(parser, document, 1)
         subscriptions = document.get("subscriptions")
         if subscriptions is not None and not isinstance(subscriptions, list):
