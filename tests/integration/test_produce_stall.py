@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 NEWSALERT = str(Path(sys.executable).with_name("newsalert"))
 REPO = Path(__file__).resolve().parents[2]
-ARTICLES = 4000
+ARTICLES = 12000  # a backlog the matcher is still working through when the broker freezes
 CONFIG = "version: 1\nrules:\n  - id: port\n    all: [port]\n"
 
 

@@ -264,9 +264,10 @@ class MatcherService:
         try:
             # Article by article, in order; the broker's acknowledgements are awaited once
             # for the batch, and only then are its dedupe marks committed.
-            for outcome in outcomes:
-                await self._publish(outcome)
-            await self._await_unacked()
+            with self.pending.track():  # a send can block too (metadata, a full buffer)
+                for outcome in outcomes:
+                    await self._publish(outcome)
+                await self._await_unacked()
         except BaseException:
             await self._await_unacked(failing=True)
             await self._pipeline.abandon_batch(outcomes)
@@ -294,7 +295,7 @@ class MatcherService:
         if failing:
             await asyncio.gather(*unacked, return_exceptions=True)
         else:
-            await await_stored(unacked, self.pending)
+            await await_stored(unacked)
 
     async def _to_dlq(self, record: ConsumerRecord[bytes, bytes], why: DeadLetterReason) -> None:
         assert self._producer is not None
