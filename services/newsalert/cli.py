@@ -8,18 +8,17 @@ Settings come from ``NEWSALERT_*`` environment variables, read once here.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 
 from newsalert import constants
 from newsalert.backtest.command import app as backtest_app
 from newsalert.backtest.command import replay
 from newsalert.dispatcher.cli import app as deliveries_app
 from newsalert.errors import NewsalertError
+from newsalert.lifecycle import settings_or_exit
 from newsalert.rules.cli import app as rules_app
 from newsalert.settings import Settings
 from newsalert.stack.cli import app as stack_app
@@ -50,21 +49,6 @@ ConfigOption = typer.Option(
 )
 
 
-def _settings() -> Settings:
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        for error in exc.errors():
-            name = "NEWSALERT_" + "_".join(str(part) for part in error["loc"]).upper()
-            typer.echo(f"error: {name}: {error['msg']}", err=True)
-        raise typer.Exit(2) from exc
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    return settings
-
-
 def _config_path(settings: Settings, config: Path | None) -> Path:
     path = config or settings.config
     if path is None:
@@ -85,7 +69,7 @@ def _serve(
     from newsalert.redis_policy import RedisPolicyError
     from newsalert.runner import Roles, run_until_stopped
 
-    settings = _settings()
+    settings = settings_or_exit()
     path = _config_path(settings, config)
     roles = Roles(matcher=matcher, dispatcher=dispatcher, api_port=api_port, api_host=api_host)
     try:
@@ -164,7 +148,7 @@ def publish(
     if timestamp not in ("article", "now"):
         typer.echo("error: --timestamp must be 'article' or 'now'", err=True)
         raise typer.Exit(2)
-    settings = _settings()
+    settings = settings_or_exit()
     full_topic = settings.topic(topic)
 
     async def go() -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
 import os
 import secrets
 import tempfile
@@ -23,6 +22,7 @@ from prometheus_client import REGISTRY
 from newsalert import constants
 from newsalert.errors import NewsalertError
 from newsalert.kafka import ensure_topics, group_caught_up
+from newsalert.lifecycle import configure_logging
 from newsalert.publishing import publish_file
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.runner import Roles, run_until_stopped
@@ -78,7 +78,7 @@ async def run_demo(seeds: Path, timeout_s: float) -> int:
         if not needed.exists():
             print(f"error: {needed} not found (run from the repository root or pass --seeds)")
             return 2
-    logging.basicConfig(level=logging.WARNING, format="  (%(levelname)s) %(message)s")
+    configure_logging("warning", "  (%(levelname)s) %(message)s")
     stack = EmbeddedStack(Path(tempfile.mkdtemp(prefix="newsalert-demo-")))
     print("starting the embedded stack (tansu broker + redis) ...", flush=True)
     info = stack.up()

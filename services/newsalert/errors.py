@@ -6,15 +6,24 @@
     ├── ConfigError            the config file (rules, subscriptions) is invalid
     │   └── RuleFileError      (newsalert.rules) one or more rule problems, all listed
     ├── RecordError            one input record is unusable (``kind``, ``reason``; goes to a DLQ)
-    │   └── ArticleError       an ``articles`` record cannot become an Article
+    │   ├── ArticleError       an ``articles`` record cannot become an Article
+    │   └── OversizedRecordError the broker refused a record as too large
+    ├── InfraError             a dependency is unavailable: retry later, the record is fine
+    │   ├── KafkaUnavailableError
+    │   └── RedisUnavailableError
+    ├── StoreError             Redis refused a command (WRONGTYPE, a script error)
     ├── StackError             the embedded broker or Redis could not be started/found
     └── DeliveryError          a webhook delivery attempt failed (status, reason)
 
 Library errors (aiokafka, redis, httpx) are converted at the boundary with
-``raise ... from exc`` so callers only need to know this tree.
+``raise ... from exc`` so callers only need to know this tree: the Kafka adapter
+(:mod:`newsalert.kafka`) and the Redis one (:mod:`newsalert.redis_errors`, used by every
+Redis store) raise these, and the services catch only these.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 
 class NewsalertError(Exception):
@@ -36,6 +45,8 @@ class RecordError(NewsalertError):
         super().__init__(reason)
         self.reason = reason
         self.kind = kind
+        #: The exception type the DLQ's error header names.
+        self.error = type(self).__name__
 
 
 class ArticleError(RecordError):
@@ -43,6 +54,43 @@ class ArticleError(RecordError):
 
     def __init__(self, reason: str, kind: str = "invalid-article") -> None:
         super().__init__(reason, kind)
+
+
+class OversizedRecordError(RecordError):
+    """The broker refused a record as too large; ``error`` names the broker's error."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(reason, "too-large")
+        self.error = error
+
+
+class InfraError(NewsalertError):
+    """A dependency (Kafka, Redis) is unavailable or timed out.
+
+    Nothing is wrong with the work in hand: the caller stops, waits and retries the same
+    work (a consumer rewinds its batch), so nothing is lost. ``dependency`` names it for
+    metrics and logs.
+    """
+
+    dependency: ClassVar[str] = "infrastructure"
+
+
+class KafkaUnavailableError(InfraError):
+    """The broker could not be reached, timed out or refused a request for a while."""
+
+    dependency: ClassVar[str] = "kafka"
+
+
+class RedisUnavailableError(InfraError):
+    """Redis could not be reached, timed out, is loading, read-only or out of memory."""
+
+    dependency: ClassVar[str] = "redis"
+
+
+class StoreError(NewsalertError):
+    """Redis refused a command for what it was asked (a key of the wrong type, a script
+    error): retrying the same call fails the same way, so it is not an :class:`InfraError`.
+    """
 
 
 class StackError(NewsalertError):

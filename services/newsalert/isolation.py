@@ -3,9 +3,10 @@
 The matcher and the dispatcher consume batches. When work on one record raises, the
 exception is one of three things (:func:`classify`):
 
-* ``infrastructure`` -- Kafka, Redis, the network, a timeout. Nothing is wrong with the
-  record: the batch rewinds and is retried after a backoff until the dependency is back,
-  so nothing is lost and nothing is let through unchecked.
+* ``infrastructure`` -- an :class:`~newsalert.errors.InfraError` (Kafka, Redis
+  unavailable), the network, a timeout. Nothing is wrong with the record: the batch
+  rewinds and is retried after a backoff until the dependency is back, so nothing is lost
+  and nothing is let through unchecked.
 * ``record`` -- the record's own fault: a :class:`~newsalert.errors.RecordError` from the
   edge checks, a ``ValueError`` (``UnicodeError``, pydantic errors), ``ArithmeticError``
   or ``RecursionError`` raised by code working on its data, or a result too large for the
@@ -13,7 +14,12 @@ exception is one of three things (:func:`classify`):
 * ``unexpected`` -- anything else: a bug, or a failure we cannot place. The batch rewinds
   like an infrastructure error (it may be transient), but a :class:`PoisonTracker`
   counts the record's failures and on the :data:`POISON_TRIES`-th the record goes to the
-  DLQ instead, so no bug can stall a partition.
+  DLQ instead, so no bug can stall a partition. A command Redis refuses
+  (:class:`~newsalert.errors.StoreError`: a key of the wrong type) is one of these: it
+  would fail the same way forever.
+
+The adapters convert library errors to :mod:`newsalert.errors` types; a library error
+that reaches :func:`classify` unconverted gets the same verdict it would have had.
 """
 
 from __future__ import annotations
@@ -31,9 +37,8 @@ from aiokafka.errors import (
 )
 from redis.exceptions import RedisError
 
-from newsalert import constants
-from newsalert.dedupe import DedupeUnavailableError
-from newsalert.errors import RecordError
+from newsalert import constants, redis_errors
+from newsalert.errors import InfraError, RecordError
 from newsalert.strict_json import shown
 
 #: Failures of one record (same topic, partition, offset) before it goes to the DLQ.
@@ -44,7 +49,7 @@ REASON_CHARS = 500
 Verdict = Literal["infrastructure", "record", "unexpected"]
 
 _TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
-_INFRASTRUCTURE = (RedisError, DedupeUnavailableError, KafkaError, OSError)
+_INFRASTRUCTURE = (InfraError, KafkaError, OSError)
 _DATA = (RecordError, ValueError, ArithmeticError, RecursionError)
 
 
@@ -52,6 +57,8 @@ def classify(exc: BaseException) -> Verdict:
     """Where a failure of one record's work belongs (see the module docstring)."""
     if isinstance(exc, _TOO_LARGE):  # a KafkaError, but about this record's size
         return "record"
+    if isinstance(exc, RedisError):
+        exc = redis_errors.converted(exc)
     if isinstance(exc, _INFRASTRUCTURE):  # TimeoutError and ConnectionError are OSErrors
         return "infrastructure"
     if isinstance(exc, _DATA):
@@ -71,7 +78,7 @@ class DeadLetterReason:
     def of(cls, exc: BaseException) -> DeadLetterReason:
         """The reason for a ``record`` failure."""
         if isinstance(exc, RecordError):
-            return cls(exc.kind, exc.reason, type(exc).__name__)
+            return cls(exc.kind, exc.reason, exc.error)
         kind = "too-large" if isinstance(exc, _TOO_LARGE) else "unprocessable"
         return cls(kind, f"{type(exc).__name__}: {exc}", type(exc).__name__)
 

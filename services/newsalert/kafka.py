@@ -1,4 +1,8 @@
-"""Kafka adapter: topic creation and the producer every service shares.
+"""Kafka adapter: topic creation, the producer every service shares, consumer calls.
+
+aiokafka's errors do not leave this module: a record the broker refuses as too large
+becomes an :class:`~newsalert.errors.OversizedRecordError` (it goes to a DLQ), any other
+:class:`~newsalert.errors.KafkaUnavailableError` (the caller retries).
 
 The embedded broker (tansu) does not support the idempotent producer, so it stays off;
 ``acks="all"`` still means a send resolves only once the broker has the record, which is
@@ -13,17 +17,42 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    TopicAlreadyExistsError,
+)
+from aiokafka.structs import OffsetAndMetadata
 
 from newsalert import constants
-from newsalert.errors import NewsalertError
+from newsalert.errors import KafkaUnavailableError, NewsalertError, OversizedRecordError
 from newsalert.settings import Settings
 
+#: aiokafka's errors about one record's size (KafkaErrors, but the record's own fault).
+TOO_LARGE = (MessageSizeTooLargeError, RecordTooLargeError, RecordListTooLargeError)
 
-class KafkaUnavailableError(NewsalertError):
-    """The broker could not be reached or refused an administrative request."""
+Batches = dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+"""Records fetched by a consumer, by partition, in offset order."""
+
+
+def converted(exc: Exception) -> NewsalertError:
+    """The newsalert error for an aiokafka error (see the module docstring)."""
+    if isinstance(exc, TOO_LARGE):
+        return OversizedRecordError(f"{type(exc).__name__}: {exc}", type(exc).__name__)
+    return KafkaUnavailableError(f"kafka: {type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def kafka_calls() -> Iterator[None]:
+    """Convert the aiokafka errors raised in the block (see :func:`converted`)."""
+    try:
+        yield
+    except KafkaError as exc:
+        raise converted(exc) from exc
 
 
 def service_topics(settings: Settings) -> list[str]:
@@ -115,11 +144,13 @@ ProducerRecord = tuple[str, bytes | None, bytes, list[tuple[str, bytes]] | None]
 async def send_records(
     producer: AIOKafkaProducer, records: Sequence[ProducerRecord]
 ) -> list[asyncio.Future[Any]]:
-    """Hand ``records`` to the producer in order; the futures resolve once each is stored."""
-    return [
-        await producer.send(topic, value=value, key=key, headers=headers)
-        for topic, key, value, headers in records
-    ]
+    """Hand ``records`` to the producer in order; the futures resolve once each is stored
+    (:func:`await_stored` waits for them)."""
+    with kafka_calls():
+        return [
+            await producer.send(topic, value=value, key=key, headers=headers)
+            for topic, key, value, headers in records
+        ]
 
 
 async def await_stored(
@@ -136,6 +167,8 @@ async def await_stored(
     with pending.track() if pending is not None else contextlib.nullcontext():
         outcomes = await asyncio.gather(*futures, return_exceptions=True)
     failed = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    if isinstance(failed, KafkaError):
+        raise converted(failed) from failed
     if failed is not None:
         raise failed
 
@@ -153,12 +186,40 @@ async def send_all(
         await await_stored(await send_records(producer, records))
 
 
+async def fetch(consumer: AIOKafkaConsumer, *, timeout_ms: int, max_records: int) -> Batches:
+    """The next records of ``consumer``'s partitions (empty when none came in time)."""
+    with kafka_calls():
+        batches: Batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
+    return batches
+
+
+async def commit(consumer: AIOKafkaConsumer, batches: Batches) -> None:
+    """Commit the offsets after ``batches`` for ``consumer``'s group."""
+    offsets = {
+        partition: OffsetAndMetadata(records[-1].offset + 1, "")
+        for partition, records in batches.items()
+    }
+    with kafka_calls():
+        await consumer.commit(offsets)
+
+
+def rewind(consumer: AIOKafkaConsumer, batches: Batches) -> None:
+    """Fetch ``batches`` again: seek each partition back to its first record.
+
+    A partition a rebalance gave to another consumer is left alone (nothing to do).
+    """
+    for partition, records in batches.items():
+        with contextlib.suppress(KafkaError, AssertionError, ValueError):
+            consumer.seek(partition, records[0].offset)
+
+
 async def partitions_of(settings: Settings, topic: str) -> list[int]:
     """Partition numbers of ``topic`` (empty when it does not exist)."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     try:
-        await admin.start()
-        described = await admin.describe_topics([topic])
+        with kafka_calls():
+            await admin.start()
+            described = await admin.describe_topics([topic])
     finally:
         await admin.close()
     return sorted(int(p["partition"]) for d in described for p in d.get("partitions", []))
@@ -175,8 +236,9 @@ async def committed_offsets(settings: Settings, group: str, topic: str) -> dict[
         bootstrap_servers=settings.bootstrap_servers, group_id=group, enable_auto_commit=False
     )
     try:
-        await consumer.start()
-        return {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
+        with kafka_calls():
+            await consumer.start()
+            return {p: await consumer.committed(TopicPartition(topic, p)) for p in partitions}
     finally:
         await consumer.stop()
 
@@ -188,8 +250,9 @@ async def group_caught_up(settings: Settings, group: str, topic: str) -> bool:
         return False
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
     try:
-        await consumer.start()
-        ends = await consumer.end_offsets([TopicPartition(topic, p) for p in committed])
+        with kafka_calls():
+            await consumer.start()
+            ends = await consumer.end_offsets([TopicPartition(topic, p) for p in committed])
     finally:
         await consumer.stop()
     return all((committed[tp.partition] or 0) >= end for tp, end in ends.items())

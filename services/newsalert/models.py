@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from newsalert.timespec import from_ms
+from newsalert.timespec import aware, from_ms
 
 
 class Article(BaseModel):
@@ -39,9 +39,7 @@ class Article(BaseModel):
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
         # Naive times are taken as UTC so that windows and backtests agree across hosts.
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value
+        return None if value is None else aware(value)
 
 
 class RuleRef(BaseModel):
@@ -60,9 +58,7 @@ def article_time(article: Article, record_ms: int | None, now: datetime | None =
     """
     published = article.published_at
     if published is not None:
-        # Kept in its own zone (comparisons are zone-aware): converting a time at the
-        # edge of the calendar, 9999-12-31T23:59-01:00, would overflow.
-        return published if published.tzinfo is not None else published.replace(tzinfo=UTC)
+        return aware(published)
     if record_ms is not None and record_ms > 0:
         return from_ms(record_ms)
     return now if now is not None else datetime.now(tz=UTC)

@@ -22,11 +22,11 @@ import os
 import time
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from newsalert.errors import ConfigError, StackError
+from newsalert.backoff import Backoff
+from newsalert.errors import ConfigError, RedisUnavailableError, StackError
+from newsalert.redis_errors import redis_calls
 from newsalert.settings import Settings
 
 log = logging.getLogger("newsalert")
@@ -36,6 +36,8 @@ SAFE_POLICY = "noeviction"
 EXIT_CODE = os.EX_CONFIG if hasattr(os, "EX_CONFIG") else 78
 #: How long a starting service waits for Redis to answer before giving up.
 CONNECT_WAIT_S = 30.0
+#: Pauses between tries while waiting for Redis: doubling from a quarter second.
+CONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 5.0)
 
 
 class RedisPolicyError(ConfigError):
@@ -58,18 +60,20 @@ async def check_eviction_policy(redis: Redis, *, allow_eviction: bool) -> str | 
     """The server's ``maxmemory-policy`` when it is acceptable; ``None`` if unreadable.
 
     Raises :class:`RedisPolicyError` for any policy but ``noeviction`` unless
-    ``allow_eviction``; connection errors propagate (the caller decides to wait).
+    ``allow_eviction``; :class:`~newsalert.errors.RedisUnavailableError` when Redis does
+    not answer (the caller decides to wait).
     """
-    try:
-        reply = await redis.config_get("maxmemory-policy")
-    except ResponseError as exc:  # CONFIG disabled or renamed, or not allowed by the ACL
-        log.warning(
-            "cannot read Redis maxmemory-policy (%s); newsalert needs it to be %s: "
-            "check the server's configuration",
-            exc,
-            SAFE_POLICY,
-        )
-        return None
+    with redis_calls("reading maxmemory-policy"):
+        try:
+            reply = await redis.config_get("maxmemory-policy")
+        except ResponseError as exc:  # CONFIG disabled or renamed, or not allowed by the ACL
+            log.warning(
+                "cannot read Redis maxmemory-policy (%s); newsalert needs it to be %s: "
+                "check the server's configuration",
+                exc,
+                SAFE_POLICY,
+            )
+            return None
     policy = reply.get("maxmemory-policy")
     if not isinstance(policy, str):
         log.warning("Redis did not report maxmemory-policy; newsalert needs %s", SAFE_POLICY)
@@ -94,13 +98,14 @@ async def verify_redis_policy(settings: Settings, *, wait_s: float = CONNECT_WAI
     """
     redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5.0)
     deadline = time.monotonic() + wait_s
-    delay = 0.25
+    backoff = Backoff(CONNECT_BACKOFF_S)
     try:
         while True:
             try:
                 await check_eviction_policy(redis, allow_eviction=settings.redis_allow_eviction)
                 return
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except RedisUnavailableError as exc:
+                delay = backoff.next_delay()
                 if time.monotonic() + delay > deadline:
                     raise StackError(
                         f"Redis (NEWSALERT_REDIS_URL) did not answer within {wait_s:.0f} s, "
@@ -108,6 +113,5 @@ async def verify_redis_policy(settings: Settings, *, wait_s: float = CONNECT_WAI
                     ) from exc
                 log.warning("waiting for Redis to check its maxmemory-policy: %s", exc)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
     finally:
         await redis.aclose()

@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from newsalert.config_watch import ConfigWatcher
+from newsalert.lifecycle import stop_on_signals
 from newsalert.redis_policy import verify_redis_policy
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
@@ -176,38 +176,31 @@ async def run_until_stopped(
     """
     stop = stop or asyncio.Event()
     source, reloader, subscriptions = watch_config(settings, config_path, env, roles)
-    if handle_signals:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-    services = build_services(settings, reloader, roles, subscriptions)
-    started: list[Service] = []
-    reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
-    try:
-        if roles.matcher or roles.dispatcher:
-            await verify_redis_policy(settings)  # before anything is consumed
-        for service in services:
-            await service.start()
-            started.append(service)
-        log.info(
-            "newsalert running: %s rules, %d subscriptions (Ctrl-C to stop)",
-            len(reloader.compiled) if reloader is not None else "no",
-            len(subscriptions()),
-        )
-        if on_ready is not None:
-            on_ready(roles.names)
-        await stop.wait()
-    finally:
-        stop.set()
-        log.info("shutting down")
-        for service in reversed(started):
-            try:
-                await service.stop()
-            except Exception:
-                log.exception("error while stopping %s", type(service).__name__)
-        with contextlib.suppress(asyncio.CancelledError):
-            await reload_task
-        if handle_signals:
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.remove_signal_handler(sig)
+    with stop_on_signals(stop) if handle_signals else contextlib.nullcontext():
+        services = build_services(settings, reloader, roles, subscriptions)
+        started: list[Service] = []
+        reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
+        try:
+            if roles.matcher or roles.dispatcher:
+                await verify_redis_policy(settings)  # before anything is consumed
+            for service in services:
+                await service.start()
+                started.append(service)
+            log.info(
+                "newsalert running: %s rules, %d subscriptions (Ctrl-C to stop)",
+                len(reloader.compiled) if reloader is not None else "no",
+                len(subscriptions()),
+            )
+            if on_ready is not None:
+                on_ready(roles.names)
+            await stop.wait()
+        finally:
+            stop.set()
+            log.info("shutting down")
+            for service in reversed(started):
+                try:
+                    await service.stop()
+                except Exception:
+                    log.exception("error while stopping %s", type(service).__name__)
+            with contextlib.suppress(asyncio.CancelledError):
+                await reload_task

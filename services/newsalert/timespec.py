@@ -100,6 +100,15 @@ def _shift(moment: datetime, delta: timedelta, sign: str) -> datetime:
         raise TimeSpecError(f"{sign}{delta} from {moment:%Y-%m-%d} is out of range") from None
 
 
+def aware(moment: datetime) -> datetime:
+    """``moment`` with a zone: naive is taken as UTC, an aware one keeps its own zone.
+
+    Keeping the zone matters at the calendar's edges: converting 9999-12-31T23:59-01:00
+    to UTC overflows, comparing it does not.
+    """
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def as_utc(moment: datetime) -> datetime:
     """``moment`` as an aware UTC datetime (naive is taken as UTC)."""
     if moment.tzinfo is None:
@@ -109,8 +118,12 @@ def as_utc(moment: datetime) -> datetime:
 
 def to_ms(moment: datetime) -> int:
     """Whole epoch milliseconds of ``moment`` (naive = UTC), exact (no float rounding)."""
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return (aware - _EPOCH) // _MS
+    return (aware(moment) - _EPOCH) // _MS
+
+
+def epoch_ms(seconds: float) -> int:
+    """Whole epoch milliseconds of an epoch time in seconds (a ``time.time()`` reading)."""
+    return int(seconds * 1000)
 
 
 def from_ms(ms: float | str) -> datetime:

@@ -26,6 +26,7 @@ from newsalert import constants
 from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.api.limits import BodyLimit, BoundedOffload, OffloadBusyError, OffloadTimeoutError
 from newsalert.models import Article
+from newsalert.readiness import service_ready
 from newsalert.rules import Document
 from newsalert.rules.reload import RuleReloader
 from newsalert.settings import Settings
@@ -72,18 +73,6 @@ class TestResult(BaseModel):
     matches: list[TestMatch] = Field(default_factory=list)
 
 
-async def _service_ready(service: _Service) -> bool:
-    """A service's ``ready`` flag, and its ``probe()`` (live dependency check) when it has one.
-
-    The flag alone only changes when work fails; the probe also catches a dependency that
-    went away while the service was idle (e.g. Redis down under a matcher with no input).
-    """
-    if not bool(getattr(service, "ready", True)):
-        return False
-    probe = getattr(service, "probe", None)
-    return True if probe is None else bool(await probe())
-
-
 def create_app(
     reloader: RuleReloader | None,
     services: Sequence[_Service],
@@ -123,7 +112,7 @@ def create_app(
     @app.get("/readyz")
     async def readyz(response: Response) -> dict[str, Any]:
         """Readiness: every service in this process is connected and consuming (no token)."""
-        states = {type(s).__name__: await _service_ready(s) for s in services}
+        states = {type(s).__name__: await service_ready(s) for s in services}
         ready = all(states.values())
         response.status_code = 200 if ready else 503
         rules = len(reloader.compiled) if reloader is not None else None

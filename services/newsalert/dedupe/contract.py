@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
 from newsalert.dedupe.fingerprint import FingerprintParams
-from newsalert.errors import NewsalertError
+from newsalert.errors import NewsalertError, RedisUnavailableError
 from newsalert.models import Article, alert_id, stable_id
 from newsalert.models import article_time as article_time
 
@@ -45,11 +45,13 @@ class DedupeError(NewsalertError):
     """The dedupe store failed (a bug or an unexpected reply)."""
 
 
-class DedupeUnavailableError(DedupeError, ConnectionError):
-    """The dedupe backend cannot be reached; stop consuming and retry later.
+class DedupeUnavailableError(DedupeError, RedisUnavailableError, ConnectionError):
+    """The dedupe backend (Redis in production) cannot be reached; stop consuming and
+    retry later.
 
-    Also a :class:`ConnectionError` (an :class:`OSError`), so callers that retry on
-    connection problems in general retry on this one too.
+    An :class:`~newsalert.errors.InfraError`, and also a :class:`ConnectionError` (an
+    :class:`OSError`), so callers that retry on connection problems in general retry on
+    this one too.
     """
 
 

@@ -7,7 +7,8 @@ exact, band and line marks live ``story_window + retention_grace``, alert groups
 ``repeat_interval + story_window + retention_grace`` (wall clock; the windows themselves
 are checked against article times stored in the values, so backtests in their own prefix
 behave like live).
-Connection problems surface as :class:`DedupeUnavailableError`.
+An unavailable Redis (:mod:`newsalert.redis_errors`) surfaces as
+:class:`DedupeUnavailableError`, any other refusal as :class:`DedupeError`.
 
 All keys of one call must live on one Redis node: plain Redis, Valkey or a primary with
 replicas -- not Redis Cluster (keys of one call hash to different slots).
@@ -52,15 +53,8 @@ from newsalert.dedupe.fingerprint import (
     sentences,
 )
 from newsalert.models import Article
+from newsalert.redis_errors import UNAVAILABLE
 from newsalert.settings import Settings
-
-_UNAVAILABLE = (
-    redis_errors.ConnectionError,
-    redis_errors.TimeoutError,
-    redis_errors.BusyLoadingError,
-    redis_errors.ReadOnlyError,
-    OSError,
-)
 
 
 def _text(value: Any) -> str:
@@ -104,7 +98,7 @@ class RedisDedupe:
     async def _call(self, pending: Awaitable[Any]) -> Any:
         try:
             return await pending
-        except _UNAVAILABLE as exc:
+        except UNAVAILABLE as exc:
             raise DedupeUnavailableError(f"redis unavailable: {exc}") from exc
         except redis_errors.RedisError as exc:
             raise DedupeError(f"redis dedupe script failed: {exc}") from exc
@@ -113,7 +107,7 @@ class RedisDedupe:
         """Raise :class:`DedupeUnavailableError` unless Redis answers."""
         try:
             await self.client.ping()
-        except (*_UNAVAILABLE, redis_errors.RedisError) as exc:
+        except (redis_errors.RedisError, OSError) as exc:
             raise DedupeUnavailableError(f"redis unavailable: {exc}") from exc
 
     async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:

@@ -29,8 +29,8 @@ from newsalert.dispatcher.operations import (
 )
 from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore
-from newsalert.errors import ConfigError
-from newsalert.settings import Settings
+from newsalert.errors import ConfigError, InfraError, StoreError
+from newsalert.lifecycle import settings_or_exit
 from newsalert.subscription_config import load_subscriptions
 from newsalert.timespec import TimeSpecError
 
@@ -56,7 +56,7 @@ ConfigOption = Annotated[
 
 
 def _with_store(action: Callable[[DeliveryStore], Awaitable[T]]) -> T:
-    settings = Settings()
+    settings = settings_or_exit()
 
     async def run() -> T:
         redis = Redis.from_url(settings.redis_url, decode_responses=True)
@@ -65,12 +65,16 @@ def _with_store(action: Callable[[DeliveryStore], Awaitable[T]]) -> T:
         finally:
             await redis.aclose()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except (InfraError, StoreError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
 
 
 def _operate(config: Path | None, action: Callable[[DeliveryOperations], Awaitable[T]]) -> T:
     # The config is read as the dispatcher reads it, so only its subscriptions are known.
-    path = config or Settings().config
+    path = config or settings_or_exit().config
     if path is None:
         typer.echo("error: no config file: pass --config FILE or set NEWSALERT_CONFIG", err=True)
         raise typer.Exit(2)

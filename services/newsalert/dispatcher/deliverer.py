@@ -18,11 +18,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from newsalert.dispatcher import telemetry
+from newsalert import metrics
 from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore, PendingDelivery
+from newsalert.errors import StoreError
 from newsalert.isolation import classify as failure_kind
 from newsalert.models import WebhookAlertData, WebhookPayload
 from newsalert.subscriptions import Subscription
@@ -120,7 +121,7 @@ class Deliverer:
                 # Redis or Kafka away: nothing can be recorded now, so the attempt is left
                 # to its lease (back in the due queue once it expires; nothing is lost).
                 raise
-            telemetry.INTERNAL_ERRORS.inc()
+            metrics.INTERNAL_ERRORS.inc()
             log.exception("delivery %s to %s raised unexpectedly", delivery_id, sub.id)
             return await self._record_internal_error(sub, delivery_id, progress, exc)
 
@@ -172,7 +173,7 @@ class Deliverer:
             ended = await self._finish(
                 progress, DeliveryStatus.DELIVERED, attempt, attempts=attempts
             )
-            telemetry.OUTCOMES.labels("delivered").inc()
+            metrics.OUTCOMES.labels("delivered").inc()
             if ended:
                 self._events.emit("recovered", sub.id, failed_attempts=ended)
             return DeliveryStatus.DELIVERED
@@ -187,7 +188,7 @@ class Deliverer:
                 progress, DeliveryStatus.PAUSED, attempt, attempts=attempts, next_ms=item.order,
                 error=_error_of(result),
             )  # fmt: skip
-            telemetry.OUTCOMES.labels("paused").inc()
+            metrics.OUTCOMES.labels("paused").inc()
             return DeliveryStatus.PAUSED
         retry_after = parse_retry_after(result.retry_after, now=now)
         return await self._retry_or_dead_letter(sub, progress, attempt, verdict, retry_after)
@@ -226,12 +227,12 @@ class Deliverer:
         reason = f"unreadable delivery record: {describe(exc)}"
         try:
             raw = await self._store.stored_alert(delivery_id)
-        except UnicodeDecodeError:  # not even text: the letter says why, without it
-            raw = None
+        except (UnicodeDecodeError, StoreError):  # not text, not a record: the letter says
+            raw = None  # why, without it
         # Published before it leaves the queues: if Kafka fails, the lease brings it back.
         await self._dlq.publish_raw(delivery_id.encode(), (raw or "").encode(), reason)
         await self._store.discard_unreadable(sub.id, delivery_id, reason)
-        telemetry.OUTCOMES.labels("failed").inc()
+        metrics.OUTCOMES.labels("failed").inc()
         log.warning("delivery %s to %s dead-lettered: %s", delivery_id, sub.id, reason)
         return DeliveryStatus.FAILED
 
@@ -279,7 +280,7 @@ class Deliverer:
         await self._finish(
             progress, DeliveryStatus.FAILED, attempt, attempts=attempts, error=reason
         )
-        telemetry.OUTCOMES.labels("failed").inc()
+        metrics.OUTCOMES.labels("failed").inc()
         log.warning(
             "delivery %s to %s dead-lettered: %s", item.delivery_id, item.subscription_id, reason
         )
@@ -301,8 +302,8 @@ class Deliverer:
         )
         progress.stored = True
         if attempt is not None:
-            telemetry.ATTEMPTS.labels(attempt.verdict).inc()
-            telemetry.ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000.0)
+            metrics.ATTEMPTS.labels(attempt.verdict).inc()
+            metrics.ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000.0)
         return ended
 
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from newsalert.dispatcher import telemetry
+from newsalert import metrics
 from newsalert.models import stable_id
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.sender import WebhookSender, describe
@@ -68,7 +68,7 @@ class EventSink:
     def emit(self, kind: EventKind, subscription_id: str, **detail: Any) -> None:
         """Record one event; POSTs happen in the background."""
         self.emitted.append((kind, subscription_id))
-        telemetry.ENDPOINT_EVENTS.labels(kind).inc()
+        metrics.ENDPOINT_EVENTS.labels(kind).inc()
         log.warning("endpoint %s: %s %s", kind, subscription_id, detail or "")
         if self._sender is None:
             return
@@ -82,7 +82,7 @@ class EventSink:
             if not target.operational_events:
                 continue
             if len(self._tasks) >= MAX_PENDING_POSTS:
-                telemetry.ENDPOINT_EVENT_POSTS_DROPPED.inc()
+                metrics.ENDPOINT_EVENT_POSTS_DROPPED.inc()
                 log.warning(
                     "operator webhook %s: %s event not POSTed (too many in flight)", target.id, kind
                 )

@@ -18,7 +18,8 @@ from newsalert.dispatcher.records import (
     DeliveryStatus,
 )
 from newsalert.models import Alert
-from newsalert.timespec import from_ms
+from newsalert.redis_errors import redis_call
+from newsalert.timespec import epoch_ms, from_ms
 
 #: Attempt log entries kept per delivery (the newest).
 MAX_LOGGED_ATTEMPTS = 50
@@ -34,6 +35,7 @@ class DeliveryLog:
         self.keys = keys
         self._clock = clock
 
+    @redis_call
     async def get(self, delivery_id: str) -> DeliveryRecord | None:
         """The record of ``delivery_id`` with its attempt history."""
         async with self.redis.pipeline(transaction=False) as pipe:
@@ -44,6 +46,7 @@ class DeliveryLog:
             return None
         return _record(delivery_id, data, attempts)
 
+    @redis_call
     async def list_deliveries(
         self,
         subscription_id: str | None = None,
@@ -72,10 +75,12 @@ class DeliveryLog:
                     return out
         return out
 
+    @redis_call
     async def deliveries_of_alert(self, alert_id: str) -> list[str]:
         """The delivery ids of ``alert_id`` (one per subscription that selected it)."""
         return sorted(str(i) for i in await self.redis.smembers(self.keys.by_alert(alert_id)))
 
+    @redis_call
     async def redeliver(self, delivery_id: str) -> bool:
         """Send ``delivery_id`` again, now, with a fresh attempt budget (even if delivered).
 
@@ -86,7 +91,7 @@ class DeliveryLog:
         if raw_sub is None:
             return False
         sub = str(raw_sub)
-        now = int(self._clock() * 1000)
+        now = epoch_ms(self._clock())
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 record,
@@ -99,6 +104,7 @@ class DeliveryLog:
             await pipe.execute()
         return True
 
+    @redis_call
     async def recover(self, subscription_id: str, since_ms: int) -> list[str]:
         """Redeliver every failed (dead-lettered) delivery of a subscription since a time."""
         index = self.keys.index(subscription_id)

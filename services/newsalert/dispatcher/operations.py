@@ -11,12 +11,12 @@ back no further than the delivery log keeps records.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from newsalert.dispatcher.keys import RETENTION_S
 from newsalert.dispatcher.store import DeliveryStore
 from newsalert.errors import NewsalertError
-from newsalert.timespec import to_ms
+from newsalert.timespec import aware, from_ms, to_ms
 
 #: Longest pause reason kept (it is stored with the subscription's state).
 MAX_REASON_CHARS = 200
@@ -48,10 +48,10 @@ def check_reason(reason: str) -> str:
 
 def check_since(since: datetime, now_ms: int) -> datetime:
     """``since`` (naive means UTC) when the delivery log still keeps records that old."""
-    when = since if since.tzinfo else since.replace(tzinfo=UTC)
+    when = aware(since)
     oldest_ms = now_ms - RETENTION_S * 1000
     if to_ms(when) < oldest_ms - SINCE_SLACK_S * 1000:
-        kept = datetime.fromtimestamp(oldest_ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        kept = from_ms(oldest_ms).strftime("%Y-%m-%dT%H:%M:%SZ")
         raise InvalidRequestError(
             f"since is older than the delivery log keeps ({RETENTION_S // 86400} days): "
             f"use {kept} or later"

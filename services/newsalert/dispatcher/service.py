@@ -21,23 +21,21 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import KafkaError
-from aiokafka.structs import OffsetAndMetadata
 from pydantic import ValidationError
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from newsalert import constants, metrics
-from newsalert.dispatcher import telemetry
+from newsalert import constants, kafka, metrics
+from newsalert.backoff import DISPATCHER_BATCH_S, Backoff
 from newsalert.dispatcher.deadletter import DeadLetterQueue
 from newsalert.dispatcher.deliverer import Deliverer
 from newsalert.dispatcher.events import EventSink
 from newsalert.dispatcher.store import DeliveryStore, NewDelivery
 from newsalert.dispatcher.worker import SubscriptionWorker
-from newsalert.errors import RecordError
+from newsalert.errors import KafkaUnavailableError, RecordError
 from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import ensure_topics, make_producer
 from newsalert.models import Alert, alert_id, delivery_id
+from newsalert.readiness import answers
 from newsalert.settings import Settings
 from newsalert.strict_json import loads_strict, shown
 from newsalert.subscriptions import Subscription
@@ -46,9 +44,6 @@ from newsalert.webhooks.ssrf import AddressPolicy
 
 log = logging.getLogger("newsalert.dispatcher")
 T = TypeVar("T")
-
-#: Errors that make the consumer retry the batch (Redis or Kafka unavailable).
-_BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
 
 
 def webhook_id(subscription_id: str, alert: Alert) -> str:
@@ -119,8 +114,8 @@ class DispatcherService:
         dlq = settings.topic(constants.TOPIC_ALERTS_DLQ)
         await ensure_topics(settings, [alerts, dlq])
         self._redis = Redis.from_url(settings.redis_url, decode_responses=True)
-        await self._redis.ping()
         self._store = DeliveryStore(self._redis, settings.redis_prefix)
+        await self._store.ping()
         self._producer = make_producer(settings)
         await self._producer.start()
         policy = AddressPolicy.from_strings(settings.webhook_allow_networks)
@@ -157,13 +152,7 @@ class DispatcherService:
 
         Redis holds every queued delivery; without it nothing is scheduled or sent.
         """
-        if self._redis is None:
-            return False
-        try:
-            await asyncio.wait_for(self._redis.ping(), 1.0)
-        except (RedisError, OSError, TimeoutError):
-            return False
-        return True
+        return self._store is not None and await answers(self._store.ping)
 
     async def stop(self) -> None:
         """Stop fetching, finish in-flight attempts (bounded), commit, close everything."""
@@ -201,21 +190,22 @@ class DispatcherService:
 
     async def _consume(self) -> None:
         assert self._consumer is not None
-        failures = 0
+        backoff = Backoff(DISPATCHER_BATCH_S)
         while not self._stopping.is_set():
             try:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=self._max_batch)
-            except KafkaError as exc:  # broker away: aiokafka reconnects; keep polling
+                batches = await kafka.fetch(
+                    self._consumer, timeout_ms=200, max_records=self._max_batch
+                )
+            except KafkaUnavailableError as exc:  # broker away: aiokafka reconnects; keep polling
                 log.warning("dispatcher fetch failed: %s", exc)
-                await asyncio.sleep(_BACKOFF_S[-1])
+                await asyncio.sleep(DISPATCHER_BATCH_S[-1])
                 continue
             if not batches:
                 continue
             try:
                 await self._schedule(batches)
             except Exception as exc:  # Redis/Kafka down: rewind and retry, lose nothing
-                delay = _BACKOFF_S[min(failures, len(_BACKOFF_S) - 1)]
-                failures += 1
+                delay = backoff.next_delay()
                 self.ready = False  # /readyz reports it while Redis or Kafka is away
                 log.warning(
                     "dispatcher batch failed (%s: %s); retrying in %.1fs",
@@ -224,13 +214,10 @@ class DispatcherService:
                     delay,
                     exc_info=classify(exc) == "unexpected",
                 )
-                for partition, records in batches.items():
-                    # After a rebalance the partition may be someone else's: nothing to do.
-                    with contextlib.suppress(KafkaError, AssertionError, ValueError):
-                        self._consumer.seek(partition, records[0].offset)
+                kafka.rewind(self._consumer, batches)
                 await asyncio.sleep(delay)
                 continue
-            failures = 0
+            backoff.reset()
             self.ready = True
 
     async def _schedule(
@@ -251,11 +238,7 @@ class DispatcherService:
                     planned.append((record, fanned))
                     count += len(fanned)
         await self._enqueue(planned, batches)
-        offsets = {
-            partition: OffsetAndMetadata(records[-1].offset + 1, "")
-            for partition, records in batches.items()
-        }
-        await self._consumer.commit(offsets)
+        await kafka.commit(self._consumer, batches)
         self._reconcile_workers()
         for sub_id in {item.subscription_id for _record, items in planned for item in items}:
             worker = self._workers.get(sub_id)
@@ -280,7 +263,7 @@ class DispatcherService:
                 # The fraction keeps batch order among equal enqueue milliseconds.
                 order = base + min(count + len(deliveries), 1023) / 1024.0
                 deliveries.append(NewDelivery(webhook_id(sub.id, alert), sub.id, alert, order))
-        telemetry.ALERTS_CONSUMED.labels("scheduled").inc()
+        metrics.ALERTS_CONSUMED.labels("scheduled").inc()
         return deliveries
 
     async def _enqueue(
@@ -340,7 +323,7 @@ class DispatcherService:
         log.warning("alert at %s to DLQ (%s): %s", position(record), why.kind, why.text)
         dlq = DeadLetterQueue(self._producer, self._settings.topic(constants.TOPIC_ALERTS_DLQ))
         await dlq.publish_record(record, why)
-        telemetry.ALERTS_CONSUMED.labels("invalid").inc()
+        metrics.ALERTS_CONSUMED.labels("invalid").inc()
         metrics.DEAD_LETTERED.labels("dispatcher", why.kind).inc()
 
     @staticmethod

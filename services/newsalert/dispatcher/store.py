@@ -5,6 +5,9 @@ sorted set (delivery id → lease expiry). A worker *claims* due ids atomically 
 to ``inflight``), attempts them, then moves them on in one MULTI: back to ``due`` for a
 retry, or out for good (delivered / dead-lettered). A process that dies holding leases
 loses nothing: :meth:`DeliveryStore.reap` returns expired leases to ``due``.
+
+Every method raises :mod:`newsalert.errors` types, not redis-py's
+(:mod:`newsalert.redis_errors`): ``RedisUnavailableError`` or ``StoreError``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from newsalert.dispatcher.keys import QUEUE_TTL_S, RETENTION_S, DispatcherKeys
 from newsalert.dispatcher.log import MAX_LOGGED_ATTEMPTS, DeliveryLog
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.models import Alert
+from newsalert.redis_errors import redis_call
+from newsalert.timespec import epoch_ms
 
 _ENQUEUE = """
 if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
@@ -127,10 +132,16 @@ class DeliveryStore:
 
     def now_ms(self) -> int:
         """The store's clock in epoch milliseconds."""
-        return int(self._clock() * 1000)
+        return epoch_ms(self._clock())
+
+    @redis_call
+    async def ping(self) -> None:
+        """Return once Redis answers (``RedisUnavailableError`` when it does not)."""
+        await self.redis.ping()
 
     # -- scheduling ---------------------------------------------------------------------
 
+    @redis_call
     async def enqueue(self, deliveries: Sequence[NewDelivery]) -> int:
         """Schedule ``deliveries`` now; already known or delivered ones are skipped.
 
@@ -167,6 +178,7 @@ class DeliveryStore:
             results = await pipe.execute()
         return sum(int(result) for result in results)
 
+    @redis_call
     async def claim(self, subscription_id: str, limit: int, lease_s: float) -> list[str]:
         """Take up to ``limit`` due deliveries, leased for ``lease_s`` seconds."""
         ids = await self._claim(
@@ -175,19 +187,23 @@ class DeliveryStore:
         )
         return [str(item) for item in ids]
 
+    @redis_call
     async def reap(self, subscription_id: str) -> int:
         """Return deliveries whose lease expired (their process died) to the due queue."""
         keys = [self.keys.due(subscription_id), self.keys.inflight(subscription_id)]
         return int(await self._reap(keys=keys, args=[self.now_ms()]))
 
+    @redis_call
     async def queued(self, subscription_id: str) -> int:
         """How many deliveries wait in the due queue."""
         return int(await self.redis.zcard(self.keys.due(subscription_id)))
 
+    @redis_call
     async def load(self, delivery_id: str) -> PendingDelivery | None:
         """The delivery ``delivery_id`` as needed for an attempt (``None`` when gone)."""
         return self._pending(delivery_id, await self.redis.hgetall(self.keys.record(delivery_id)))
 
+    @redis_call
     async def load_for_attempt(
         self, subscription_id: str, delivery_id: str
     ) -> tuple[PendingDelivery | None, bool, bool]:
@@ -212,12 +228,14 @@ class DeliveryStore:
             for n, (_sub, delivery_id) in enumerate(wanted)
         ]  # fmt: skip
 
+    @redis_call
     async def is_delivered(self, subscription_id: str, delivery_id: str) -> bool:
         """True once a 2xx was recorded for this delivery."""
         return bool(await self.redis.exists(self.keys.delivered(subscription_id, delivery_id)))
 
     # -- outcomes -----------------------------------------------------------------------
 
+    @redis_call
     async def finish(
         self,
         item: PendingDelivery,
@@ -282,18 +300,25 @@ class DeliveryStore:
             results = await pipe.execute()
         return [0 if at is None else int(results[at] or 0) for at in ended_at]
 
+    @redis_call
     async def drop(self, subscription_id: str, delivery_id: str) -> None:
         """Forget a claimed id whose record is gone (expired) or already delivered."""
         await self.redis.zrem(self.keys.inflight(subscription_id), delivery_id)
 
+    @redis_call
     async def stored_alert(self, delivery_id: str) -> str | None:
         """The alert as stored for ``delivery_id``, undecoded (``None`` when absent)."""
         raw = await self.redis.hget(self.keys.record(delivery_id), "alert")
         return None if raw is None else str(raw)
 
+    @redis_call
     async def discard_unreadable(self, subscription_id: str, delivery_id: str, reason: str) -> None:
         """Take a delivery whose record cannot be decoded out of every queue, as failed."""
         k = self.keys
+        kind = await self.redis.type(k.record(delivery_id))
+        if (kind.decode() if isinstance(kind, bytes) else str(kind)) not in ("hash", "none"):
+            # Not written by us (a key of another type): replaced by the failed record.
+            await self.redis.delete(k.record(delivery_id))
         fields: dict[Any, Any] = {
             "status": DeliveryStatus.FAILED.value,
             "last_error": reason,
@@ -309,6 +334,7 @@ class DeliveryStore:
 
     # -- subscription health ------------------------------------------------------------
 
+    @redis_call
     async def note_failure(self, subscription_id: str) -> FailureStreak:
         """Count a failed attempt; returns the streak including it."""
         key = self.keys.state(subscription_id)
@@ -320,6 +346,7 @@ class DeliveryStore:
             count, _set, since, _ttl = await pipe.execute()
         return FailureStreak(count=int(count), since_ms=int(since))
 
+    @redis_call
     async def note_success(self, subscription_id: str) -> int:
         """Reset the failure streak; returns the streak it ended (0 if none)."""
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -327,11 +354,13 @@ class DeliveryStore:
             previous, _set, _del, _ttl = await pipe.execute()
         return int(previous or 0)
 
+    @redis_call
     async def pause(self, subscription_id: str, reason: str) -> bool:
         """Pause deliveries to ``subscription_id``; False when it already was paused."""
         key = self.keys.state(subscription_id)
         return bool(await self._pause(keys=[key], args=[reason, self.now_ms(), QUEUE_TTL_S]))
 
+    @redis_call
     async def paused_reason(self, subscription_id: str) -> str | None:
         """Why ``subscription_id`` is paused, or ``None`` when it is active."""
         paused, reason = await self.redis.hmget(
@@ -339,6 +368,7 @@ class DeliveryStore:
         )
         return str(reason or "paused") if paused == "1" else None
 
+    @redis_call
     async def resume(self, subscription_id: str) -> int:
         """Resume a subscription: its kept deliveries become due now, in alert order.
 

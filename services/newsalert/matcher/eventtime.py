@@ -15,11 +15,11 @@ had when it read the record), so its windows agree with the live service's.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from newsalert.models import Alert, Article, article_time
 from newsalert.settings import Settings
-from newsalert.timespec import from_ms
+from newsalert.timespec import aware, from_ms
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ def bounded_event_time(
         moment = article_time(article, kafka_timestamp_ms, now)
     except (ValueError, OverflowError, OSError):  # a record time beyond what datetime holds
         return now, True
-    now = now if now.tzinfo is not None else now.replace(tzinfo=UTC)
+    now = aware(now)
     earliest, latest = now - bounds.max_past, now + bounds.max_future
     if moment > latest:
         return latest, True

@@ -23,14 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from redis.exceptions import RedisError
 
 from newsalert import constants, metrics
-from newsalert.dedupe import DedupeStore, DedupeUnavailableError
+from newsalert.backoff import MATCHER_BATCH_S, Backoff
+from newsalert.dedupe import DedupeStore
+from newsalert.errors import InfraError, OversizedRecordError
 from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import (
     PendingSends,
@@ -46,6 +46,7 @@ from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, mar
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article
+from newsalert.readiness import answers
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
@@ -60,10 +61,6 @@ class _Decoded(NamedTuple):
     article: Article
     event_time: datetime
     clamped: bool
-
-
-_RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
-_PROBE_TIMEOUT_S = 1.0
 
 
 class MatcherService:
@@ -89,7 +86,7 @@ class MatcherService:
         self._max_batch = max_batch
         self._producer: AIOKafkaProducer | None = None
         self._broker: KafkaBroker | None = None
-        self._failures = 0
+        self._backoff = Backoff(MATCHER_BATCH_S)
         #: Alert sends not yet acknowledged: a stalled produce path makes /readyz fail.
         self.pending = PendingSends()
         #: Alert sends of the batch in hand, acknowledged together before its commit.
@@ -145,13 +142,9 @@ class MatcherService:
         if stalled_s > self._settings.produce_stall_s:
             log.warning("alert produce stalled: a send has waited %.1fs", stalled_s)
             return False
-        try:
-            await asyncio.wait_for(self._dedupe.ping(), _PROBE_TIMEOUT_S)
-        except (DedupeUnavailableError, RedisError, OSError, TimeoutError):
-            metrics.DEPENDENCY_UP.labels("redis").set(0)
-            return False
-        metrics.DEPENDENCY_UP.labels("redis").set(1)
-        return True
+        up = await answers(self._dedupe.ping)
+        metrics.DEPENDENCY_UP.labels("redis").set(1 if up else 0)
+        return up
 
     async def _handle_batch(self, message: KafkaMessage) -> None:
         records: tuple[ConsumerRecord[bytes, bytes], ...] = (
@@ -161,10 +154,11 @@ class MatcherService:
         )
         try:
             await self._handle_records(records)
-        except (RedisError, DedupeUnavailableError, KafkaError, OSError) as exc:
+        except (InfraError, OSError) as exc:
             # Rewind and try the batch again; alerts already published are republished
             # with the same ids and dropped downstream, none is lost.
-            metrics.DEPENDENCY_UP.labels("kafka" if isinstance(exc, KafkaError) else "redis").set(0)
+            dependency = exc.dependency if isinstance(exc, InfraError) else "redis"
+            metrics.DEPENDENCY_UP.labels(dependency).set(0)
             await self._back_off(exc)
             raise
         except Exception as exc:
@@ -173,9 +167,9 @@ class MatcherService:
             log.exception("matcher batch raised unexpectedly; the batch will be retried")
             await self._back_off(exc)
             raise
-        if self._failures:
-            log.info("matcher recovered after %d failed tries", self._failures)
-        self._failures = 0
+        failures = self._backoff.reset()
+        if failures:
+            log.info("matcher recovered after %d failed tries", failures)
         self.ready = True
         metrics.DEPENDENCY_UP.labels("redis").set(1)
         metrics.DEPENDENCY_UP.labels("kafka").set(1)
@@ -183,8 +177,7 @@ class MatcherService:
     async def _back_off(self, exc: Exception) -> None:
         """Count the failed batch, report not ready, wait before FastStream rewinds it."""
         metrics.BATCH_RETRIES.inc()
-        delay = _RETRY_BACKOFF_S[min(self._failures, len(_RETRY_BACKOFF_S) - 1)]
-        self._failures += 1
+        delay = self._backoff.next_delay()
         self.ready = False
         log.warning(
             "matcher batch failed (%s: %s); retrying in %.1fs", type(exc).__name__, exc, delay
@@ -239,7 +232,7 @@ class MatcherService:
                 exc_info=exc,
             )
             metrics.POISON_RECORDS.labels("matcher").inc()
-            self._failures = 0  # progress was made: the next failure starts a new backoff
+            self._backoff.reset()  # progress was made: the next failure starts a new backoff
             await self._to_dlq(record, DeadLetterReason.poison(exc, self._poison.tries))
             return
         await self._to_dlq(record, DeadLetterReason.of(exc))
@@ -305,7 +298,7 @@ class MatcherService:
         value = record.value or b""
         try:
             await send_all(self._producer, [(topic, record.key, value, why.headers(where))])
-        except MessageSizeTooLargeError:
+        except OversizedRecordError:
             # The DLQ topic takes less than the source did: keep the reason and the source
             # position (the original stays on the source topic for its retention time).
             dropped = DeadLetterReason(
