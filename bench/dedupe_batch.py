@@ -4,7 +4,7 @@ round trips per article.
 BBC articles, each followed within the next records by a syndicated copy from another
 outlet, and every 20th record a redelivery of an earlier one, so batches hold copies of
 each other. Each article matches two rules. ``--mode one`` runs check, claim and commit
-per article (the only mode an older checkout has: ``PYTHONPATH=<old tree>/services``);
+per article (also on a tree without the batch API: ``PYTHONPATH=<tree>/services``);
 ``--mode batch`` runs ``check_articles``, ``claim_batch`` and ``commit_batch`` per
 ``--batch`` records. Round trips are counted by the server (``INFO commandstats``: calls
 of ``EVALSHA``, ``EVAL``, ``MGET``, ``SCRIPT``).

@@ -53,7 +53,7 @@ def use_hash_seed(seed: int) -> None:
     """Re-seed the per-shingle hash (a different MinHash permutation) to measure the spread.
 
     ``FINGERPRINT_SCHEME`` 2 or later: XXH3-64 with ``seed``; a tree without that
-    constant (scheme 1): blake2b keyed with it.
+    constant hashes with blake2b, keyed with it.
     Only for this benchmark; stores always use seed 0.
     """
     if not seed:

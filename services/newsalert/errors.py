@@ -3,22 +3,18 @@
 ::
 
     NewsalertError
-    ├── ConfigError            the config file (rules, subscriptions) is invalid
-    │   └── RuleFileError      (newsalert.rules) one or more rule problems, all listed
-    ├── RecordError            one input record is unusable (``kind``, ``reason``; goes to a DLQ)
-    │   ├── ArticleError       an ``articles`` record cannot become an Article
+    ├── ConfigError          the config file (rules, subscriptions) is invalid
+    ├── RecordError          one input record is unusable (``kind``, ``reason``): DLQ
+    │   ├── ArticleError         an ``articles`` record cannot become an Article
     │   └── OversizedRecordError the broker refused a record as too large
-    ├── InfraError             a dependency is unavailable: retry later, the record is fine
-    │   ├── KafkaUnavailableError
-    │   └── RedisUnavailableError
-    ├── StoreError             Redis refused a command (WRONGTYPE, a script error)
-    ├── StackError             the embedded broker or Redis could not be started/found
-    └── DeliveryError          a webhook delivery attempt failed (status, reason)
+    ├── InfraError           a dependency is away: retry later, the record is fine
+    │   └── KafkaUnavailableError, RedisUnavailableError
+    ├── StoreError           Redis refused a command (WRONGTYPE, a script error)
+    ├── StackError           the embedded broker or Redis could not be started/found
+    └── DeliveryError        a webhook delivery attempt failed (status, reason)
 
-Library errors (aiokafka, redis, httpx) are converted at the boundary with
-``raise ... from exc`` so callers only need to know this tree: the Kafka adapter
-(:mod:`newsalert.kafka`) and the Redis one (:mod:`newsalert.redis_errors`, used by every
-Redis store) raise these, and the services catch only these.
+Adapters convert library errors (aiokafka in :mod:`newsalert.kafka`, redis-py in
+:mod:`newsalert.redis_errors`) with ``raise ... from exc``: callers catch only these.
 """
 
 from __future__ import annotations

@@ -1,25 +1,21 @@
 """Per-record isolation: which failures rewind a batch, which send one record to a DLQ.
 
-The matcher and the dispatcher consume batches. When work on one record raises, the
-exception is one of three things (:func:`classify`):
+When work on one record of a consumed batch raises, :func:`classify` says which of three
+things the exception is:
 
-* ``infrastructure`` -- an :class:`~newsalert.errors.InfraError` (Kafka, Redis
-  unavailable), the network, a timeout. Nothing is wrong with the record: the batch
-  rewinds and is retried after a backoff until the dependency is back, so nothing is lost
-  and nothing is let through unchecked.
-* ``record`` -- the record's own fault: a :class:`~newsalert.errors.RecordError` from the
-  edge checks, a ``ValueError`` (``UnicodeError``, pydantic errors), ``ArithmeticError``
-  or ``RecursionError`` raised by code working on its data, or a result too large for the
-  broker. The record goes to the DLQ at once with the reason and the exception type.
-* ``unexpected`` -- anything else: a bug, or a failure we cannot place. The batch rewinds
-  like an infrastructure error (it may be transient), but a :class:`PoisonTracker`
-  counts the record's failures and on the :data:`POISON_TRIES`-th the record goes to the
-  DLQ instead, so no bug can stall a partition. A command Redis refuses
-  (:class:`~newsalert.errors.StoreError`: a key of the wrong type) is one of these: it
-  would fail the same way forever.
+* ``infrastructure`` -- an :class:`~newsalert.errors.InfraError` (Kafka, Redis away), the
+  network, a timeout. The record is fine: the batch rewinds and is retried after a backoff
+  until the dependency is back, so nothing is lost and nothing passes unchecked.
+* ``record`` -- the record's own fault: a :class:`~newsalert.errors.RecordError` (the edge
+  checks, a record too large for the broker), a ``ValueError``, ``ArithmeticError`` or
+  ``RecursionError`` raised by code working on its data. It goes to the DLQ at once.
+* ``unexpected`` -- anything else: a bug, a command Redis refuses
+  (:class:`~newsalert.errors.StoreError`). The batch rewinds (it may be transient), but a
+  :class:`PoisonTracker` counts the record's failures and on the :data:`POISON_TRIES`-th
+  sends it to the DLQ, so no bug can stall a partition.
 
-The adapters convert library errors to :mod:`newsalert.errors` types; a library error
-that reaches :func:`classify` unconverted gets the same verdict it would have had.
+A library error that reaches :func:`classify` unconverted is placed as its adapter
+would have converted it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """A delivery never leaves its retry schedule, whatever the endpoint, config or code does.
 
 Real broker, real Redis, real HTTP receiver. Each case makes every attempt fail in a way
-that used to raise out of the attempt (so it was never recorded, its lease expired and the
-POST repeated every lease period, forever): a ``Retry-After`` that is not a number, a
-secret or URL that cannot be used, a bug in the deliverer. Each must now be recorded as a
-failed attempt, retried on the (short) schedule, and end in ``alerts.dlq``; afterwards the
-delivery is in no queue and holds no lease, so nothing can send it again.
+that raises inside the attempt: a ``Retry-After`` that is not a number, a secret or URL
+that cannot be used, a bug in the deliverer, a record Redis cannot read. An attempt that
+raised out unrecorded would leave its lease to expire and repeat the POST every lease
+period, forever; each must be recorded as a failed attempt, retried on the (short)
+schedule, and end in ``alerts.dlq``; afterwards the delivery is in no queue and holds no
+lease, so nothing can send it again.
 """
 
 from __future__ import annotations
@@ -222,6 +223,39 @@ async def test_an_unreadable_delivery_record_goes_to_the_dlq_as_stored(
     reason = dict(record.headers)[constants.HEADER_DLQ_REASON].decode()
     assert reason.startswith("unreadable delivery record: ValidationError")
     assert [r.headers["webhook-id"] for r in inbox.received] == [_dlv("corrupt", sentinel)]
+
+
+async def test_a_delivery_record_of_the_wrong_type_goes_to_the_dlq_not_waited_for(
+    settings: Settings,
+) -> None:
+    # Redis answering WRONGTYPE is not Redis being down: the delivery is dead-lettered
+    # once instead of being left to its lease again and again, waiting for a recovery.
+    inbox = WebhookInbox()
+    await inbox.start()
+    sub = subscription("clobbered", inbox.url, retry_schedule=list(SCHEDULE))
+    alert, sentinel = make_alert(1), make_alert(2)
+    dlv = _dlv("clobbered", alert)
+    try:
+        async with running_dispatcher(_fast(settings), [sub]) as service:
+            store = service.store
+            await store.pause("clobbered", "test: hold the queue")  # nothing is claimed
+            await publish_alerts(settings, [alert])
+            await eventually(lambda: _queued(service, "clobbered", 1))
+            # Written by something else: a string where the delivery's hash was.
+            await store.redis.set(store.keys.record(dlv), "not a delivery record")
+            # Resumed by hand: `resume` reads the kept deliveries' records itself.
+            await store.redis.hset(store.keys.state("clobbered"), "paused", "0")
+            [record] = await read_topic(settings, constants.TOPIC_ALERTS_DLQ, 1, 30)
+            await _settled(service, "clobbered", dlv)
+            await publish_alerts(settings, [sentinel])
+            await eventually(lambda: _delivered(service, _dlv("clobbered", sentinel)))
+    finally:
+        await inbox.stop()
+    assert record.key == dlv.encode()
+    reason = dict(record.headers)[constants.HEADER_DLQ_REASON].decode()
+    assert reason.startswith("unreadable delivery record: StoreError")
+    assert "WRONGTYPE" in reason
+    assert [r.headers["webhook-id"] for r in inbox.received] == [_dlv("clobbered", sentinel)]
 
 
 async def _queued(service: DispatcherService, sub_id: str, count: int) -> bool:

@@ -125,7 +125,8 @@ def _article(**fields: object) -> bytes:
 
 
 async def test_issue_examples_go_to_the_dlq_and_later_articles_still_alert(run: Run) -> None:
-    """The records that stalled a partition forever before per-record isolation."""
+    """Records whose work raises mid-batch: without per-record isolation each would
+    stall its partition forever."""
     poison_before = metrics.POISON_RECORDS.labels("matcher")._value.get()
     examples = [
         _article(title="port strike at the docks", url="http://[::1/"),  # processed

@@ -47,8 +47,8 @@ def test_naive_published_at_is_utc() -> None:
 @pytest.mark.parametrize(
     ("raw", "kind", "reason"),
     [
-        # The records of issue 11 that stalled a partition (every one raised outside
-        # ArticleError before the edge checks existed).
+        # Records whose decoding raises something other than ArticleError unless the
+        # edge checks catch them, which would stall their partition.
         (json.dumps({"id": "a", "url": "\ud800"}).encode(), "lone-surrogate", "$.url"),
         (json.dumps({"id": "a", "source": "\ud800"}).encode(), "lone-surrogate", "$.source"),
         (json.dumps({"id": "a", "title": "\ud800"}).encode(), "lone-surrogate", "$.title"),

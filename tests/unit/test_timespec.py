@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -12,6 +12,8 @@ from newsalert.subscriptions import Subscription
 from newsalert.timespec import (
     UNITS,
     TimeSpecError,
+    aware,
+    epoch_ms,
     from_ms,
     parse_duration,
     parse_since,
@@ -102,3 +104,16 @@ def test_epoch_ms_round_trip_is_exact() -> None:
 def test_out_of_range_times_are_a_clear_error(text: str) -> None:
     with pytest.raises(TimeSpecError):
         parse_since(text, NOW)
+
+
+def test_aware_takes_naive_as_utc_and_keeps_a_zone() -> None:
+    assert aware(datetime(2026, 11, 20, 8)) == datetime(2026, 11, 20, 8, tzinfo=UTC)
+    minus_one = timezone(timedelta(hours=-1))
+    edge = datetime(9999, 12, 31, 23, 59, tzinfo=minus_one)  # past 9999 in UTC
+    assert aware(edge) is edge
+
+
+def test_epoch_ms_of_a_clock_reading() -> None:
+    assert epoch_ms(1_700_000_000.1234) == 1_700_000_000_123
+    assert epoch_ms(0.0) == 0
+    assert from_ms(epoch_ms(1_700_000_000.5)) == datetime.fromtimestamp(1_700_000_000.5, UTC)

@@ -1,30 +1,15 @@
 """One alert per story: exact and near-duplicate dedupe, story ids, repeat windows.
 
-The matcher calls a :class:`DedupeStore` in this order (records in :mod:`.contract`)::
+A :class:`DedupeStore` (the port, records in :mod:`.contract`) is asked per batch of
+articles: ``check_articles`` (duplicate? which story?), ``claim_batch`` (which alerts to
+send), then ``commit_batch`` once the alerts are stored, or ``abandon_batch`` when the
+publish failed. Marks are *pending* until the commit and leased, so a failed publish or
+a dead owner loses no alert, and two matchers racing on one story send one alert.
+Windows compare article times, so backtests reproduce live decisions.
 
-    verdict = await store.check_article(article, article_time(article, record_ms))
-    if verdict.duplicate:            # the same record again: skip it
-        return
-    claims = await store.claim_alerts(verdict.story_id, groups, verdict.event_time,
-                                      repeat_interval, owner=verdict.token)
-    try:
-        publish(alerts for c in claims if c.send)
-    except Exception:
-        await store.abandon(verdict, claims)   # release pending marks; retry the article
-        raise
-    await store.commit(verdict, claims)        # only once the alerts are stored
-
-The live matcher makes these calls for a whole Kafka batch, one per stage:
-``check_articles``, ``claim_batch``, then ``commit_batch`` / ``abandon_batch``. A batch
-decides exactly what the calls above decide one article at a time, each article seeing
-the earlier ones of the batch as committed; so the batch is handed off as a whole.
-
-Marks are *pending* until ``commit`` and leased, so a failed publish or a dead owner
-loses no alert, and two matchers racing on one story send one alert. Windows compare
-article times, so backtests reproduce live decisions. Modules: :mod:`.canonical`,
-:mod:`.fingerprint`, :mod:`.boilerplate`, :mod:`.contract` (the port), :mod:`.memory`
-(backtests, tests), :mod:`.redis_store` with :mod:`.scripts` (production); design and
-guarantees in ``docs/dedupe.md``.
+Modules: :mod:`.canonical`, :mod:`.fingerprint`, :mod:`.boilerplate`, :mod:`.contract`,
+:mod:`.memory` (backtests, tests), :mod:`.redis_store` with :mod:`.scripts`
+(production). The call sequence, design and guarantees are in ``docs/dedupe.md``.
 """
 
 from typing import Any

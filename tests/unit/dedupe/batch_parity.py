@@ -1,7 +1,7 @@
 """Batch vs one-by-one: generated streams of Kafka-like batches run through a store twice.
 
-The oracle is the per-article sequence the matcher used to run (check, claim, commit for
-each article before the next); the batch API must decide exactly the same for the same
+The oracle is the per-article sequence (check, claim, commit for each article before
+the next); the batch API must decide exactly the same for the same
 articles in the same order, on both stores. The pool holds redeliveries, exact copies
 under other ids, URL variants, syndicated copies and an outlet's wrap, so one batch often
 holds copies of each other.

@@ -1,0 +1,45 @@
+"""The set-up every newsalert process shares: settings, logging, stop signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+
+import pytest
+import typer
+
+from newsalert.lifecycle import settings_or_exit, stop_on_signals
+
+
+def test_an_invalid_setting_is_named_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("NEWSALERT_WEBHOOK_TIMEOUT_S", "soon")
+    with pytest.raises(typer.Exit) as caught:
+        settings_or_exit()
+    assert caught.value.exit_code == 2
+    assert "error: NEWSALERT_WEBHOOK_TIMEOUT_S:" in capsys.readouterr().err
+
+
+def test_valid_settings_are_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NEWSALERT_WEBHOOK_TIMEOUT_S", "3.5")
+    assert settings_or_exit().webhook_timeout_s == 3.5
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_a_stop_signal_sets_the_event_inside_the_block(sig: signal.Signals) -> None:
+    stop = asyncio.Event()
+    with stop_on_signals(stop):
+        os.kill(os.getpid(), sig)
+        await asyncio.wait_for(stop.wait(), 10)
+    assert stop.is_set()
+
+
+async def test_the_handlers_are_removed_after_the_block() -> None:
+    loop = asyncio.get_running_loop()
+    with stop_on_signals(asyncio.Event()):
+        pass
+    # Removing again reports that no handler was left installed.
+    assert loop.remove_signal_handler(signal.SIGTERM) is False
+    assert loop.remove_signal_handler(signal.SIGINT) is False
