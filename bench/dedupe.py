@@ -1,8 +1,7 @@
 """Dedupe benchmark: story-grouping recall, false merges, Redis memory, cost per article.
 
-Seeded. Reads the research corpus from ``<repo>/../shared/corpus`` (``NEWSALERT_CORPUS_DIR``
-overrides; exits 0 with a note when absent) and never writes it anywhere. Prints markdown
-tables for ``docs/benchmarks.md``.
+Seeded. Reads the corpus from ``../shared/corpus`` (or ``NEWSALERT_CORPUS_DIR``; exits 0
+with a note when absent); prints markdown tables for ``docs/benchmarks.md``.
 
 * Syndicated variants of every distinct article: headline rewritten, 10-30 % of the
   sentences dropped or moved, a byline and 1-3 boilerplate lines added; recall = share of
@@ -12,12 +11,10 @@ tables for ``docs/benchmarks.md``.
   grouping run (target <= 0.1 %). The merged pairs are listed so they can be judged.
 * The same two figures for 64-bit SimHash at Hamming distance <= 3, for comparison.
 * Redis memory per 100k articles and cost per article (MemoryDedupe, RedisDedupe).
-* CPU cost of each fingerprint stage per article (``--stages``), using only functions
-  every fingerprint scheme provides, so ``PYTHONPATH=<other tree>/services`` runs the
-  same table against another version of the code for a comparison in one session.
-* ``--hash-seed N`` re-seeds the per-shingle hash (another MinHash permutation) to show
-  how far the quality figures move between seeds. Stage and seed helpers:
-  ``bench/dedupe_stages.py``.
+* CPU cost of each fingerprint stage per article (``--stages``; functions every scheme
+  provides, so ``PYTHONPATH=<other tree>/services`` compares two trees in one session);
+  ``--hash-seed N`` shows how far the quality figures move between MinHash seeds
+  (helpers: ``bench/dedupe_stages.py``).
 
 Usage: ``.venv/bin/python bench/dedupe.py --help``
 """

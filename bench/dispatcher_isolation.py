@@ -1,12 +1,10 @@
 """Benchmark the dispatcher: latency under a steady load, backlog throughput, isolation.
 
 Starts the embedded stack (tansu + Redis) and loopback receivers. Every scenario has a
-fast endpoint plus a second endpoint that is
-
-- ``healthy``: answers 200 at once (the baseline: same fan-out, same work);
-- ``hanging``: never answers within its 60 s timeout;
-- ``failing``: answers 500, retried every 100 ms without pausing (a stress case: real
-  schedules start at 5 s).
+fast endpoint plus a second endpoint that is ``healthy`` (answers 200 at once: the
+baseline), ``hanging`` (never answers within its
+60 s timeout) or ``failing`` (answers 500, retried every 100 ms without pausing: harsher
+than any real schedule).
 
 Two measurements per scenario, interleaved over rounds so machine noise hits all alike:
 
@@ -15,8 +13,8 @@ Two measurements per scenario, interleaved over rounds so machine noise hits all
 - backlog: ``--alerts`` alerts already on the topic when the dispatcher starts; rate at
   which the fast endpoint receives them, first to last delivery (deliveries/s).
 
-Prints medians over rounds and the ratios against ``healthy`` measured in this run.
-Target: hanging and failing ratios <= ~1 (a slow or dead endpoint does not slow a fast one).
+Prints medians over rounds and the ratios against ``healthy`` in this run; target:
+ratios <= ~1 (a slow or dead endpoint does not slow a fast one).
 
     .venv/bin/python bench/dispatcher_isolation.py [--alerts 300] [--rate 40] [--rounds 3]
 """

@@ -4,7 +4,7 @@ Starts the embedded stack (tansu + Redis) and a fast local webhook receiver
 (``bench/fastinbox.py``), then measures, each on fresh topics and Redis prefix:
 
 * ``raw``: a plain aiokafka consumer reading and JSON-decoding the articles topic (the
-  reference every other figure is compared with, measured in the same run);
+  reference for every other figure);
 * ``index``: the rule index alone in this process (normalise + ``CompiledRules.match``
   after a warm-up pass), on the same rules and articles;
 * ``dispatcher``: ``newsalert dispatcher`` alone draining a backlog of alerts to one
@@ -12,10 +12,8 @@ Starts the embedded stack (tansu + Redis) and a fast local webhook receiver
 * ``matcher``: ``newsalert matcher`` alone draining the articles topic to lag 0;
 * ``run``: one ``newsalert run`` process, live: publish -> last webhook delivered.
 
-Articles: ``--articles`` distinct Reuters-21578 articles (exact repeats dropped) from
-``../shared/corpus`` (``$NEWSALERT_CORPUS_DIR``); skips cleanly when it is absent. Rules:
-``newsalert.rules.generate.dense_generator`` (about 2 matches per article at 1,000 rules),
-one subscription to every rule.
+Articles: ``--articles`` distinct Reuters-21578 articles from ``$NEWSALERT_CORPUS_DIR``
+(skips cleanly without it); rules from ``dense_generator``, one subscription to each.
 
     .venv/bin/python bench/e2e.py                          # every phase, 10,000 articles
     .venv/bin/python bench/e2e.py --phases raw,dispatcher --alerts 20000

@@ -1,22 +1,13 @@
 """Benchmark loading (and reloading) a big rule file: YAML parse + validation into rules.
 
-Rules are generated reproducibly from the BBC corpus exactly as ``bench/match.py`` does
-(``RuleGenerator(Vocabulary.of(articles), seed=42).rules(n)``), dumped to a temporary
-YAML file with ``yaml.safe_dump``, then for each count:
-
-* ``cold``: ``load_config(path)`` (YAML parse, validation, ``Rule`` objects) in a fresh
-  interpreter, i.e. with empty keyword/query/stem caches (a service's first load);
-* ``warm``: the same in this process, median of ``--runs`` (caches filled by the earlier
-  loads: what a reload of a mostly unchanged file costs);
-* ``compile``: ``config.rules.compile()`` once, for reference (the index build);
-* ``reload`` (largest count only, unless ``--no-reload``): a :class:`RuleReloader` on the
-  file; the file is rewritten with one rule renamed and the time until ``check()`` has
-  the new rule set live is measured (fingerprint + load + compile + swap), split into
-  its load and compile parts (``RuleReloader.last_timing``). Then, on the same reloader,
-  two more edits: a line added to the first rule (every later rule moves down one line)
-  and an edit that breaks a rule (time until ``check()`` has rejected it, old set kept).
-
-One process, one thread for the timed work. Prints every figure; asserts nothing.
+Rules are generated from the BBC corpus as ``bench/match.py`` does (seed 42) and dumped
+to a temporary YAML file; then for each count: ``cold`` = ``load_config`` in a fresh
+interpreter (empty caches: a service's first load); ``warm`` = the same in this process,
+median of ``--runs``; ``compile`` = the index build, once; ``reload`` (largest count,
+unless ``--no-reload``) = a :class:`RuleReloader` on the file, timed until ``check()``
+has the edited set live (one rule renamed; a line added to the first rule; a rule
+broken, old set kept), split into load and compile (``RuleReloader.last_timing``).
+One thread for the timed work; prints every figure, asserts nothing.
 
     .venv/bin/python bench/load_rules.py                     # 1k, 10k, 100k rules
     .venv/bin/python bench/load_rules.py --counts 1000,10000 --runs 1 --no-reload
@@ -24,7 +15,7 @@ One process, one thread for the timed work. Prints every figure; asserts nothing
     .venv/bin/python bench/load_rules.py --compare-src /tmp/base/services
 
 ``--compare-src`` also times the baseline's ``reload`` (one rule renamed) in a fresh
-interpreter, just before this tree's.
+interpreter, right before this tree's, so both run under the same load.
 """
 
 from __future__ import annotations

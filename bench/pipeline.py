@@ -6,15 +6,13 @@ articles of ``../shared/corpus/bbc.jsonl.gz`` and prints, for each process layou
 (``--layouts``; default: one ``newsalert run``, then 1 and 2 ``newsalert matcher``
 processes + one ``newsalert dispatcher``, each layout on fresh topics):
 
-* end to end: articles/s from the first publish to matcher lag 0 (every article
-  consumed, summed over the processes' ``/metrics``) and to the last alert delivered;
+* end to end: articles/s from the first publish to matcher lag 0 and to the last alert;
 * the matcher's per-article cost in this process, on the same rules and articles:
   decode + match only, and decode + match + Redis dedupe (check, claim, commit), with
   the MinHash fingerprint's share and one Redis round trip for scale.
 
-Skips cleanly (exit 0, a note) when the corpus is absent. The rules come from
-``newsalert.rules.generate`` (realistic shapes, 10 % anchored on real articles), so the
-same seed gives the same rules.
+Skips cleanly (exit 0, a note) when the corpus is absent; the rules are generated
+(seeded, 10 % anchored on real articles).
 
     .venv/bin/python bench/pipeline.py                    # all 2,225 BBC articles, 1,000 rules
     .venv/bin/python bench/pipeline.py --articles 500 --rules 10000 --layouts run
