@@ -24,6 +24,7 @@ from newsalert.backtest.command import app
 from newsalert.backtest.kafka_range import KafkaRange
 from newsalert.kafka import committed_offsets, ensure_topics, make_producer
 from newsalert.settings import Settings
+from newsalert.timespec import to_ms as ms
 
 pytestmark = pytest.mark.integration
 
@@ -45,10 +46,6 @@ subscriptions:
     secret: ${HOOK_SECRET}
     rules: ["tag:desk"]
 """
-
-
-def ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
 
 
 def stamp(partition: int, index: int) -> datetime:
