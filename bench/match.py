@@ -36,9 +36,9 @@ from corpus import read_bbc
 from newsalert.config import load_config
 from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document
-from newsalert.rules.anchors import frequency_cost
+from newsalert.rules.evaluation.oracle import brute_force_match
 from newsalert.rules.generate import RuleGenerator, Vocabulary, dense_generator
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules.indexing.anchors import frequency_cost
 
 
 def rss_mib() -> float:

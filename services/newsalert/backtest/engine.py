@@ -51,8 +51,8 @@ from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document, RuleMatch
+from newsalert.rules.evaluation.oracle import brute_force_match
 from newsalert.rules.gcpause import paused_gc
-from newsalert.rules.oracle import brute_force_match
 from newsalert.subscriptions import Subscription
 
 MAX_INVALID_EXAMPLES = 10

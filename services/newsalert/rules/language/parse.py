@@ -10,9 +10,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from newsalert.rules.keywords import KeywordError, keyword_terms, parse_keyword
-from newsalert.rules.limits import MAX_DISTANCE, MAX_NESTING, MAX_TERMS_PER_RULE, shown
-from newsalert.rules.model import (
+from newsalert.rules.language.keywords import KeywordError, keyword_terms, parse_keyword
+from newsalert.rules.language.limits import MAX_DISTANCE, MAX_NESTING, MAX_TERMS_PER_RULE, shown
+from newsalert.rules.language.model import (
     DEFAULT_WINDOW,
     FIELDS,
     And,
@@ -23,8 +23,8 @@ from newsalert.rules.model import (
     Rule,
     iter_terms,
 )
-from newsalert.rules.problems import Problem
-from newsalert.rules.query import QuerySyntaxError, parse_query
+from newsalert.rules.language.problems import Problem
+from newsalert.rules.language.query import QuerySyntaxError, parse_query
 from newsalert.sizedcache import SizedCache, text_bytes
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
