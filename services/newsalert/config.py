@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
-from newsalert.rules.gcpause import paused_gc
+from newsalert.gcpause import paused_gc
 from newsalert.rules.incremental import MAX_CHANGED_SHARE, ItemMemory, RawRule
 from newsalert.rules.language.limits import MAX_FILE_BYTES, MAX_RULES_PER_FILE, shown
 from newsalert.rules.language.model import Location, Rule

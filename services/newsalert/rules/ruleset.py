@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
-from newsalert.rules.gcpause import paused_gc
+from newsalert.gcpause import paused_gc
 from newsalert.rules.indexing.anchors import CostFn, heuristic_cost
 from newsalert.rules.indexing.index import CompiledRules
 from newsalert.rules.language.model import Location, Rule

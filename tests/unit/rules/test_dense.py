@@ -12,10 +12,10 @@ import random
 from newsalert.models import Article
 from newsalert.rules import Document
 from newsalert.rules.evaluation.oracle import brute_force_match
-from newsalert.rules.generate import dense_generator
 from newsalert.rules.language.parse import Defaults, RuleParser
 from newsalert.rules.language.problems import Problem
 from newsalert.rules.ruleset import RuleSet
+from tests.rule_generator import dense_generator
 
 RULES = 600
 ARTICLES = 12

@@ -29,9 +29,9 @@ from newsalert.config import Config, ConfigLoader, LoadReport
 from newsalert.config_watch import ConfigWatcher
 from newsalert.config_watch import fingerprint as fingerprint
 from newsalert.errors import ConfigError
-from newsalert.rules import metrics
-from newsalert.rules.gcpause import paused_gc
+from newsalert.gcpause import paused_gc
 from newsalert.rules.indexing.index import CompiledRules
+from newsalert.rulesvc import metrics
 
 log = logging.getLogger(__name__)
 
