@@ -13,7 +13,8 @@ Starts the embedded stack (tansu + Redis) and a fast local webhook receiver
 * ``run``: one ``newsalert run`` process, live: publish -> last webhook delivered.
 
 Articles: ``--articles`` distinct Reuters-21578 articles from ``$NEWSALERT_CORPUS_DIR``
-(skips cleanly without it); rules from ``dense_generator``, one subscription to each.
+(skips cleanly without it); rules from ``tests.rule_generator.dense_generator``, one
+subscription to each.
 
     .venv/bin/python bench/e2e.py                          # every phase, 10,000 articles
     .venv/bin/python bench/e2e.py --phases raw,dispatcher --alerts 20000
@@ -43,15 +44,16 @@ import yaml
 from aiokafka import AIOKafkaConsumer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
 
 from fastinbox import FastInbox
+from tests.rule_generator import dense_generator
 
 from newsalert import constants
 from newsalert.config import load_config
 from newsalert.kafka import ensure_topics, make_producer
 from newsalert.models import Alert, Article, ArticleRef, RuleRef, alert_id
 from newsalert.rules import Document
-from newsalert.rules.generate import dense_generator
 from newsalert.settings import Settings
 from newsalert.stack import EmbeddedStack
 from newsalert.stack.process import free_port

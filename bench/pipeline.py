@@ -11,8 +11,8 @@ processes + one ``newsalert dispatcher``, each layout on fresh topics):
   decode + match only, and decode + match + Redis dedupe (check, claim, commit), with
   the MinHash fingerprint's share and one Redis round trip for scale.
 
-Skips cleanly (exit 0, a note) when the corpus is absent; the rules are generated
-(seeded, 10 % anchored on real articles).
+Skips cleanly (exit 0, a note) when the corpus is absent; the rules come from
+``tests.rule_generator`` (seeded, 10 % anchored on real articles).
 
     .venv/bin/python bench/pipeline.py                    # all 2,225 BBC articles, 1,000 rules
     .venv/bin/python bench/pipeline.py --articles 500 --rules 10000 --layouts run
@@ -42,6 +42,10 @@ import httpx
 import yaml
 from redis.asyncio import Redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
+
+from tests.rule_generator import RuleGenerator, Vocabulary
+
 from newsalert import constants
 from newsalert.config import load_config
 from newsalert.dedupe import DedupeConfig, RedisDedupe
@@ -52,7 +56,6 @@ from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
 from newsalert.receiver import WebhookInbox
 from newsalert.rules import CompiledRules, Document
-from newsalert.rules.generate import RuleGenerator, Vocabulary
 from newsalert.settings import Settings
 from newsalert.stack import EmbeddedStack
 from newsalert.stack.process import free_port

@@ -28,7 +28,7 @@ from newsalert.api.limits import BodyLimit, BoundedOffload, OffloadBusyError, Of
 from newsalert.models import Article
 from newsalert.readiness import service_ready
 from newsalert.rules import Document
-from newsalert.rules.reload import RuleReloader
+from newsalert.rulesvc.reload import RuleReloader
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.redact import display_url
