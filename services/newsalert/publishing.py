@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, cast
 
-from newsalert.kafka import make_producer
+from newsalert.kafka import kafka_calls, make_producer
 from newsalert.settings import Settings
 from newsalert.timespec import to_ms
 
@@ -61,27 +61,29 @@ async def publish_file(
 ) -> int:
     """Send every line of ``path`` to ``topic``; returns how many were sent."""
     producer = make_producer(settings, linger_ms=5)
-    await producer.start()
+    with kafka_calls():
+        await producer.start()
     sent = 0
     try:
         pending = []
-        for line in read_lines(path):
-            key, timestamp_ms = record_key_and_time(line)
-            pending.append(
-                await producer.send(
-                    topic,
-                    value=line,
-                    key=key,
-                    timestamp_ms=timestamp_ms if use_article_time else None,
+        with kafka_calls():
+            for line in read_lines(path):
+                key, timestamp_ms = record_key_and_time(line)
+                pending.append(
+                    await producer.send(
+                        topic,
+                        value=line,
+                        key=key,
+                        timestamp_ms=timestamp_ms if use_article_time else None,
+                    )
                 )
-            )
-            sent += 1
-            if len(pending) >= 500:
-                for future in pending:
-                    await future
-                pending.clear()
-        for future in pending:
-            await future
+                sent += 1
+                if len(pending) >= 500:
+                    for future in pending:
+                        await future
+                    pending.clear()
+            for future in pending:
+                await future
     finally:
         await producer.stop()
     return sent

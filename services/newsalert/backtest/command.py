@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from aiokafka.errors import KafkaError
 
 from newsalert.backtest.compare import compare
 from newsalert.backtest.engine import Arm, BacktestOptions, run_backtest
@@ -220,7 +219,7 @@ def backtest(
             chosen = selected_alerts(subscription, result.arms[0].alerts)
             result.delivered = asyncio.run(deliver_alerts(settings, chosen))
             result.delivered_to = subscription.id
-        except (NewsalertError, KafkaError, OSError) as exc:
+        except (NewsalertError, OSError) as exc:
             raise _fail(f"delivering failed: {exc}") from exc
     _write(result, fmt, output, all_rules=all_rules)
 

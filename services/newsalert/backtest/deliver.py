@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from newsalert import constants
 from newsalert.backtest.report import AlertRecord
-from newsalert.kafka import ensure_topics, make_producer, send_all
+from newsalert.kafka import ensure_topics, kafka_calls, make_producer, send_all
 from newsalert.models import Alert
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
@@ -38,7 +38,8 @@ async def deliver_alerts(settings: Settings, alerts: Sequence[Alert]) -> int:
     topic = settings.topic(constants.TOPIC_ALERTS)
     await ensure_topics(settings, [topic])
     producer = make_producer(settings, linger_ms=5)
-    await producer.start()
+    with kafka_calls():
+        await producer.start()
     try:
         for start in range(0, len(alerts), _CHUNK):
             chunk = alerts[start : start + _CHUNK]
