@@ -29,8 +29,9 @@ def configure_logging(level: str, fmt: str = LOG_FORMAT) -> None:
     logging.basicConfig(level=level.upper(), format=fmt)
 
 
-def settings_or_exit() -> Settings:
-    """The settings from the environment, logging configured at their level.
+def settings_or_exit(*, configure_log: bool = True) -> Settings:
+    """The settings from the environment, logging configured at their level unless
+    ``configure_log`` is false (a tool whose stderr carries its own output).
 
     An invalid ``NEWSALERT_*`` variable is reported by name on stderr and the process
     exits with status 2 (bad usage), without a traceback.
@@ -42,7 +43,8 @@ def settings_or_exit() -> Settings:
             name = "NEWSALERT_" + "_".join(str(part) for part in error["loc"]).upper()
             typer.echo(f"error: {name}: {error['msg']}", err=True)
         raise typer.Exit(2) from exc
-    configure_logging(settings.log_level)
+    if configure_log:
+        configure_logging(settings.log_level)
     return settings
 
 

@@ -9,6 +9,7 @@ import signal
 import pytest
 import typer
 
+from newsalert import lifecycle
 from newsalert.lifecycle import settings_or_exit, stop_on_signals
 
 
@@ -43,3 +44,13 @@ async def test_the_handlers_are_removed_after_the_block() -> None:
     # Removing again reports that no handler was left installed.
     assert loop.remove_signal_handler(signal.SIGTERM) is False
     assert loop.remove_signal_handler(signal.SIGINT) is False
+
+
+def test_a_tool_can_keep_logging_unconfigured(monkeypatch: pytest.MonkeyPatch) -> None:
+    configured: list[str] = []
+    monkeypatch.setenv("NEWSALERT_LOG_LEVEL", "debug")
+    monkeypatch.setattr(lifecycle, "configure_logging", configured.append)
+    lifecycle.settings_or_exit(configure_log=False)
+    assert configured == []
+    lifecycle.settings_or_exit()
+    assert configured == ["debug"]

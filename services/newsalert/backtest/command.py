@@ -29,8 +29,8 @@ from newsalert.backtest.report import BacktestResult
 from newsalert.backtest.ruleload import load_backtest_config
 from newsalert.config import Config
 from newsalert.errors import NewsalertError
+from newsalert.lifecycle import settings_or_exit
 from newsalert.matcher.eventtime import EventTimeBounds
-from newsalert.settings import Settings
 from newsalert.timespec import parse_duration, parse_time
 
 
@@ -150,7 +150,7 @@ def backtest(
         raise _fail("--topic needs --from (and optionally --to, default now)", 2)
     if inputs is not None and (from_ is not None or to != "now"):
         raise _fail("--from/--to select a topic's time range; with --input every line is read", 2)
-    settings = Settings()
+    settings = settings_or_exit(configure_log=False)
     try:
         start = parse_time(from_) if from_ is not None else None
         end = parse_time(to) if topic is not None else None
@@ -266,7 +266,7 @@ def replay(
     """Copy a time range of a topic to another topic (keys, headers, timestamps kept)."""
     from newsalert.backtest.replay import replay_range
 
-    settings = Settings()
+    settings = settings_or_exit(configure_log=False)
     try:
         start, end = parse_time(from_), parse_time(to)
         allowed = parse_duration(lateness)
