@@ -22,7 +22,7 @@ from prometheus_client import REGISTRY
 from newsalert import constants
 from newsalert.errors import NewsalertError
 from newsalert.kafka import ensure_topics, group_caught_up
-from newsalert.lifecycle import configure_logging
+from newsalert.lifecycle import configure_logging, stop_on_signals
 from newsalert.publishing import publish_file
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.runner import Roles, run_until_stopped
@@ -55,7 +55,7 @@ def describe(request: ReceivedRequest, secret: str | None) -> tuple[str, bool]:
 
 
 async def serve_receiver(host: str, port: int, secret: str | None) -> None:
-    """Print every webhook POSTed to ``host:port`` until interrupted."""
+    """Print every webhook POSTed to ``host:port`` until SIGINT or SIGTERM."""
 
     def show(request: ReceivedRequest) -> Reply:
         line, _ = describe(request, secret)
@@ -65,8 +65,10 @@ async def serve_receiver(host: str, port: int, secret: str | None) -> None:
     inbox = WebhookInbox(show, keep=0)  # printed, not kept: it runs for as long as you like
     url = await inbox.start(host, port)
     print(f"webhook inbox listening on {url}", flush=True)
+    stop = asyncio.Event()
     try:
-        await asyncio.Event().wait()
+        with stop_on_signals(stop):  # also as PID 1 in a container, which ignores SIGTERM
+            await stop.wait()
     finally:
         await inbox.stop()
 
