@@ -16,15 +16,16 @@ from collections.abc import Callable, Generator, Sequence
 from typing import Any, Protocol
 
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 
 from newsalert import constants
 from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.api.limits import BodyLimit, BoundedOffload, OffloadBusyError, OffloadTimeoutError
+from newsalert.errors import InfraError
 from newsalert.models import Article
 from newsalert.readiness import service_ready
 from newsalert.rules import Document
@@ -103,6 +104,17 @@ def create_app(
         if reloader is None:
             raise HTTPException(404, "this process runs no matcher: it loads no rules")
         return reloader
+
+    @app.exception_handler(InfraError)
+    async def unavailable(_request: Request, exc: InfraError) -> JSONResponse:
+        """A dependency (Redis, Kafka) is away: 503, to be tried again (its address and
+        the library's message stay in the log, not in the reply)."""
+        log.warning("API request failed: %s", exc)
+        return JSONResponse(
+            {"detail": f"{exc.dependency} is unavailable; try again"},
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
