@@ -9,6 +9,7 @@ converted error the verdict the library error had, except a command Redis refuse
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any
 
 import pytest
@@ -24,6 +25,8 @@ from aiokafka.errors import (
 from redis import exceptions as redis_errors
 
 from newsalert import kafka
+from newsalert.dispatcher.log import DeliveryLog
+from newsalert.dispatcher.store import DeliveryStore
 from newsalert.errors import (
     InfraError,
     KafkaUnavailableError,
@@ -166,3 +169,15 @@ def test_rewind_seeks_each_partition_to_its_first_record_and_skips_lost_ones() -
     }
     kafka.rewind(consumer, batches)
     assert consumer.seeks == [(TopicPartition("alerts", 0), 7), (TopicPartition("alerts", 2), 5)]
+
+
+@pytest.mark.parametrize("store", [DeliveryStore, DeliveryLog])
+def test_every_redis_call_of_the_delivery_store_is_converted(store: type) -> None:
+    public = {
+        name: member
+        for name, member in vars(store).items()
+        if not name.startswith("_") and inspect.iscoroutinefunction(member)
+    }
+    assert public
+    unconverted = [name for name, member in public.items() if not hasattr(member, "__wrapped__")]
+    assert unconverted == [], "decorate them with newsalert.redis_errors.redis_call"
