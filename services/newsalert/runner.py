@@ -176,31 +176,34 @@ async def run_until_stopped(
     """
     stop = stop or asyncio.Event()
     source, reloader, subscriptions = watch_config(settings, config_path, env, roles)
-    with stop_on_signals(stop) if handle_signals else contextlib.nullcontext():
-        services = build_services(settings, reloader, roles, subscriptions)
-        started: list[Service] = []
-        reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
-        try:
-            if roles.matcher or roles.dispatcher:
-                await verify_redis_policy(settings)  # before anything is consumed
-            for service in services:
-                await service.start()
-                started.append(service)
-            log.info(
-                "newsalert running: %s rules, %d subscriptions (Ctrl-C to stop)",
-                len(reloader.compiled) if reloader is not None else "no",
-                len(subscriptions()),
-            )
-            if on_ready is not None:
-                on_ready(roles.names)
-            await stop.wait()
-        finally:
-            stop.set()
-            log.info("shutting down")
-            for service in reversed(started):
-                try:
-                    await service.stop()
-                except Exception:
-                    log.exception("error while stopping %s", type(service).__name__)
-            with contextlib.suppress(asyncio.CancelledError):
-                await reload_task
+    signals = contextlib.ExitStack()
+    if handle_signals:
+        signals.enter_context(stop_on_signals(stop))
+    services = build_services(settings, reloader, roles, subscriptions)
+    started: list[Service] = []
+    reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
+    try:
+        if roles.matcher or roles.dispatcher:
+            await verify_redis_policy(settings)  # before anything is consumed
+        for service in services:
+            await service.start()
+            started.append(service)
+        log.info(
+            "newsalert running: %s rules, %d subscriptions (Ctrl-C to stop)",
+            len(reloader.compiled) if reloader is not None else "no",
+            len(subscriptions()),
+        )
+        if on_ready is not None:
+            on_ready(roles.names)
+        await stop.wait()
+    finally:
+        stop.set()
+        log.info("shutting down")
+        for service in reversed(started):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("error while stopping %s", type(service).__name__)
+        with contextlib.suppress(asyncio.CancelledError):
+            await reload_task
+        signals.close()
