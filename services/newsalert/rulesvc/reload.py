@@ -1,7 +1,7 @@
 """Hot reload of the config file, off the hot path.
 
 :class:`RuleReloader` watches the file(s) with the services' one
-:class:`~newsalert.config_watch.ConfigWatcher` (content fingerprint, polled every
+:class:`~newsalert.config.watch.ConfigWatcher` (content fingerprint, polled every
 ``interval_s``); on a change it loads and compiles the new rule set in a worker thread
 and swaps one reference, so matchers keep using the old compiled set until the new one
 is complete. An invalid file keeps the last good set, logs every problem, and sets
@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsalert.config import Config, ConfigLoader, LoadReport
-from newsalert.config_watch import ConfigWatcher
-from newsalert.config_watch import fingerprint as fingerprint
+from newsalert.config.watch import ConfigWatcher
+from newsalert.config.watch import fingerprint as fingerprint
 from newsalert.errors import ConfigError
 from newsalert.gcpause import paused_gc
 from newsalert.rules.indexing.index import CompiledRules

@@ -3,7 +3,7 @@
 Parsing a large file whole and rebuilding every :class:`Rule` is the slow part of a
 reload, and after an analyst edits one rule nearly all of it is wasted.
 :class:`ItemMemory` remembers, for one file's last good load, the exact text of each
-item of its ``rules:`` list (cut by :mod:`newsalert.rules.ruleitems`) and the
+item of its ``rules:`` list (cut by :mod:`newsalert.config.ruleitems`) and the
 :class:`Rule` it produced. On the next load, an item whose text is unchanged gets that
 very ``Rule`` back (moved to its new line when lines were added or removed above it),
 so the compile's per-rule analysis, remembered by expression identity, is reused too;
@@ -11,7 +11,7 @@ only changed items are parsed, each on its own with its real line numbers, so th
 errors name the right line and column.
 
 A remembered rule depends on its item's text, the file's name and the defaults, and on
-nothing else (items hold no anchors or aliases, see :mod:`~newsalert.rules.ruleitems`):
+nothing else (items hold no anchors or aliases, see :mod:`~newsalert.config.ruleitems`):
 the caller checks the defaults and keeps one memory per file.
 """
 
@@ -22,11 +22,11 @@ from typing import Any
 
 import yaml
 
+from newsalert.config.ruleitems import RuleItems
+from newsalert.config.yamlmarks import Marks, load_with_marks
 from newsalert.rules.language.model import Location, Rule
 from newsalert.rules.language.parse import Defaults, RuleParser
 from newsalert.rules.language.problems import Problem
-from newsalert.rules.ruleitems import RuleItems
-from newsalert.rules.yamlmarks import Marks, load_with_marks
 
 #: One item of a file's rules list: ``(parser, list, index in it, 1-based place in the
 #: file's list)`` to parse, or a ``Rule`` reused from an earlier load of the same text.
