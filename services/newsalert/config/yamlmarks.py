@@ -207,7 +207,7 @@ class _Builder:
         self.max_depth = max_depth
         # Only a document with anchors can reuse a node; then each node is built once
         # (PyYAML semantics: an alias is the same object), a node inside itself is an
-        # error (as with PyYAML's marking constructor before), merge keys may appear.
+        # error (as PyYAML's constructor makes it), merge keys may appear.
         self.memo: dict[Node, Any] | None = {} if shared else None
         self.nodes: dict[int, Node] = {}
         self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
