@@ -14,8 +14,8 @@ from pathlib import Path
 import typer
 
 from newsalert import constants
-from newsalert.backtest.command import app as backtest_app
-from newsalert.backtest.command import replay
+from newsalert.backtest.cli import app as backtest_app
+from newsalert.backtest.cli import replay
 from newsalert.dispatcher.cli import app as deliveries_app
 from newsalert.errors import NewsalertError
 from newsalert.lifecycle import settings_or_exit
