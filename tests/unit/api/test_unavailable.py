@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.api.server import create_app
+from newsalert.apiauth import ApiGuard, ApiTokens
 from newsalert.errors import InfraError, KafkaUnavailableError, RedisUnavailableError
 
 TOKEN = "read-token-for-the-unavailable-test"
