@@ -12,9 +12,8 @@ Starts the embedded stack (tansu + Redis) and a fast local webhook receiver
 * ``matcher``: ``newsalert matcher`` alone draining the articles topic to lag 0;
 * ``run``: one ``newsalert run`` process, live: publish -> last webhook delivered.
 
-Articles: ``--articles`` distinct Reuters-21578 articles from ``$NEWSALERT_CORPUS_DIR``
-(skips cleanly without it); rules from ``tests.rule_generator.dense_generator``, one
-subscription to each.
+Articles: ``--articles`` Reuters-21578 articles (skips without the corpus); rules from
+``tests.rule_generator.dense_generator``, one subscription to each.
 
     .venv/bin/python bench/e2e.py                          # every phase, 10,000 articles
     .venv/bin/python bench/e2e.py --phases raw,dispatcher --alerts 20000
