@@ -83,6 +83,11 @@ class ConfigWatcher(Generic[T]):
         """The last good value."""
         return self._value
 
+    def settle(self, value: T) -> None:
+        """Replace the value loaded by the constructor with its completed form (a
+        caller that finishes the first load off the event loop); not a reload."""
+        self._value = value
+
     async def check(self) -> bool:
         """Reload now if the content changed; True when a new value went live."""
         current = await asyncio.to_thread(fingerprint, self.path)

@@ -52,6 +52,35 @@ async def test_check_swaps_and_keeps_last_good(tmp_path: Path) -> None:
     assert reloader.failures == 1
 
 
+async def test_deferred_first_compile_then_reloads_compile(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(V1)
+    reloader = RuleReloader(path, env={}, interval_s=0.05, compile_now=False)
+    assert [rule.id for rule in reloader.current.rules] == ["a"]
+    with pytest.raises(RuntimeError):
+        _ = reloader.compiled
+    waiter = asyncio.create_task(reloader.wait_compiled())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    await reloader.compile_first()
+    await asyncio.wait_for(waiter, 5)
+    assert fired(reloader) == ["a"]
+    path.write_text(V2)
+    assert await reloader.check()
+    assert fired(reloader) == ["a", "b"]
+
+
+async def test_run_ends_on_stop_before_the_first_compile(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(V1)
+    reloader = RuleReloader(path, env={}, interval_s=0.05, compile_now=False)
+    stop = asyncio.Event()
+    running = asyncio.create_task(reloader.run(stop))
+    await asyncio.sleep(0)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+
+
 async def test_checked_rules_gauge_counts_rules_not_decided_in_bulk(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(V2)
