@@ -2,13 +2,18 @@
 
 Compiling a rule set derives, for every rule, its anchor clauses
 (:mod:`newsalert.rules.anchors`), its key form and the terms a match of it lists
-(:mod:`newsalert.rules.exact`), which is most of a compile's work. A
-reload of an edited file gets the very same ``Node`` objects back for the rules that
-did not change (the loader reuses unchanged rules), so their analysis is looked up by
-identity instead of being derived again. Key ids are stable across compiles
-(:class:`newsalert.rules.keyids.KeyIds`), so the analysis holds each rule's arrays
-ready (posting slots, exact row, proximity constraints) and a reload costs little more
-than the rules that changed plus concatenating arrays.
+(:mod:`newsalert.rules.exact`), which is most of a compile's work. A reload of an
+edited file gets the very same ``Node`` objects back for the rules that did not change
+(the loader reuses unchanged rules), so an :class:`AnalysisCache` handed from one
+compile to the next looks their analysis up by identity instead of deriving it again.
+Key ids are stable under one cache (:class:`newsalert.rules.keyids.KeyIds`), so the
+analysis holds each rule's arrays ready (posting slots, exact row, proximity
+constraints) and a recompile costs little more than the rules that changed plus
+concatenating arrays.
+
+The cache belongs to whoever compiles again and again (the rule reloader, for its
+lifetime); a compile given none uses a fresh one, so its result never depends on what
+was compiled before.
 """
 
 from __future__ import annotations
@@ -97,7 +102,3 @@ def _analysis(expr: Node, extractor: AnchorExtractor, ids: KeyIds) -> Analysis:
         proximities=() if form is None else tuple(p.ids(ids.key) for p in form.proximities),
         ids=ids,
     )
-
-
-#: The process-wide cache used by :class:`newsalert.rules.index.CompiledRules`.
-ANALYSES = AnalysisCache()

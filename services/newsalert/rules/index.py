@@ -28,7 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from newsalert.rules import kernels
-from newsalert.rules.analysis import ANALYSES, Analysis
+from newsalert.rules.analysis import Analysis, AnalysisCache
 from newsalert.rules.anchors import CostFn, heuristic_cost
 from newsalert.rules.dockeys import KeySpace, TokenTable
 from newsalert.rules.document import Document
@@ -93,27 +93,35 @@ class CompiledRules:
     (tested against :mod:`newsalert.rules.oracle`), sorted by rule id.
     """
 
-    def __init__(self, rules: Iterable[Rule], *, cost: CostFn = heuristic_cost) -> None:
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        *,
+        cost: CostFn = heuristic_cost,
+        analyses: AnalysisCache | None = None,
+    ) -> None:
         self._rules: tuple[Rule, ...] = tuple(sorted(rules, key=lambda r: r.id))
         self._by_id = {rule.id: rule for rule in self._rules}
         self._filtered = frozenset(
             number for number, rule in enumerate(self._rules) if rule.languages or rule.sources
         )
-        analyses, ids = ANALYSES.analyse([rule.expr for rule in self._rules], cost)
-        # Every id the analyses use is below size: they were derived before this.
+        # ``analyses``: what an earlier compile by the same owner derived (a reload's).
+        cache = AnalysisCache() if analyses is None else analyses
+        analysed, ids = cache.analyse([rule.expr for rule in self._rules], cost)
+        # Every id these analyses use is below size: they were derived before this.
         stem_ids, prefix_ids, size = ids.snapshot()
-        self._postings = Postings([analysis.slots for analysis in analyses], size)
+        self._postings = Postings([analysis.slots for analysis in analysed], size)
         self._exact = ExactRules(
-            [analysis.row for analysis in analyses],
-            [analysis.proximities for analysis in analyses],
+            [analysis.row for analysis in analysed],
+            [analysis.proximities for analysis in analysed],
         )
-        self._plans: tuple[_MatchPlan, ...] = tuple(map(_match_plan, self._rules, analyses))
+        self._plans: tuple[_MatchPlan, ...] = tuple(map(_match_plan, self._rules, analysed))
         # Per rule number: whether the rule restricts languages or sources.
         self._meta_filtered = np.zeros(max(len(self._rules), 1), dtype=np.bool_)
         self._meta_filtered[list(self._filtered)] = True
         self._verifier = Verifier(
             self._rules,
-            (number for number, analysis in enumerate(analyses) if analysis.form is None),
+            (number for number, analysis in enumerate(analysed) if analysis.form is None),
         )
         self._full_verifier: Verifier | None = None
         self._full_lock = threading.Lock()
@@ -133,7 +141,7 @@ class CompiledRules:
         # Compile (or load from the disk cache) the kernels now, off the hot path:
         # a first compile takes seconds.
         self._kernel(Document.from_text())
-        single = sum(analysis.single for analysis in analyses)
+        single = sum(analysis.single for analysis in analysed)
         self.stats = IndexStats(
             rules=len(self._rules),
             two_clause=len(self._rules) - single - self.unindexed,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
+from newsalert.rules.analysis import AnalysisCache
 from newsalert.rules.anchors import CostFn, heuristic_cost
 from newsalert.rules.gcpause import paused_gc
 from newsalert.rules.index import CompiledRules
@@ -57,7 +58,13 @@ class RuleSet:
         """Every tag any rule carries."""
         return frozenset(tag for rule in self._rules for tag in rule.tags)
 
-    def compile(self, *, cost: CostFn = heuristic_cost) -> CompiledRules:
-        """Build the matching index (slow for large rule sets: do it off the hot path)."""
+    def compile(
+        self, *, cost: CostFn = heuristic_cost, analyses: AnalysisCache | None = None
+    ) -> CompiledRules:
+        """Build the matching index (slow for large rule sets: do it off the hot path).
+
+        ``analyses``: the cache of an owner that compiles again and again (a reloader),
+        which then re-derives only the rules that changed; ``None``: a fresh one.
+        """
         with paused_gc():
-            return CompiledRules(self._rules, cost=cost)
+            return CompiledRules(self._rules, cost=cost, analyses=analyses)
