@@ -41,7 +41,10 @@ from typing import Any
 import yaml
 from corpus import read_bbc
 
-from newsalert.rules.generate import RuleGenerator, Vocabulary, dense_generator
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
+
+from tests.rule_generator import RuleGenerator, Vocabulary, dense_generator
+
 from newsalert.stack import EmbeddedStack
 from newsalert.stack.process import free_port
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from newsalert.rules import Document, analysis
-from newsalert.rules.exact import key_form
-from newsalert.rules.model import Node
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules import Document
+from newsalert.rules.evaluation.oracle import brute_force_match
+from newsalert.rules.indexing import analysis
+from newsalert.rules.indexing.exact import key_form
+from newsalert.rules.language.model import Node
 
 from .helpers import ruleset
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from itertools import compress
 
 from newsalert.models import Article
-from newsalert.rules.model import FIELDS
+from newsalert.rules.language.model import FIELDS
 from newsalert.text import stems, tokenize
 
 #: Shared empty result (callers never mutate position lists).
