@@ -22,7 +22,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -129,13 +128,8 @@ class CompiledRules:
         # finds the prefix keys of documents and answers wildcard terms in checks.
         self._keys = KeySpace(stem_ids, prefix_ids, size, sorted(self._verifier.prefixes))
         self._scratch = _Scratch(size, len(self._rules))
-        # The index's part of the kernel's arguments, as the plain arrays it takes
-        # (cheaper to pass than named tuples), in its order.
-        self._index_arrays: tuple[Any, ...] = (
-            *self._keys.pairs,
-            *self._postings.arrays,
-            self._exact.rows,
-            *self._exact.proximity.arrays,
+        self._arrays = kernels.IndexArrays(
+            self._keys.pairs, self._postings.arrays, self._exact.rows, self._exact.proximity.arrays
         )
         self._match_cache: dict[int, RuleMatch] = {}
         # Compile (or load from the disk cache) the kernels now, off the hot path:
@@ -205,13 +199,9 @@ class CompiledRules:
         return self._run_kernel(*self._keys.tokens(doc))
 
     def _run_kernel(self, table: TokenTable, document: kernels.Document) -> _Decided:
-        arguments: tuple[Any, ...] = (
-            *document,
-            *table.arrays,
-            *self._index_arrays,
-            *self._scratch.arrays,
+        candidates, fired, others = kernels.match(
+            document, table.arrays, self._arrays, self._scratch.arrays
         )
-        candidates, fired, others = kernels.match(*arguments)
         return _Decided(candidates, fired, others.tolist())
 
     def _matches(self, doc: Document, decided: _Decided) -> list[RuleMatch]:
