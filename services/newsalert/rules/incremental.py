@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.model import Location, Rule
 from newsalert.rules.language.parse import Defaults, RuleParser
 from newsalert.rules.language.problems import Problem
@@ -61,7 +62,9 @@ class ItemMemory:
         """About how many of ``items`` were not seen in the last load (repeats count once)."""
         return len(items.items) - len(self._rules.keys() & items.items)
 
-    def resolve(self, items: RuleItems, problems: list[Problem]) -> list[RawRule] | None:
+    def resolve(
+        self, items: RuleItems, problems: list[Problem], caches: ParseCaches
+    ) -> list[RawRule] | None:
         """The raw rules of ``items``: remembered rules, and the other items parsed alone.
 
         ``None`` when an unseen item is not exactly one well-formed list item on its own
@@ -81,7 +84,7 @@ class ItemMemory:
             if parsed is None:
                 return None
             value, marks = parsed
-            result.append((RuleParser(self.file, problems, marks), value, 0, number))
+            result.append((RuleParser(self.file, problems, marks, caches), value, 0, number))
         return result
 
 

@@ -14,11 +14,18 @@ from newsalert.rules.language.problems import Problem, RuleFileError
 
 
 class RuleSet:
-    """Rules sorted by id; ids are unique. Call :meth:`compile` to match with them."""
+    """Rules sorted by id; ids are unique. Call :meth:`compile` to match with them.
 
-    __slots__ = ("_by_id", "_rules")
+    ``analyses``: the analysis cache of the loader these rules came from, which hands
+    the same rule objects back for unchanged rules from one load to the next; their
+    compile then reuses those rules' analysis. Without one, every compile starts afresh.
+    """
 
-    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+    __slots__ = ("_analyses", "_by_id", "_rules")
+
+    def __init__(
+        self, rules: Iterable[Rule] = (), *, analyses: AnalysisCache | None = None
+    ) -> None:
         ordered = tuple(sorted(rules, key=attrgetter("id")))
         by_id = {rule.id: rule for rule in ordered}
         if len(by_id) != len(ordered):
@@ -32,6 +39,7 @@ class RuleSet:
             raise RuleFileError(problems)
         self._rules = ordered
         self._by_id = by_id
+        self._analyses = analyses
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -63,8 +71,8 @@ class RuleSet:
     ) -> CompiledRules:
         """Build the matching index (slow for large rule sets: do it off the hot path).
 
-        ``analyses``: the cache of an owner that compiles again and again (a reloader),
-        which then re-derives only the rules that changed; ``None``: a fresh one.
+        ``analyses``: the cache to use instead of the loader's (``None``: the loader's,
+        else a fresh one).
         """
         with paused_gc():
-            return CompiledRules(self._rules, cost=cost, analyses=analyses)
+            return CompiledRules(self._rules, cost=cost, analyses=analyses or self._analyses)

@@ -30,7 +30,6 @@ from newsalert.config_watch import ConfigWatcher
 from newsalert.config_watch import fingerprint as fingerprint
 from newsalert.errors import ConfigError
 from newsalert.gcpause import paused_gc
-from newsalert.rules.indexing.analysis import AnalysisCache
 from newsalert.rules.indexing.index import CompiledRules
 from newsalert.rulesvc import metrics
 
@@ -68,8 +67,6 @@ class RuleReloader:
         self.path = Path(path)
         self.interval_s = interval_s
         self._loader = ConfigLoader(self.path, env)
-        # The analyses of the last compile: the unchanged rules of an edit reuse theirs.
-        self._analyses = AnalysisCache()
         #: Timing of the last load + compile, good or not (the compile only when good).
         self.last_timing = LoadTiming(0.0, 0.0, LoadReport())
         self._compiled_event = asyncio.Event()
@@ -155,7 +152,9 @@ class RuleReloader:
     def _compile(self, config: Config, load_s: float) -> CompiledRules:
         with paused_gc():
             start = time.perf_counter()
-            compiled = config.rules.compile(analyses=self._analyses)
+            # The loader's rule set carries its analysis cache: unchanged rules (the
+            # same objects as in the last load) keep their analysis.
+            compiled = config.rules.compile()
             self.last_timing = LoadTiming(load_s, time.perf_counter() - start, self._loader.report)
             gc.freeze()
         return compiled

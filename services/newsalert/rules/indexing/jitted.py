@@ -19,7 +19,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.indexing.kernels import (
+from newsalert.rules.indexing.arrays import (
     CLAUSE_BITS,
     CLAUSE_MASK,
     NOT_EXACT,
