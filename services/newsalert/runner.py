@@ -10,7 +10,9 @@ they may name, no rule is parsed or compiled). Both watch with one
 reverse of the data flow: stop taking articles, let the matcher finish and commit its
 batch, then let the dispatcher finish its in-flight deliveries and commit. Once every
 service has started, ``on_ready`` is called (the CLI prints ``<roles> ready`` on stdout
-for scripts).
+for scripts). The consumers start together and while the rules compile
+(:func:`start_services`): a big rule set's compile and a broker's group joins both take
+seconds, and neither needs the other.
 """
 
 from __future__ import annotations

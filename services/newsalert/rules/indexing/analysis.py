@@ -44,6 +44,9 @@ class Analysis:
     form: KeyForm | None
     #: Positive terms with the row column of their key (empty without a form).
     terms: tuple[tuple[str, int], ...]
+    #: The terms as written when every clause is one key (each occurred whenever the
+    #: rule fires: a match lists them all), else ``None``.
+    always_listed: tuple[str, ...] | None
     #: Anchor posting slots (:func:`newsalert.rules.indexing.postings.anchor_slots`).
     slots: tuple[int, ...]
     #: Whether the rule has a single anchor clause.
@@ -93,9 +96,15 @@ class AnalysisCache:
 def _analysis(expr: Node, extractor: AnchorExtractor, ids: KeyIds) -> Analysis:
     clauses = (extractor.clauses(expr) or [])[:_CLAUSES]
     form = key_form(expr)
+    terms = () if form is None else matched_terms(expr, form)
     return Analysis(
         form=form,
-        terms=() if form is None else matched_terms(expr, form),
+        terms=terms,
+        always_listed=(
+            tuple(text for text, _ in terms)
+            if form is not None and form.one_key_clauses()
+            else None
+        ),
         slots=anchor_slots(clauses, ids.stem, ids.prefix),
         single=len(clauses) == 1,
         row=exact_row(form, ids.key),

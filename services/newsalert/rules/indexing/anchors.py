@@ -84,6 +84,9 @@ class AnchorExtractor:
 
     def __init__(self, cost: CostFn = heuristic_cost) -> None:
         self.cost = cost
+        # The clauses of each term seen, by identity (the term kept alive beside them):
+        # equal keywords of a rule file are one shared Term, so most are seen before.
+        self._terms: dict[int, tuple[Term, list[Clause]]] = {}
 
     def _stem_cost(self, key: str) -> float:
         if BIGRAM_SEP in key:
@@ -99,6 +102,9 @@ class AnchorExtractor:
     def clauses(self, node: Node) -> list[Clause] | None:
         """Necessary clauses of ``node``, cheapest first; ``None`` when there are none."""
         if isinstance(node, Term):
+            seen = self._terms.get(id(node))
+            if seen is not None and seen[0] is node:
+                return seen[1]
             found = [
                 self._priced(frozenset(), frozenset({w.value}))
                 if w.prefix
@@ -113,7 +119,9 @@ class AnchorExtractor:
                     for a, b in pairwise(node.words)
                     if not a.prefix and not b.prefix
                 )
-            return _best(found)
+            best = _best(found)
+            self._terms[id(node)] = (node, best)
+            return best
         if isinstance(node, And):
             merged: list[Clause] = []
             for child in node.children:

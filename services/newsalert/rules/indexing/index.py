@@ -263,10 +263,8 @@ class CompiledRules:
 
 
 def _match_plan(rule: Rule, analysis: Analysis) -> _MatchPlan:
-    form = analysis.form
-    if form is None:
+    if analysis.form is None:
         return None
-    if form.one_key_clauses():
-        # Every clause is one key: when the rule fires every positive term occurred.
-        return RuleMatch(rule.id, rule.title, rule.tags, tuple(text for text, _ in analysis.terms))
+    if analysis.always_listed is not None:
+        return RuleMatch(rule.id, rule.title, rule.tags, analysis.always_listed)
     return analysis.terms
