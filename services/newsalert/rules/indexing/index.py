@@ -4,7 +4,7 @@ Matching one document:
 
 1. its tokens become indexes into a token table (:mod:`newsalert.rules.indexing.dockeys`), which
    knows each token's key ids (stems, wildcard prefixes, of every field or one);
-2. one compiled kernel (:func:`newsalert.rules.indexing.kernels.match`) finds the keys present
+2. one compiled kernel (:class:`newsalert.rules.indexing.kernels.Matcher`) finds the keys present
    (adjacent stem pairs included), the candidates (the rules whose two cheapest
    necessary clauses both have a key present, from flat postings arrays:
    :mod:`newsalert.rules.indexing.postings`), and decides the candidates whose match depends on
@@ -128,8 +128,13 @@ class CompiledRules:
         # finds the prefix keys of documents and answers wildcard terms in checks.
         self._keys = KeySpace(stem_ids, prefix_ids, size, sorted(self._verifier.prefixes))
         self._scratch = _Scratch(size, len(self._rules))
-        self._arrays = kernels.IndexArrays(
-            self._keys.pairs, self._postings.arrays, self._exact.rows, self._exact.proximity.arrays
+        self._matcher = kernels.Matcher(
+            kernels.IndexArrays(
+                self._keys.pairs,
+                self._postings.arrays,
+                self._exact.rows,
+                self._exact.proximity.arrays,
+            )
         )
         self._match_cache: dict[int, RuleMatch] = {}
         # Compile (or load from the disk cache) the kernels now, off the hot path:
@@ -199,8 +204,8 @@ class CompiledRules:
         return self._run_kernel(*self._keys.tokens(doc))
 
     def _run_kernel(self, table: TokenTable, document: kernels.Document) -> _Decided:
-        candidates, fired, others = kernels.match(
-            document, table.arrays, self._arrays, self._scratch.arrays
+        candidates, fired, others = self._matcher.match(
+            document, table.arrays, self._scratch.arrays
         )
         return _Decided(candidates, fired, others.tolist())
 

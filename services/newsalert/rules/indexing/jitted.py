@@ -417,7 +417,7 @@ def match(
     """One document through every step: keys, candidates, exact decisions.
 
     Takes the fields of the structures in the order
-    :func:`newsalert.rules.indexing.kernels.match` flattens them (the only caller).
+    :class:`newsalert.rules.indexing.kernels.Matcher` flattens them (the only caller).
     Returns ``(candidates, fired, others)`` as :func:`candidate_rules` and
     :func:`decide` do; the scratch arrays are left as they were.
     """

@@ -30,6 +30,7 @@ from newsalert.rules.indexing.arrays import (
 __all__ = [
     "Document",
     "IndexArrays",
+    "Matcher",
     "PairArrays",
     "PostingArrays",
     "ProximityArrays",
@@ -38,7 +39,6 @@ __all__ = [
     "candidate_rules",
     "hash_table",
     "holding",
-    "match",
 ]
 
 
@@ -49,21 +49,29 @@ def _code() -> ModuleType:
     return jitted
 
 
-def match(
-    document: Document, table: TokenArrays, index: IndexArrays, scratch: Scratch
-) -> tuple[Ints, Longs, Ints]:
-    """One document through every step: its keys, the candidate rules, the exact
-    decisions. Returns ``(candidates, fired, others)``: the candidates (sorted rule
-    numbers), the exact rules that fired (``rule << 16 | mask of its literals
-    present``, ascending) and the candidates left to verify.
+class Matcher:
+    """Matches documents against one compiled index (:meth:`match`).
 
-    The structures are passed to the machine code as their plain arrays, in this one
-    place: numba types plain arrays at the call in C, named tuples in Python.
+    The structures reach the machine code as their plain arrays, flattened here and
+    only here (the index's once, at construction): numba types plain arrays at the call
+    in C but named tuples in Python, once per article.
     """
-    found: tuple[Ints, Longs, Ints] = _code().match(
-        *document, *table, *index.pairs, *index.postings, index.rows, *index.proximity, *scratch
-    )
-    return found
+
+    __slots__ = ("_index", "_match")
+
+    def __init__(self, index: IndexArrays) -> None:
+        self._match = _code().match
+        self._index = (*index.pairs, *index.postings, index.rows, *index.proximity)
+
+    def match(
+        self, document: Document, table: TokenArrays, scratch: Scratch
+    ) -> tuple[Ints, Longs, Ints]:
+        """One document through every step: its keys, the candidate rules, the exact
+        decisions. Returns ``(candidates, fired, others)``: the candidates (sorted rule
+        numbers), the exact rules that fired (``rule << 16 | mask of its literals
+        present``, ascending) and the candidates left to verify."""
+        found: tuple[Ints, Longs, Ints] = self._match(*document, *table, *self._index, *scratch)
+        return found
 
 
 def hash_table(codes: Longs, ids: Ints) -> tuple[Longs, Ints]:
