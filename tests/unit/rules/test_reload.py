@@ -112,6 +112,24 @@ async def test_run_picks_up_a_write_quickly(tmp_path: Path) -> None:
     assert fired(reloader) == []
 
 
+async def test_a_saved_edit_is_seen_before_the_full_poll(tmp_path: Path) -> None:
+    # The fingerprint poll is an hour away: only the size/mtime check can see the edit.
+    path = tmp_path / "rules.yaml"
+    path.write_text(V1)
+    reloader = RuleReloader(path, interval_s=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(reloader.run(stop))
+    for n in range(250):
+        if reloader.reloads:
+            break
+        if n % 25 == 0:  # saved again now and then, in case run() first looked after it
+            path.write_text(V2 + "#" * (n // 25 + 1) + "\n")
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert fired(reloader) == ["a", "b"]
+
+
 async def test_directory_reload(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(V1)
     reloader = RuleReloader(tmp_path)
