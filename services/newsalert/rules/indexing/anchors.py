@@ -87,16 +87,25 @@ class AnchorExtractor:
         # The clauses of each term seen, by identity (the term kept alive beside them):
         # equal keywords of a rule file are one shared Term, so most are seen before.
         self._terms: dict[int, tuple[Term, list[Clause]]] = {}
+        # The cost of each stem key priced so far: a rule file prices the same few
+        # thousand stems hundreds of thousands of times.
+        self._stem_costs: dict[str, float] = {}
 
     def _stem_cost(self, key: str) -> float:
-        if BIGRAM_SEP in key:
-            first, second = key.split(BIGRAM_SEP)
-            return _BIGRAM_FACTOR * min(self.cost(first, False), self.cost(second, False))
-        return self.cost(key, False)
+        cost = self._stem_costs.get(key)
+        if cost is None:
+            if BIGRAM_SEP in key:
+                first, second = key.split(BIGRAM_SEP)
+                cost = _BIGRAM_FACTOR * min(self.cost(first, False), self.cost(second, False))
+            else:
+                cost = self.cost(key, False)
+            self._stem_costs[key] = cost
+        return cost
 
     def _priced(self, stems: frozenset[str], prefixes: frozenset[str]) -> Clause:
-        total = sum(self._stem_cost(s) for s in stems)
-        total += sum(self.cost(p, True) for p in prefixes)
+        total = sum(map(self._stem_cost, stems))
+        if prefixes:
+            total += sum(self.cost(p, True) for p in prefixes)
         return Clause(stems, prefixes, total)
 
     def clauses(self, node: Node) -> list[Clause] | None:
