@@ -6,9 +6,8 @@ YAML file with ``yaml.safe_dump``, then for each count:
 
 * ``cold``: ``load_config(path)`` (YAML parse, validation, ``Rule`` objects) in a fresh
   interpreter, i.e. with empty keyword/query/stem caches (a service's first load);
-* ``warm``: the same in this process, median of ``--runs`` (imports done, the stem cache
-  filled; the parse caches belong to each load, so none carries over: a reloader's
-  loader keeps its own, see ``reload``);
+* ``warm``: the same in this process, median of ``--runs`` (caches filled by the earlier
+  loads: what a reload of a mostly unchanged file costs);
 * ``compile``: ``config.rules.compile()`` once, for reference (the index build);
 * ``reload`` (largest count only, unless ``--no-reload``): a :class:`RuleReloader` on the
   file; the file is rewritten with one rule renamed and the time until ``check()`` has
