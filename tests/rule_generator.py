@@ -183,7 +183,13 @@ DENSE_STOP_TOP = 150
 DENSE_COMMON = 300
 
 
-def dense_generator(articles: Iterable[Article], seed: int = 42) -> RuleGenerator:
-    """A generator whose rules match often: the alert volume of a busy watch list."""
+def dense_generator(
+    articles: Iterable[Article], seed: int = 42, *, common: int = DENSE_COMMON
+) -> RuleGenerator:
+    """A generator whose rules match often: the alert volume of a busy watch list.
+
+    ``common``: free words are drawn from that many of the commonest non-stop words (a
+    wider pool, rarer words, fewer matches).
+    """
     vocabulary = Vocabulary.of(articles, stop_top=DENSE_STOP_TOP)
-    return RuleGenerator(vocabulary, seed=seed, common=DENSE_COMMON)
+    return RuleGenerator(vocabulary, seed=seed, common=common)

@@ -10,7 +10,9 @@ they may name, no rule is parsed or compiled). Both watch with one
 reverse of the data flow: stop taking articles, let the matcher finish and commit its
 batch, then let the dispatcher finish its in-flight deliveries and commit. Once every
 service has started, ``on_ready`` is called (the CLI prints ``<roles> ready`` on stdout
-for scripts).
+for scripts). The consumers start together and while the rules compile
+(:func:`start_services`): a big rule set's compile and a broker's group joins both take
+seconds, and neither needs the other.
 """
 
 from __future__ import annotations
@@ -18,10 +20,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from newsalert.config.subscriptions_only import load_subscriptions
 from newsalert.config.watch import ConfigWatcher
@@ -78,7 +80,9 @@ def watch_config(
     the rules are then never parsed) and where the subscriptions are read from.
     """
     if roles.matcher:
-        reloader = RuleReloader(config_path, env=env, interval_s=settings.reload_interval_s)
+        reloader = RuleReloader(
+            config_path, env=env, interval_s=settings.reload_interval_s, compile_now=False
+        )
         return reloader, reloader, _subscriptions_of(reloader)
     watcher = ConfigWatcher(
         config_path,
@@ -95,7 +99,7 @@ def build_services(
     roles: Roles,
     subscriptions: Callable[[], Sequence[Subscription]] | None = None,
 ) -> list[Service]:
-    """The services for ``roles``, in start order (downstream first).
+    """The services for ``roles``, downstream first, the API last (:func:`start_services`).
 
     ``subscriptions`` defaults to the reloader's; a process without a matcher passes
     them and no reloader.
@@ -122,6 +126,7 @@ def build_services(
                 lambda: live.compiled,
                 open_redis_dedupe(settings),
                 subscriptions=subscriptions,
+                rules_ready=live.wait_compiled,
             )
         )
     if roles.api_port is not None:
@@ -155,6 +160,38 @@ def _delivery_routes(
     )
 
 
+async def start_services(
+    services: Sequence[Service],
+    started: list[Service],
+    *,
+    api_last: bool,
+    meanwhile: Coroutine[Any, Any, None] | None = None,
+) -> None:
+    """Start ``services``, appending each started one to ``started`` in their order.
+
+    The consumers start together, and with ``meanwhile`` (the first compile of the
+    rules, in a worker thread): each consumer joins its group, and a broker holds a
+    join back for a while (its initial rebalance delay), so one after the other would
+    add up those waits. The matcher handles no batch before the rules are compiled. The
+    API, when ``api_last``, starts after them all: its delivery routes need the
+    dispatcher's store, and ``/readyz`` then means compiled and consuming. Raises the
+    first failure once every start has ended (the started ones are in ``started``, to
+    be stopped).
+    """
+    consumers = services[:-1] if api_last else services
+    extra = [] if meanwhile is None else [meanwhile]
+    outcomes = await asyncio.gather(
+        *(service.start() for service in consumers), *extra, return_exceptions=True
+    )
+    started.extend(s for s, o in zip(consumers, outcomes, strict=False) if o is None)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    if api_last:
+        await services[-1].start()
+        started.append(services[-1])
+
+
 def _subscriptions_of(reloader: RuleReloader) -> Callable[[], Sequence[Subscription]]:
     return lambda: reloader.current.subscriptions
 
@@ -185,9 +222,12 @@ async def run_until_stopped(
     try:
         if roles.matcher or roles.dispatcher:
             await verify_redis_policy(settings)  # before anything is consumed
-        for service in services:
-            await service.start()
-            started.append(service)
+        await start_services(
+            services,
+            started,
+            api_last=roles.api_port is not None,
+            meanwhile=None if reloader is None else reloader.compile_first(),
+        )
         log.info(
             "newsalert running: %s rules, %d subscriptions (Ctrl-C to stop)",
             len(reloader.compiled) if reloader is not None else "no",

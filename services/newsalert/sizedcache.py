@@ -1,4 +1,4 @@
-"""A process-wide cache bounded by the bytes it holds, not by its number of entries.
+"""A cache bounded by the bytes it holds, not by its number of entries.
 
 The text and rule caches are keyed by input others write (article tokens, rule texts):
 a bound on entries alone lets a few long keys hold megabytes each. A
@@ -9,6 +9,7 @@ miss, so emptying changes speed, never results).
 
 from __future__ import annotations
 
+import weakref
 from typing import Generic, TypeVar
 
 _K = TypeVar("_K")
@@ -36,7 +37,7 @@ class SizedCache(dict[_K, _V]):
     together.
     """
 
-    __slots__ = ("budget", "pool", "used")
+    __slots__ = ("__weakref__", "budget", "pool", "used")
 
     def __init__(self, budget: int, pool: CachePool[_V] | None = None) -> None:
         super().__init__()
@@ -72,28 +73,35 @@ class SizedCache(dict[_K, _V]):
 
 
 class CachePool(Generic[_V]):
-    """Several :class:`SizedCache` sharing one byte budget, emptied all at once."""
+    """Several :class:`SizedCache` sharing one byte budget, emptied all at once.
+
+    The pool knows its caches by weak reference, so a pool and its caches form no
+    reference cycle: an owner's caches are freed with it, without the cyclic GC.
+    """
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.used = 0
-        self._members: list[SizedCache[str, _V]] = []
+        self._members: list[weakref.ref[SizedCache[str, _V]]] = []
 
     def cache(self) -> SizedCache[str, _V]:
         """A new empty cache of this pool."""
         member: SizedCache[str, _V] = SizedCache(self.budget, self)
-        self._members.append(member)
+        self._members.append(weakref.ref(member))
         return member
+
+    def _alive(self) -> list[SizedCache[str, _V]]:
+        return [member for ref in self._members if (member := ref()) is not None]
 
     def clear(self) -> None:
         """Empty every cache of the pool (callers holding one keep a valid, empty cache)."""
-        for member in self._members:
+        for member in self._alive():
             member.clear()
         self.used = 0
 
     def drop(self) -> None:
         """Empty every cache and forget them (they stay usable but are no longer counted)."""
         self.clear()
-        for member in self._members:
+        for member in self._alive():
             member.pool = None
         self._members = []

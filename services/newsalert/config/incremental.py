@@ -19,6 +19,7 @@ import yaml
 
 from newsalert.config.ruleitems import RuleItems
 from newsalert.config.yamlmarks import Marks, load_with_marks
+from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.model import Location, Rule
 from newsalert.rules.language.parse import Defaults, RuleParser
 from newsalert.rules.language.problems import Problem
@@ -56,7 +57,9 @@ class ItemMemory:
         """About how many of ``items`` were not seen in the last load (repeats count once)."""
         return len(items.items) - len(self._rules.keys() & items.items)
 
-    def resolve(self, items: RuleItems, problems: list[Problem]) -> list[RawRule] | None:
+    def resolve(
+        self, items: RuleItems, problems: list[Problem], caches: ParseCaches
+    ) -> list[RawRule] | None:
         """The raw rules of ``items``: remembered rules, and the other items parsed alone.
 
         ``None`` when an unseen item is not exactly one well-formed list item on its own
@@ -76,7 +79,7 @@ class ItemMemory:
             if parsed is None:
                 return None
             value, marks = parsed
-            result.append((RuleParser(self.file, problems, marks), value, 0, number))
+            result.append((RuleParser(self.file, problems, marks, caches), value, 0, number))
         return result
 
 

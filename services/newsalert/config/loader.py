@@ -27,6 +27,8 @@ from newsalert.config.ruleitems import RuleItems, items_match, rules_key_at, spl
 from newsalert.config.subscriptions import RawSubscription, validate_subscriptions
 from newsalert.config.yamlmarks import Marks, load_with_marks
 from newsalert.gcpause import paused_gc
+from newsalert.rules.indexing.analysis import AnalysisCache
+from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.limits import MAX_FILE_BYTES, MAX_RULES_PER_FILE, shown
 from newsalert.rules.language.model import Location, Rule
 from newsalert.rules.language.parse import Defaults, RuleParser
@@ -139,6 +141,12 @@ class ConfigLoader:
         self.path = Path(path)
         self._env: Mapping[str, str] | None = (env or {}) if subscriptions else None
         self._memory: dict[str, ItemMemory] = {}
+        # Parsed words, keywords, queries and rules of this loader's loads: a reload
+        # that parses a file whole re-validates only the rules that changed.
+        self._caches = ParseCaches()
+        # The analyses of the rules of the last compile of a loaded rule set: a reload
+        # hands the same rule objects back for unchanged rules, which keep theirs.
+        self._analyses = AnalysisCache()
         self._lock = threading.Lock()
         #: How the last call of :meth:`load` went.
         self.report = LoadReport()
@@ -174,14 +182,16 @@ class ConfigLoader:
             texts.append(text)
             cuts.append(cut)
         problems: list[Problem] = []  # the new items' parsers report into it
-        defaults = _defaults(documents)
+        defaults = _defaults(documents, self._caches)
         itemised = items_parsed = 0
         for number, document in enumerate(documents):
             cut = cuts[number]
             if document.items is None or cut is None:
                 continue
             memory = self._memory[document.file]
-            items = memory.resolve(cut, problems) if memory.defaults == defaults else None
+            items = (
+                memory.resolve(cut, problems, self._caches) if memory.defaults == defaults else None
+            )
             if items is None:  # parse it whole: the same problems, in the same order
                 found = early[files.index(Path(document.file))]
                 documents[number] = _Document(
@@ -194,7 +204,16 @@ class ConfigLoader:
         problems[:0] = [problem for found in early for problem in found]
         self.report = LoadReport(len(documents) - itemised, itemised, items_parsed)
         outcomes: list[list[Rule | None]] = []
-        config = _build(documents, self.path, tuple(files), self._env, problems, outcomes)
+        config = _build(
+            documents,
+            self.path,
+            tuple(files),
+            self._env,
+            problems,
+            outcomes,
+            self._caches,
+            self._analyses,
+        )
         self._remember(documents, cuts, outcomes, defaults)
         return config
 
@@ -299,9 +318,12 @@ def _build(
     env: Mapping[str, str] | None,
     problems: list[Problem],
     outcomes: list[list[Rule | None]] | None = None,
+    caches: ParseCaches | None = None,
+    analyses: AnalysisCache | None = None,
 ) -> Config:
     # env None: subscriptions are skipped. outcomes: filled with one list per document,
-    # the rule (or None) of each raw rule.
+    # the rule (or None) of each raw rule. caches: the loader's parse memo (or a fresh one).
+    caches = ParseCaches() if caches is None else caches
     version = SUPPORTED_VERSION
     defaults = Defaults()
     raw_rules: list[tuple[int, RawRule]] = []
@@ -310,7 +332,7 @@ def _build(
         file, document, marks = entry.file, entry.document, entry.marks
         if document is None:
             continue
-        parser = mapping_parser(file, document, marks, problems)
+        parser = mapping_parser(file, document, marks, problems, caches)
         if parser is None or not isinstance(document, dict):
             continue
         version = declared_version(parser, document, version)
@@ -352,7 +374,7 @@ def _build(
     if problems:
         raise RuleFileError(problems)
     return Config(
-        rules=RuleSet(rules.values()),
+        rules=RuleSet(rules.values(), analyses=analyses),
         subscriptions=subscriptions,
         source=source,
         version=version,
@@ -392,26 +414,30 @@ def _rule(
     return parser.rule(item, container, index, defaults, number)
 
 
-def _defaults(documents: list[_Document]) -> Defaults:
+def _defaults(documents: list[_Document], caches: ParseCaches) -> Defaults:
     """The merged defaults of ``documents`` (their problems are reported by ``_build``)."""
     defaults = Defaults()
     for entry in documents:
         document = entry.document
         if isinstance(document, dict) and "defaults" in document:
-            parser = RuleParser(entry.file, [], entry.marks)
+            parser = RuleParser(entry.file, [], entry.marks, caches)
             defaults = parser.defaults(document["defaults"], document, defaults)
     return defaults
 
 
 def mapping_parser(
-    file: str, document: object, marks: Marks | None, problems: list[Problem]
+    file: str,
+    document: object,
+    marks: Marks | None,
+    problems: list[Problem],
+    caches: ParseCaches | None = None,
 ) -> RuleParser | None:
     """A parser for one config file whose document is a mapping, its unknown top-level
     keys already reported; None (and a problem) when the document is no mapping."""
     if not isinstance(document, dict):
         problems.append(Problem(Location(file, 1, 1), "the config must be a YAML mapping"))
         return None
-    parser = RuleParser(file, problems, marks)
+    parser = RuleParser(file, problems, marks, caches)
     for key in document:
         if key not in TOP_KEYS:
             parser.problem(document, key, f"unknown top-level key {shown(key)}", None)

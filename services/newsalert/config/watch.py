@@ -30,6 +30,23 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Fingerprint = tuple[tuple[str, int, int, str], ...]
+Stats = tuple[tuple[str, int, int], ...]
+
+#: Seconds between the cheap checks (names, sizes, mtimes) of :meth:`ConfigWatcher.run`.
+STAT_INTERVAL_S = 0.1
+
+
+def stats(path: Path) -> Stats:
+    """Every config file's name, size and mtime (empty when unreadable): a cheap change
+    check, since an editor's save changes a size or an mtime."""
+    try:
+        return tuple(
+            (str(file), stat.st_size, stat.st_mtime_ns)
+            for file in config_files(path)
+            for stat in (file.stat(),)
+        )
+    except OSError:
+        return ()
 
 
 def fingerprint(path: Path) -> Fingerprint:
@@ -83,6 +100,11 @@ class ConfigWatcher(Generic[T]):
         """The last good value."""
         return self._value
 
+    def settle(self, value: T) -> None:
+        """Replace the value loaded by the constructor with its completed form (a
+        caller that finishes the first load off the event loop); not a reload."""
+        self._value = value
+
     async def check(self) -> bool:
         """Reload now if the content changed; True when a new value went live."""
         current = await asyncio.to_thread(fingerprint, self.path)
@@ -118,13 +140,30 @@ class ConfigWatcher(Generic[T]):
             self._on_failure(error)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until ``stop`` is set."""
+        """Poll until ``stop`` is set.
+
+        The content fingerprint (hashing every file) is taken every ``interval_s``, and
+        early when the cheap check run more often in between (:func:`stats`) has seen a
+        size or an mtime change and then the same values once more (a file still being
+        written keeps changing): an ordinary save goes live without waiting for the
+        next full poll, and a rewrite that keeps both is still seen by its hash.
+        """
+        step = min(STAT_INTERVAL_S, self.interval_s)
+        loop = asyncio.get_running_loop()
+        loaded = last = await asyncio.to_thread(stats, self.path)
+        polled = loop.time()
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self.interval_s)
+                await asyncio.wait_for(stop.wait(), timeout=step)
             if stop.is_set():
                 break
             try:
+                now = await asyncio.to_thread(stats, self.path)
+                settled = now == last != loaded
+                last = now
+                if not settled and loop.time() - polled < self.interval_s:
+                    continue
+                loaded, polled = now, loop.time()
                 await self.check()
             except Exception:  # a poll must never kill the service; the next one retries
                 log.exception("config reload check crashed")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -74,8 +74,12 @@ class MatcherService:
         *,
         max_batch: int = 200,
         subscriptions: Callable[[], Sequence[Subscription]] = tuple,
+        rules_ready: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._settings = settings
+        #: Awaited before the first batch: the rules may still be compiling while the
+        #: consumer joins its group (``None`` once they are known to be ready).
+        self._rules_ready = rules_ready
         self._dedupe = dedupe
         self._pipeline = ArticlePipeline(
             rules,
@@ -147,6 +151,9 @@ class MatcherService:
         return up
 
     async def _handle_batch(self, message: KafkaMessage) -> None:
+        if self._rules_ready is not None:
+            await self._rules_ready()
+            self._rules_ready = None
         records: tuple[ConsumerRecord[bytes, bytes], ...] = (
             message.raw_message
             if isinstance(message.raw_message, tuple)

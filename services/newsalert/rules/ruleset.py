@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
 from newsalert.gcpause import paused_gc
+from newsalert.rules.indexing.analysis import AnalysisCache
 from newsalert.rules.indexing.anchors import CostFn, heuristic_cost
 from newsalert.rules.indexing.index import CompiledRules
 from newsalert.rules.language.model import Location, Rule
@@ -13,11 +14,18 @@ from newsalert.rules.language.problems import Problem, RuleFileError
 
 
 class RuleSet:
-    """Rules sorted by id; ids are unique. Call :meth:`compile` to match with them."""
+    """Rules sorted by id; ids are unique. Call :meth:`compile` to match with them.
 
-    __slots__ = ("_by_id", "_rules")
+    ``analyses``: the analysis cache of the loader these rules came from, which hands
+    the same rule objects back for unchanged rules from one load to the next; their
+    compile then reuses those rules' analysis. Without one, every compile starts afresh.
+    """
 
-    def __init__(self, rules: Iterable[Rule] = ()) -> None:
+    __slots__ = ("_analyses", "_by_id", "_rules")
+
+    def __init__(
+        self, rules: Iterable[Rule] = (), *, analyses: AnalysisCache | None = None
+    ) -> None:
         ordered = tuple(sorted(rules, key=attrgetter("id")))
         by_id = {rule.id: rule for rule in ordered}
         if len(by_id) != len(ordered):
@@ -31,6 +39,7 @@ class RuleSet:
             raise RuleFileError(problems)
         self._rules = ordered
         self._by_id = by_id
+        self._analyses = analyses
 
     def __len__(self) -> int:
         return len(self._rules)
@@ -57,7 +66,13 @@ class RuleSet:
         """Every tag any rule carries."""
         return frozenset(tag for rule in self._rules for tag in rule.tags)
 
-    def compile(self, *, cost: CostFn = heuristic_cost) -> CompiledRules:
-        """Build the matching index (slow for large rule sets: do it off the hot path)."""
+    def compile(
+        self, *, cost: CostFn = heuristic_cost, analyses: AnalysisCache | None = None
+    ) -> CompiledRules:
+        """Build the matching index (slow for large rule sets: do it off the hot path).
+
+        ``analyses``: the cache to use instead of the loader's (``None``: the loader's,
+        else a fresh one).
+        """
         with paused_gc():
-            return CompiledRules(self._rules, cost=cost)
+            return CompiledRules(self._rules, cost=cost, analyses=analyses or self._analyses)

@@ -45,8 +45,12 @@ class LoadTiming:
 class RuleReloader:
     """Holds the live (config, compiled rules) pair and replaces it when the file changes.
 
-    The constructor loads and compiles once and raises :class:`ConfigError` when the
-    file is invalid, so a service refuses to start on a bad config.
+    The constructor loads once and raises :class:`ConfigError` when the file is invalid,
+    so a service refuses to start on a bad config. It compiles too, unless
+    ``compile_now`` is false: a service then runs :meth:`compile_first` (a worker
+    thread) while it connects, since a big rule set's compile and a consumer group's
+    join both take seconds; :meth:`compiled` is usable once :meth:`wait_compiled`
+    returns.
     """
 
     def __init__(
@@ -54,20 +58,26 @@ class RuleReloader:
         path: str | Path,
         env: Mapping[str, str] | None = None,
         interval_s: float = 0.5,
+        *,
+        compile_now: bool = True,
     ) -> None:
         self.path = Path(path)
         self.interval_s = interval_s
         self._loader = ConfigLoader(self.path, env)
         #: Timing of the last load + compile, good or not (the compile only when good).
         self.last_timing = LoadTiming(0.0, 0.0, LoadReport())
-        self._watcher: ConfigWatcher[tuple[Config, CompiledRules]] = ConfigWatcher(
+        self._compiled_event = asyncio.Event()
+        self._defer_compile = not compile_now  # the constructor's load only
+        self._watcher: ConfigWatcher[tuple[Config, CompiledRules | None]] = ConfigWatcher(
             self.path,
             self._load,
             interval_s=interval_s,
             on_reload=self._reloaded,
             on_failure=self._failed,
         )
-        self._publish(failing=False)
+        if compile_now:
+            self._compiled_event.set()
+            self._publish(failing=False)
 
     @property
     def current(self) -> Config:
@@ -76,8 +86,25 @@ class RuleReloader:
 
     @property
     def compiled(self) -> CompiledRules:
-        """The compiled rules of the last good config."""
-        return self._watcher.value[1]
+        """The compiled rules of the last good config (``RuntimeError`` before the first
+        compile has finished)."""
+        compiled = self._watcher.value[1]
+        if compiled is None:
+            raise RuntimeError("the rules are not compiled yet: await wait_compiled()")
+        return compiled
+
+    async def compile_first(self) -> None:
+        """Compile the first load in a worker thread, if the constructor did not."""
+        config, compiled = self._watcher.value
+        if compiled is None:
+            compiled = await asyncio.to_thread(self._compile, config, self.last_timing.load_s)
+            self._watcher.settle((config, compiled))
+            self._compiled_event.set()
+            self._publish(failing=False)
+
+    async def wait_compiled(self) -> None:
+        """Return once the first load is compiled (at once when it is)."""
+        await self._compiled_event.wait()
 
     @property
     def reloads(self) -> int:
@@ -94,27 +121,40 @@ class RuleReloader:
         """Why the last reload failed (``None`` once a good one went live)."""
         return self._watcher.last_error
 
-    def _load(self) -> tuple[Config, CompiledRules]:
-        # A big rule set is millions of long-lived objects; freezing them before the
-        # collector runs again keeps the cyclic GC from scanning them, right after the
-        # load and on the hot path later (they are still freed by reference counting when
-        # replaced, as the compiled set holds no cycles). No gc.collect() first: a full
-        # collection would stall the event loop. The loader re-parses only changed rule
-        # items and hands back the same Rule objects for the others, whose analysis the
-        # compile then reuses.
+    def _load(self) -> tuple[Config, CompiledRules | None]:
+        config, _ = self._load_config()
+        if self._defer_compile:
+            self._defer_compile = False
+            return config, None
+        return config, self._compile(config, self.last_timing.load_s)
+
+    # A big rule set is millions of long-lived objects; freezing them before the
+    # collector runs again keeps the cyclic GC from scanning them, right after the load
+    # and on the hot path later (they are still freed by reference counting when
+    # replaced, as the compiled set holds no cycles). No gc.collect() first: a full
+    # collection would stall the event loop. The loader re-parses only changed rule
+    # items and hands back the same Rule objects for the others, whose analysis the
+    # compile then reuses.
+
+    def _load_config(self) -> tuple[Config, CompiledRules | None]:
         with paused_gc():
             start = time.perf_counter()
             try:
                 config = self._loader.load()
             finally:
-                loaded = time.perf_counter()
-                self.last_timing = LoadTiming(loaded - start, 0.0, self._loader.report)
-            compiled = config.rules.compile()
-            self.last_timing = LoadTiming(
-                loaded - start, time.perf_counter() - loaded, self._loader.report
-            )
+                self.last_timing = LoadTiming(time.perf_counter() - start, 0.0, self._loader.report)
             gc.freeze()
-        return config, compiled
+        return config, None
+
+    def _compile(self, config: Config, load_s: float) -> CompiledRules:
+        with paused_gc():
+            start = time.perf_counter()
+            # The loader's rule set carries its analysis cache: unchanged rules (the
+            # same objects as in the last load) keep their analysis.
+            compiled = config.rules.compile()
+            self.last_timing = LoadTiming(load_s, time.perf_counter() - start, self._loader.report)
+            gc.freeze()
+        return compiled
 
     def _publish(self, *, failing: bool) -> None:
         compiled = self.compiled
@@ -128,14 +168,14 @@ class RuleReloader:
         log.error("rule reload failed, keeping the last good rule set: %s", error)
         self._publish(failing=True)
 
-    def _reloaded(self, state: tuple[Config, CompiledRules]) -> None:
+    def _reloaded(self, state: tuple[Config, CompiledRules | None]) -> None:
         metrics.RELOADS.labels(result="ok").inc()
         self._publish(failing=False)
         timing = self.last_timing
         log.info(
             "rules reloaded: %d rules from %s (load %.2fs: %d file(s) parsed whole, "
             "%d changed rule item(s) alone; compile %.2fs)",
-            len(state[1]),
+            len(state[0].rules),
             self.path,
             timing.load_s,
             timing.report.whole_files,
@@ -148,5 +188,14 @@ class RuleReloader:
         return await self._watcher.check()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until ``stop`` is set."""
-        await self._watcher.run(stop)
+        """Poll until ``stop`` is set (from the first compile on: a reload before it
+        would race it)."""
+        compiled = asyncio.ensure_future(self.wait_compiled())
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((compiled, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            compiled.cancel()
+            stopped.cancel()
+        if not stop.is_set():
+            await self._watcher.run(stop)

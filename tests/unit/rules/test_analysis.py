@@ -29,16 +29,21 @@ def test_unchanged_expressions_are_not_analysed_again(monkeypatch: pytest.Monkey
         return key_form(node)
 
     monkeypatch.setattr(analysis, "key_form", counting)
+    cache = analysis.AnalysisCache()
     rules = ruleset(RULES)
-    rules.compile()
+    rules.compile(analyses=cache)
     assert len(calls) == 3
     calls.clear()
-    compiled = rules.compile()  # the same rule objects, as after a reload
+    compiled = rules.compile(analyses=cache)  # the same rule objects, as after a reload
     assert calls == []
     edited = ruleset(RULES.replace("ambassador summoned", "envoy recalled"))
     mixed = type(rules)(tuple(r if r.id != "c" else edited.rules[2] for r in rules.rules))
-    recompiled = mixed.compile()
+    recompiled = mixed.compile(analyses=cache)
     assert len(calls) == 1
+    rules.compile()  # without the owner's cache: derived again, the cache left alone
+    assert len(calls) == 4
+    mixed.compile(analyses=cache)
+    assert len(calls) == 4
     doc = Document.from_text(body="The envoy was recalled, then summoned")
     assert compiled.match(doc) == brute_force_match(rules.rules, doc)
     assert recompiled.match(doc) == brute_force_match(mixed.rules, doc)
@@ -47,19 +52,16 @@ def test_unchanged_expressions_are_not_analysed_again(monkeypatch: pytest.Monkey
 def test_the_key_numbering_starts_over_after_much_churn(monkeypatch: pytest.MonkeyPatch) -> None:
     # Keys of removed rules keep their ids until enough rules were analysed anew; then
     # every rule is analysed again under a fresh numbering, with the same answers.
-    from newsalert.rules.indexing import index
-
     fresh = analysis.AnalysisCache()
     monkeypatch.setattr(analysis, "_RENUMBER_AFTER", 1)
     monkeypatch.setattr(analysis, "_RENUMBER_SLACK", 0)
-    monkeypatch.setattr(index, "ANALYSES", fresh)
     doc = Document.from_text(body="The envoy was recalled, then summoned; ambassador summoned")
     rules = ruleset(RULES)
-    first = rules.compile()
+    first = rules.compile(analyses=fresh)
     numbered = []
     for n in range(6):
         edited = ruleset(RULES.replace("football", f"cricket{n}"))
-        compiled = edited.compile()
+        compiled = edited.compile(analyses=fresh)
         assert compiled.match(doc) == brute_force_match(edited.rules, doc)
         numbered.append(compiled.stats.stem_keys)
     # Without starting over, every edit would add a stem ('cricket<n>') for good.

@@ -10,7 +10,7 @@ import pytest
 from newsalert import text as text_module
 from newsalert.rules import Document
 from newsalert.rules.indexing import dockeys
-from newsalert.rules.language import keywords as keywords_module
+from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.keywords import parse_keyword
 from newsalert.sizedcache import CachePool, SizedCache, text_bytes
 from newsalert.text import MAX_TOKEN_CHARS, stem
@@ -97,16 +97,14 @@ def test_the_token_table_and_stem_cache_stay_within_their_bytes(
     assert stem("recalled") == "recal"
 
 
-def test_parse_caches_are_bounded_by_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(keywords_module, "_keyword_cache", keywords_module.SettingsCache(50_000))
-    monkeypatch.setattr(keywords_module, "_chunk_cache", SizedCache(50_000))
-    monkeypatch.setattr(keywords_module, "_word_cache", SizedCache(50_000))
+def test_parse_caches_are_bounded_by_bytes() -> None:
+    caches = ParseCaches(budget=50_000)
     rng = random.Random(3)
     for window in range(1, 6):
         for _ in range(200):
             keyword = unique_tokens(rng, 2, 100)
-            term = parse_keyword(keyword, window=window, fields=("body",))
+            term = parse_keyword(keyword, window=window, fields=("body",), caches=caches)
             assert term.window == window
-    assert keywords_module._keyword_cache._pool.used <= 50_000
-    assert keywords_module._chunk_cache.used <= 50_000
-    assert keywords_module._word_cache.used <= 50_000
+    assert caches.keywords._pool.used <= 50_000
+    assert caches.chunks.used <= 50_000
+    assert caches.words.used <= 50_000

@@ -10,6 +10,7 @@ import yaml
 
 from newsalert.config import load_config, loader, parse_config_text
 from newsalert.rules import RuleFileError, RuleSet
+from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.keywords import KeywordError, parse_keyword
 from newsalert.rules.language.query import QuerySyntaxError, parse_query
 
@@ -100,9 +101,13 @@ def test_a_rule_fixed_after_an_error_loads_like_a_fresh_one() -> None:
 
 
 def test_cached_keywords_and_queries_equal_fresh_parses() -> None:
-    term = parse_keyword("Ambassador summoned", window=5, fields=FIELDS)
-    assert parse_keyword("Ambassador summoned", window=5, fields=FIELDS) is term
-    other = parse_keyword("Ambassador summoned", window=6, fields=FIELDS)
+    caches = ParseCaches()
+    term = parse_keyword("Ambassador summoned", window=5, fields=FIELDS, caches=caches)
+    assert parse_keyword("Ambassador summoned", window=5, fields=FIELDS, caches=caches) is term
+    fresh = parse_keyword("Ambassador summoned", window=5, fields=FIELDS)
+    assert fresh == term
+    assert fresh is not term  # no memo given: nothing shared with an earlier parse
+    other = parse_keyword("Ambassador summoned", window=6, fields=FIELDS, caches=caches)
     assert other.window == 6
     assert (term.mode, term.text, [w.value for w in term.words]) == (
         "window",
@@ -111,13 +116,13 @@ def test_cached_keywords_and_queries_equal_fresh_parses() -> None:
     )
     title_only = parse_keyword("Ambassador summoned", window=5, fields=("title",))
     assert title_only.fields == ("title",)
-    node = parse_query("a NEAR/2 (b OR c)", window=8, fields=FIELDS)
-    assert parse_query("a NEAR/2 (b OR c)", window=8, fields=FIELDS) is node
+    node = parse_query("a NEAR/2 (b OR c)", window=8, fields=FIELDS, caches=caches)
+    assert parse_query("a NEAR/2 (b OR c)", window=8, fields=FIELDS, caches=caches) is node
     for _ in range(2):
         with pytest.raises(KeywordError):
-            parse_keyword("x*", window=8, fields=FIELDS)
+            parse_keyword("x*", window=8, fields=FIELDS, caches=caches)
         with pytest.raises(QuerySyntaxError):
-            parse_query("a NEAR/2", window=8, fields=FIELDS)
+            parse_query("a NEAR/2", window=8, fields=FIELDS, caches=caches)
 
 
 def test_equal_rules_in_one_file_share_their_terms() -> None:

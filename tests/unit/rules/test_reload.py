@@ -52,6 +52,35 @@ async def test_check_swaps_and_keeps_last_good(tmp_path: Path) -> None:
     assert reloader.failures == 1
 
 
+async def test_deferred_first_compile_then_reloads_compile(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(V1)
+    reloader = RuleReloader(path, env={}, interval_s=0.05, compile_now=False)
+    assert [rule.id for rule in reloader.current.rules] == ["a"]
+    with pytest.raises(RuntimeError):
+        _ = reloader.compiled
+    waiter = asyncio.create_task(reloader.wait_compiled())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    await reloader.compile_first()
+    await asyncio.wait_for(waiter, 5)
+    assert fired(reloader) == ["a"]
+    path.write_text(V2)
+    assert await reloader.check()
+    assert fired(reloader) == ["a", "b"]
+
+
+async def test_run_ends_on_stop_before_the_first_compile(tmp_path: Path) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(V1)
+    reloader = RuleReloader(path, env={}, interval_s=0.05, compile_now=False)
+    stop = asyncio.Event()
+    running = asyncio.create_task(reloader.run(stop))
+    await asyncio.sleep(0)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+
+
 async def test_checked_rules_gauge_counts_rules_not_decided_in_bulk(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(V2)
@@ -81,6 +110,24 @@ async def test_run_picks_up_a_write_quickly(tmp_path: Path) -> None:
     await asyncio.wait_for(task, 2)
     assert reloader.compiled is not old
     assert fired(reloader) == []
+
+
+async def test_a_saved_edit_is_seen_before_the_full_poll(tmp_path: Path) -> None:
+    # The fingerprint poll is an hour away: only the size/mtime check can see the edit.
+    path = tmp_path / "rules.yaml"
+    path.write_text(V1)
+    reloader = RuleReloader(path, interval_s=3600)
+    stop = asyncio.Event()
+    task = asyncio.create_task(reloader.run(stop))
+    for n in range(250):
+        if reloader.reloads:
+            break
+        if n % 25 == 0:  # saved again now and then, in case run() first looked after it
+            path.write_text(V2 + "#" * (n // 25 + 1) + "\n")
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(task, 2)
+    assert fired(reloader) == ["a", "b"]
 
 
 async def test_directory_reload(tmp_path: Path) -> None:

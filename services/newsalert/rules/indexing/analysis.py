@@ -2,13 +2,18 @@
 
 Compiling a rule set derives, for every rule, its anchor clauses
 (:mod:`newsalert.rules.indexing.anchors`), its key form and the terms a match of it lists
-(:mod:`newsalert.rules.indexing.exact`), which is most of a compile's work. A
-reload of an edited file gets the very same ``Node`` objects back for the rules that
-did not change (the loader reuses unchanged rules), so their analysis is looked up by
-identity instead of being derived again. Key ids are stable across compiles
-(:class:`newsalert.rules.indexing.keyids.KeyIds`), so the analysis holds each rule's arrays
-ready (posting slots, exact row, proximity constraints) and a reload costs little more
-than the rules that changed plus concatenating arrays.
+(:mod:`newsalert.rules.indexing.exact`), which is most of a compile's work. A reload of an
+edited file gets the very same ``Node`` objects back for the rules that did not change
+(the loader reuses unchanged rules), so an :class:`AnalysisCache` handed from one
+compile to the next looks their analysis up by identity instead of deriving it again.
+Key ids are stable under one cache (:class:`newsalert.rules.indexing.keyids.KeyIds`), so the
+analysis holds each rule's arrays ready (posting slots, exact row, proximity
+constraints) and a recompile costs little more than the rules that changed plus
+concatenating arrays.
+
+The cache belongs to whoever compiles again and again (the rule reloader, for its
+lifetime); a compile given none uses a fresh one, so its result never depends on what
+was compiled before.
 """
 
 from __future__ import annotations
@@ -39,6 +44,9 @@ class Analysis:
     form: KeyForm | None
     #: Positive terms with the row column of their key (empty without a form).
     terms: tuple[tuple[str, int], ...]
+    #: The terms as written when every clause is one key (each occurred whenever the
+    #: rule fires: a match lists them all), else ``None``.
+    always_listed: tuple[str, ...] | None
     #: Anchor posting slots (:func:`newsalert.rules.indexing.postings.anchor_slots`).
     slots: tuple[int, ...]
     #: Whether the rule has a single anchor clause.
@@ -88,16 +96,18 @@ class AnalysisCache:
 def _analysis(expr: Node, extractor: AnchorExtractor, ids: KeyIds) -> Analysis:
     clauses = (extractor.clauses(expr) or [])[:_CLAUSES]
     form = key_form(expr)
+    terms = () if form is None else matched_terms(expr, form)
     return Analysis(
         form=form,
-        terms=() if form is None else matched_terms(expr, form),
+        terms=terms,
+        always_listed=(
+            tuple(text for text, _ in terms)
+            if form is not None and form.one_key_clauses()
+            else None
+        ),
         slots=anchor_slots(clauses, ids.stem, ids.prefix),
         single=len(clauses) == 1,
         row=exact_row(form, ids.key),
         proximities=() if form is None else tuple(p.ids(ids.key) for p in form.proximities),
         ids=ids,
     )
-
-
-#: The process-wide cache used by :class:`newsalert.rules.indexing.index.CompiledRules`.
-ANALYSES = AnalysisCache()

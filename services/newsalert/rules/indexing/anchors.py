@@ -84,21 +84,36 @@ class AnchorExtractor:
 
     def __init__(self, cost: CostFn = heuristic_cost) -> None:
         self.cost = cost
+        # The clauses of each term seen, by identity (the term kept alive beside them):
+        # equal keywords of a rule file are one shared Term, so most are seen before.
+        self._terms: dict[int, tuple[Term, list[Clause]]] = {}
+        # The cost of each stem key priced so far: a rule file prices the same few
+        # thousand stems hundreds of thousands of times.
+        self._stem_costs: dict[str, float] = {}
 
     def _stem_cost(self, key: str) -> float:
-        if BIGRAM_SEP in key:
-            first, second = key.split(BIGRAM_SEP)
-            return _BIGRAM_FACTOR * min(self.cost(first, False), self.cost(second, False))
-        return self.cost(key, False)
+        cost = self._stem_costs.get(key)
+        if cost is None:
+            if BIGRAM_SEP in key:
+                first, second = key.split(BIGRAM_SEP)
+                cost = _BIGRAM_FACTOR * min(self.cost(first, False), self.cost(second, False))
+            else:
+                cost = self.cost(key, False)
+            self._stem_costs[key] = cost
+        return cost
 
     def _priced(self, stems: frozenset[str], prefixes: frozenset[str]) -> Clause:
-        total = sum(self._stem_cost(s) for s in stems)
-        total += sum(self.cost(p, True) for p in prefixes)
+        total = sum(map(self._stem_cost, stems))
+        if prefixes:
+            total += sum(self.cost(p, True) for p in prefixes)
         return Clause(stems, prefixes, total)
 
     def clauses(self, node: Node) -> list[Clause] | None:
         """Necessary clauses of ``node``, cheapest first; ``None`` when there are none."""
         if isinstance(node, Term):
+            seen = self._terms.get(id(node))
+            if seen is not None and seen[0] is node:
+                return seen[1]
             found = [
                 self._priced(frozenset(), frozenset({w.value}))
                 if w.prefix
@@ -113,7 +128,9 @@ class AnchorExtractor:
                     for a, b in pairwise(node.words)
                     if not a.prefix and not b.prefix
                 )
-            return _best(found)
+            best = _best(found)
+            self._terms[id(node)] = (node, best)
+            return best
         if isinstance(node, And):
             merged: list[Clause] = []
             for child in node.children:

@@ -20,8 +20,14 @@ from itertools import chain
 import numpy as np
 
 from newsalert.rules.indexing.anchors import BIGRAM_SEP
-from newsalert.rules.indexing.arrays import BoolArray, IntArray
-from newsalert.rules.indexing.kernels import CLAUSE_BITS, NOT_EXACT, PROXIMITY_FLAG, VETO
+from newsalert.rules.indexing.arrays import (
+    CLAUSE_BITS,
+    NOT_EXACT,
+    PROXIMITY_FLAG,
+    VETO,
+    BoolArray,
+    IntArray,
+)
 from newsalert.rules.indexing.key import Key
 from newsalert.rules.indexing.proximity import IdProximity, Proximity, ProximityTable
 from newsalert.rules.language.model import FIELDS, And, Near, Node, Not, Term, iter_terms, or_terms

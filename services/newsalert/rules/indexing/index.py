@@ -4,7 +4,7 @@ Matching one document:
 
 1. its tokens become indexes into a token table (:mod:`newsalert.rules.indexing.dockeys`), which
    knows each token's key ids (stems, wildcard prefixes, of every field or one);
-2. one compiled kernel (:func:`newsalert.rules.indexing.kernels.match`) finds the keys present
+2. one compiled kernel (:class:`newsalert.rules.indexing.kernels.Matcher`) finds the keys present
    (adjacent stem pairs included), the candidates (the rules whose two cheapest
    necessary clauses both have a key present, from flat postings arrays:
    :mod:`newsalert.rules.indexing.postings`), and decides the candidates whose match depends on
@@ -22,7 +22,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +30,7 @@ from newsalert.rules.evaluation.document import Document
 from newsalert.rules.evaluation.results import RuleMatch
 from newsalert.rules.evaluation.verify import Verifier
 from newsalert.rules.indexing import kernels
-from newsalert.rules.indexing.analysis import ANALYSES, Analysis
+from newsalert.rules.indexing.analysis import Analysis, AnalysisCache
 from newsalert.rules.indexing.anchors import CostFn, heuristic_cost
 from newsalert.rules.indexing.dockeys import KeySpace, TokenTable
 from newsalert.rules.indexing.exact import ExactRules
@@ -93,27 +92,35 @@ class CompiledRules:
     (tested against :mod:`newsalert.rules.evaluation.oracle`), sorted by rule id.
     """
 
-    def __init__(self, rules: Iterable[Rule], *, cost: CostFn = heuristic_cost) -> None:
+    def __init__(
+        self,
+        rules: Iterable[Rule],
+        *,
+        cost: CostFn = heuristic_cost,
+        analyses: AnalysisCache | None = None,
+    ) -> None:
         self._rules: tuple[Rule, ...] = tuple(sorted(rules, key=lambda r: r.id))
         self._by_id = {rule.id: rule for rule in self._rules}
         self._filtered = frozenset(
             number for number, rule in enumerate(self._rules) if rule.languages or rule.sources
         )
-        analyses, ids = ANALYSES.analyse([rule.expr for rule in self._rules], cost)
-        # Every id the analyses use is below size: they were derived before this.
+        # ``analyses``: what an earlier compile by the same owner derived (a reload's).
+        cache = AnalysisCache() if analyses is None else analyses
+        analysed, ids = cache.analyse([rule.expr for rule in self._rules], cost)
+        # Every id these analyses use is below size: they were derived before this.
         stem_ids, prefix_ids, size = ids.snapshot()
-        self._postings = Postings([analysis.slots for analysis in analyses], size)
+        self._postings = Postings([analysis.slots for analysis in analysed], size)
         self._exact = ExactRules(
-            [analysis.row for analysis in analyses],
-            [analysis.proximities for analysis in analyses],
+            [analysis.row for analysis in analysed],
+            [analysis.proximities for analysis in analysed],
         )
-        self._plans: tuple[_MatchPlan, ...] = tuple(map(_match_plan, self._rules, analyses))
+        self._plans: tuple[_MatchPlan, ...] = tuple(map(_match_plan, self._rules, analysed))
         # Per rule number: whether the rule restricts languages or sources.
         self._meta_filtered = np.zeros(max(len(self._rules), 1), dtype=np.bool_)
         self._meta_filtered[list(self._filtered)] = True
         self._verifier = Verifier(
             self._rules,
-            (number for number, analysis in enumerate(analyses) if analysis.form is None),
+            (number for number, analysis in enumerate(analysed) if analysis.form is None),
         )
         self._full_verifier: Verifier | None = None
         self._full_lock = threading.Lock()
@@ -121,19 +128,19 @@ class CompiledRules:
         # finds the prefix keys of documents and answers wildcard terms in checks.
         self._keys = KeySpace(stem_ids, prefix_ids, size, sorted(self._verifier.prefixes))
         self._scratch = _Scratch(size, len(self._rules))
-        # The index's part of the kernel's arguments, as the plain arrays it takes
-        # (cheaper to pass than named tuples), in its order.
-        self._index_arrays: tuple[Any, ...] = (
-            *self._keys.pairs,
-            *self._postings.arrays,
-            self._exact.rows,
-            *self._exact.proximity.arrays,
+        self._matcher = kernels.Matcher(
+            kernels.IndexArrays(
+                self._keys.pairs,
+                self._postings.arrays,
+                self._exact.rows,
+                self._exact.proximity.arrays,
+            )
         )
         self._match_cache: dict[int, RuleMatch] = {}
         # Compile (or load from the disk cache) the kernels now, off the hot path:
         # a first compile takes seconds.
         self._kernel(Document.from_text())
-        single = sum(analysis.single for analysis in analyses)
+        single = sum(analysis.single for analysis in analysed)
         self.stats = IndexStats(
             rules=len(self._rules),
             two_clause=len(self._rules) - single - self.unindexed,
@@ -197,13 +204,9 @@ class CompiledRules:
         return self._run_kernel(*self._keys.tokens(doc))
 
     def _run_kernel(self, table: TokenTable, document: kernels.Document) -> _Decided:
-        arguments: tuple[Any, ...] = (
-            *document,
-            *table.arrays,
-            *self._index_arrays,
-            *self._scratch.arrays,
+        candidates, fired, others = self._matcher.match(
+            document, table.arrays, self._scratch.arrays
         )
-        candidates, fired, others = kernels.match(*arguments)
         return _Decided(candidates, fired, others.tolist())
 
     def _matches(self, doc: Document, decided: _Decided) -> list[RuleMatch]:
@@ -265,10 +268,8 @@ class CompiledRules:
 
 
 def _match_plan(rule: Rule, analysis: Analysis) -> _MatchPlan:
-    form = analysis.form
-    if form is None:
+    if analysis.form is None:
         return None
-    if form.one_key_clauses():
-        # Every clause is one key: when the rule fires every positive term occurred.
-        return RuleMatch(rule.id, rule.title, rule.tags, tuple(text for text, _ in analysis.terms))
+    if analysis.always_listed is not None:
+        return RuleMatch(rule.id, rule.title, rule.tags, analysis.always_listed)
     return analysis.terms

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
+from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.keywords import KeywordError, keyword_terms, parse_keyword
 from newsalert.rules.language.limits import MAX_DISTANCE, MAX_NESTING, MAX_TERMS_PER_RULE, shown
 from newsalert.rules.language.model import (
@@ -25,7 +26,7 @@ from newsalert.rules.language.model import (
 )
 from newsalert.rules.language.problems import Problem
 from newsalert.rules.language.query import QuerySyntaxError, parse_query
-from newsalert.sizedcache import SizedCache, text_bytes
+from newsalert.sizedcache import text_bytes
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 RULE_KEYS = frozenset(
@@ -35,10 +36,6 @@ RULE_KEYS = frozenset(
 GROUP_KEYS = ("all", "any", "none")
 DEFAULT_KEYS = frozenset({"window", "fields"})
 _ABSENT = object()
-_FIELD_TUPLES: dict[tuple[str, ...], tuple[str, ...]] = {}
-#: Bytes of valid rules kept (by mapping repr and defaults) before the cache is emptied;
-#: a rule is estimated at a few times its repr.
-RULE_CACHE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +54,24 @@ class Positions(Protocol):
         ...
 
 
-_rule_cache: SizedCache[tuple[str, Defaults], Rule] = SizedCache(RULE_CACHE_BYTES)
-
-
 class RuleParser:
-    """Parses rule mappings of one file, collecting problems into ``problems``."""
+    """Parses rule mappings of one file, collecting problems into ``problems``.
 
-    def __init__(self, file: str, problems: list[Problem], marks: Positions | None = None) -> None:
+    ``caches``: the memo of the owner that parses again and again (a config loader);
+    ``None``: a fresh one.
+    """
+
+    def __init__(
+        self,
+        file: str,
+        problems: list[Problem],
+        marks: Positions | None = None,
+        caches: ParseCaches | None = None,
+    ) -> None:
         self.file = file
         self.problems = problems
         self.marks = marks
+        self.caches = ParseCaches() if caches is None else caches
 
     def where(self, container: object, key: object) -> Location:
         """The location of ``container[key]`` in this file (line/column when known)."""
@@ -127,7 +132,7 @@ class RuleParser:
             return fallback
         fields = tuple(dict.fromkeys(value))
         # One tuple object per distinct value: rules and terms share it.
-        return _FIELD_TUPLES.setdefault(fields, fields)
+        return self.caches.fields.setdefault(fields, fields)
 
     def strings(self, raw: dict[Any, Any], key: str, item: str | None) -> tuple[str, ...]:
         """A list of non-empty strings (a single string is accepted as a list of one)."""
@@ -164,13 +169,13 @@ class RuleParser:
             self.problem(parent, index, f"rule #{number} must be a mapping", None)
             return None
         key = (repr(raw), defaults)
-        cached = _rule_cache.get(key)
+        cached = self.caches.rules.get(key)
         if cached is not None:
             location = self.where(raw, "id")
             return cached if cached.location == location else replace(cached, location=location)
         rule = self._parse_rule(raw, number, defaults, len(key[0]))
         if rule is not None:
-            _rule_cache.put(key, rule, text_bytes(key[0]) * 3)
+            self.caches.rules.put(key, rule, text_bytes(key[0]) * 3)
         return rule
 
     def _parse_rule(
@@ -212,7 +217,9 @@ class RuleParser:
                 self.problem(raw, "query", "query must be a string", item)
             else:
                 try:
-                    parts.append(parse_query(query, window=window, fields=fields))
+                    parts.append(
+                        parse_query(query, window=window, fields=fields, caches=self.caches)
+                    )
                 except QuerySyntaxError as exc:
                     self.problem(raw, "query", f"query: {exc}", item)
         tags = self.strings(raw, "tags", item) if "tags" in raw else ()
@@ -257,7 +264,7 @@ class RuleParser:
         problem (the expression would outgrow the recursive code that reads it).
         """
         parts: list[Node] = []
-        terms = keyword_terms(window, fields)
+        terms = keyword_terms(window, fields, self.caches)
         for key in GROUP_KEYS:
             value = raw.get(key, _ABSENT)
             if value is _ABSENT:
@@ -303,7 +310,7 @@ class RuleParser:
         value = items[index]
         if isinstance(value, str):
             try:
-                return parse_keyword(value, window=window, fields=fields)
+                return parse_keyword(value, window=window, fields=fields, caches=self.caches)
             except KeywordError as exc:
                 self.problem(items, index, str(exc), item)
                 return None

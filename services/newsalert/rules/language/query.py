@@ -21,9 +21,9 @@ import re
 from typing import NamedTuple
 
 from newsalert.errors import NewsalertError
+from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.keywords import (
     KeywordError,
-    SettingsCache,
     make_term,
     parse_words,
     settings_bucket,
@@ -37,17 +37,12 @@ from newsalert.rules.language.limits import (
     shown,
 )
 from newsalert.rules.language.model import FIELDS, And, Near, Node, Not, Or, Term, or_terms
-from newsalert.sizedcache import SizedCache
 
 _NEAR = re.compile(r"NEAR/([0-9]+)")
 _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 # After any whitespace (possessive: never given back): a parenthesis, a "phrase", a
 # lone quote (unterminated phrase) or a word (up to ASCII whitespace, a paren or quote).
 _LEX = re.compile(r'\s*+(?:([()])|"([^"]*)"|(")|([^ \t\r\n()"]+))')
-#: Parsed queries kept, by the bytes of their text (bounds memory, not correctness).
-_cache: SettingsCache[Node] = SettingsCache()
-# Query terms as written (quotes and field prefix included) -> Term, per (window, fields).
-_term_cache: SettingsCache[Term] = SettingsCache()
 
 
 class QuerySyntaxError(NewsalertError):
@@ -122,7 +117,10 @@ def _lex(query: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, query: str, window: int, fields: tuple[str, ...]) -> None:
+    def __init__(
+        self, query: str, window: int, fields: tuple[str, ...], caches: ParseCaches
+    ) -> None:
+        self.caches = caches
         if len(query) > MAX_QUERY_CHARS:
             reason = f"{len(query):,} characters, more than the limit ({MAX_QUERY_CHARS:,})"
             raise QuerySyntaxError(1, reason)
@@ -226,23 +224,19 @@ class _Parser:
         if tok.field:
             text = f"{tok.field}:{text}"
         # ``text`` determines the words (quoted or not, field prefix), so it keys the term.
-        terms = _terms_for(self.window, fields)
+        terms = settings_bucket(self.caches.query_terms, self.window, fields)
         term = terms.get(text)
         if term is not None:
             return term
         try:
             if tok.quoted:
-                words = [w for chunk in tok.text.split() for w in parse_words(chunk)]
+                words = [w for chunk in tok.text.split() for w in parse_words(chunk, self.caches)]
             else:
-                words = parse_words(tok.text)
+                words = parse_words(tok.text, self.caches)
             term = make_term(text, words, quoted=True, window=self.window, fields=fields)
         except KeywordError as exc:
             raise QuerySyntaxError(tok.pos + 1, str(exc)) from exc
         return terms.put(text, term, term_bytes(text))
-
-
-def _terms_for(window: int, fields: tuple[str, ...]) -> SizedCache[str, Term]:
-    return settings_bucket(_term_cache, window, fields)
 
 
 def _describe(tok: _Tok) -> str:
@@ -264,15 +258,19 @@ def _near_operand(node: Node, tok: _Tok) -> tuple[Term, ...]:
     return terms
 
 
-def parse_query(query: str, *, window: int, fields: tuple[str, ...]) -> Node:
+def parse_query(
+    query: str, *, window: int, fields: tuple[str, ...], caches: ParseCaches | None = None
+) -> Node:
     """Parse ``query``; raises :class:`QuerySyntaxError` with the column and reason.
 
-    Parsing is pure, so results are cached (bounded) and equal queries share one tree.
+    Parsing is pure, so results are kept in ``caches`` (the caller's memo; ``None``: a
+    fresh one) and equal queries share one tree.
     """
-    parsed = settings_bucket(_cache, window, fields)
+    caches = ParseCaches() if caches is None else caches
+    parsed = settings_bucket(caches.queries, window, fields)
     node = parsed.get(query)
     if node is None:
-        node = _Parser(query, window, fields).parse()
+        node = _Parser(query, window, fields, caches).parse()
         # A tree holds a few objects per character of its query.
         parsed.put(query, node, term_bytes(query) + 8 * len(query))
     return node
