@@ -1,4 +1,4 @@
-"""Text normalisation shared by rules and documents: tokens, case folding, stems.
+r"""Text normalisation shared by rules, documents and dedupe: tokens, stems, sentences.
 
 Text is normalised before it is cut into tokens, for articles and rule keywords alike:
 format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, word
@@ -15,6 +15,11 @@ article could otherwise fill the caches with megabytes of them). Positions count
 token; there is no stop-word removal. Stems come from the Snowball English stemmer
 (Porter2, PyStemmer) behind a process-wide cache bounded by bytes, because news
 vocabulary repeats heavily and a dict lookup is several times cheaper than a stemmer call.
+
+Dedupe cuts the same text its own way (:func:`sentences`): NFKC without removing format
+characters, case-folded as a whole, ``\w`` words (underscore included) per sentence. Its
+words are what body hashes and fingerprints cover, so they stay as they are even where they
+differ from the tokens (stored hashes and band keys of running systems depend on them).
 """
 
 from __future__ import annotations
@@ -46,6 +51,25 @@ _SEP: Final = "\x00"
 # Hangul vowel and trailing consonant jamo compose with the syllable before them
 # (algorithmically, so they are in no decomposition table).
 _HANGUL_SECONDS: Final = (range(0x1161, 0x1176), range(0x11A8, 0x11C3))
+
+#: One sentence of :func:`sentences`: its words in order.
+Sentence = tuple[str, ...]
+
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD: Final = re.compile(r"\w+")
+_BREAK: Final = "\x00"
+_SPACE: Final = re.compile(r"\s")
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+# ASCII fast path of ``sentences``: a line break becomes a sentence break, every other
+# whitespace character a space, and (after ``.!?`` + space became breaks) every non-word
+# character too, so ``str.split`` yields exactly the ``\w+`` runs.
+_ASCII_BREAKS: Final = str.maketrans(
+    {code: _BREAK if code == 10 else " " for code in range(128) if chr(code).isspace()}
+    | {0: "\x01"}  # a NUL in the text is a word separator, not a break
+)
+_ASCII_NON_WORD: Final = str.maketrans(
+    {code: " " for code in range(1, 128) if not (chr(code).isalnum() or chr(code) == "_")}
+)
 
 _stemmer = Stemmer.Stemmer("english")
 _stem_cache: SizedCache[str, str] = SizedCache(STEM_CACHE_BYTES)
@@ -236,6 +260,38 @@ def stems(tokens: Iterable[str]) -> list[str]:
         return list(map(_stem_cache.__getitem__, tokens))
     except KeyError:
         return [stem(token) for token in tokens]
+
+
+def sentences(text: str) -> list[Sentence]:
+    r"""The sentences of ``text`` as word tuples (NFKC, casefolded); empty ones dropped.
+
+    A sentence ends at whitespace after ``.``, ``!`` or ``?`` and at a line break; words
+    are ``\w+`` runs. ASCII text (NFKC leaves it unchanged) takes an exact fast path of
+    ``str`` methods instead of two regular expressions.
+    """
+    folded = (text if text.isascii() else unicodedata.normalize("NFKC", text)).casefold()
+    if not folded.isascii():
+        folded = _ascii_stand_ins(folded)
+    if folded.isascii():
+        marked = folded.translate(_ASCII_BREAKS)
+        for end in ".!?":
+            marked = marked.replace(end + " ", _BREAK)
+        marked = marked.translate(_ASCII_NON_WORD)
+        return [tuple(words) for part in marked.split(_BREAK) if (words := part.split())]
+    return [tuple(words) for part in _SENTENCE_END.split(folded) if (words := _WORD.findall(part))]
+
+
+def _ascii_stand_ins(folded: str) -> str:
+    r"""``folded`` with each non-ASCII character that is no ``\w`` character replaced by an
+    ASCII one the sentence and word rules treat alike: a space for whitespace, a comma for
+    anything else (``£``, ``€``, curly quotes, dashes). Then news text with no non-ASCII
+    letter takes the ASCII path of :func:`sentences`; text with one is returned unchanged.
+    """
+    for char in set(_NON_ASCII.findall(folded)):
+        if _WORD.match(char):
+            return folded
+        folded = folded.replace(char, " " if _SPACE.match(char) else ",")
+    return folded
 
 
 def is_token(text: str) -> bool:
