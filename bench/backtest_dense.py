@@ -1,6 +1,6 @@
 """``newsalert backtest`` at dense match rates against the rule index on the same input.
 
-For each rule count (``--counts``), rules come from ``newsalert.rules.generate.
+For each rule count (``--counts``), rules come from ``tests.rule_generator.
 dense_generator`` (about 2 matches per article at 1,000 rules, growing with the count).
 Every run is ``newsalert backtest --rules R --input A --format F -o OUT`` as a fresh
 process, and the figures are compared with the index alone (normalise +
@@ -32,10 +32,13 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
+
+from tests.rule_generator import dense_generator
+
 from newsalert.config import load_config
 from newsalert.models import Article
 from newsalert.rules import Document
-from newsalert.rules.generate import dense_generator
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))

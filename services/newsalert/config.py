@@ -23,12 +23,12 @@ from pathlib import Path
 import yaml
 
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
-from newsalert.rules.gcpause import paused_gc
+from newsalert.gcpause import paused_gc
 from newsalert.rules.incremental import MAX_CHANGED_SHARE, ItemMemory, RawRule
-from newsalert.rules.limits import MAX_FILE_BYTES, MAX_RULES_PER_FILE, shown
-from newsalert.rules.model import Location, Rule
-from newsalert.rules.parse import Defaults, RuleParser
-from newsalert.rules.problems import Problem, RuleFileError
+from newsalert.rules.language.limits import MAX_FILE_BYTES, MAX_RULES_PER_FILE, shown
+from newsalert.rules.language.model import Location, Rule
+from newsalert.rules.language.parse import Defaults, RuleParser
+from newsalert.rules.language.problems import Problem, RuleFileError
 from newsalert.rules.ruleitems import RuleItems, items_match, rules_key_at, split_rule_items
 from newsalert.rules.ruleset import RuleSet
 from newsalert.rules.yamlmarks import Marks, load_with_marks
@@ -235,7 +235,7 @@ def read_config_file(file: Path, problems: list[Problem]) -> str | None:
     """The text of one config file, or ``None`` with the problem appended to ``problems``.
 
     A file over ``MAX_FILE_BYTES`` is refused from its size, before it is read: what a
-    file may cost is bounded before the work is done (see newsalert.rules.limits).
+    file may cost is bounded before the work is done (see newsalert.rules.language.limits).
     """
     try:
         size = file.stat().st_size

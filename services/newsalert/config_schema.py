@@ -13,8 +13,8 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from newsalert.rules.model import DEFAULT_WINDOW, FIELDS
-from newsalert.rules.parse import RULE_ID
+from newsalert.rules.language.model import DEFAULT_WINDOW, FIELDS
+from newsalert.rules.language.parse import RULE_ID
 from newsalert.subscriptions import Subscription
 
 Field_ = Literal["title", "body"]

@@ -24,7 +24,7 @@ from typing import Generic, TypeVar
 
 from newsalert.config import config_files
 from newsalert.errors import ConfigError
-from newsalert.rules.limits import MAX_FILE_BYTES
+from newsalert.rules.language.limits import MAX_FILE_BYTES
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from newsalert.config_watch import ConfigWatcher
 from newsalert.redis_policy import verify_redis_policy
-from newsalert.rules.reload import RuleReloader
+from newsalert.rulesvc.reload import RuleReloader
 from newsalert.settings import Settings
 from newsalert.subscription_config import load_subscriptions
 from newsalert.subscriptions import Subscription

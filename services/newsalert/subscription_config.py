@@ -34,7 +34,7 @@ from newsalert.config import (
     read_config_file,
 )
 from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
-from newsalert.rules.problems import Problem, RuleFileError
+from newsalert.rules.language.problems import Problem, RuleFileError
 from newsalert.subscriptions import Subscription
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

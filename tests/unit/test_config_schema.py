@@ -17,8 +17,8 @@ from pydantic import ValidationError
 from newsalert import config_schema
 from newsalert.config import SUPPORTED_VERSION, TOP_KEYS, parse_config_text
 from newsalert.rules import RuleFileError
-from newsalert.rules.model import DEFAULT_WINDOW, FIELDS
-from newsalert.rules.parse import DEFAULT_KEYS, GROUP_KEYS, RULE_KEYS
+from newsalert.rules.language.model import DEFAULT_WINDOW, FIELDS
+from newsalert.rules.language.parse import DEFAULT_KEYS, GROUP_KEYS, RULE_KEYS
 
 
 def test_key_sets_agree() -> None:

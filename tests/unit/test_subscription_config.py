@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from newsalert.config import load_config
 from newsalert.rules import RuleFileError
-from newsalert.rules.limits import MAX_FILE_BYTES
+from newsalert.rules.language.limits import MAX_FILE_BYTES
 from newsalert.subscription_config import load_subscriptions, scan_rules
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

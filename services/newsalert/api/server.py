@@ -27,7 +27,7 @@ from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.api.limits import BodyLimit, BoundedOffload, OffloadBusyError, OffloadTimeoutError
 from newsalert.models import Article
 from newsalert.rules import Document
-from newsalert.rules.reload import RuleReloader
+from newsalert.rulesvc.reload import RuleReloader
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.redact import display_url

@@ -40,6 +40,7 @@ from newsalert.config import Config
 from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
+from newsalert.gcpause import paused_gc
 from newsalert.matcher.decode import decode_article
 from newsalert.matcher.eventtime import (
     EventTimeBounds,
@@ -51,8 +52,7 @@ from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document, RuleMatch
-from newsalert.rules.gcpause import paused_gc
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules.evaluation.oracle import brute_force_match
 from newsalert.subscriptions import Subscription
 
 MAX_INVALID_EXAMPLES = 10

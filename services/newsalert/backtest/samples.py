@@ -15,7 +15,7 @@ from datetime import datetime
 from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.models import Article
 from newsalert.rules import Document, Rule
-from newsalert.rules.explain import positive_hits
+from newsalert.rules.evaluation.explain import positive_hits
 
 
 @dataclass(frozen=True, slots=True)

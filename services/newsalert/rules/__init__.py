@@ -7,11 +7,11 @@ Pure core: imports no Kafka, Redis or HTTP. Entry points::
     matches = compiled.match(Document.from_article(article))
 """
 
-from newsalert.rules.document import Document, FieldText
-from newsalert.rules.index import CompiledRules
-from newsalert.rules.model import Rule, Term
-from newsalert.rules.problems import Problem, RuleFileError
-from newsalert.rules.results import RuleMatch
+from newsalert.rules.evaluation.document import Document, FieldText
+from newsalert.rules.evaluation.results import RuleMatch
+from newsalert.rules.indexing.index import CompiledRules
+from newsalert.rules.language.model import Rule, Term
+from newsalert.rules.language.problems import Problem, RuleFileError
 from newsalert.rules.ruleset import RuleSet
 
 __all__ = [

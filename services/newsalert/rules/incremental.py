@@ -22,9 +22,9 @@ from typing import Any
 
 import yaml
 
-from newsalert.rules.model import Location, Rule
-from newsalert.rules.parse import Defaults, RuleParser
-from newsalert.rules.problems import Problem
+from newsalert.rules.language.model import Location, Rule
+from newsalert.rules.language.parse import Defaults, RuleParser
+from newsalert.rules.language.problems import Problem
 from newsalert.rules.ruleitems import RuleItems
 from newsalert.rules.yamlmarks import Marks, load_with_marks
 

@@ -31,7 +31,7 @@ import yaml
 from yaml.error import MarkedYAMLError
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
-from newsalert.rules.limits import MAX_ALIAS_NODES, MAX_YAML_DEPTH
+from newsalert.rules.language.limits import MAX_ALIAS_NODES, MAX_YAML_DEPTH
 
 _STR = "tag:yaml.org,2002:str"
 _SEQ = "tag:yaml.org,2002:seq"

@@ -12,7 +12,7 @@ from newsalert.dedupe import MemoryDedupe
 from newsalert.matcher.lanes import RepeatLanes
 from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article, alert_id
-from newsalert.rules.problems import RuleFileError
+from newsalert.rules.language.problems import RuleFileError
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -12,11 +12,11 @@ import yaml
 from newsalert import config as config_module
 from newsalert.config import load_config, parse_config_text
 from newsalert.rules import Document
-from newsalert.rules.limits import MAX_ALIAS_NODES, MAX_FILE_BYTES, shown
-from newsalert.rules.metrics import RELOAD_FAILING, RELOADS
-from newsalert.rules.problems import RuleFileError
-from newsalert.rules.reload import RuleReloader
+from newsalert.rules.language.limits import MAX_ALIAS_NODES, MAX_FILE_BYTES, shown
+from newsalert.rules.language.problems import RuleFileError
 from newsalert.rules.yamlmarks import YAMLLimitError, load_with_marks
+from newsalert.rulesvc.metrics import RELOAD_FAILING, RELOADS
+from newsalert.rulesvc.reload import RuleReloader
 from tests.unit.rules.hostile_rules import CASES, HEAD, Hostile, alias_bomb
 
 #: The longest problem line a limit may produce (values are shown cut short).

@@ -11,8 +11,8 @@ import yaml
 import newsalert.config
 from newsalert.config import load_config, parse_config_text
 from newsalert.rules import RuleFileError, RuleSet
-from newsalert.rules.keywords import KeywordError, parse_keyword
-from newsalert.rules.query import QuerySyntaxError, parse_query
+from newsalert.rules.language.keywords import KeywordError, parse_keyword
+from newsalert.rules.language.query import QuerySyntaxError, parse_query
 
 FIELDS = ("title", "body")
 

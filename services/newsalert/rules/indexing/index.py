@@ -2,15 +2,15 @@
 
 Matching one document:
 
-1. its tokens become indexes into a token table (:mod:`newsalert.rules.dockeys`), which
+1. its tokens become indexes into a token table (:mod:`newsalert.rules.indexing.dockeys`), which
    knows each token's key ids (stems, wildcard prefixes, of every field or one);
-2. one compiled kernel (:func:`newsalert.rules.kernels.match`) finds the keys present
+2. one compiled kernel (:func:`newsalert.rules.indexing.kernels.match`) finds the keys present
    (adjacent stem pairs included), the candidates (the rules whose two cheapest
    necessary clauses both have a key present, from flat postings arrays:
-   :mod:`newsalert.rules.postings`), and decides the candidates whose match depends on
-   key presence and two-word proximities alone (most rules: :mod:`newsalert.rules.exact`);
+   :mod:`newsalert.rules.indexing.postings`), and decides the candidates whose match depends on
+   key presence and two-word proximities alone (most rules: :mod:`newsalert.rules.indexing.exact`);
 3. the other candidates are verified one by one with compiled checks
-   (:mod:`newsalert.rules.verify`).
+   (:mod:`newsalert.rules.evaluation.verify`).
 
 Rules without anchors are candidates on every document and counted
 (:attr:`CompiledRules.unindexed`).
@@ -27,16 +27,16 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules import kernels
-from newsalert.rules.analysis import ANALYSES, Analysis
-from newsalert.rules.anchors import CostFn, heuristic_cost
-from newsalert.rules.dockeys import KeySpace, TokenTable
-from newsalert.rules.document import Document
-from newsalert.rules.exact import ExactRules
-from newsalert.rules.model import Rule
-from newsalert.rules.postings import Postings
-from newsalert.rules.results import RuleMatch
-from newsalert.rules.verify import Verifier
+from newsalert.rules.evaluation.document import Document
+from newsalert.rules.evaluation.results import RuleMatch
+from newsalert.rules.evaluation.verify import Verifier
+from newsalert.rules.indexing import kernels
+from newsalert.rules.indexing.analysis import ANALYSES, Analysis
+from newsalert.rules.indexing.anchors import CostFn, heuristic_cost
+from newsalert.rules.indexing.dockeys import KeySpace, TokenTable
+from newsalert.rules.indexing.exact import ExactRules
+from newsalert.rules.indexing.postings import Postings
+from newsalert.rules.language.model import Rule
 
 #: How an exact rule's match is built: one shared object when every positive term
 #: necessarily occurred, else ``(term as written, literal column or -1 = always)`` to
@@ -90,7 +90,7 @@ class CompiledRules:
     thread gets its own kernel scratch arrays.
 
     :meth:`match` returns exactly what brute-force evaluation of every rule returns
-    (tested against :mod:`newsalert.rules.oracle`), sorted by rule id.
+    (tested against :mod:`newsalert.rules.evaluation.oracle`), sorted by rule id.
     """
 
     def __init__(self, rules: Iterable[Rule], *, cost: CostFn = heuristic_cost) -> None:

@@ -6,7 +6,7 @@ and kept in a token table of flat arrays (:class:`TokenTable`): its stem's id, t
 of its keys (stem, wildcard prefixes, and those counting in one field only) and, per
 field, the id of its stem as a key of that field. A document is then its token
 indexes (one dict probe per token) and the compiled kernels
-(:mod:`newsalert.rules.kernels`) read everything else from the arrays: keys present,
+(:mod:`newsalert.rules.indexing.kernels`) read everything else from the arrays: keys present,
 adjacent stem pairs (as integer codes in a hash table), positions.
 Wildcard prefixes are found with one Aho-Corasick automaton over every prefix of the
 rule set.
@@ -24,10 +24,10 @@ import ahocorasick
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules import kernels
-from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP
-from newsalert.rules.document import Document, FieldText
-from newsalert.rules.model import FIELDS
+from newsalert.rules.evaluation.document import Document, FieldText
+from newsalert.rules.indexing import kernels
+from newsalert.rules.indexing.anchors import BIGRAM_SEP, FIELD_SEP
+from newsalert.rules.language.model import FIELDS
 from newsalert.sizedcache import ENTRY_OVERHEAD
 from newsalert.text import stem
 

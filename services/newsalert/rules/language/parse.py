@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
-from newsalert.rules.keywords import KeywordError, keyword_terms, parse_keyword
-from newsalert.rules.limits import MAX_DISTANCE, MAX_NESTING, MAX_TERMS_PER_RULE, shown
-from newsalert.rules.model import (
+from newsalert.rules.language.keywords import KeywordError, keyword_terms, parse_keyword
+from newsalert.rules.language.limits import MAX_DISTANCE, MAX_NESTING, MAX_TERMS_PER_RULE, shown
+from newsalert.rules.language.model import (
     DEFAULT_WINDOW,
     FIELDS,
     And,
@@ -23,9 +23,8 @@ from newsalert.rules.model import (
     Rule,
     iter_terms,
 )
-from newsalert.rules.problems import Problem
-from newsalert.rules.query import QuerySyntaxError, parse_query
-from newsalert.rules.yamlmarks import Marks
+from newsalert.rules.language.problems import Problem
+from newsalert.rules.language.query import QuerySyntaxError, parse_query
 from newsalert.sizedcache import SizedCache, text_bytes
 
 RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -50,13 +49,21 @@ class Defaults:
     fields: tuple[str, ...] = FIELDS
 
 
+class Positions(Protocol):
+    """Where the values of a loaded document were written (the config loader's marks)."""
+
+    def of(self, container: object, key: object) -> tuple[int | None, int | None]:
+        """(line, column) of ``container[key]``; ``(None, None)`` when unknown."""
+        ...
+
+
 _rule_cache: SizedCache[tuple[str, Defaults], Rule] = SizedCache(RULE_CACHE_BYTES)
 
 
 class RuleParser:
     """Parses rule mappings of one file, collecting problems into ``problems``."""
 
-    def __init__(self, file: str, problems: list[Problem], marks: Marks | None = None) -> None:
+    def __init__(self, file: str, problems: list[Problem], marks: Positions | None = None) -> None:
         self.file = file
         self.problems = problems
         self.marks = marks

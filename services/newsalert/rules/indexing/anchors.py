@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
-from newsalert.rules.model import And, Near, Node, Not, Or, Term
+from newsalert.rules.language.model import And, Near, Node, Not, Or, Term
 from newsalert.text import stem, tokenize
 
 #: Joins the two stems of a bigram key (never part of a token).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsalert.rules.anchors import FIELD_SEP
+from newsalert.rules.indexing.anchors import FIELD_SEP
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ are both a :class:`Proximity`: some occurrence of a stem of ``left`` and some oc
 of a stem of ``right`` at most ``distance`` tokens apart, inside one field.
 
 Only the keys of the rules still in question are located in the document
-(:func:`newsalert.rules.kernels.holding`), fields laid out further apart than any
+(:func:`newsalert.rules.indexing.kernels.holding`), fields laid out further apart than any
 distance, so "inside one field" comes for free; a constraint holds when, for some left
 and right key, a merge walk over their two sorted position lists finds two within the
 distance.
@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from newsalert.rules import kernels
-from newsalert.rules.arrays import IntArray, OffsetArray
-from newsalert.rules.key import Key
+from newsalert.rules.indexing import kernels
+from newsalert.rules.indexing.arrays import IntArray, OffsetArray
+from newsalert.rules.indexing.key import Key
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +47,7 @@ IdProximity = tuple[tuple[int, ...], tuple[int, ...], int]
 
 class ProximityTable:
     """The proximity constraints of every rule, in CSR arrays
-    (:class:`newsalert.rules.kernels.ProximityArrays`)."""
+    (:class:`newsalert.rules.indexing.kernels.ProximityArrays`)."""
 
     __slots__ = ("arrays",)
 

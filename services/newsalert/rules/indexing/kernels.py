@@ -29,11 +29,11 @@ from typing import Any, NamedTuple, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules.arrays import IntArray, OffsetArray
+from newsalert.rules.indexing.arrays import IntArray, OffsetArray
 
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
-#: Exact rule rows (:class:`newsalert.rules.exact.ExactRules`): a literal cell is
+#: Exact rule rows (:class:`newsalert.rules.indexing.exact.ExactRules`): a literal cell is
 #: ``key id << CLAUSE_BITS | clause`` (``VETO``: a negative key); a header is the clause
 #: count, with ``PROXIMITY_FLAG`` when the rule has proximity constraints, or
 #: ``NOT_EXACT``.
@@ -61,7 +61,7 @@ class Document(NamedTuple):
 
 
 class TokenArrays(NamedTuple):
-    """What each token of a table contributes (:class:`newsalert.rules.dockeys.TokenTable`).
+    """What each token of a table contributes (:class:`~.dockeys.TokenTable`).
 
     Token ``t``: ``stem[t]``, its stem's id as a key of every field (0: none);
     ``field_stem[f, t]``, as a key of field ``f`` only; its key ids
@@ -87,7 +87,7 @@ class PairArrays(NamedTuple):
 
 
 class PostingArrays(NamedTuple):
-    """Anchor postings (:class:`newsalert.rules.postings.Postings`): key ``k``'s
+    """Anchor postings (:class:`newsalert.rules.indexing.postings.Postings`): key ``k``'s
     first-clause rules ``codes[bounds[2k]:bounds[2k + 1]]``, its second-clause rules
     ``codes[bounds[2k + 1]:bounds[2k + 2]]``; ``always``: rules with no anchor."""
 
@@ -97,7 +97,7 @@ class PostingArrays(NamedTuple):
 
 
 class ProximityArrays(NamedTuple):
-    """Proximity constraints (:class:`newsalert.rules.proximity.ProximityTable`).
+    """Proximity constraints (:class:`newsalert.rules.indexing.proximity.ProximityTable`).
 
     Rule ``r``'s constraints are ``rule_start[r]:rule_start[r + 1]``; constraint ``c``
     lists its keys in ``keys[key_start[c]:key_start[c + 1]]``, the first ``lefts[c]`` of
@@ -453,7 +453,7 @@ def decide(
     """Decide the exact ``candidates`` on ``document``, whose keys are in
     ``scratch.present``.
 
-    ``rows`` are :class:`newsalert.rules.exact.ExactRules` rows. Returns the exact
+    ``rows`` are :class:`newsalert.rules.indexing.exact.ExactRules` rows. Returns the exact
     rules that fire, ascending, each as ``rule << 16 | mask`` (bit ``l`` of the mask:
     literal ``l`` of its row is present), and the candidates that are not exact (left
     to the compiled checks). Proximity constraints (:func:`holding`) are checked last,

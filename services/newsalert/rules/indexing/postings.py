@@ -8,7 +8,7 @@ rule numbers in CSR form: key ``k`` lists the rules it is a first-clause key of 
 ``codes[bounds[2k + 1]:bounds[2k + 2]]``. A rule's postings are given as *slots*:
 ``2 * key id`` for a key of its first clause, ``2 * key id + 1`` for one of its second
 (:func:`anchor_slots`).
-Selecting candidates (:func:`newsalert.rules.kernels.candidate_rules`) is one compiled
+Selecting candidates (:func:`newsalert.rules.indexing.kernels.candidate_rules`) is one compiled
 walk over the postings of the keys present in the document: its cost grows with those
 postings, never with the number of rules.
 """
@@ -21,9 +21,9 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from newsalert.rules import kernels
-from newsalert.rules.anchors import Clause
-from newsalert.rules.arrays import IntArray
+from newsalert.rules.indexing import kernels
+from newsalert.rules.indexing.anchors import Clause
+from newsalert.rules.indexing.arrays import IntArray
 
 
 def anchor_slots(

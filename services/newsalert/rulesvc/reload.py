@@ -9,7 +9,7 @@ is complete. An invalid file keeps the last good set, logs every problem, and se
 error while loading or compiling (the watcher turns it into a failed reload).
 
 The load runs in this process, which is safe because what it may cost is bounded
-before the work is done (:mod:`newsalert.rules.limits`: file size, alias expansion,
+before the work is done (:mod:`newsalert.rules.language.limits`: file size, alias expansion,
 nesting, query length, terms, rules). A worker process would have to send 100,000
 rules back (pickling costs about what parsing does) and would lose the identity of
 unchanged rules that lets the compile reuse their analysis.
@@ -29,9 +29,9 @@ from newsalert.config import Config, ConfigLoader, LoadReport
 from newsalert.config_watch import ConfigWatcher
 from newsalert.config_watch import fingerprint as fingerprint
 from newsalert.errors import ConfigError
-from newsalert.rules import metrics
-from newsalert.rules.gcpause import paused_gc
-from newsalert.rules.index import CompiledRules
+from newsalert.gcpause import paused_gc
+from newsalert.rules.indexing.index import CompiledRules
+from newsalert.rulesvc import metrics
 
 log = logging.getLogger(__name__)
 

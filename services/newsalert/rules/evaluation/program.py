@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from newsalert.rules.document import Document, FieldText
-from newsalert.rules.evaluate import near_fields, near_holds, term_in_field
-from newsalert.rules.model import FIELDS, And, Node, Not, Or, Term
-from newsalert.rules.nearcheck import compile_near
+from newsalert.rules.evaluation.document import Document, FieldText
+from newsalert.rules.evaluation.evaluate import near_fields, near_holds, term_in_field
+from newsalert.rules.evaluation.nearcheck import compile_near
+from newsalert.rules.language.model import FIELDS, And, Node, Not, Or, Term
 
 #: A compiled expression: true when it holds for the document being evaluated.
 Check = Callable[["FastEvaluation"], bool]

@@ -5,15 +5,15 @@ field or of one (``field + FIELD_SEP + value``), named as :attr:`Key.name` does.
 that stay the same across compiles let each rule's arrays (its anchor postings, its
 exact row, its proximity constraints) be derived once and reused by every later
 compile of a file in which that rule did not change
-(:mod:`newsalert.rules.analysis`).
+(:mod:`newsalert.rules.indexing.analysis`).
 """
 
 from __future__ import annotations
 
 import threading
 
-from newsalert.rules.anchors import BIGRAM_SEP, FIELD_SEP
-from newsalert.rules.key import Key
+from newsalert.rules.indexing.anchors import BIGRAM_SEP, FIELD_SEP
+from newsalert.rules.indexing.key import Key
 
 
 class KeyIds:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from newsalert.errors import ConfigError
-from newsalert.rules.model import Location
+from newsalert.rules.language.model import Location
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,13 +7,13 @@ adjacent stem pair, which the index already keys). Such a rule is a conjunction 
 exactly when every clause has a key present and no negative key is present. Keys are
 stems, stem pairs (``a + BIGRAM_SEP + b``) and wildcard prefixes, of every field or of
 one. Two-word windows and two-operand NEARs of stems add proximity constraints
-(:mod:`newsalert.rules.proximity`).
+(:mod:`newsalert.rules.indexing.proximity`).
 
 :class:`ExactRules` keeps those key forms in fixed-width rows so that all the
 candidate rules of a document are decided in one compiled pass
-(:func:`newsalert.rules.kernels.decide`) instead of one Python check each. Anything
+(:func:`newsalert.rules.indexing.kernels.decide`) instead of one Python check each. Anything
 else (longer windows and phrases, NEAR chains, NOT over a conjunction, more than
-``MAX_LITERALS`` keys) is left to the compiled checks (:mod:`newsalert.rules.program`).
+``MAX_LITERALS`` keys) is left to the compiled checks (:mod:`newsalert.rules.evaluation.program`).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from itertools import chain
 
 import numpy as np
 
-from newsalert.rules.anchors import BIGRAM_SEP
-from newsalert.rules.arrays import BoolArray, IntArray
-from newsalert.rules.kernels import CLAUSE_BITS, NOT_EXACT, PROXIMITY_FLAG, VETO
-from newsalert.rules.key import Key
-from newsalert.rules.model import FIELDS, And, Near, Node, Not, Term, iter_terms, or_terms
-from newsalert.rules.proximity import IdProximity, Proximity, ProximityTable
+from newsalert.rules.indexing.anchors import BIGRAM_SEP
+from newsalert.rules.indexing.arrays import BoolArray, IntArray
+from newsalert.rules.indexing.kernels import CLAUSE_BITS, NOT_EXACT, PROXIMITY_FLAG, VETO
+from newsalert.rules.indexing.key import Key
+from newsalert.rules.indexing.proximity import IdProximity, Proximity, ProximityTable
+from newsalert.rules.language.model import FIELDS, And, Near, Node, Not, Term, iter_terms, or_terms
 
 _ALL_FIELDS = frozenset(FIELDS)
 #: Rules with more keys than this are verified by their compiled checks instead.
@@ -214,7 +214,7 @@ class ExactRules:
     proximity constraints (``proximity``). Then come its literals (0 ends the row), each
     ``key id << CLAUSE_BITS | clause``: the clause's column, or ``VETO`` for a negative
     key. Rule ``r`` fires when all its clauses have a key present, no negative key is,
-    and its proximity constraints hold: :func:`newsalert.rules.kernels.decide`. One row
+    and its proximity constraints hold: :func:`newsalert.rules.indexing.kernels.decide`. One row
     holds all a decision reads, so a candidate costs one or two cache lines.
     """
 

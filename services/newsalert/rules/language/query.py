@@ -10,7 +10,7 @@ Grammar (operators upper-case; lower-case and/or/not are ordinary words)::
     term  := word | word* | "phrase"
 
 A bare word that holds several tokens (``anti-tank``) is a phrase, as in Lucene.
-A query is refused past the limits of :mod:`newsalert.rules.limits` (its length, its
+A query is refused past the limits of :mod:`newsalert.rules.language.limits` (its length, its
 terms, ``NEAR/n`` distances, nesting of parentheses and ``NOT``) before it is parsed
 further, and its messages show terms cut short.
 """
@@ -21,7 +21,7 @@ import re
 from typing import NamedTuple
 
 from newsalert.errors import NewsalertError
-from newsalert.rules.keywords import (
+from newsalert.rules.language.keywords import (
     KeywordError,
     SettingsCache,
     make_term,
@@ -29,14 +29,14 @@ from newsalert.rules.keywords import (
     settings_bucket,
     term_bytes,
 )
-from newsalert.rules.limits import (
+from newsalert.rules.language.limits import (
     MAX_DISTANCE,
     MAX_NESTING,
     MAX_QUERY_CHARS,
     MAX_TERMS_PER_RULE,
     shown,
 )
-from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Term, or_terms
+from newsalert.rules.language.model import FIELDS, And, Near, Node, Not, Or, Term, or_terms
 from newsalert.sizedcache import SizedCache
 
 _NEAR = re.compile(r"NEAR/([0-9]+)")

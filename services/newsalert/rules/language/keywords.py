@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 from newsalert.errors import NewsalertError
-from newsalert.rules.limits import MAX_TERM_WORDS, shown
-from newsalert.rules.model import Term, TermMode, Word
+from newsalert.rules.language.limits import MAX_TERM_WORDS, shown
+from newsalert.rules.language.model import Term, TermMode, Word
 from newsalert.sizedcache import ENTRY_OVERHEAD, CachePool, SizedCache, text_bytes
 from newsalert.text import MAX_TOKEN_CHARS, is_token, normalize, stems, tokenize
 

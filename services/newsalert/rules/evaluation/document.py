@@ -12,7 +12,7 @@ from itertools import compress
 
 from newsalert.analysed import AnalysedArticle, AnalysedText, analyse
 from newsalert.models import Article
-from newsalert.rules.model import FIELDS
+from newsalert.rules.language.model import FIELDS
 
 #: Shared empty result (callers never mutate position lists).
 _NO_POSITIONS: list[int] = []

@@ -2,15 +2,15 @@
 
 One :class:`Evaluation` lives for one document; it memoises every term it evaluated, so
 the many rules sharing a keyword pay for it once. The brute-force oracle
-(:mod:`newsalert.rules.oracle`) implements the same semantics independently.
+(:mod:`newsalert.rules.evaluation.oracle`) implements the same semantics independently.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 
-from newsalert.rules.document import Document, FieldText
-from newsalert.rules.model import And, Near, Node, Not, Or, Rule, Term, Word
+from newsalert.rules.evaluation.document import Document, FieldText
+from newsalert.rules.language.model import And, Near, Node, Not, Or, Rule, Term, Word
 
 
 class Evaluation:

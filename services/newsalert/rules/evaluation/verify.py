@@ -2,7 +2,7 @@
 
 Rules the key forms cannot decide (window keywords of three or more words, longer
 phrases, NEAR over phrases or wildcards, field restrictions, NOT over a conjunction...)
-are compiled into checks (:mod:`newsalert.rules.program`) and verified on each
+are compiled into checks (:mod:`newsalert.rules.evaluation.program`) and verified on each
 document where they are candidates. Only those rules are compiled, which keeps the
 memory and compile time of a large, mostly exact rule set low.
 """
@@ -13,10 +13,10 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from newsalert.rules.document import Document
-from newsalert.rules.model import Near, Node, Not, Rule, Term
-from newsalert.rules.program import Check, FastEvaluation, PrefixesOf, TermTable
-from newsalert.rules.results import RuleMatch
+from newsalert.rules.evaluation.document import Document
+from newsalert.rules.evaluation.program import Check, FastEvaluation, PrefixesOf, TermTable
+from newsalert.rules.evaluation.results import RuleMatch
+from newsalert.rules.language.model import Near, Node, Not, Rule, Term
 
 
 @dataclass(frozen=True, slots=True)

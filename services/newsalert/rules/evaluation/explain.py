@@ -6,9 +6,9 @@ from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from newsalert.rules.document import Document, FieldText
-from newsalert.rules.evaluate import Evaluation, phrase_starts
-from newsalert.rules.model import Near, Node, Not, Rule, Term, Word, iter_terms
+from newsalert.rules.evaluation.document import Document, FieldText
+from newsalert.rules.evaluation.evaluate import Evaluation, phrase_starts
+from newsalert.rules.language.model import Near, Node, Not, Rule, Term, Word, iter_terms
 from newsalert.text import token_spans
 
 

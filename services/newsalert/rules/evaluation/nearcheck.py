@@ -1,6 +1,6 @@
 """NEAR chains of one-word operands, compiled into one flat check per chain.
 
-The general evaluator (:func:`newsalert.rules.evaluate.near_holds`) walks operands,
+The general evaluator (:func:`newsalert.rules.evaluation.evaluate.near_holds`) walks operands,
 terms and words through several calls per position lookup. Most NEAR chains written by
 users (``(envoy OR ambassador) NEAR/5 summon*``) have only one-word terms, stems or
 wildcards; for those the fields, operands and words are laid out once at compile time,
@@ -15,9 +15,9 @@ from bisect import bisect_left
 from collections.abc import Callable, Container
 from typing import Protocol
 
-from newsalert.rules.document import Document, FieldText
-from newsalert.rules.evaluate import near_fields
-from newsalert.rules.model import Near
+from newsalert.rules.evaluation.document import Document, FieldText
+from newsalert.rules.evaluation.evaluate import near_fields
+from newsalert.rules.language.model import Near
 
 
 class NearInput(Protocol):

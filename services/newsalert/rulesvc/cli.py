@@ -14,10 +14,10 @@ from rich.text import Text
 from newsalert.config import Config, load_config
 from newsalert.errors import ConfigError
 from newsalert.models import Article
-from newsalert.rules.document import Document
-from newsalert.rules.explain import Explanation, explain, near_summary
+from newsalert.rules.evaluation.document import Document
+from newsalert.rules.evaluation.explain import Explanation, explain, near_summary
+from newsalert.rules.language.problems import RuleFileError
 from newsalert.rules.lint import lint
-from newsalert.rules.problems import RuleFileError
 
 app = typer.Typer(help="Validate and explain watch rules.", no_args_is_help=True)
 

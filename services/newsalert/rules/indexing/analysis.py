@@ -1,12 +1,12 @@
 """Per-rule analysis for the index, remembered from one compile to the next.
 
 Compiling a rule set derives, for every rule, its anchor clauses
-(:mod:`newsalert.rules.anchors`), its key form and the terms a match of it lists
-(:mod:`newsalert.rules.exact`), which is most of a compile's work. A
+(:mod:`newsalert.rules.indexing.anchors`), its key form and the terms a match of it lists
+(:mod:`newsalert.rules.indexing.exact`), which is most of a compile's work. A
 reload of an edited file gets the very same ``Node`` objects back for the rules that
 did not change (the loader reuses unchanged rules), so their analysis is looked up by
 identity instead of being derived again. Key ids are stable across compiles
-(:class:`newsalert.rules.keyids.KeyIds`), so the analysis holds each rule's arrays
+(:class:`newsalert.rules.indexing.keyids.KeyIds`), so the analysis holds each rule's arrays
 ready (posting slots, exact row, proximity constraints) and a reload costs little more
 than the rules that changed plus concatenating arrays.
 """
@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from newsalert.rules.anchors import AnchorExtractor, CostFn
-from newsalert.rules.exact import KeyForm, exact_row, key_form, matched_terms
-from newsalert.rules.keyids import KeyIds
-from newsalert.rules.model import Node
-from newsalert.rules.postings import anchor_slots
-from newsalert.rules.proximity import IdProximity
+from newsalert.rules.indexing.anchors import AnchorExtractor, CostFn
+from newsalert.rules.indexing.exact import KeyForm, exact_row, key_form, matched_terms
+from newsalert.rules.indexing.keyids import KeyIds
+from newsalert.rules.indexing.postings import anchor_slots
+from newsalert.rules.indexing.proximity import IdProximity
+from newsalert.rules.language.model import Node
 
 #: Anchor clauses the index uses per rule (the two cheapest).
 _CLAUSES = 2
@@ -39,11 +39,11 @@ class Analysis:
     form: KeyForm | None
     #: Positive terms with the row column of their key (empty without a form).
     terms: tuple[tuple[str, int], ...]
-    #: Anchor posting slots (:func:`newsalert.rules.postings.anchor_slots`).
+    #: Anchor posting slots (:func:`newsalert.rules.indexing.postings.anchor_slots`).
     slots: tuple[int, ...]
     #: Whether the rule has a single anchor clause.
     single: bool
-    #: The exact row (:func:`newsalert.rules.exact.exact_row`).
+    #: The exact row (:func:`newsalert.rules.indexing.exact.exact_row`).
     row: tuple[int, ...]
     proximities: tuple[IdProximity, ...]
     ids: KeyIds
@@ -99,5 +99,5 @@ def _analysis(expr: Node, extractor: AnchorExtractor, ids: KeyIds) -> Analysis:
     )
 
 
-#: The process-wide cache used by :class:`newsalert.rules.index.CompiledRules`.
+#: The process-wide cache used by :class:`newsalert.rules.indexing.index.CompiledRules`.
 ANALYSES = AnalysisCache()

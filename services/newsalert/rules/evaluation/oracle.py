@@ -1,15 +1,15 @@
 """The brute-force evaluator: the reference semantics the indexed matcher must equal.
 
-Deliberately naive and independent of :mod:`newsalert.rules.evaluate`: it scans token
+Deliberately naive and independent of :mod:`newsalert.rules.evaluation.evaluate`: it scans token
 lists directly, position by position, with no indexes, memo or pre-filtering. Used by
 tests (property tests, corpus comparison) and by ``bench/match.py`` as the baseline.
 """
 
 from __future__ import annotations
 
-from newsalert.rules.document import Document, FieldText
-from newsalert.rules.model import And, Near, Node, Not, Or, Rule, Term, Word
-from newsalert.rules.results import RuleMatch
+from newsalert.rules.evaluation.document import Document, FieldText
+from newsalert.rules.evaluation.results import RuleMatch
+from newsalert.rules.language.model import And, Near, Node, Not, Or, Rule, Term, Word
 
 
 def brute_force_match(rules: tuple[Rule, ...], doc: Document) -> list[RuleMatch]:
