@@ -24,6 +24,7 @@ differ from the tokens (stored hashes and band keys of running systems depend on
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import unicodedata
@@ -138,6 +139,20 @@ def tokenize(text: str) -> list[str]:
     # One casefold call over the joined tokens instead of one per token; NUL is not a
     # token character and case-folds to itself, so the split is exact.
     return _capped(_SEP.join(raw).casefold().split(_SEP), raw)
+
+
+def tokens_of_sentences(text: str, cut: Iterable[Sentence]) -> list[str] | None:
+    """:func:`tokenize` of ``text`` taken from ``cut`` (its :func:`sentences`) when the two
+    cuts agree, else ``None``.
+
+    They agree on ASCII text without an underscore: both lower-case it (``casefold`` is
+    ``lower`` on ASCII) and keep the runs of letters and digits, in order. Joining the
+    sentences' words then saves a regular-expression pass over the text.
+    """
+    if not text.isascii() or "_" in text:
+        return None
+    tokens = list(itertools.chain.from_iterable(cut))
+    return tokens if len(text) <= MAX_TOKEN_CHARS else _capped(tokens)
 
 
 def _capped(tokens: list[str], raw: list[str] | None = None) -> list[str]:
