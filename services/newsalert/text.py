@@ -289,10 +289,13 @@ def sentences(text: str) -> list[Sentence]:
         folded = _ascii_stand_ins(folded)
     if folded.isascii():
         marked = folded.translate(_ASCII_BREAKS)
+        # The space after an end mark becomes the break; the mark itself is then a
+        # non-word character like any other (a same-length replace is the cheap one).
         for end in ".!?":
-            marked = marked.replace(end + " ", _BREAK)
-        marked = marked.translate(_ASCII_NON_WORD)
-        return [tuple(words) for part in marked.split(_BREAK) if (words := part.split())]
+            if end + " " in marked:
+                marked = marked.replace(end + " ", end + _BREAK)
+        parts = marked.translate(_ASCII_NON_WORD).split(_BREAK)
+        return list(filter(None, map(tuple, map(str.split, parts))))
     return [tuple(words) for part in _SENTENCE_END.split(folded) if (words := _WORD.findall(part))]
 
 
