@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_g
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
 WORD = re.compile(r"[a-z]{4,}")
-CLI = "from newsalert.backtest.command import app; app(prog_name='newsalert backtest')"
+CLI = "from newsalert.backtest.cli import app; app(prog_name='newsalert backtest')"
 
 
 def vocabulary(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
@@ -158,7 +158,7 @@ def breakdown(corpus: Path, rules_path: Path, limit: int) -> None:
     from newsalert.backtest.records import FileSource
     from newsalert.config import load_config
     from newsalert.dedupe.memory import MemoryDedupe
-    from newsalert.matcher.decode import decode_article
+    from newsalert.pipeline.decode import decode_article
     from newsalert.rules import Document
 
     with gzip.open(corpus, "rb") as stream:

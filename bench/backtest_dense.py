@@ -42,7 +42,12 @@ from newsalert.rules import Document
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
-CLI = "from newsalert.backtest.command import app; app(prog_name='newsalert backtest')"
+# A baseline tree may still name the module backtest.command.
+CLI = (
+    "try:\n    from newsalert.backtest.cli import app\n"
+    "except ImportError:\n    from newsalert.backtest.command import app\n"
+    "app(prog_name='newsalert backtest')"
+)
 
 
 def run(rules: Path, data: Path, fmt: str, src: str | None) -> tuple[float, dict[str, float]]:

@@ -53,9 +53,9 @@ from newsalert.config import load_config
 from newsalert.dedupe import DedupeConfig, RedisDedupe
 from newsalert.dedupe.fingerprint import fingerprint
 from newsalert.kafka import ensure_topics, make_producer
-from newsalert.matcher.decode import decode_article
-from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
+from newsalert.pipeline.decode import decode_article
+from newsalert.pipeline.step import ArticlePipeline
 from newsalert.receiver import WebhookInbox
 from newsalert.rules import CompiledRules, Document
 from newsalert.settings import Settings

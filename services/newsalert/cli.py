@@ -16,8 +16,8 @@ import typer
 from pydantic import ValidationError
 
 from newsalert import constants
-from newsalert.backtest.command import app as backtest_app
-from newsalert.backtest.command import replay
+from newsalert.backtest.cli import app as backtest_app
+from newsalert.backtest.cli import replay
 from newsalert.dispatcher.cli import app as deliveries_app
 from newsalert.errors import NewsalertError
 from newsalert.rulesvc.cli import app as rules_app

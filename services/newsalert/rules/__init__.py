@@ -1,6 +1,9 @@
 """The watch-rule language: parse, validate, compile into an index, match, explain.
 
-Pure core: imports no Kafka, Redis or HTTP. Entry points::
+``language`` (the rules and how they are read), ``evaluation`` (whether and why a rule
+matches a document), ``indexing`` (``CompiledRules``: many rules matched at once);
+``ruleset`` and ``lint`` work on a whole rule set. Pure core: imports no Kafka, Redis,
+HTTP or config reader. Entry points::
 
     from newsalert.config import load_config
     compiled = load_config(path, env=os.environ).rules.compile()

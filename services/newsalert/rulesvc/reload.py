@@ -1,18 +1,15 @@
 """Hot reload of the config file, off the hot path.
 
 :class:`RuleReloader` watches the file(s) with the services' one
-:class:`~newsalert.config_watch.ConfigWatcher` (content fingerprint, polled every
-``interval_s``); on a change it loads and compiles the new rule set in a worker thread
-and swaps one reference, so matchers keep using the old compiled set until the new one
-is complete. An invalid file keeps the last good set, logs every problem, and sets
-``newsalert_rules_reload_failing`` to 1 until a good file arrives; so does any other
-error while loading or compiling (the watcher turns it into a failed reload).
+:class:`~newsalert.config.watch.ConfigWatcher`; on a change it loads and compiles the
+new rule set in a worker thread and swaps one reference, so matchers use the old set
+until the new one is complete. An invalid file (or any error while loading or compiling)
+keeps the last good set, logs every problem and sets ``newsalert_rules_reload_failing``.
 
-The load runs in this process, which is safe because what it may cost is bounded
-before the work is done (:mod:`newsalert.rules.language.limits`: file size, alias expansion,
-nesting, query length, terms, rules). A worker process would have to send 100,000
-rules back (pickling costs about what parsing does) and would lose the identity of
-unchanged rules that lets the compile reuse their analysis.
+The load runs in this process because its cost is bounded before the work is done
+(:mod:`newsalert.rules.language.limits`); a worker process would have to pickle every
+rule back and would lose the identity of unchanged rules that lets the compile reuse
+their analysis.
 """
 
 from __future__ import annotations
@@ -26,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from newsalert.config import Config, ConfigLoader, LoadReport
-from newsalert.config_watch import ConfigWatcher
-from newsalert.config_watch import fingerprint as fingerprint
+from newsalert.config.watch import ConfigWatcher
+from newsalert.config.watch import fingerprint as fingerprint
 from newsalert.errors import ConfigError
 from newsalert.gcpause import paused_gc
 from newsalert.rules.indexing.index import CompiledRules

@@ -1,18 +1,13 @@
 """Rules decided by which keys a document contains (and two-word proximities), in bulk.
 
-Many rules need no token positions at all: ``all: [a, b]``, ``any`` lists, ``none``,
-wildcards, two-word phrases (a phrase of two stems is exactly the presence of that
-adjacent stem pair, which the index already keys). Such a rule is a conjunction of
-*clauses* (each an OR of keys) and a set of *negative* keys, and it fires on a document
-exactly when every clause has a key present and no negative key is present. Keys are
-stems, stem pairs (``a + BIGRAM_SEP + b``) and wildcard prefixes, of every field or of
-one. Two-word windows and two-operand NEARs of stems add proximity constraints
-(:mod:`newsalert.rules.indexing.proximity`).
-
-:class:`ExactRules` keeps those key forms in fixed-width rows so that all the
-candidate rules of a document are decided in one compiled pass
-(:func:`newsalert.rules.indexing.kernels.decide`) instead of one Python check each. Anything
-else (longer windows and phrases, NEAR chains, NOT over a conjunction, more than
+Many rules need no token positions: ``all``/``any``/``none`` lists, wildcards, two-word
+phrases (exactly the presence of an adjacent stem pair, which the index keys). Such a
+rule is a conjunction of *clauses* (each an OR of keys: stems, stem pairs, wildcard
+prefixes, of every field or of one) and a set of *negative* keys; two-word windows and
+two-operand NEARs add proximity constraints (:mod:`newsalert.rules.indexing.proximity`).
+:class:`ExactRules` keeps them in fixed-width rows, decided for all candidates of a
+document in one compiled pass (:func:`newsalert.rules.indexing.kernels.decide`). The rest
+(longer windows and phrases, NEAR chains, NOT over a conjunction, more than
 ``MAX_LITERALS`` keys) is left to the compiled checks (:mod:`newsalert.rules.evaluation.program`).
 """
 

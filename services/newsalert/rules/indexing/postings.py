@@ -1,16 +1,12 @@
 """Anchor postings in flat arrays: which rules a document's keys make candidates.
 
-Every rule has two required clauses (a rule with a single clause uses it twice); a rule
-is a candidate when some key of each clause occurs in the document, as in Lucene's
-CoveringQuery with a required count of 2. All postings live in one ``int32`` array of
-rule numbers in CSR form: key ``k`` lists the rules it is a first-clause key of in
-``codes[bounds[2k]:bounds[2k + 1]]`` and those it is a second-clause key of in
-``codes[bounds[2k + 1]:bounds[2k + 2]]``. A rule's postings are given as *slots*:
-``2 * key id`` for a key of its first clause, ``2 * key id + 1`` for one of its second
-(:func:`anchor_slots`).
-Selecting candidates (:func:`newsalert.rules.indexing.kernels.candidate_rules`) is one compiled
-walk over the postings of the keys present in the document: its cost grows with those
-postings, never with the number of rules.
+Every rule has two required clauses (a rule with one clause uses it twice); it is a
+candidate when some key of each clause occurs in the document (Lucene's CoveringQuery
+with a required count of 2). All postings are one ``int32`` array of rule numbers in CSR
+form: key ``k``'s first-clause rules are ``codes[bounds[2k]:bounds[2k + 1]]``, its
+second-clause rules ``codes[bounds[2k + 1]:bounds[2k + 2]]`` (a rule's *slots*, see
+:func:`anchor_slots`). :func:`newsalert.rules.indexing.kernels.candidate_rules` walks the
+postings of the keys present: its cost grows with those postings, never with the rules.
 """
 
 from __future__ import annotations

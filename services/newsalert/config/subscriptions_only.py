@@ -26,14 +26,14 @@ from yaml.events import (
     ScalarEvent,
 )
 
-from newsalert.config import (
+from newsalert.config.loader import (
     declared_version,
     existing_config_files,
     mapping_parser,
     parse_config_yaml,
     read_config_file,
 )
-from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
+from newsalert.config.subscriptions import RawSubscription, validate_subscriptions
 from newsalert.rules.language.problems import Problem, RuleFileError
 from newsalert.subscriptions import Subscription
 

@@ -1,27 +1,13 @@
 """Cut a config text into the items of its top-level ``rules:`` list, without parsing it.
 
-A reload of a big rule file where an analyst changed a few rules should not parse all
-the others again. :func:`split_rule_items` finds the items of the ``rules:`` block list
-with a few C-speed string searches, when the file has the simple shape almost every rule
-file has::
-
-    version: 1            # the head: everything before the first item
-    rules:
-    - id: a               # one item: from its "-" line to the next item's "-" line
-      all: [envoy]
-    - id: b
-      query: summon*
-    subscriptions: ...    # the tail: from the first line at column 0 after the list
-
-It gives up (``None``: the caller parses the whole file) whenever the shape is not
-plain: no single ``rules:`` line at column 0, a list not in block style, anchors or
-aliases (a value could come from another item), line breaks other than ``\\n``, or a line
-inside the list, indented no further than its ``-``, that starts no item. The cut is
-still verified, against a full parse's node tree (:func:`items_match`) or, for a new
-item, by parsing it alone (exactly one complete list item), so each item runs from a
-clean scanner state to a clean state and the file means head, items, tail. Directives and
-document markers can only be in the head and tail, which the caller parses
-(:meth:`~RuleItems.skeleton`).
+A reload after an analyst changed a few rules should not parse all the others again.
+:func:`split_rule_items` finds the items of the ``rules:`` block list with a few string
+searches when the file has the plain shape almost every rule file has: one ``rules:``
+line at column 0, a block list, no anchors or aliases, ``\\n`` line breaks, every line of
+the list inside an item. Otherwise it gives up (``None``: the caller parses the whole
+file). The cut is still verified, against a full parse's node tree (:func:`items_match`)
+or, for a new item, by parsing it alone, so the file means head, items, tail; the head
+and tail, which hold any directives, are parsed by the caller (:meth:`RuleItems.skeleton`).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Generic, TypeVar
 
-from newsalert.config import config_files
+from newsalert.config.loader import config_files
 from newsalert.errors import ConfigError
 from newsalert.rules.language.limits import MAX_FILE_BYTES
 

@@ -30,7 +30,7 @@ from newsalert.backtest.report import BacktestResult
 from newsalert.backtest.ruleload import load_backtest_config
 from newsalert.config import Config
 from newsalert.errors import NewsalertError
-from newsalert.matcher.eventtime import EventTimeBounds
+from newsalert.pipeline.eventtime import EventTimeBounds
 from newsalert.settings import Settings
 from newsalert.timespec import parse_duration, parse_time
 

@@ -22,16 +22,16 @@ from pathlib import Path
 
 import yaml
 
-from newsalert.config_subscriptions import RawSubscription, validate_subscriptions
+from newsalert.config.incremental import MAX_CHANGED_SHARE, ItemMemory, RawRule
+from newsalert.config.ruleitems import RuleItems, items_match, rules_key_at, split_rule_items
+from newsalert.config.subscriptions import RawSubscription, validate_subscriptions
+from newsalert.config.yamlmarks import Marks, load_with_marks
 from newsalert.gcpause import paused_gc
-from newsalert.rules.incremental import MAX_CHANGED_SHARE, ItemMemory, RawRule
 from newsalert.rules.language.limits import MAX_FILE_BYTES, MAX_RULES_PER_FILE, shown
 from newsalert.rules.language.model import Location, Rule
 from newsalert.rules.language.parse import Defaults, RuleParser
 from newsalert.rules.language.problems import Problem, RuleFileError
-from newsalert.rules.ruleitems import RuleItems, items_match, rules_key_at, split_rule_items
 from newsalert.rules.ruleset import RuleSet
-from newsalert.rules.yamlmarks import Marks, load_with_marks
 from newsalert.subscriptions import Subscription
 
 SUPPORTED_VERSION = 1
@@ -124,7 +124,7 @@ class ConfigLoader:
     """Loads the config at ``path`` again and again, re-parsing only what changed.
 
     The first load parses everything, as :func:`load_config`. On a later load, a file
-    whose ``rules:`` list is plain block YAML (see :mod:`newsalert.rules.ruleitems`) is
+    whose ``rules:`` list is plain block YAML (see :mod:`newsalert.config.ruleitems`) is
     parsed without its rule items; every item whose text is unchanged since the last good
     load gets the same :class:`Rule` object back and only the other items are parsed, on
     their own but with their real positions. Whenever that does not apply (changed

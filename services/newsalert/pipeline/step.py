@@ -33,8 +33,8 @@ from newsalert.dedupe.contract import (
     DedupeStore,
     lane_ms,
 )
-from newsalert.matcher.lanes import RepeatLanes
 from newsalert.models import Alert, Article, ArticleRef, RuleRef
+from newsalert.pipeline.lanes import RepeatLanes
 from newsalert.rules import CompiledRules, Document, RuleMatch
 
 

@@ -1,18 +1,13 @@
 """Reuse the rules of unchanged rule items when a config file is loaded again.
 
-Parsing a large file whole and rebuilding every :class:`Rule` is the slow part of a
-reload, and after an analyst edits one rule nearly all of it is wasted.
-:class:`ItemMemory` remembers, for one file's last good load, the exact text of each
-item of its ``rules:`` list (cut by :mod:`newsalert.rules.ruleitems`) and the
-:class:`Rule` it produced. On the next load, an item whose text is unchanged gets that
-very ``Rule`` back (moved to its new line when lines were added or removed above it),
-so the compile's per-rule analysis, remembered by expression identity, is reused too;
-only changed items are parsed, each on its own with its real line numbers, so their
-errors name the right line and column.
-
-A remembered rule depends on its item's text, the file's name and the defaults, and on
-nothing else (items hold no anchors or aliases, see :mod:`~newsalert.rules.ruleitems`):
-the caller checks the defaults and keeps one memory per file.
+After an analyst edits one rule, parsing the whole file again is mostly wasted work.
+:class:`ItemMemory` remembers, for one file's last good load, the text of each item of
+its ``rules:`` list (cut by :mod:`newsalert.config.ruleitems`) and the :class:`Rule` it
+produced. An unchanged item gets that very ``Rule`` back (moved to its new line), so the
+compile reuses its analysis too; a changed item is parsed alone with its real line
+numbers. A remembered rule depends only on its item's text, the file's name and the
+defaults (items hold no anchors or aliases): the caller checks the defaults and keeps
+one memory per file.
 """
 
 from __future__ import annotations
@@ -22,11 +17,11 @@ from typing import Any
 
 import yaml
 
+from newsalert.config.ruleitems import RuleItems
+from newsalert.config.yamlmarks import Marks, load_with_marks
 from newsalert.rules.language.model import Location, Rule
 from newsalert.rules.language.parse import Defaults, RuleParser
 from newsalert.rules.language.problems import Problem
-from newsalert.rules.ruleitems import RuleItems
-from newsalert.rules.yamlmarks import Marks, load_with_marks
 
 #: One item of a file's rules list: ``(parser, list, index in it, 1-based place in the
 #: file's list)`` to parse, or a ``Rule`` reused from an earlier load of the same text.

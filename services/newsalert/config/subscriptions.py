@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from newsalert.config.yamlmarks import Marks
 from newsalert.rules.language.model import Location
 from newsalert.rules.language.problems import Problem
-from newsalert.rules.yamlmarks import Marks
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.endpoint import EndpointURLError, check_endpoint_url
 

@@ -1,24 +1,15 @@
 """Load YAML fast while still being able to say where each value was written.
 
-PyYAML's plain ``safe_load`` forgets positions and silently keeps the last of two equal
-keys; config errors must name the line and column, and a repeated key is a mistake.
+Config errors must name the line and column, and a repeated key is a mistake; PyYAML's
+``safe_load`` forgets positions and silently keeps the last of two equal keys. Here
+libyaml builds the node tree (which carries every position) and :func:`load_with_marks`
+turns it into plain ``dict``/``list`` objects in one tight loop, remembering which node
+each container came from; :meth:`Marks.of` reads a position only when one is asked for.
 
-libyaml (``yaml.CSafeLoader``'s parser and composer, in C) builds the node tree, which
-carries every position; PyYAML's Python constructor then turns it into Python objects at
-several times the cost of the parse. :func:`load_with_marks` replaces that constructor
-with one tight loop that builds plain ``dict``/``list`` objects and remembers which node
-each container came from. Positions are read from the nodes only when asked for
-(:meth:`Marks.of`: an error to report, or a rule's own location), so a valid file pays
-for no marks it does not use.
-
-The result equals PyYAML's ``SafeLoader`` result (YAML 1.1 types, anchors and aliases,
-``<<`` merge keys, explicit tags), except that a duplicate key is recorded (last value
-wins, as in PyYAML), an unhashable key becomes its ``str``, and a document is refused
-(:class:`YAMLLimitError`) when it nests deeper than ``max_depth`` or when its aliases
-would expand it by more than ``max_alias_nodes`` nodes: a few hundred bytes of aliases
-("billion laughs") are otherwise billions of values for whoever walks or prints them.
-A scalar PyYAML cannot construct (an integer of thousands of digits) is a
-:class:`yaml.constructor.ConstructorError` with its position.
+The result equals ``SafeLoader``'s (YAML 1.1 types, anchors, aliases, merge keys, tags),
+except that a duplicate key is recorded, an unhashable key becomes its ``str``, and a
+document nesting deeper than ``max_depth`` or whose aliases would expand it by more than
+``max_alias_nodes`` nodes ("billion laughs") is refused (:class:`YAMLLimitError`).
 """
 
 from __future__ import annotations
@@ -216,7 +207,7 @@ class _Builder:
         self.max_depth = max_depth
         # Only a document with anchors can reuse a node; then each node is built once
         # (PyYAML semantics: an alias is the same object), a node inside itself is an
-        # error (as with PyYAML's marking constructor before), merge keys may appear.
+        # error (as PyYAML's constructor makes it), merge keys may appear.
         self.memo: dict[Node, Any] | None = {} if shared else None
         self.nodes: dict[int, Node] = {}
         self.duplicates: dict[int, list[tuple[Any, int, int]]] = {}
