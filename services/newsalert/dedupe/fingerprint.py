@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -37,8 +38,6 @@ from newsalert.text import Sentence, sentences
 _MASK64 = (1 << 64) - 1
 _hash64 = xxhash.xxh3_64_intdigest
 _EMPTY = np.uint64(_MASK64)
-# Probes densification tries vectorised before it looks at a bin's whole sequence.
-_FIRST_PROBES = 8
 
 #: Version of the hashing scheme: bumped whenever the same text gets different buckets or
 #: sentence digests (1: blake2b per shingle, 2: XXH3-64). Buckets of different schemes
@@ -152,14 +151,12 @@ def _mix(value: int) -> int:
 
 
 @functools.cache
-def _probe_order(bins: int) -> NDArray[np.intp]:
-    """For each bin (a row), the fixed pseudo-random sequence of bins densification
-    borrows from."""
-    return np.array(
-        [[_mix((slot << 32) | attempt) % bins for attempt in range(1, 4 * bins + 1)]
-         for slot in range(bins)],
-        dtype=np.intp,
-    )  # fmt: skip
+def _probe_order(bins: int) -> tuple[tuple[int, ...], ...]:
+    """For each bin, the fixed pseudo-random sequence of bins densification borrows from."""
+    return tuple(
+        tuple(_mix((slot << 32) | attempt) % bins for attempt in range(1, 4 * bins + 1))
+        for slot in range(bins)
+    )
 
 
 def _hashes(items: Iterable[str], count: int) -> NDArray[np.uint64]:
@@ -167,59 +164,39 @@ def _hashes(items: Iterable[str], count: int) -> NDArray[np.uint64]:
     return np.fromiter(map(_hash64, map(str.encode, items)), dtype=np.uint64, count=count)
 
 
-def _sketch(hashes: NDArray[np.uint64], bins: int) -> NDArray[np.uint64] | None:
-    """One-permutation MinHash of ``hashes`` with optimal densification (vectorised)."""
+def _sketch(hashes: NDArray[np.uint64], bins: int) -> list[int] | None:
+    """One-permutation MinHash of ``hashes`` with optimal densification.
+
+    The bin minima are one vectorised pass; the few empty bins of a short text are
+    filled in Python (a handful of list probes costs less than more array calls).
+    """
     if not hashes.size:
         return None
     values, slots = np.divmod(hashes, np.uint64(bins))
-    minima = np.full(bins, _EMPTY, dtype=np.uint64)
-    np.minimum.at(minima, slots, values)
-    # With two or more bins no value reaches _EMPTY, so it marks the empty bins; one bin
-    # is never empty here.
-    empty = np.flatnonzero(minima == _EMPTY) if bins > 1 else np.empty(0, dtype=np.intp)
-    if not empty.size:
+    table = np.full(bins, _EMPTY, dtype=np.uint64)
+    np.minimum.at(table, slots, values)
+    minima: list[int] = table.tolist()
+    # With two or more bins no value reaches the empty mark; one bin is never empty here.
+    if bins == 1 or _MASK64 not in minima:
         return minima
-    # Each empty bin takes the minimum of the first non-empty bin of its probe sequence.
-    # Most find one among the first few probes; the rest look further, and the very few
-    # left after the whole precomputed sequence (tiny sets) continue it one by one.
-    dense = minima.copy()
-    order = _probe_order(bins)
-    for width in (_FIRST_PROBES, order.shape[1]):
-        probes = order[empty, :width]
-        usable = minima[probes] != _EMPTY
-        first = usable.argmax(axis=1)
-        rows = np.arange(empty.size)
-        found = usable[rows, first]
-        dense[empty[found]] = minima[probes[rows, first][found]]
-        empty = empty[~found]
-        if not empty.size:
-            return dense
-    for slot in empty.tolist():
-        attempt = order.shape[1]
-        while True:
+    probes = _probe_order(bins)
+    filled = list(minima)
+    for slot, value in enumerate(minima):
+        if value != _MASK64:
+            continue
+        # The first non-empty bin of the slot's probe sequence, found in C.
+        value = next(filter(_MASK64.__ne__, map(minima.__getitem__, probes[slot])), _MASK64)
+        attempt = len(probes[slot])
+        while value == _MASK64:  # only for sets far smaller than ``bins``
             attempt += 1
-            source = _mix((slot << 32) | attempt) % bins
-            if minima[source] != _EMPTY:
-                dense[slot] = minima[source]
-                break
-    return dense
+            value = minima[_mix((slot << 32) | attempt) % bins]
+        filled[slot] = value
+    return filled
 
 
 def sketch(items: set[str], bins: int) -> list[int] | None:
     """One-permutation MinHash of ``items`` with optimal densification; ``None`` if empty."""
-    signature = _sketch(_hashes(items, len(items)), bins)
-    return None if signature is None else signature.tolist()
-
-
-def _buckets(signature: NDArray[np.uint64], params: FingerprintParams) -> tuple[str, ...]:
-    width = params.rows * 8
-    packed = signature[: params.bins].astype("<u8", copy=False).tobytes()
-    digest = xxhash.xxh3_64_hexdigest if params.bucket_bytes <= 8 else xxhash.xxh3_128_hexdigest
-    chars = params.bucket_bytes * 2
-    return tuple(
-        digest(packed[start : start + width])[:chars]
-        for start in range(0, params.bands * width, width)
-    )
+    return _sketch(_hashes(items, len(items)), bins)
 
 
 def band_buckets(signature: Sequence[int], params: FingerprintParams) -> tuple[str, ...]:
@@ -228,7 +205,14 @@ def band_buckets(signature: Sequence[int], params: FingerprintParams) -> tuple[s
     The bucket is the first ``bucket_bytes`` bytes of the XXH3 digest (64-bit, or
     128-bit for buckets wider than 8 bytes) of the band's bins packed little-endian.
     """
-    return _buckets(np.asarray(signature, dtype=np.uint64), params)
+    width = params.rows * 8
+    packed = struct.pack(f"<{params.bins}Q", *signature[: params.bins])
+    digest = xxhash.xxh3_64_hexdigest if params.bucket_bytes <= 8 else xxhash.xxh3_128_hexdigest
+    chars = params.bucket_bytes * 2
+    return tuple(
+        digest(packed[start : start + width])[:chars]
+        for start in range(0, params.bands * width, width)
+    )
 
 
 def fingerprint(
@@ -247,7 +231,7 @@ def fingerprint(
         return Fingerprint(buckets=(), shingles=0)
     hashes.sort()
     distinct = 1 + int(np.count_nonzero(hashes[1:] != hashes[:-1]))
-    return Fingerprint(buckets=_buckets(signature, params), shingles=distinct)
+    return Fingerprint(buckets=band_buckets(signature, params), shingles=distinct)
 
 
 def estimated_jaccard(first: list[int], second: list[int]) -> float:
