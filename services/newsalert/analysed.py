@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from functools import cached_property
 
 from newsalert.models import Article
 from newsalert.text import (
@@ -30,59 +28,82 @@ from newsalert.text import (
 )
 
 
-@dataclass(frozen=True)
 class AnalysedText:
-    """One field's text cut for matching. The lists are shared: never mutate them."""
+    """One field's text cut for matching. The lists are shared: never mutate them.
 
-    text: str
-    #: The tokens when already known (equal to ``tokenize(text)``).
-    known_tokens: list[str] | None = field(default=None, repr=False, compare=False)
+    Each part is computed on first use and then fixed (slots rather than
+    ``functools.cached_property``, whose lock costs more than the work for short texts).
+    """
 
-    @cached_property
+    __slots__ = ("_spans", "_stems", "_tokens", "text")
+
+    def __init__(self, text: str, tokens: list[str] | None = None) -> None:
+        """``tokens``: the tokens when already known (equal to ``tokenize(text)``)."""
+        self.text = text
+        self._tokens = tokens
+        self._stems: list[str] | None = None
+        self._spans: list[tuple[str, int, int]] | None = None
+
+    @property
     def tokens(self) -> list[str]:
         """:func:`~newsalert.text.tokenize` of the text."""
-        return tokenize(self.text) if self.known_tokens is None else self.known_tokens
+        if self._tokens is None:
+            self._tokens = tokenize(self.text)
+        return self._tokens
 
-    @cached_property
+    @property
     def stems(self) -> list[str]:
         """The stem of each token, in order."""
-        return stems(self.tokens)
+        if self._stems is None:
+            self._stems = stems(self.tokens)
+        return self._stems
 
-    @cached_property
+    @property
     def spans(self) -> list[tuple[str, int, int]]:
         """:func:`~newsalert.text.token_spans` of the text (offsets for explanations)."""
-        return token_spans(self.text)
+        if self._spans is None:
+            self._spans = token_spans(self.text)
+        return self._spans
 
 
-@dataclass(frozen=True)
 class AnalysedArticle:
     """An :class:`Article` with its text cut for matching and dedupe (each part once)."""
 
-    article: Article
+    __slots__ = ("_body", "_sentences", "_title", "article")
 
-    @cached_property
+    def __init__(self, article: Article) -> None:
+        self.article = article
+        self._title: AnalysedText | None = None
+        self._body: AnalysedText | None = None
+        self._sentences: tuple[Sentence, ...] | None = None
+
+    @property
     def title(self) -> AnalysedText:
         """The title, cut for matching."""
-        return AnalysedText(self.article.title)
+        if self._title is None:
+            self._title = AnalysedText(self.article.title)
+        return self._title
 
-    @cached_property
+    @property
     def body(self) -> AnalysedText:
         """The body, cut for matching.
 
         When its dedupe sentences were cut already (the pipeline checks dedupe before it
         matches), the tokens are taken from them where the two cuts agree.
         """
-        body = self.article.body
-        cut: tuple[Sentence, ...] | None = self.__dict__.get("sentences")
-        if cut is None or not body:
-            return AnalysedText(body)
-        return AnalysedText(body, tokens_of_sentences(body, cut))
+        if self._body is None:
+            body, cut = self.article.body, self._sentences
+            known = tokens_of_sentences(body, cut) if cut is not None and body else None
+            self._body = AnalysedText(body, known)
+        return self._body
 
-    @cached_property
+    @property
     def sentences(self) -> tuple[Sentence, ...]:
         """Dedupe's sentences of the body, or of the title when the body is empty."""
-        article = self.article
-        return tuple(sentences(article.body or article.title))
+        if self._sentences is None:
+            article = self.article
+            self._sentences = tuple(sentences(article.body or article.title))
+        return self._sentences
 
     def body_words(self) -> Iterator[str] | None:
         """The body's words as the exact-duplicate body hash normalises them.
