@@ -1,4 +1,4 @@
-"""Text normalisation shared by rules and documents: tokens, case folding, stems.
+r"""Text normalisation shared by rules, documents and dedupe: tokens, stems, sentences.
 
 Text is normalised before it is cut into tokens, for articles and rule keywords alike:
 format characters (Unicode category Cf: zero-width space and joiners, soft hyphen, word
@@ -15,10 +15,16 @@ article could otherwise fill the caches with megabytes of them). Positions count
 token; there is no stop-word removal. Stems come from the Snowball English stemmer
 (Porter2, PyStemmer) behind a process-wide cache bounded by bytes, because news
 vocabulary repeats heavily and a dict lookup is several times cheaper than a stemmer call.
+
+Dedupe cuts the same text its own way (:func:`sentences`): NFKC without removing format
+characters, case-folded as a whole, ``\w`` words (underscore included) per sentence. Its
+words are what body hashes and fingerprints cover, so they stay as they are even where they
+differ from the tokens (stored hashes and band keys of running systems depend on them).
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import unicodedata
@@ -46,6 +52,25 @@ _SEP: Final = "\x00"
 # Hangul vowel and trailing consonant jamo compose with the syllable before them
 # (algorithmically, so they are in no decomposition table).
 _HANGUL_SECONDS: Final = (range(0x1161, 0x1176), range(0x11A8, 0x11C3))
+
+#: One sentence of :func:`sentences`: its words in order.
+Sentence = tuple[str, ...]
+
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?])\s+|\n+")
+_WORD: Final = re.compile(r"\w+")
+_BREAK: Final = "\x00"
+_SPACE: Final = re.compile(r"\s")
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+# ASCII fast path of ``sentences``: a line break becomes a sentence break, every other
+# whitespace character a space, and (after ``.!?`` + space became breaks) every non-word
+# character too, so ``str.split`` yields exactly the ``\w+`` runs.
+_ASCII_BREAKS: Final = str.maketrans(
+    {code: _BREAK if code == 10 else " " for code in range(128) if chr(code).isspace()}
+    | {0: "\x01"}  # a NUL in the text is a word separator, not a break
+)
+_ASCII_NON_WORD: Final = str.maketrans(
+    {code: " " for code in range(1, 128) if not (chr(code).isalnum() or chr(code) == "_")}
+)
 
 _stemmer = Stemmer.Stemmer("english")
 _stem_cache: SizedCache[str, str] = SizedCache(STEM_CACHE_BYTES)
@@ -114,6 +139,20 @@ def tokenize(text: str) -> list[str]:
     # One casefold call over the joined tokens instead of one per token; NUL is not a
     # token character and case-folds to itself, so the split is exact.
     return _capped(_SEP.join(raw).casefold().split(_SEP), raw)
+
+
+def tokens_of_sentences(text: str, cut: Iterable[Sentence]) -> list[str] | None:
+    """:func:`tokenize` of ``text`` taken from ``cut`` (its :func:`sentences`) when the two
+    cuts agree, else ``None``.
+
+    They agree on ASCII text without an underscore: both lower-case it (``casefold`` is
+    ``lower`` on ASCII) and keep the runs of letters and digits, in order. Joining the
+    sentences' words then saves a regular-expression pass over the text.
+    """
+    if not text.isascii() or "_" in text:
+        return None
+    tokens = list(itertools.chain.from_iterable(cut))
+    return tokens if len(text) <= MAX_TOKEN_CHARS else _capped(tokens)
 
 
 def _capped(tokens: list[str], raw: list[str] | None = None) -> list[str]:
@@ -236,6 +275,41 @@ def stems(tokens: Iterable[str]) -> list[str]:
         return list(map(_stem_cache.__getitem__, tokens))
     except KeyError:
         return [stem(token) for token in tokens]
+
+
+def sentences(text: str) -> list[Sentence]:
+    r"""The sentences of ``text`` as word tuples (NFKC, casefolded); empty ones dropped.
+
+    A sentence ends at whitespace after ``.``, ``!`` or ``?`` and at a line break; words
+    are ``\w+`` runs. ASCII text (NFKC leaves it unchanged) takes an exact fast path of
+    ``str`` methods instead of two regular expressions.
+    """
+    folded = (text if text.isascii() else unicodedata.normalize("NFKC", text)).casefold()
+    if not folded.isascii():
+        folded = _ascii_stand_ins(folded)
+    if folded.isascii():
+        marked = folded.translate(_ASCII_BREAKS)
+        # The space after an end mark becomes the break; the mark itself is then a
+        # non-word character like any other (a same-length replace is the cheap one).
+        for end in ".!?":
+            if end + " " in marked:
+                marked = marked.replace(end + " ", end + _BREAK)
+        parts = marked.translate(_ASCII_NON_WORD).split(_BREAK)
+        return list(filter(None, map(tuple, map(str.split, parts))))
+    return [tuple(words) for part in _SENTENCE_END.split(folded) if (words := _WORD.findall(part))]
+
+
+def _ascii_stand_ins(folded: str) -> str:
+    r"""``folded`` with each non-ASCII character that is no ``\w`` character replaced by an
+    ASCII one the sentence and word rules treat alike: a space for whitespace, a comma for
+    anything else (``£``, ``€``, curly quotes, dashes). Then news text with no non-ASCII
+    letter takes the ASCII path of :func:`sentences`; text with one is returned unchanged.
+    """
+    for char in set(_NON_ASCII.findall(folded)):
+        if _WORD.match(char):
+            return folded
+        folded = folded.replace(char, " " if _SPACE.match(char) else ",")
+    return folded
 
 
 def is_token(text: str) -> bool:

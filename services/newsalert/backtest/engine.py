@@ -134,7 +134,7 @@ class Arm:
         if (outcome.verdict.reason or "").startswith("same-"):
             self.duplicates += 1
         if outcome.duplicate:
-            doc = Document.from_article(article)
+            doc = Document.from_analysed(outcome.analysed)
             matches = self.compiled.match(doc)
         else:
             matches = outcome.matches
@@ -160,7 +160,7 @@ class Arm:
             if len(state.sample_from) < self._options.samples:
                 state.sample_from.append(PendingSample(article, event_time, tuple(alert.matched)))
         if profile:
-            doc = doc or Document.from_article(article)
+            doc = doc or Document.from_analysed(outcome.analysed)
             self._profile(doc)
             if self._options.verify:
                 self._verify(article.id, doc, matches)

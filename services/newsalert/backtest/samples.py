@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.models import Article
 from newsalert.rules import Document, Rule
 from newsalert.rules.evaluation.explain import positive_hits
-from newsalert.text import token_spans
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +84,13 @@ class Samples:
                 by_article.setdefault(id(pending.article), []).append((rule_id, rank, pending))
         done: dict[tuple[str, int], Sample] = {}
         for group in by_article.values():
-            article = group[0][2].article
-            doc = Document.from_article(article)
-            spans = {"title": token_spans(article.title), "body": token_spans(article.body)}
+            analysed = analyse(group[0][2].article)
+            doc = Document.from_analysed(analysed)
             for rule_id, rank, pending in group:
                 rule = self._rule_of(rule_id)
                 assert rule is not None  # has() checked it
                 done[rule_id, rank] = sample_of(
-                    rule, article, pending.time, pending.matched, doc=doc, spans=spans
+                    rule, analysed, pending.time, pending.matched, doc=doc
                 )
         for (rule_id, _rank), sample in sorted(done.items(), key=lambda item: item[0]):
             self._explained[rule_id].append(sample)
@@ -100,19 +99,23 @@ class Samples:
 
 def sample_of(
     rule: Rule,
-    article: Article,
+    article: Article | AnalysedArticle,
     time: datetime,
     matched: tuple[str, ...],
     *,
     doc: Document | None = None,
-    spans: dict[str, list[tuple[str, int, int]]] | None = None,
 ) -> Sample:
-    """The headline of ``article`` and a body snippet, with ``rule``'s positive hits marked."""
-    if spans is None:
-        spans = {"title": token_spans(article.title), "body": token_spans(article.body)}
+    """The headline of ``article`` and a body snippet, with ``rule``'s positive hits marked.
+
+    When several rules are explained on one article, pass its :class:`AnalysedArticle`
+    and its ``doc``: it is then normalised and cut into spans once for all of them.
+    """
+    analysed = analyse(article)
+    article = analysed.article
+    spans = {"title": analysed.title.spans, "body": analysed.body.spans}
     title_spans: list[tuple[int, int]] = []
     body_spans: list[tuple[int, int]] = []
-    for hit in positive_hits(rule, doc or Document.from_article(article), spans):
+    for hit in positive_hits(rule, doc or Document.from_analysed(analysed), spans):
         (title_spans if hit.field == "title" else body_spans).append((hit.start, hit.end))
     snippet, snippet_marks = _snippet(article.body, _merge(article.body, body_spans))
     return Sample(

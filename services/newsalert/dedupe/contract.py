@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
 
+from newsalert.analysed import AnalysedArticle
 from newsalert.dedupe.fingerprint import FingerprintParams
 from newsalert.errors import NewsalertError, RedisUnavailableError
 from newsalert.models import Article, alert_id, stable_id
@@ -174,8 +175,14 @@ class DedupeStore(Protocol):
     abandon the rest (whose verdicts assumed the abandoned articles would commit).
     """
 
-    async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
-        """Classify ``article`` (exact duplicate or not) and assign its story id."""
+    async def check_article(
+        self, article: Article | AnalysedArticle, event_time: datetime
+    ) -> ArticleVerdict:
+        """Classify ``article`` (exact duplicate or not) and assign its story id.
+
+        An :class:`~newsalert.analysed.AnalysedArticle` lends the store its sentences
+        and body words, so text the matcher already cut is not cut again.
+        """
         ...
 
     async def claim_alerts(
@@ -208,7 +215,7 @@ class DedupeStore(Protocol):
         ...
 
     async def check_articles(
-        self, items: Sequence[tuple[Article, datetime]]
+        self, items: Sequence[tuple[Article | AnalysedArticle, datetime]]
     ) -> list[ArticleVerdict]:
         """:meth:`check_article` for each item, in order, as if each earlier non-duplicate
         item had been committed before the next was checked."""

@@ -14,39 +14,30 @@ near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measure
 
 Hashes are XXH3-64 (``xxhash``, seed 0): stable across processes, machines and Python
 versions (never Python's salted ``hash()``) and about ten times cheaper per shingle than
-blake2b. Shingles are hashed in bulk (``map`` over the set) and the per-bin minima kept
-in one tight loop; that loop is the only Python-level work per shingle.
+blake2b. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
+array; bin minima and densification are array operations, so no Python bytecode runs per
+shingle. The sentences come from :func:`newsalert.text.sentences` (an
+:class:`~newsalert.analysed.AnalysedArticle` cuts them once per article).
 """
 
 from __future__ import annotations
 
 import functools
 import itertools
-import re
 import struct
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import xxhash
+from numpy.typing import NDArray
 
 from newsalert.models import Article
+from newsalert.text import Sentence, sentences
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-_WORD = re.compile(r"\w+")
-_BREAK = "\x00"
-# ASCII fast path of ``sentences``: a line break becomes a sentence break, every other
-# whitespace character a space, and (after ``.!?`` + space became breaks) every non-word
-# character too, so ``str.split`` yields exactly the ``\w+`` runs.
-_ASCII_BREAKS = str.maketrans(
-    {code: _BREAK if code == 10 else " " for code in range(128) if chr(code).isspace()}
-    | {0: "\x01"}  # a NUL in the text is a word separator, not a break
-)
-_ASCII_NON_WORD = str.maketrans(
-    {code: " " for code in range(1, 128) if not (chr(code).isalnum() or chr(code) == "_")}
-)
 _MASK64 = (1 << 64) - 1
 _hash64 = xxhash.xxh3_64_intdigest
+_EMPTY = np.uint64(_MASK64)
 
 #: Version of the hashing scheme: bumped whenever the same text gets different buckets or
 #: sentence digests (1: blake2b per shingle, 2: XXH3-64). Buckets of different schemes
@@ -95,34 +86,10 @@ class Fingerprint:
     shingles: int
 
 
-Sentence = tuple[str, ...]
-
-
-def sentences(text: str) -> list[Sentence]:
-    r"""The sentences of ``text`` as word tuples (NFKC, casefolded); empty ones dropped.
-
-    A sentence ends at whitespace after ``.``, ``!`` or ``?`` and at a line break; words
-    are ``\w+`` runs. ASCII text (NFKC leaves it unchanged) takes an exact fast path of
-    ``str`` methods instead of two regular expressions.
-    """
-    folded = (text if text.isascii() else unicodedata.normalize("NFKC", text)).casefold()
-    if folded.isascii():
-        marked = folded.translate(_ASCII_BREAKS)
-        for end in ".!?":
-            marked = marked.replace(end + " ", _BREAK)
-        marked = marked.translate(_ASCII_NON_WORD)
-        return [tuple(words) for part in marked.split(_BREAK) if (words := part.split())]
-    return [tuple(words) for part in _SENTENCE_END.split(folded) if (words := _WORD.findall(part))]
-
-
-def body_words(article: Article, parts: list[Sentence]) -> Iterator[str] | None:
-    """The normalised body words, when ``parts`` are the sentences of ``article.body``.
-
-    ``sentences(article.body or article.title)`` splits only at whitespace, so its words
-    in order are exactly the words :func:`~newsalert.dedupe.canonical.normalised_text`
-    hashes; passing them to ``exact_digests`` saves normalising the body twice. ``None``
-    when the body is empty (``parts`` then came from the title).
-    """
+def body_words(article: Article, parts: Sequence[Sentence]) -> Iterator[str] | None:
+    """The normalised body words, when ``parts`` are the sentences of ``article.body``
+    (see :meth:`newsalert.analysed.AnalysedArticle.body_words`); ``None`` when the body
+    is empty (``parts`` then came from the title)."""
     return itertools.chain.from_iterable(parts) if article.body else None
 
 
@@ -131,7 +98,7 @@ def sentence_digest(sentence: Sentence) -> str:
     return xxhash.xxh3_64_hexdigest(" ".join(sentence).encode())
 
 
-def edge_digests(parts: list[Sentence], params: FingerprintParams) -> tuple[str, ...]:
+def edge_digests(parts: Sequence[Sentence], params: FingerprintParams) -> tuple[str, ...]:
     """Digests of the first ``edge_head`` and last ``edge_tail`` sentences (each once).
 
     Bylines, datelines, sign-offs, copyright and newsletter lines live at the edges of
@@ -145,21 +112,29 @@ def edge_digests(parts: list[Sentence], params: FingerprintParams) -> tuple[str,
     return tuple(dict.fromkeys(sentence_digest(parts[i]) for i in chosen))
 
 
-def sentence_shingles(
-    parts: list[Sentence], words: int, skip: frozenset[str] = frozenset()
-) -> set[str]:
-    """Word ``words``-shingles inside each sentence, leaving out sentences in ``skip``."""
-    out: set[str] = set()
+def _shingle_list(
+    parts: Sequence[Sentence], words: int, skip: frozenset[str] = frozenset()
+) -> list[str]:
+    """Every word ``words``-shingle inside each sentence, in order, repeats kept (the
+    sketch's minima do not see repeats, and a list is cheaper to fill than a set)."""
+    out: list[str] = []
     for tokens in parts:
         if skip and sentence_digest(tokens) in skip:
             continue
         if len(tokens) <= words:
             if len(tokens) > 1:
-                out.add(" ".join(tokens))
+                out.append(" ".join(tokens))
             continue
         # zip of the shifted tuples yields every window in C; no per-shingle slicing.
-        out.update(map(" ".join, zip(*(tokens[i:] for i in range(words)), strict=False)))
+        out += map(" ".join, zip(*(tokens[i:] for i in range(words)), strict=False))
     return out
+
+
+def sentence_shingles(
+    parts: Sequence[Sentence], words: int, skip: frozenset[str] = frozenset()
+) -> set[str]:
+    """Word ``words``-shingles inside each sentence, leaving out sentences in ``skip``."""
+    return set(_shingle_list(parts, words, skip))
 
 
 def shingles(text: str, words: int) -> set[str]:
@@ -184,35 +159,47 @@ def _probe_order(bins: int) -> tuple[tuple[int, ...], ...]:
     )
 
 
+def _hashes(items: Iterable[str], count: int) -> NDArray[np.uint64]:
+    """The 64-bit hash of each item (one C-level pass: encode, hash, store)."""
+    return np.fromiter(map(_hash64, map(str.encode, items)), dtype=np.uint64, count=count)
+
+
+def _sketch(hashes: NDArray[np.uint64], bins: int) -> list[int] | None:
+    """One-permutation MinHash of ``hashes`` with optimal densification.
+
+    The bin minima are one vectorised pass; the few empty bins of a short text are
+    filled in Python (a handful of list probes costs less than more array calls).
+    """
+    if not hashes.size:
+        return None
+    values, slots = np.divmod(hashes, np.uint64(bins))
+    table = np.full(bins, _EMPTY, dtype=np.uint64)
+    np.minimum.at(table, slots, values)
+    minima: list[int] = table.tolist()
+    # With two or more bins no value reaches the empty mark; one bin is never empty here.
+    if bins == 1 or _MASK64 not in minima:
+        return minima
+    probes = _probe_order(bins)
+    filled = list(minima)
+    for slot, value in enumerate(minima):
+        if value != _MASK64:
+            continue
+        # The first non-empty bin of the slot's probe sequence, found in C.
+        value = next(filter(_MASK64.__ne__, map(minima.__getitem__, probes[slot])), _MASK64)
+        attempt = len(probes[slot])
+        while value == _MASK64:  # only for sets far smaller than ``bins``
+            attempt += 1
+            value = minima[_mix((slot << 32) | attempt) % bins]
+        filled[slot] = value
+    return filled
+
+
 def sketch(items: set[str], bins: int) -> list[int] | None:
     """One-permutation MinHash of ``items`` with optimal densification; ``None`` if empty."""
-    if not items:
-        return None
-    empty = _MASK64 + 1
-    minima = [empty] * bins
-    for hashed in map(_hash64, map(str.encode, items)):
-        slot = hashed % bins
-        value = hashed // bins
-        if value < minima[slot]:
-            minima[slot] = value
-    if empty in minima:
-        probes = _probe_order(bins)
-        filled = list(minima)
-        for slot, value in enumerate(minima):
-            if value != empty:
-                continue
-            # The first non-empty bin of the slot's probe sequence, found in C.
-            value = next(filter(empty.__ne__, map(minima.__getitem__, probes[slot])), empty)
-            attempt = len(probes[slot])
-            while value == empty:  # only for sets far smaller than ``bins``
-                attempt += 1
-                value = minima[_mix((slot << 32) | attempt) % bins]
-            filled[slot] = value
-        minima = filled
-    return minima
+    return _sketch(_hashes(items, len(items)), bins)
 
 
-def band_buckets(signature: list[int], params: FingerprintParams) -> tuple[str, ...]:
+def band_buckets(signature: Sequence[int], params: FingerprintParams) -> tuple[str, ...]:
     """Hash each band of ``signature`` (``rows`` consecutive bins) to a hex bucket.
 
     The bucket is the first ``bucket_bytes`` bytes of the XXH3 digest (64-bit, or
@@ -229,15 +216,22 @@ def band_buckets(signature: list[int], params: FingerprintParams) -> tuple[str, 
 
 
 def fingerprint(
-    text: str | list[Sentence], params: FingerprintParams, skip: frozenset[str] = frozenset()
+    text: str | Sequence[Sentence], params: FingerprintParams, skip: frozenset[str] = frozenset()
 ) -> Fingerprint:
-    """The near-duplicate fingerprint of ``text`` (or its sentences), without ``skip``."""
+    """The near-duplicate fingerprint of ``text`` (or its sentences), without ``skip``.
+
+    ``shingles`` counts distinct shingle hashes (a 64-bit collision among one article's
+    shingles is not to be expected).
+    """
     parts = sentences(text) if isinstance(text, str) else text
-    items = sentence_shingles(parts, params.shingle_words, skip)
-    signature = sketch(items, params.bins)
+    items = _shingle_list(parts, params.shingle_words, skip)
+    hashes = _hashes(items, len(items))
+    signature = _sketch(hashes, params.bins)
     if signature is None:
         return Fingerprint(buckets=(), shingles=0)
-    return Fingerprint(buckets=band_buckets(signature, params), shingles=len(items))
+    hashes.sort()
+    distinct = 1 + int(np.count_nonzero(hashes[1:] != hashes[:-1]))
+    return Fingerprint(buckets=band_buckets(signature, params), shingles=distinct)
 
 
 def estimated_jaccard(first: list[int], second: list[int]) -> float:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, next_mark
 from newsalert.dedupe.canonical import exact_digests
 from newsalert.dedupe.contract import (
@@ -32,14 +33,9 @@ from newsalert.dedupe.contract import (
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import (
-    Sentence,
-    body_words,
-    edge_digests,
-    fingerprint,
-    sentences,
-)
+from newsalert.dedupe.fingerprint import edge_digests, fingerprint
 from newsalert.models import Article
+from newsalert.text import Sentence
 
 _GC_EVERY = 4096
 
@@ -97,12 +93,14 @@ class MemoryDedupe:
     async def ping(self) -> None:
         """Always reachable."""
 
-    async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
+    async def check_article(
+        self, article: Article | AnalysedArticle, event_time: datetime
+    ) -> ArticleVerdict:
         """Classify ``article`` and assign its story id (see the package docstring)."""
         return self._check(article, event_time, {})
 
     async def check_articles(
-        self, items: Sequence[tuple[Article, datetime]]
+        self, items: Sequence[tuple[Article | AnalysedArticle, datetime]]
     ) -> list[ArticleVerdict]:
         """Each verdict as if the earlier non-duplicate items had been committed."""
         committed: dict[str, _SeenMark] = {}  # what their commits would write
@@ -116,15 +114,20 @@ class MemoryDedupe:
         return verdicts
 
     def _check(
-        self, article: Article, event_time: datetime, committed: Mapping[str, _SeenMark]
+        self,
+        item: Article | AnalysedArticle,
+        event_time: datetime,
+        committed: Mapping[str, _SeenMark],
     ) -> ArticleVerdict:
         """One verdict; ``committed`` overrides the seen marks (earlier items of a batch)."""
         self._tick()
+        analysed = analyse(item)
+        article = analysed.article
         event_ms = to_ms(event_time)
         self._newest_ms = max(self._newest_ms, event_ms)
         token = owner_token(article, event_time)
-        parts = sentences(article.body or article.title)
-        digests = exact_digests(article, body_words(article, parts))
+        parts = analysed.sentences
+        digests = exact_digests(article, analysed.body_words())
         story: str | None = None
         reason: str | None = None
         exact = False
@@ -168,7 +171,7 @@ class MemoryDedupe:
     def _story_by_bands(
         self,
         article: Article,
-        parts: list[Sentence],
+        parts: Sequence[Sentence],
         event_ms: int,
         id_digest: str,
         in_flight: str | None,

@@ -24,6 +24,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 
 from newsalert import constants
+from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.dedupe import scripts
 from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, next_mark
 from newsalert.dedupe.canonical import exact_digests
@@ -45,13 +46,7 @@ from newsalert.dedupe.contract import (
     story_id_for,
     to_ms,
 )
-from newsalert.dedupe.fingerprint import (
-    FingerprintParams,
-    body_words,
-    edge_digests,
-    fingerprint,
-    sentences,
-)
+from newsalert.dedupe.fingerprint import FingerprintParams, edge_digests, fingerprint
 from newsalert.models import Article
 from newsalert.redis_errors import UNAVAILABLE
 from newsalert.settings import Settings
@@ -110,12 +105,14 @@ class RedisDedupe:
         except (redis_errors.RedisError, OSError) as exc:
             raise DedupeUnavailableError(f"redis unavailable: {exc}") from exc
 
-    async def check_article(self, article: Article, event_time: datetime) -> ArticleVerdict:
+    async def check_article(
+        self, article: Article | AnalysedArticle, event_time: datetime
+    ) -> ArticleVerdict:
         """Classify ``article`` and assign its story id (one ``MGET``, then one script)."""
         return (await self.check_articles([(article, event_time)]))[0]
 
     async def check_articles(
-        self, items: Sequence[tuple[Article, datetime]]
+        self, items: Sequence[tuple[Article | AnalysedArticle, datetime]]
     ) -> list[ArticleVerdict]:
         """Each verdict as if the earlier non-duplicate items had been committed: one
         ``MGET`` and one script for the batch (another round only after a race).
@@ -141,7 +138,7 @@ class RedisDedupe:
 
     async def _check_round(
         self,
-        items: Sequence[tuple[Article, datetime]],
+        items: Sequence[tuple[Article | AnalysedArticle, datetime]],
         committed: Mapping[str, str],
         full_first: bool,
     ) -> list[ArticleVerdict]:
@@ -327,13 +324,16 @@ class RedisDedupe:
 class _Plan:
     """One article of a check round: its keys, and what the round learnt about it."""
 
-    def __init__(self, article: Article, event_time: datetime, store: RedisDedupe) -> None:
-        self.article = article
+    def __init__(
+        self, item: Article | AnalysedArticle, event_time: datetime, store: RedisDedupe
+    ) -> None:
+        analysed = analyse(item)
+        article = self.article = analysed.article
         self.event_time = event_time
         self.event_ms = to_ms(event_time)
         self.token = owner_token(article, event_time)
-        self.parts = sentences(article.body or article.title)
-        self.digests = exact_digests(article, body_words(article, self.parts))
+        self.parts = analysed.sentences
+        self.digests = exact_digests(article, analysed.body_words())
         self.seen_keys = [
             constants.seen_article_key(store.prefix, d) for d in self.digests.values()
         ]

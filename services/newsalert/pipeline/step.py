@@ -13,6 +13,9 @@ call per stage (check, claim; the caller's commit or abandon), deciding exactly 
 :meth:`ArticlePipeline.process` would decide article by article in order; the batch is
 then handed off as a whole (:meth:`~ArticlePipeline.commit_batch` after every alert of it
 was published, else :meth:`~ArticlePipeline.abandon_batch`).
+
+Each article is analysed once on entry (:class:`~newsalert.analysed.AnalysedArticle`);
+the dedupe store and the rules read the same analysis.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.dedupe.contract import (
     AlertClaim,
     AlertKey,
@@ -38,11 +42,16 @@ from newsalert.rules import CompiledRules, Document, RuleMatch
 class ArticleOutcome:
     """What the pipeline decided for one article."""
 
-    article: Article
+    analysed: AnalysedArticle
     verdict: ArticleVerdict
     matches: list[RuleMatch] = field(default_factory=list)
     claims: list[AlertClaim] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+
+    @property
+    def article(self) -> Article:
+        """The article decided on."""
+        return self.analysed.article
 
     @property
     def duplicate(self) -> bool:
@@ -69,12 +78,14 @@ class ArticlePipeline:
         self._clock = clock
         self._lanes = lanes
 
-    async def process(self, article: Article, event_time: datetime) -> ArticleOutcome:
+    async def process(
+        self, article: Article | AnalysedArticle, event_time: datetime
+    ) -> ArticleOutcome:
         """Decide what ``article`` produces; publishes nothing and marks nothing as done."""
         return (await self.process_batch([(article, event_time)]))[0]
 
     async def process_batch(
-        self, items: Sequence[tuple[Article, datetime]]
+        self, items: Sequence[tuple[Article | AnalysedArticle, datetime]]
     ) -> list[ArticleOutcome]:
         """:meth:`process` for each item, in order, with one dedupe call per stage.
 
@@ -85,10 +96,11 @@ class ArticlePipeline:
         at a time to find the one that fails).
         """
         compiled = self._rules()  # one rule set for the whole batch, even mid-reload
-        verdicts = await self._dedupe.check_articles(items)
+        analysed = [(analyse(article), event_time) for article, event_time in items]
+        verdicts = await self._dedupe.check_articles(analysed)
         outcomes = [
-            ArticleOutcome(article=article, verdict=verdict)
-            for (article, _), verdict in zip(items, verdicts, strict=True)
+            ArticleOutcome(analysed=article, verdict=verdict)
+            for (article, _), verdict in zip(analysed, verdicts, strict=True)
         ]
         try:
             await self._match_and_claim(compiled, outcomes)
@@ -104,7 +116,7 @@ class ArticlePipeline:
         call), and build the alerts of the claims that send."""
         for outcome in outcomes:
             if not outcome.duplicate:
-                outcome.matches = compiled.match(Document.from_article(outcome.article))
+                outcome.matches = compiled.match(Document.from_analysed(outcome.analysed))
         matched = [outcome for outcome in outcomes if outcome.matches]
         groups = [[self._groups_of(match) for match in outcome.matches] for outcome in matched]
         claims = await self._dedupe.claim_batch(

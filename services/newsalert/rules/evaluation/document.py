@@ -1,4 +1,8 @@
-"""An article normalised once for matching: per-field tokens, stems and lazy indexes."""
+"""What the matcher reads of an article: per-field tokens, stems and lazy indexes.
+
+The tokens and stems are the article's :class:`~newsalert.analysed.AnalysedArticle`
+(shared with dedupe and explanations); the indexes over them belong to matching.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import compress
 
+from newsalert.analysed import AnalysedArticle, AnalysedText, analyse
 from newsalert.models import Article
 from newsalert.rules.language.model import FIELDS
-from newsalert.text import stems, tokenize
 
 #: Shared empty result (callers never mutate position lists).
 _NO_POSITIONS: list[int] = []
@@ -18,6 +22,7 @@ _NO_POSITIONS: list[int] = []
 class FieldText:
     """The tokens of one field and, built on first use, lookup structures over them."""
 
+    analysed: AnalysedText = field(repr=False)
     text: str
     tokens: list[str]
     _stems: list[str] | None = field(default=None, repr=False)
@@ -29,16 +34,17 @@ class FieldText:
     _prefix_positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def of(cls, text: str) -> FieldText:
-        """Tokenise and stem ``text``."""
-        return cls(text, tokenize(text))
+    def of(cls, text: str | AnalysedText) -> FieldText:
+        """The field of ``text`` (analysed now unless it already is)."""
+        analysed = text if isinstance(text, AnalysedText) else AnalysedText(text)
+        return cls(analysed, analysed.text, analysed.tokens)
 
     @property
     def stems(self) -> list[str]:
         """The stem of each token, in order (computed on first use: the index works
         from tokens and needs stems only to verify some rules)."""
         if self._stems is None:
-            self._stems = stems(self.tokens)
+            self._stems = self.analysed.stems
         return self._stems
 
     @property
@@ -115,14 +121,19 @@ class Document:
     source: str | None = None
 
     @classmethod
-    def from_article(cls, article: Article) -> Document:
+    def from_article(cls, article: Article | AnalysedArticle) -> Document:
         """Normalise ``article`` once; every rule then reads the same tokens."""
-        return cls.from_text(
-            title=article.title,
-            body=article.body,
+        return cls.from_analysed(analyse(article))
+
+    @classmethod
+    def from_analysed(cls, analysed: AnalysedArticle) -> Document:
+        """The document of an analysed article (its tokens and stems, not cut again)."""
+        article = analysed.article
+        return cls(
             id=article.id,
-            language=article.language,
-            source=article.source,
+            fields={"title": FieldText.of(analysed.title), "body": FieldText.of(analysed.body)},
+            language=article.language.casefold() if article.language else None,
+            source=article.source.casefold() if article.source else None,
         )
 
     @classmethod

@@ -109,7 +109,7 @@ def explain(
     elif rule.sources and doc.source not in rule.sources:
         meta_reason = f"source {doc.source!r} is not one of {list(rule.sources)}"
     if spans is None:
-        spans = {name: token_spans(texts.get(name, "")) for name in doc.fields}
+        spans = {name: _spans(doc.fields[name], texts.get(name, "")) for name in doc.fields}
     negated = set(iter_terms(rule.expr, negated=True))
     positive = set(iter_terms(rule.expr, negated=False))
     reports: list[TermReport] = []
@@ -129,6 +129,11 @@ def explain(
         terms=tuple(reports),
         texts=texts,
     )
+
+
+def _spans(field: FieldText, text: str) -> list[tuple[str, int, int]]:
+    """The token spans of ``text``: the field's own when it is the field's text."""
+    return field.analysed.spans if text == field.text else token_spans(text)
 
 
 def positive_hits(
