@@ -224,10 +224,7 @@ class Arm:
             report.first_hit, report.last_hit = first[rule_id], last[rule_id]
             report.alerts = alerts[rule_id]
             report.alert_times = alert_times.get(rule_id, [])
-        pending_of = {
-            rule_id: alerted.get(rule_id) or fallback.get(rule_id) or []
-            for rule_id in fallback
-        }
+        pending_of = {rule_id: alerted.get(rule_id) or p for rule_id, p in fallback.items()}
         matches.sort()
         return matches, {rule_id: p for rule_id, p in pending_of.items() if p}
 

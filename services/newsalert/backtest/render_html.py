@@ -8,12 +8,11 @@ fills the tables with ``textContent`` only, so article text can never inject mar
 from __future__ import annotations
 
 import html
-import json
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from newsalert.backtest.render_json import to_json
+from newsalert.backtest.render_json import dumps, to_json
 from newsalert.backtest.report import BacktestResult
 from newsalert.backtest.timeline import timeline
 
@@ -48,7 +47,7 @@ def _asset(name: str) -> str:
 
 def render_html(result: BacktestResult, *, generated: datetime) -> str:
     """The whole report page."""
-    payload = json.dumps(report_data(result, generated), ensure_ascii=False)
+    payload = dumps(report_data(result, generated)).decode()
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     title = html.escape(f"Backtest: {result.arms[0].name}")
     return (
