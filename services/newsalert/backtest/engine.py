@@ -203,28 +203,39 @@ class Arm:
             last.update(dict.fromkeys(ids_of[i], fed[i].time))
         for i in sorted(range(len(fed)), key=lambda i: fed[i].time, reverse=True):
             first.update(dict.fromkeys(ids_of[i], fed[i].time))
+        sampled: set[str] = set()  # rules with all their match samples
+        alert_sampled: set[str] = set()  # rules with all their alert samples
         for one, ids in zip(fed, ids_of, strict=True):
             raw.update(ids)
             article_id = one.article.id
             matches.extend([(article_id, rule_id) for rule_id in ids])
-            for match in one.matched:
+            for match in [m for m in one.matched if m.rule_id not in sampled]:
                 pending = fallback.setdefault(match.rule_id, [])
-                if len(pending) < limit:
-                    pending.append(PendingSample(one.article, one.time, match.matched))
-            for match, _claim in one.sent:
-                rule_id = match.rule_id
-                alerts[rule_id] += 1
+                pending.append(PendingSample(one.article, one.time, match.matched))
+                if len(pending) >= limit:
+                    sampled.add(match.rule_id)
+            if not one.sent:
+                continue
+            sent_ids = [match.rule_id for match, _claim in one.sent]
+            alerts.update(sent_ids)
+            for rule_id in sent_ids:
                 alert_times.setdefault(rule_id, []).append(one.time)
-                pending = alerted.setdefault(rule_id, [])
-                if len(pending) < limit:
-                    pending.append(PendingSample(one.article, one.time, match.matched))
+            for match, _claim in one.sent:
+                if match.rule_id in alert_sampled:
+                    continue
+                pending = alerted.setdefault(match.rule_id, [])
+                pending.append(PendingSample(one.article, one.time, match.matched))
+                if len(pending) >= limit:
+                    alert_sampled.add(match.rule_id)
         for rule_id, count in raw.items():
             report = self._rules[rule_id]
             report.raw_matches = count
             report.first_hit, report.last_hit = first[rule_id], last[rule_id]
             report.alerts = alerts[rule_id]
             report.alert_times = alert_times.get(rule_id, [])
-        pending_of = {rule_id: alerted.get(rule_id) or p for rule_id, p in fallback.items()}
+        pending_of = {
+            rule_id: (alerted.get(rule_id) or p)[:limit] for rule_id, p in fallback.items()
+        }
         matches.sort()
         return matches, {rule_id: p for rule_id, p in pending_of.items() if p}
 

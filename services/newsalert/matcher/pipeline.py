@@ -125,7 +125,10 @@ class ArticlePipeline:
                 outcome.matches = compiled.match(Document.from_article(outcome.article))
         matched = [outcome for outcome in outcomes if outcome.matches]
         for outcome in matched:
-            outcome.groups = [self._groups_of(match) for match in outcome.matches]
+            if self._lanes is None:  # every rule in the default lane only
+                outcome.groups = [(AlertKey(match.rule_id),) for match in outcome.matches]
+            else:
+                outcome.groups = [self._groups_of(match) for match in outcome.matches]
         claims = await self._dedupe.claim_batch(
             [
                 ClaimRequest(
@@ -146,14 +149,14 @@ class ArticlePipeline:
     def sends(outcome: ArticleOutcome) -> list[tuple[RuleMatch, AlertClaim]]:
         """The claims that send, each with its match: one alert per (matched rule, lane),
         in match order."""
-        pairs = list(zip(outcome.matches, outcome.claims, strict=False))
-        if (
-            len(outcome.claims) == len(outcome.matches)
-            and all(len(keys) == 1 for keys in outcome.groups)
-            and all(match.rule_id == claim.rule_id for match, claim in pairs)
-        ):
-            # One lane per rule: the claims are in match order, one each.
-            return [(match, claim) for match, claim in pairs if claim.send]
+        groups = outcome.groups
+        if len(outcome.claims) == len(groups) and set(map(len, groups)) <= {1}:
+            # One group per match, all distinct: the claims come in the groups' order.
+            return [
+                (match, claim)
+                for match, claim in zip(outcome.matches, outcome.claims, strict=True)
+                if claim.send
+            ]
         claim_of = {AlertKey(claim.rule_id, claim.lane): claim for claim in outcome.claims}
         return [
             (match, claim_of[key])
