@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, next_mark
 from newsalert.dedupe.canonical import exact_digests
@@ -61,18 +62,6 @@ class _Group:
     pending_until: float = 0.0
     touched_ms: int = 0
     keep_ms: int = 0
-
-    def copy(self) -> _Group:
-        """A copy to play commits on (``dataclasses.replace`` is far slower per group)."""
-        return _Group(
-            self.last_ms,
-            self.sequence,
-            self.folded,
-            self.pending_token,
-            self.pending_until,
-            self.touched_ms,
-            self.keep_ms,
-        )
 
 
 #: (rule id, story id, lane in ms or None): one alert group.
@@ -240,7 +229,8 @@ class MemoryDedupe:
         now = self._clock()
         until = now + self.config.pending_ttl.total_seconds()
         groups = self._groups
-        played: dict[_GroupKey, _Group] = {}
+        # [last_ms, sequence, folded] of a group as the earlier items' commits leave it
+        played: dict[_GroupKey, list[Any]] = {}
         blocked: set[_GroupKey] = set()
         answers: dict[ClaimItem, Decision | None] = {}
         # The items of one request share their time and mostly their interval: each is
@@ -266,19 +256,20 @@ class MemoryDedupe:
                     or group.pending_token == item.token
                     or group.pending_until <= now
                 ):
-                    state = played[key] = group.copy()
+                    state = played[key] = [group.last_ms, group.sequence, group.folded]
                 else:
                     blocked.add(key)
                     answers[item] = None
                     continue
-            if state.last_ms is not None and event_ms < state.last_ms + interval_ms:
-                answers[item] = Decision(send=False, folded=state.folded, sequence=state.sequence)
-                state.folded += 1
+            last_ms, sequence, folded = state
+            if last_ms is not None and event_ms < last_ms + interval_ms:
+                answers[item] = Decision(send=False, folded=folded, sequence=sequence)
+                state[2] = folded + 1
                 continue
-            answers[item] = Decision(send=True, folded=state.folded, sequence=state.sequence)
+            answers[item] = Decision(send=True, folded=folded, sequence=sequence)
             group.pending_token = item.token
             group.pending_until = until
-            state.sequence, state.last_ms, state.folded = state.sequence + 1, event_ms, 0
+            state[:] = (event_ms, sequence + 1, 0)
         return answers
 
     async def commit(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
