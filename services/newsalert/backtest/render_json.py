@@ -59,7 +59,7 @@ def _rule(report: RuleReport, samples: list[Sample]) -> dict[str, Any]:
     return {
         "rule_id": report.rule_id,
         "title": report.title,
-        "tags": list(report.tags),
+        "tags": report.tags,
         "raw_matches": report.raw_matches,
         "alerts": report.alerts,
         "folded": report.folded,
@@ -69,10 +69,10 @@ def _rule(report: RuleReport, samples: list[Sample]) -> dict[str, Any]:
     }
 
 
-def _arm(arm: ArmResult, sampled_rules: int | None) -> dict[str, Any]:
+def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any]:
     shown = arm.sampled_rules()[:sampled_rules]
     samples = arm.samples_of(report.rule_id for report in shown)
-    data = {
+    data: dict[str, Any] = {
         "rules_file": arm.name,
         "compile_s": round(arm.compile_s, 4),
         "unindexed_rules": arm.unindexed,
@@ -87,7 +87,9 @@ def _arm(arm: ArmResult, sampled_rules: int | None) -> dict[str, Any]:
             }
             for t in arm.slowest()
         ],
-        "alerts": [
+    }
+    if bulk:
+        data["alerts"] = [
             {
                 "alert_id": row.alert_id,
                 "rule_id": row.rule_id,
@@ -98,8 +100,7 @@ def _arm(arm: ArmResult, sampled_rules: int | None) -> dict[str, Any]:
                 "duplicates_folded": row.duplicates_folded,
             }
             for row in alert_rows(arm.alerts)
-        ],
-    }
+        ]
     if arm.verified is not None:
         data["verify"] = {
             "articles": arm.verified,
@@ -120,11 +121,11 @@ def _example(example: DiffExample) -> dict[str, Any]:
 
 
 def _comparison(
-    comparison: Comparison, other: ArmResult, sampled_rules: int | None
+    comparison: Comparison, other: ArmResult, sampled_rules: int | None, bulk: bool
 ) -> dict[str, Any]:
     return {
-        **_arm(other, sampled_rules),
-        "matches": _matches(other),
+        **_arm(other, sampled_rules, bulk),
+        **({"matches": _matches(other)} if bulk else {}),
         "totals": {
             "only_a": comparison.only_a,
             "only_b": comparison.only_b,
@@ -167,14 +168,19 @@ def _labels(report: LabelReport) -> dict[str, Any]:
     }
 
 
-def to_json(result: BacktestResult, *, sampled_rules: int | None = None) -> dict[str, Any]:
+def to_json(
+    result: BacktestResult, *, sampled_rules: int | None = None, bulk: bool = True
+) -> dict[str, Any]:
     """The whole report as JSON-ready data (contract keys first).
 
     ``sampled_rules`` limits the samples to that many rules, most alerts first (the
-    HTML page shows no more); ``None`` gives every rule its samples.
+    HTML page shows no more); ``None`` gives every rule its samples. Without ``bulk``
+    the per-match and per-alert lists (``matches``, ``alerts``) are left out.
     """
     main = result.arms[0]
-    data: dict[str, Any] = {"articles": result.articles, "matches": _matches(main)}
+    data: dict[str, Any] = {"articles": result.articles}
+    if bulk:
+        data["matches"] = _matches(main)
     data.update(
         {
             "source": result.source,
@@ -196,9 +202,9 @@ def to_json(result: BacktestResult, *, sampled_rules: int | None = None) -> dict
             "records_per_s": round(result.rate, 1),
         }
     )
-    data.update(_arm(main, sampled_rules))
+    data.update(_arm(main, sampled_rules, bulk))
     if result.comparison is not None and len(result.arms) > 1:
-        data["compare"] = _comparison(result.comparison, result.arms[1], sampled_rules)
+        data["compare"] = _comparison(result.comparison, result.arms[1], sampled_rules, bulk)
     if result.labels:
         data["labels"] = _labels(result.labels[0])
         if len(result.labels) > 1 and "compare" in data:
