@@ -283,14 +283,22 @@ class MemoryDedupe:
                 event_ms = to_ms(verdict.event_time)
                 for digest in verdict.seen_digests:
                     self._seen[digest] = _SeenMark(True, verdict.story_id, event_ms, "")
+            groups = self._groups
+            time_of: datetime | None = None  # a hand-off's claims share their time
+            claim_ms = 0
             for claim in claims:
-                group = self._groups.setdefault(_group_of(claim, claim.story_id), _Group())
+                key = _group_of(claim, claim.story_id)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = _Group()
                 if not claim.send:
                     group.folded += 1
                     continue
                 if group.sequence <= claim.sequence:
+                    if claim.event_time is not time_of:
+                        time_of, claim_ms = claim.event_time, to_ms(claim.event_time)
                     group.sequence = claim.sequence + 1
-                    group.last_ms = to_ms(claim.event_time)
+                    group.last_ms = claim_ms
                     group.folded = max(0, group.folded - claim.duplicates_folded)
                 if group.pending_token == claim.token:
                     group.pending_token = None
