@@ -19,10 +19,10 @@ from newsalert.backtest.engine import Arm, BacktestOptions, run_backtest
 from newsalert.backtest.records import FileSource
 from newsalert.backtest.render_json import dumps, to_json
 from newsalert.config import Config, parse_config_text
-from newsalert.matcher.eventtime import EventTimeBounds
-from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
+from newsalert.pipeline.eventtime import EventTimeBounds
+from newsalert.pipeline.lanes import RepeatLanes
+from newsalert.pipeline.step import ArticlePipeline
 from tests.unit.backtest.corpus import ARTICLES, RULES_DENSE, sample_with_copies, write_jsonl
 
 ENV = {
