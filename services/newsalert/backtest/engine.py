@@ -4,8 +4,15 @@ Each rule set (an *arm*: ``--rules`` and, with ``--compare``, the other file) ge
 own :class:`~newsalert.pipeline.step.ArticlePipeline` over its own in-memory
 :class:`~newsalert.dedupe.memory.MemoryDedupe` -- the same matcher, exact-duplicate,
 story and repeat-window code as the live service, driven by article time, in a
-namespace nobody else sees. Nothing is published during the run, so every outcome is
+namespace nobody else sees. Articles go through it in batches, as a Kafka batch goes
+through the live matcher (one dedupe call per stage, each article decided as if the
+earlier ones were committed); nothing is published during the run, so every batch is
 committed right after it is decided, as the live matcher does after its publish.
+
+The run only appends what each article did (its matches, and the ``(match, claim)``
+pairs that sent, in an :class:`~newsalert.backtest.alertlog.AlertLog`); the per-rule
+counts, first and last hits, alert times and sample candidates are tallied once when the
+result is asked for, and alert records are built only for the callers that read them.
 
 "Raw matches" are what the compiled rules return for every valid article, repeated
 records included (the pipeline skips matching a redelivery of a record it committed; the
