@@ -5,11 +5,12 @@ dense_generator`` (about 2 matches per article at 1,000 rules, growing with the 
 Every run is ``newsalert backtest --rules R --input A --format F -o OUT`` as a fresh
 process, and the figures are compared with the index alone (normalise +
 ``CompiledRules.match``, warm, in this process) on the same rules and articles, measured
-in the same run. Columns:
+just before that run. The process times its own phases (the command's ``run_backtest``
+and report writer, wrapped), so the columns come from one process each:
 
-* *start-up*: the same command on a one-article file (interpreter, load, compile);
-* *in-run*: the report's own ``elapsed_s`` (reading, matching, dedupe, bookkeeping);
-* *report*: wall minus start-up minus in-run (samples explained, report written);
+* *start-up*: wall minus in-run minus report (interpreter, rule load, compile);
+* *in-run*: ``run_backtest`` (reading, matching, dedupe, per-rule bookkeeping);
+* *report*: the report writer (samples explained, report built, encoded and written);
 * *end-to-end*: articles / (in-run + report), i.e. start-up excluded, report included.
 
 ``--compare-src`` runs a baseline tree (``PYTHONPATH``) alternately with this one.
@@ -42,32 +43,50 @@ from newsalert.rules import Document
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
-# A baseline tree may still name the module backtest.command.
-CLI = (
-    "try:\n    from newsalert.backtest.cli import app\n"
-    "except ImportError:\n    from newsalert.backtest.command import app\n"
-    "app(prog_name='newsalert backtest')"
-)
+# The command with its run and its report writer timed, in the backtest process itself
+# (a baseline tree may still name the module backtest.command).
+CLI = """
+import json, sys, time
+try:
+    from newsalert.backtest import cli
+except ImportError:
+    from newsalert.backtest import command as cli
+spent = {}
+run_backtest, write = cli.run_backtest, cli._write
+async def timed_run(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return await run_backtest(*args, **kwargs)
+    finally:
+        spent["in_run_s"] = time.perf_counter() - started
+def timed_write(*args, **kwargs):
+    started = time.perf_counter()
+    try:
+        return write(*args, **kwargs)
+    finally:
+        spent["report_s"] = time.perf_counter() - started
+        print("BENCH " + json.dumps(spent), file=sys.stderr, flush=True)
+cli.run_backtest, cli._write = timed_run, timed_write
+cli.app(prog_name="newsalert backtest")
+"""
 
 
 def run(rules: Path, data: Path, fmt: str, src: str | None) -> tuple[float, dict[str, float]]:
-    """Wall seconds of one backtest process, and its report's timing fields."""
+    """Wall seconds of one backtest process, and its in-run and report seconds."""
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"report.{fmt}"
         started = time.perf_counter()
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-c", CLI, "--rules", str(rules), "--input", str(data),
              "--format", fmt, "-o", str(out), "--no-progress"],
-            check=True, env=env, stderr=subprocess.DEVNULL,
+            check=True, env=env, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         wall = time.perf_counter() - started
-        if fmt == "json":
-            report = json.loads(out.read_text())
-            return wall, {"elapsed_s": report["elapsed_s"], "articles": report["articles"]}
-    return wall, {}
+    marks = [line for line in done.stderr.splitlines() if line.startswith("BENCH ")]
+    return wall, json.loads(marks[-1].removeprefix("BENCH "))
 
 
 def index_rate(rules: Path, articles: list[Article]) -> float:
@@ -106,27 +125,23 @@ def main() -> int:
     print("|---:|---|---|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="newsalert-btd-") as tmp:
         folder = Path(tmp)
-        data, one = folder / "in.jsonl", folder / "one.jsonl"
+        data = folder / "in.jsonl"
         data.write_bytes(b"\n".join(lines) + b"\n")
-        one.write_bytes(lines[0] + b"\n")
         for count in (int(c) for c in args.counts.split(",")):
             rules = folder / f"rules-{count}.yaml"
             generated = dense_generator(everything, seed=42).rules(count)
             rules.write_text(yaml.safe_dump({"version": 1, "rules": generated}, sort_keys=False))
-            for src in trees:
-                label = "before" if src else "this tree"
-                startup, _ = run(rules, one, "json", src)
-                elapsed = 0.0
-                for fmt in args.formats.split(","):
+            for fmt in args.formats.split(","):
+                for src in trees:
+                    label = "before" if src else "this tree"
                     index = index_rate(rules, articles)
-                    wall, report = run(rules, data, fmt, src)
-                    # The HTML page holds no timing: the JSON run's (listed first) is used.
-                    elapsed = report.get("elapsed_s", elapsed)
-                    rest = max(0.0, wall - startup - elapsed)
-                    rate = len(lines) / (elapsed + rest)
+                    wall, spent = run(rules, data, fmt, src)
+                    in_run, report = spent["in_run_s"], spent["report_s"]
+                    rate = len(lines) / (in_run + report)
                     print(
-                        f"| {count:,} | {label} | {fmt} | {startup:.1f} | {elapsed:.1f} "
-                        f"| {rest:.1f} | {rate:,.0f} | {index:,.0f} | {rate / index:.2f} |",
+                        f"| {count:,} | {label} | {fmt} | {wall - in_run - report:.1f} "
+                        f"| {in_run:.2f} | {report:.2f} | {rate:,.0f} | {index:,.0f} "
+                        f"| {rate / index:.2f} |",
                         flush=True,
                     )
     return 0
