@@ -13,7 +13,8 @@ and report writer, wrapped), so the columns come from one process each:
 * *report*: the report writer (samples explained, report built, encoded and written);
 * *end-to-end*: articles / (in-run + report), i.e. start-up excluded, report included.
 
-``--compare-src`` runs a baseline tree (``PYTHONPATH``) alternately with this one.
+``--compare-src`` runs a baseline tree (``PYTHONPATH``) alternately with this one;
+``--runs N`` repeats each row and adds a median row (the machine is shared and noisy).
 
     .venv/bin/python bench/backtest_dense.py --counts 1000 --articles 10000
     .venv/bin/python bench/backtest_dense.py --corpus bbc --counts 100000 --articles 300
@@ -25,6 +26,7 @@ import argparse
 import gzip
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,6 +102,16 @@ def index_rate(rules: Path, articles: list[Article]) -> float:
     return len(articles) / (time.perf_counter() - started)
 
 
+def _row(rules: str, label: str, fmt: str, row: tuple[float, ...], articles: int) -> None:
+    startup, in_run, report, index = row
+    rate = articles / (in_run + report)
+    print(
+        f"| {rules} | {label} | {fmt} | {startup:.1f} | {in_run:.2f} | {report:.2f} "
+        f"| {rate:,.0f} | {index:,.0f} | {rate / index:.2f} |",
+        flush=True,
+    )
+
+
 def main() -> int:
     """Parse arguments, run, print a markdown table."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -109,6 +121,7 @@ def main() -> int:
     parser.add_argument("--formats", default="json,html")
     parser.add_argument("--compare-src", help="PYTHONPATH of a baseline tree")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS)
+    parser.add_argument("--runs", type=int, default=1, help="runs per row (medians added)")
     args = parser.parse_args()
     path = args.corpus_dir / f"{args.corpus}.jsonl.gz"
     if not path.exists():
@@ -131,19 +144,21 @@ def main() -> int:
             rules = folder / f"rules-{count}.yaml"
             generated = dense_generator(everything, seed=42).rules(count)
             rules.write_text(yaml.safe_dump({"version": 1, "rules": generated}, sort_keys=False))
-            for fmt in args.formats.split(","):
-                for src in trees:
-                    label = "before" if src else "this tree"
-                    index = index_rate(rules, articles)
-                    wall, spent = run(rules, data, fmt, src)
-                    in_run, report = spent["in_run_s"], spent["report_s"]
-                    rate = len(lines) / (in_run + report)
-                    print(
-                        f"| {count:,} | {label} | {fmt} | {wall - in_run - report:.1f} "
-                        f"| {in_run:.2f} | {report:.2f} | {rate:,.0f} | {index:,.0f} "
-                        f"| {rate / index:.2f} |",
-                        flush=True,
-                    )
+            rows: dict[tuple[str, str], list[tuple[float, ...]]] = {}
+            for _ in range(args.runs):
+                for fmt in args.formats.split(","):
+                    for src in trees:
+                        label = "before" if src else "this tree"
+                        index = index_rate(rules, articles)
+                        wall, spent = run(rules, data, fmt, src)
+                        in_run, report = spent["in_run_s"], spent["report_s"]
+                        row = (wall - in_run - report, in_run, report, index)
+                        rows.setdefault((fmt, label), []).append(row)
+                        _row(f"{count:,}", label, fmt, row, len(lines))
+            if args.runs > 1:
+                for (fmt, label), runs in rows.items():
+                    median = tuple(statistics.median(column) for column in zip(*runs, strict=True))
+                    _row(f"{count:,} (median of {args.runs})", label, fmt, median, len(lines))
     return 0
 
 
