@@ -88,14 +88,18 @@ class ArticlePipeline:
         """
         outcomes = await self.decide_batch(items)
         now = self._clock()
-        for outcome in outcomes:
-            if outcome.claims:
-                ref = ArticleRef.of(outcome.article)  # one immutable reference per article
-                story_id = outcome.verdict.story_id
-                outcome.alerts = [
-                    self.alert_of(ref, story_id, match, claim, now)
-                    for match, claim in self.sends(outcome)
-                ]
+        try:
+            for outcome in outcomes:
+                if outcome.claims:
+                    ref = ArticleRef.of(outcome.article)  # one immutable reference per article
+                    story_id = outcome.verdict.story_id
+                    outcome.alerts = [
+                        self.alert_of(ref, story_id, match, claim, now)
+                        for match, claim in self.sends(outcome)
+                    ]
+        except BaseException:
+            await self.abandon_batch(outcomes)
+            raise
         return outcomes
 
     async def decide_batch(self, items: Sequence[tuple[Article, datetime]]) -> list[ArticleOutcome]:
