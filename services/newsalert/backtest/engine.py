@@ -87,14 +87,14 @@ class BacktestOptions:
     event_time_bounds: EventTimeBounds = field(default_factory=EventTimeBounds.defaults)
 
 
-@dataclass(frozen=True, slots=True)
-class _Fed:
-    """One article as an arm saw it: when, the rules it matched, and the rules alerted."""
+class _Fed(NamedTuple):
+    """One article as an arm saw it: when, the rules it matched, and the rules alerted
+    (ids only: the run keeps no article text beyond its sample candidates)."""
 
-    article: Article
+    article_id: str
     time: datetime
-    matched: list[RuleMatch]
-    sent: list[tuple[RuleMatch, AlertClaim]]
+    matched: list[str]
+    alerted: list[str]
 
 
 class Arm:
@@ -126,6 +126,12 @@ class Arm:
         # What each article did, tallied per rule once at the end (result()): the run
         # itself only appends, whatever the number of matches and alerts.
         self._fed: list[_Fed] = []
+        # Each rule's first articles (up to ``samples``) among its alerts, and among its
+        # matches (for rules without alerts); a rule leaves the search once it has them.
+        self._alerted: dict[str, list[PendingSample]] = {}
+        self._matched: dict[str, list[PendingSample]] = {}
+        self._alerted_full: set[str] = set()
+        self._matched_full: set[str] = set()
         self._alerts = AlertLog(_alert)
         self._timing: dict[str, list[float]] = {}
         self.duplicates = 0
@@ -163,8 +169,23 @@ class Arm:
                 matches = outcome.matches
             sent = sends(outcome) if outcome.claims else []
             if matches:
-                self._fed.append(_Fed(article, event_time, matches, sent))
+                self._fed.append(
+                    _Fed(
+                        article.id,
+                        event_time,
+                        [match.rule_id for match in matches],
+                        [match.rule_id for match, _claim in sent],
+                    )
+                )
+                self._candidates(article, event_time, matches, self._matched, self._matched_full)
             if sent:
+                self._candidates(
+                    article,
+                    event_time,
+                    [match for match, _claim in sent],
+                    self._alerted,
+                    self._alerted_full,
+                )
                 ref = ArticleRef.of(article)
                 story = outcome.verdict.story_id
                 self._alerts.add(SentBatch(ref, event_time, item.clamped, story, sent, decided_at))
@@ -173,6 +194,23 @@ class Arm:
                 self._profile(doc)
                 if self._options.verify:
                     self._verify(article.id, doc, matches)
+
+    def _candidates(
+        self,
+        article: Article,
+        event_time: datetime,
+        matches: list[RuleMatch],
+        found: dict[str, list[PendingSample]],
+        full: set[str],
+    ) -> None:
+        """Keep ``article`` as a sample candidate of the rules of ``matches`` that still
+        have fewer than ``samples``."""
+        limit = self._options.samples
+        for match in [m for m in matches if m.rule_id not in full]:
+            pending = found.setdefault(match.rule_id, [])
+            pending.append(PendingSample(article, event_time, match.matched))
+            if len(pending) >= limit:
+                full.add(match.rule_id)
 
     def _profile(self, doc: Document) -> None:
         for rule_id, elapsed in self.compiled.check_times(doc):
@@ -201,39 +239,20 @@ class Arm:
         last: dict[str, datetime] = {}
         alert_times: dict[str, list[datetime]] = {}
         matches: list[tuple[str, str]] = []
-        alerted: dict[str, list[PendingSample]] = {}
-        fallback: dict[str, list[PendingSample]] = {}
-        ids_of = [[m.rule_id for m in one.matched] for one in fed]
         # Written in time order, the last write wins: ties go to the earliest article,
         # as when each hit is compared with the rule's first and last so far.
         for i in sorted(range(len(fed)), key=lambda i: (fed[i].time, -i)):
-            last.update(dict.fromkeys(ids_of[i], fed[i].time))
+            last.update(dict.fromkeys(fed[i].matched, fed[i].time))
         for i in sorted(range(len(fed)), key=lambda i: fed[i].time, reverse=True):
-            first.update(dict.fromkeys(ids_of[i], fed[i].time))
-        sampled: set[str] = set()  # rules with all their match samples
-        alert_sampled: set[str] = set()  # rules with all their alert samples
-        for one, ids in zip(fed, ids_of, strict=True):
-            raw.update(ids)
-            article_id = one.article.id
-            matches.extend([(article_id, rule_id) for rule_id in ids])
-            for match in [m for m in one.matched if m.rule_id not in sampled]:
-                pending = fallback.setdefault(match.rule_id, [])
-                pending.append(PendingSample(one.article, one.time, match.matched))
-                if len(pending) >= limit:
-                    sampled.add(match.rule_id)
-            if not one.sent:
-                continue
-            sent_ids = [match.rule_id for match, _claim in one.sent]
-            alerts.update(sent_ids)
-            for rule_id in sent_ids:
-                alert_times.setdefault(rule_id, []).append(one.time)
-            for match, _claim in one.sent:
-                if match.rule_id in alert_sampled:
-                    continue
-                pending = alerted.setdefault(match.rule_id, [])
-                pending.append(PendingSample(one.article, one.time, match.matched))
-                if len(pending) >= limit:
-                    alert_sampled.add(match.rule_id)
+            first.update(dict.fromkeys(fed[i].matched, fed[i].time))
+        for one in fed:
+            raw.update(one.matched)
+            article_id = one.article_id
+            matches.extend([(article_id, rule_id) for rule_id in one.matched])
+            if one.alerted:
+                alerts.update(one.alerted)
+                for rule_id in one.alerted:
+                    alert_times.setdefault(rule_id, []).append(one.time)
         for rule_id, count in raw.items():
             report = self._rules[rule_id]
             report.raw_matches = count
@@ -241,7 +260,8 @@ class Arm:
             report.alerts = alerts[rule_id]
             report.alert_times = alert_times.get(rule_id, [])
         pending_of = {
-            rule_id: (alerted.get(rule_id) or p)[:limit] for rule_id, p in fallback.items()
+            rule_id: (self._alerted.get(rule_id) or p)[:limit]
+            for rule_id, p in self._matched.items()
         }
         matches.sort()
         return matches, {rule_id: p for rule_id, p in pending_of.items() if p}
