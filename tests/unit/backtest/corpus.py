@@ -159,8 +159,9 @@ TOPICS = {
 }
 
 
-def sample_with_copies(seed: int = 7) -> list[dict[str, Any]]:
-    """Stories over three days, with copies of every kind interleaved."""
+def sample_with_copies(seed: int = 7, *, near: bool = True) -> list[dict[str, Any]]:
+    """Stories over three days, with copies of every kind interleaved (near copies, which
+    depend on the fingerprint's tuning, only with ``near``)."""
     rng = random.Random(seed)
     start = datetime(2026, 11, 20, 6, tzinfo=UTC)
     items: list[dict[str, Any]] = []
@@ -180,7 +181,7 @@ def sample_with_copies(seed: int = 7) -> list[dict[str, Any]]:
             )
         elif kind == 2:  # the same record again (a redelivery)
             items.append(dict(items[-1]))
-        elif kind == 3:  # a near copy: one sentence added
+        elif kind == 3 and near:  # a near copy: one sentence added
             items.append(
                 article(
                     f"s{n}-near",
