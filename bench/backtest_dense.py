@@ -17,6 +17,8 @@ and report writer, wrapped), so the columns come from one process each:
 
 ``--compare-src`` runs a baseline tree (``PYTHONPATH``) alternately with this one;
 ``--runs N`` repeats each row and adds a median row (the machine is shared and noisy).
+``--stages`` then runs this tree once more in this process, with the dedupe store's
+stages and the matcher wrapped, and prints where the CPU time goes (run and report).
 
     .venv/bin/python bench/backtest_dense.py --counts 1000 --articles 10000
     .venv/bin/python bench/backtest_dense.py --corpus bbc --counts 100000 --articles 300
@@ -25,6 +27,7 @@ and report writer, wrapped), so the columns come from one process each:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import json
 import os
@@ -34,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -130,6 +134,7 @@ def main() -> int:
     parser.add_argument("--compare-src", help="PYTHONPATH of a baseline tree")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS)
     parser.add_argument("--runs", type=int, default=1, help="runs per row (medians added)")
+    parser.add_argument("--stages", action="store_true", help="CPU time per stage, this tree")
     args = parser.parse_args()
     path = args.corpus_dir / f"{args.corpus}.jsonl.gz"
     if not path.exists():
@@ -176,7 +181,71 @@ def main() -> int:
                 for (fmt, label), runs in rows.items():
                     median = tuple(statistics.median(column) for column in zip(*runs, strict=True))
                     _row(f"{count:,} (median of {args.runs})", label, fmt, median, len(lines))
+            if args.stages:
+                stages(rules, data, folder / "report.json")
     return 0
+
+
+def stages(rules: Path, data: Path, out: Path) -> None:
+    """CPU seconds of each stage of one JSON backtest of this tree, in this process."""
+    from newsalert.backtest.engine import Arm, BacktestOptions, run_backtest
+    from newsalert.backtest.records import FileSource
+    from newsalert.backtest.render_json import dumps, to_json
+
+    options = BacktestOptions()
+    arm = Arm("bench", load_config(rules), options)
+    spent: dict[str, float] = {}
+
+    def timed(name: str, call: Any) -> Any:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return await call(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - started
+
+        return wrapper
+
+    def timed_sync(name: str, call: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - started
+
+        return wrapper
+
+    store: Any = arm.dedupe
+    store.check_articles = timed("dedupe check", store.check_articles)
+    store.claim_batch = timed("claims", store.claim_batch)
+    store.commit_batch = timed("commits", store.commit_batch)
+    compiled: Any = arm.compiled
+    compiled.match = timed_sync("match (normalising not included)", compiled.match)
+    started = time.process_time()
+    result = asyncio.run(run_backtest(FileSource([data]), [arm], options))
+    run_s = time.process_time() - started
+    main = result.arms[0]
+    started = time.process_time()
+    shown = main.sampled_rules()
+    main.samples_of(report.rule_id for report in shown)
+    explain_s = time.process_time() - started
+    started = time.process_time()
+    data_ = to_json(result)
+    built_s = time.process_time() - started
+    started = time.process_time()
+    out.write_bytes(dumps(data_) + b"\n")
+    written_s = time.process_time() - started
+    print(f"\nCPU seconds, this tree, JSON ({result.articles:,} articles, "
+          f"{len(main.matches):,} raw matches, {len(main.alerts):,} alerts):\n")  # fmt: skip
+    print("| stage | CPU s |\n|---|---:|")
+    for name, seconds in spent.items():
+        print(f"| run: {name} | {seconds:.2f} |")
+    print(f"| run: the rest (decode, normalise, event times, tallies) "
+          f"| {run_s - sum(spent.values()):.2f} |")  # fmt: skip
+    print(f"| report: samples of {len(shown):,} rules explained | {explain_s:.2f} |")
+    print(f"| report: JSON data built | {built_s:.2f} |")
+    print(f"| report: encoded and written ({out.stat().st_size / 1e6:.0f} MB) | {written_s:.2f} |")
 
 
 if __name__ == "__main__":
