@@ -5,14 +5,20 @@ dense_generator`` (about 2 matches per article at 1,000 rules, growing with the 
 Every run is ``newsalert backtest --rules R --input A --format F -o OUT`` as a fresh
 process, and the figures are compared with the index alone (normalise +
 ``CompiledRules.match``, warm, in this process) on the same rules and articles, measured
-in the same run. Columns:
+just before that run. The process times its own phases (the command's ``run_backtest``
+and report writer, wrapped), so the columns come from one process each:
 
-* *start-up*: the same command on a one-article file (interpreter, load, compile);
-* *in-run*: the report's own ``elapsed_s`` (reading, matching, dedupe, bookkeeping);
-* *report*: wall minus start-up minus in-run (samples explained, report written);
-* *end-to-end*: articles / (in-run + report), i.e. start-up excluded, report included.
+* *start-up*: wall minus in-run minus report (interpreter, rule load, compile);
+* *in-run*: ``run_backtest`` (reading, matching, dedupe, per-rule bookkeeping);
+* *report*: the report writer (samples explained, report built, encoded and written);
+* *end-to-end*: articles / (in-run + report), i.e. start-up excluded, report included;
+* the *CPU* columns: the same from process CPU time (``time.process_time``) for the
+  backtest and the index, steadier than wall time when other processes share the cores.
 
-``--compare-src`` runs a baseline tree (``PYTHONPATH``) alternately with this one.
+``--compare-src`` runs a baseline tree (``PYTHONPATH``) alternately with this one;
+``--runs N`` repeats each row and adds a median row (the machine is shared and noisy).
+``--stages`` then runs this tree once more in this process, with the dedupe store's
+stages and the matcher wrapped, and prints where the CPU time goes (run and report).
 
     .venv/bin/python bench/backtest_dense.py --counts 1000 --articles 10000
     .venv/bin/python bench/backtest_dense.py --corpus bbc --counts 100000 --articles 300
@@ -21,14 +27,17 @@ in the same run. Columns:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gzip
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -42,43 +51,77 @@ from newsalert.rules import Document
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
-# A baseline tree may still name the module backtest.command.
-CLI = (
-    "try:\n    from newsalert.backtest.cli import app\n"
-    "except ImportError:\n    from newsalert.backtest.command import app\n"
-    "app(prog_name='newsalert backtest')"
-)
+# The command with its run and its report writer timed, in the backtest process itself
+# (a baseline tree may still name the module backtest.command).
+CLI = """
+import json, sys, time
+try:
+    from newsalert.backtest import cli
+except ImportError:
+    from newsalert.backtest import command as cli
+spent = {}
+run_backtest, write = cli.run_backtest, cli._write
+async def timed_run(*args, **kwargs):
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        return await run_backtest(*args, **kwargs)
+    finally:
+        spent["in_run_s"] = time.perf_counter() - started
+        spent["in_run_cpu_s"] = time.process_time() - cpu
+def timed_write(*args, **kwargs):
+    started, cpu = time.perf_counter(), time.process_time()
+    try:
+        return write(*args, **kwargs)
+    finally:
+        spent["report_s"] = time.perf_counter() - started
+        spent["report_cpu_s"] = time.process_time() - cpu
+        print("BENCH " + json.dumps(spent), file=sys.stderr, flush=True)
+cli.run_backtest, cli._write = timed_run, timed_write
+cli.app(prog_name="newsalert backtest")
+"""
 
 
 def run(rules: Path, data: Path, fmt: str, src: str | None) -> tuple[float, dict[str, float]]:
-    """Wall seconds of one backtest process, and its report's timing fields."""
+    """Wall seconds of one backtest process, and its in-run and report seconds."""
     env = dict(os.environ)
     if src:
         env["PYTHONPATH"] = src
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / f"report.{fmt}"
         started = time.perf_counter()
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-c", CLI, "--rules", str(rules), "--input", str(data),
              "--format", fmt, "-o", str(out), "--no-progress"],
-            check=True, env=env, stderr=subprocess.DEVNULL,
+            check=True, env=env, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         wall = time.perf_counter() - started
-        if fmt == "json":
-            report = json.loads(out.read_text())
-            return wall, {"elapsed_s": report["elapsed_s"], "articles": report["articles"]}
-    return wall, {}
+    marks = [line for line in done.stderr.splitlines() if line.startswith("BENCH ")]
+    return wall, json.loads(marks[-1].removeprefix("BENCH "))
 
 
-def index_rate(rules: Path, articles: list[Article]) -> float:
-    """Articles/s of normalise + match, after a warm-up pass."""
+def index_rate(rules: Path, articles: list[Article]) -> tuple[float, float]:
+    """Articles/s of normalise + match after a warm-up pass: by wall time, by CPU time."""
     compiled = load_config(rules).rules.compile()
     for article in articles[:300]:
         compiled.match(Document.from_article(article))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for article in articles:
         compiled.match(Document.from_article(article))
-    return len(articles) / (time.perf_counter() - started)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    return len(articles) / wall, len(articles) / cpu
+
+
+def _row(rules: str, label: str, fmt: str, row: tuple[float, ...], articles: int) -> None:
+    startup, in_run, report, index, in_run_cpu, report_cpu, index_cpu = row
+    rate = articles / (in_run + report)
+    rate_cpu = articles / (in_run_cpu + report_cpu)
+    print(
+        f"| {rules} | {label} | {fmt} | {startup:.1f} | {in_run:.2f} | {report:.2f} "
+        f"| {rate:,.0f} | {index:,.0f} | {rate / index:.2f} "
+        f"| {in_run_cpu:.2f} + {report_cpu:.2f} | {rate_cpu:,.0f} / {index_cpu:,.0f} "
+        f"| {rate_cpu / index_cpu:.2f} |",
+        flush=True,
+    )
 
 
 def main() -> int:
@@ -90,6 +133,8 @@ def main() -> int:
     parser.add_argument("--formats", default="json,html")
     parser.add_argument("--compare-src", help="PYTHONPATH of a baseline tree")
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS)
+    parser.add_argument("--runs", type=int, default=1, help="runs per row (medians added)")
+    parser.add_argument("--stages", action="store_true", help="CPU time per stage, this tree")
     args = parser.parse_args()
     path = args.corpus_dir / f"{args.corpus}.jsonl.gz"
     if not path.exists():
@@ -102,34 +147,105 @@ def main() -> int:
     articles = everything[: args.articles]
     trees: list[str | None] = [args.compare_src, None] if args.compare_src else [None]
     print("| rules | tree | format | start-up s | in-run s | report s | end-to-end art/s "
-          "| index art/s (same run) | ratio |")  # fmt: skip
-    print("|---:|---|---|---:|---:|---:|---:|---:|---:|")
+          "| index art/s (same run) | ratio | CPU s: in-run + report | CPU art/s: backtest "
+          "/ index | CPU ratio |")  # fmt: skip
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     with tempfile.TemporaryDirectory(prefix="newsalert-btd-") as tmp:
         folder = Path(tmp)
-        data, one = folder / "in.jsonl", folder / "one.jsonl"
+        data = folder / "in.jsonl"
         data.write_bytes(b"\n".join(lines) + b"\n")
-        one.write_bytes(lines[0] + b"\n")
         for count in (int(c) for c in args.counts.split(",")):
             rules = folder / f"rules-{count}.yaml"
             generated = dense_generator(everything, seed=42).rules(count)
             rules.write_text(yaml.safe_dump({"version": 1, "rules": generated}, sort_keys=False))
-            for src in trees:
-                label = "before" if src else "this tree"
-                startup, _ = run(rules, one, "json", src)
-                elapsed = 0.0
+            rows: dict[tuple[str, str], list[tuple[float, ...]]] = {}
+            for _ in range(args.runs):
                 for fmt in args.formats.split(","):
-                    index = index_rate(rules, articles)
-                    wall, report = run(rules, data, fmt, src)
-                    # The HTML page holds no timing: the JSON run's (listed first) is used.
-                    elapsed = report.get("elapsed_s", elapsed)
-                    rest = max(0.0, wall - startup - elapsed)
-                    rate = len(lines) / (elapsed + rest)
-                    print(
-                        f"| {count:,} | {label} | {fmt} | {startup:.1f} | {elapsed:.1f} "
-                        f"| {rest:.1f} | {rate:,.0f} | {index:,.0f} | {rate / index:.2f} |",
-                        flush=True,
-                    )
+                    for src in trees:
+                        label = "before" if src else "this tree"
+                        index, index_cpu = index_rate(rules, articles)
+                        wall, spent = run(rules, data, fmt, src)
+                        in_run, report = spent["in_run_s"], spent["report_s"]
+                        row = (
+                            wall - in_run - report,
+                            in_run,
+                            report,
+                            index,
+                            spent["in_run_cpu_s"],
+                            spent["report_cpu_s"],
+                            index_cpu,
+                        )
+                        rows.setdefault((fmt, label), []).append(row)
+                        _row(f"{count:,}", label, fmt, row, len(lines))
+            if args.runs > 1:
+                for (fmt, label), runs in rows.items():
+                    median = tuple(statistics.median(column) for column in zip(*runs, strict=True))
+                    _row(f"{count:,} (median of {args.runs})", label, fmt, median, len(lines))
+            if args.stages:
+                stages(rules, data, folder / "report.json")
     return 0
+
+
+def stages(rules: Path, data: Path, out: Path) -> None:
+    """CPU seconds of each stage of one JSON backtest of this tree, in this process."""
+    from newsalert.backtest.engine import Arm, BacktestOptions, run_backtest
+    from newsalert.backtest.records import FileSource
+    from newsalert.backtest.render_json import dumps, to_json
+
+    options = BacktestOptions()
+    arm = Arm("bench", load_config(rules), options)
+    spent: dict[str, float] = {}
+
+    def timed(name: str, call: Any) -> Any:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return await call(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - started
+
+        return wrapper
+
+    def timed_sync(name: str, call: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                spent[name] = spent.get(name, 0.0) + time.process_time() - started
+
+        return wrapper
+
+    store: Any = arm.dedupe
+    store.check_articles = timed("dedupe check", store.check_articles)
+    store.claim_batch = timed("claims", store.claim_batch)
+    store.commit_batch = timed("commits", store.commit_batch)
+    compiled: Any = arm.compiled
+    compiled.match = timed_sync("match (normalising not included)", compiled.match)
+    started = time.process_time()
+    result = asyncio.run(run_backtest(FileSource([data]), [arm], options))
+    run_s = time.process_time() - started
+    main = result.arms[0]
+    started = time.process_time()
+    shown = main.sampled_rules()
+    main.samples_of(report.rule_id for report in shown)
+    explain_s = time.process_time() - started
+    started = time.process_time()
+    data_ = to_json(result)
+    built_s = time.process_time() - started
+    started = time.process_time()
+    out.write_bytes(dumps(data_) + b"\n")
+    written_s = time.process_time() - started
+    print(f"\nCPU seconds, this tree, JSON ({result.articles:,} articles, "
+          f"{len(main.matches):,} raw matches, {len(main.alerts):,} alerts):\n")  # fmt: skip
+    print("| stage | CPU s |\n|---|---:|")
+    for name, seconds in spent.items():
+        print(f"| run: {name} | {seconds:.2f} |")
+    print(f"| run: the rest (decode, normalise, event times, tallies) "
+          f"| {run_s - sum(spent.values()):.2f} |")  # fmt: skip
+    print(f"| report: samples of {len(shown):,} rules explained | {explain_s:.2f} |")
+    print(f"| report: JSON data built | {built_s:.2f} |")
+    print(f"| report: encoded and written ({out.stat().st_size / 1e6:.0f} MB) | {written_s:.2f} |")
 
 
 if __name__ == "__main__":

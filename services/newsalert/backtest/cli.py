@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
@@ -225,24 +224,33 @@ def backtest(
 
 
 def _write(result: BacktestResult, fmt: Format, output: Path | None, *, all_rules: bool) -> None:
+    data: bytes | str
     if fmt is Format.JSON:
-        from newsalert.backtest.render_json import to_json
+        from newsalert.backtest.render_json import dumps, to_json
 
-        text = json.dumps(to_json(result), ensure_ascii=False, indent=None) + "\n"
+        data = dumps(to_json(result)) + b"\n"
     elif fmt is Format.HTML:
         from newsalert.backtest.render_html import render_html
 
-        text = render_html(result, generated=datetime.now(tz=UTC))
+        data = render_html(result, generated=datetime.now(tz=UTC))
     else:
         from newsalert.backtest.render_text import render_text
 
         color = output is None and sys.stdout.isatty()
-        text = render_text(result, color=color, all_rules=all_rules)
+        data = render_text(result, color=color, all_rules=all_rules)
     if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        if isinstance(data, bytes):
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            sys.stdout.write(data)
+            sys.stdout.flush()
     else:
-        output.write_text(text, encoding="utf-8")
+        if isinstance(data, bytes):
+            output.write_bytes(data)
+        else:
+            output.write_text(data, encoding="utf-8")
         typer.echo(f"wrote {output}", err=True)
 
 

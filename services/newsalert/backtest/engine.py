@@ -4,8 +4,15 @@ Each rule set (an *arm*: ``--rules`` and, with ``--compare``, the other file) ge
 own :class:`~newsalert.pipeline.step.ArticlePipeline` over its own in-memory
 :class:`~newsalert.dedupe.memory.MemoryDedupe` -- the same matcher, exact-duplicate,
 story and repeat-window code as the live service, driven by article time, in a
-namespace nobody else sees. Nothing is published during the run, so every outcome is
+namespace nobody else sees. Articles go through it in batches, as a Kafka batch goes
+through the live matcher (one dedupe call per stage, each article decided as if the
+earlier ones were committed); nothing is published during the run, so every batch is
 committed right after it is decided, as the live matcher does after its publish.
+
+The run only appends what each article did (its matches, and the ``(match, claim)``
+pairs that sent, in an :class:`~newsalert.backtest.alertlog.AlertLog`); the per-rule
+counts, first and last hits, alert times and sample candidates are tallied once when the
+result is asked for, and alert records are built only for the callers that read them.
 
 "Raw matches" are what the compiled rules return for every valid article, repeated
 records included (the pipeline skips matching a redelivery of a record it committed; the
@@ -23,13 +30,15 @@ from __future__ import annotations
 import gc
 import re
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
+from newsalert.backtest.alertlog import AlertLog, SentBatch
 from newsalert.backtest.records import RecordSource
 from newsalert.backtest.report import (
-    AlertRecord,
     ArmResult,
     BacktestResult,
     RuleReport,
@@ -37,11 +46,11 @@ from newsalert.backtest.report import (
 )
 from newsalert.backtest.samples import PendingSample, Samples
 from newsalert.config import Config
-from newsalert.dedupe.contract import DedupeConfig
+from newsalert.dedupe.contract import AlertClaim, DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
 from newsalert.gcpause import paused_gc
-from newsalert.models import Article
+from newsalert.models import Alert, Article, ArticleRef
 from newsalert.pipeline.decode import decode_article
 from newsalert.pipeline.eventtime import (
     EventTimeBounds,
@@ -78,11 +87,14 @@ class BacktestOptions:
     event_time_bounds: EventTimeBounds = field(default_factory=EventTimeBounds.defaults)
 
 
-@dataclass(slots=True)
-class _RuleState:
-    report: RuleReport
-    sample_from: list[PendingSample] = field(default_factory=list)
-    fallback: list[PendingSample] = field(default_factory=list)
+class _Fed(NamedTuple):
+    """One article as an arm saw it: when, the rules it matched, and the rules alerted
+    (ids only: the run keeps no article text beyond its sample candidates)."""
+
+    article_id: str
+    time: datetime
+    matched: list[str]
+    alerted: list[str]
 
 
 class Arm:
@@ -107,63 +119,98 @@ class Arm:
             lanes=RepeatLanes(lambda: subscriptions) if subscriptions else None,
         )
         with paused_gc():
-            self._rules = {
-                rule.id: _RuleState(RuleReport(rule.id, rule.title, rule.tags)) for rule in compiled
-            }
+            self._rules = {rule.id: RuleReport(rule.id, rule.title, rule.tags) for rule in compiled}
         # The compiled rules and the per-rule state live for the whole run (millions of
         # objects with many rules): frozen, the collector's full passes skip them.
         gc.freeze()
-        self.matches: list[tuple[str, str]] = []
-        self.alerts: list[AlertRecord] = []
-        self._sequence: dict[tuple[str, str], int] = {}
+        # What each article did, tallied per rule once at the end (result()): the run
+        # itself only appends, whatever the number of matches and alerts.
+        self._fed: list[_Fed] = []
+        # Each rule's first articles (up to ``samples``) among its alerts, and among its
+        # matches (for rules without alerts); a rule leaves the search once it has them.
+        self._alerted: dict[str, list[PendingSample]] = {}
+        self._matched: dict[str, list[PendingSample]] = {}
+        self._alerted_full: set[str] = set()
+        self._matched_full: set[str] = set()
+        self._alerts = AlertLog(_alert)
         self._timing: dict[str, list[float]] = {}
         self.duplicates = 0
         self.verified = 0
         self.disagreements: list[tuple[str, str]] = []
 
+    @property
+    def alerts(self) -> AlertLog:
+        """Every alert sent so far, in order."""
+        return self._alerts
+
     async def feed(
         self, article: Article, event_time: datetime, profile: bool, clamped: bool = False
     ) -> None:
         """Run one article through the pipeline and record what happened."""
-        outcome = await self.pipeline.process(article, event_time)
-        if clamped:
-            outcome.alerts = marked_clamped(outcome.alerts)
-        await self.pipeline.commit(outcome)  # dry run: nothing to publish first
-        matches: list[RuleMatch]
-        doc: Document | None = None
-        if (outcome.verdict.reason or "").startswith("same-"):
-            self.duplicates += 1
-        if outcome.duplicate:
-            doc = Document.from_analysed(outcome.analysed)
-            matches = self.compiled.match(doc)
-        else:
-            matches = outcome.matches
-        for match in matches:
-            state = self._rules[match.rule_id]
-            report = state.report
-            report.raw_matches += 1
-            if report.first_hit is None or event_time < report.first_hit:
-                report.first_hit = event_time
-            if report.last_hit is None or event_time > report.last_hit:
-                report.last_hit = event_time
-            self.matches.append((article.id, match.rule_id))
-            if len(state.fallback) < self._options.samples:
-                state.fallback.append(PendingSample(article, event_time, match.matched))
-        for alert in outcome.alerts:
-            group = (alert.rule.id, alert.story_id)
-            sequence = self._sequence.get(group, 0)
-            self._sequence[group] = sequence + 1
-            self.alerts.append(AlertRecord(alert, event_time, (*group, sequence)))
-            state = self._rules[alert.rule.id]
-            state.report.alerts += 1
-            state.report.alert_times.append(event_time)
-            if len(state.sample_from) < self._options.samples:
-                state.sample_from.append(PendingSample(article, event_time, tuple(alert.matched)))
-        if profile:
-            doc = doc or Document.from_analysed(outcome.analysed)
-            self._profile(doc)
-            if self._options.verify:
-                self._verify(article.id, doc, matches)
+        await self.feed_batch([_Item(article, event_time, profile, clamped)])
+
+    async def feed_batch(self, items: Sequence[_Item]) -> None:
+        """Run articles through the pipeline as one batch (the live matcher's path: one
+        dedupe call per stage) and record what happened to each, in order."""
+        outcomes = await self.pipeline.decide_batch([(i.article, i.event_time) for i in items])
+        await self.pipeline.commit_batch(outcomes)  # dry run: nothing to publish first
+        decided_at = datetime.now(tz=UTC)
+        sends = self.pipeline.sends
+        for item, outcome in zip(items, outcomes, strict=True):
+            article, event_time = item.article, item.event_time
+            doc: Document | None = None
+            if (outcome.verdict.reason or "").startswith("same-"):
+                self.duplicates += 1
+            matches: list[RuleMatch]
+            if outcome.duplicate:
+                doc = Document.from_analysed(outcome.analysed)
+                matches = self.compiled.match(doc)
+            else:
+                matches = outcome.matches
+            sent = sends(outcome) if outcome.claims else []
+            if matches:
+                self._fed.append(
+                    _Fed(
+                        article.id,
+                        event_time,
+                        [match.rule_id for match in matches],
+                        [match.rule_id for match, _claim in sent],
+                    )
+                )
+                self._candidates(article, event_time, matches, self._matched, self._matched_full)
+            if sent:
+                self._candidates(
+                    article,
+                    event_time,
+                    [match for match, _claim in sent],
+                    self._alerted,
+                    self._alerted_full,
+                )
+                ref = ArticleRef.of(article)
+                story = outcome.verdict.story_id
+                self._alerts.add(SentBatch(ref, event_time, item.clamped, story, sent, decided_at))
+            if item.profile:
+                doc = doc or Document.from_analysed(outcome.analysed)
+                self._profile(doc)
+                if self._options.verify:
+                    self._verify(article.id, doc, matches)
+
+    def _candidates(
+        self,
+        article: Article,
+        event_time: datetime,
+        matches: list[RuleMatch],
+        found: dict[str, list[PendingSample]],
+        full: set[str],
+    ) -> None:
+        """Keep ``article`` as a sample candidate of the rules of ``matches`` that still
+        have fewer than ``samples``."""
+        limit = self._options.samples
+        for match in [m for m in matches if m.rule_id not in full]:
+            pending = found.setdefault(match.rule_id, [])
+            pending.append(PendingSample(article, event_time, match.matched))
+            if len(pending) >= limit:
+                full.add(match.rule_id)
 
     def _profile(self, doc: Document) -> None:
         for rule_id, elapsed in self.compiled.check_times(doc):
@@ -181,23 +228,56 @@ class Arm:
         self.verified += 1
         self.disagreements.extend((article_id, r) for r in sorted(expected ^ got))
 
+    def _tally(self) -> tuple[list[tuple[str, str]], dict[str, list[PendingSample]]]:
+        """Fill the per-rule reports from what the articles did; the raw matches (sorted)
+        and each rule's sample candidates (its first alerts, else its first matches)."""
+        limit = self._options.samples
+        fed = self._fed
+        raw: Counter[str] = Counter()
+        alerts: Counter[str] = Counter()
+        first: dict[str, datetime] = {}
+        last: dict[str, datetime] = {}
+        alert_times: dict[str, list[datetime]] = {}
+        matches: list[tuple[str, str]] = []
+        # Written in time order, the last write wins: ties go to the earliest article,
+        # as when each hit is compared with the rule's first and last so far.
+        for i in sorted(range(len(fed)), key=lambda i: (fed[i].time, -i)):
+            last.update(dict.fromkeys(fed[i].matched, fed[i].time))
+        for i in sorted(range(len(fed)), key=lambda i: fed[i].time, reverse=True):
+            first.update(dict.fromkeys(fed[i].matched, fed[i].time))
+        for one in fed:
+            raw.update(one.matched)
+            article_id = one.article_id
+            matches.extend([(article_id, rule_id) for rule_id in one.matched])
+            if one.alerted:
+                alerts.update(one.alerted)
+                for rule_id in one.alerted:
+                    alert_times.setdefault(rule_id, []).append(one.time)
+        for rule_id, count in raw.items():
+            report = self._rules[rule_id]
+            report.raw_matches = count
+            report.first_hit, report.last_hit = first[rule_id], last[rule_id]
+            report.alerts = alerts[rule_id]
+            report.alert_times = alert_times.get(rule_id, [])
+        pending_of = {
+            rule_id: (self._alerted.get(rule_id) or p)[:limit]
+            for rule_id, p in self._matched.items()
+        }
+        matches.sort()
+        return matches, {rule_id: p for rule_id, p in pending_of.items() if p}
+
     def result(self) -> ArmResult:
         """The per-rule reports; samples are explained when a report shows them."""
-        reports = {rule_id: state.report for rule_id, state in self._rules.items()}
-        pending = {
-            rule_id: state.sample_from or state.fallback
-            for rule_id, state in self._rules.items()
-            if state.sample_from or state.fallback
-        }
+        matches, pending = self._tally()
         timings = [
             RuleTiming(rule_id, int(count), total)
             for rule_id, (count, total) in self._timing.items()
         ]
         return ArmResult(
             name=self.name,
-            rules=reports,
-            matches=sorted(self.matches),
-            alerts=self.alerts,
+            rules=dict(self._rules),
+            matches=matches,
+            alerts=self._alerts,
             timings=timings,
             compile_s=self.compile_s,
             unindexed=self.compiled.unindexed,
@@ -207,19 +287,46 @@ class Arm:
         )
 
 
+def _alert(
+    article: ArticleRef,
+    story_id: str,
+    match: RuleMatch,
+    claim: AlertClaim,
+    decided_at: datetime,
+    clamped: bool,
+) -> Alert:
+    """The alert record the live matcher would have published for this claim."""
+    alert = ArticlePipeline.alert_of(article, story_id, match, claim, decided_at)
+    return marked_clamped([alert])[0] if clamped else alert
+
+
+class _Item(NamedTuple):
+    article: Article
+    event_time: datetime
+    profile: bool
+    clamped: bool
+
+
+#: Articles per pipeline batch, like a Kafka batch of the live matcher.
+BATCH_SIZE = 256
+
+
 async def run_backtest(
     source: RecordSource,
     arms: list[Arm],
     options: BacktestOptions,
     *,
     on_record: Callable[[int], None] | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> BacktestResult:
-    """Read every record of ``source`` and feed each valid article to every arm."""
+    """Read every record of ``source`` and feed the valid articles to every arm, in
+    batches of ``batch_size`` (the same verdicts as one at a time)."""
     if not arms:
         raise ValueError("run_backtest needs at least one rule set")
     result = BacktestResult(source=source.describe, arms=[])
     started = time.perf_counter()
     every = options.profile_every
+    batch: list[_Item] = []
     async for record in source:
         result.records += 1
         if on_record is not None:
@@ -245,8 +352,14 @@ async def run_backtest(
         if result.last_article is None or event_time > result.last_article:
             result.last_article = event_time
         profile = every > 0 and result.articles % every == 1 % every
+        batch.append(_Item(article, event_time, profile, clamped))
+        if len(batch) >= batch_size:
+            for arm in arms:
+                await arm.feed_batch(batch)
+            batch = []
+    if batch:
         for arm in arms:
-            await arm.feed(article, event_time, profile, clamped)
+            await arm.feed_batch(batch)
     result.duplicates = arms[0].duplicates
     result.arms = [arm.result() for arm in arms]
     result.elapsed_s = time.perf_counter() - started

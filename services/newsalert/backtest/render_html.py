@@ -8,27 +8,22 @@ fills the tables with ``textContent`` only, so article text can never inject mar
 from __future__ import annotations
 
 import html
-import json
 from datetime import datetime
 from importlib import resources
 from typing import Any
 
-from newsalert.backtest.render_json import to_json
+from newsalert.backtest.render_json import dumps, to_json
 from newsalert.backtest.report import BacktestResult
 from newsalert.backtest.timeline import timeline
 
-_BULK_KEYS = ("matches", "alerts")
 #: The page shows the samples of this many rules (``report.js``), most alerts first.
 SAMPLED_RULES = 200
 
 
 def report_data(result: BacktestResult, generated: datetime) -> dict[str, Any]:
-    """The JSON the page renders: the JSON report without its bulk lists, plus timelines."""
-    data = to_json(result, sampled_rules=SAMPLED_RULES)
-    for key in _BULK_KEYS:
-        data.pop(key, None)
-        if "compare" in data:
-            data["compare"].pop(key, None)
+    """The JSON the page renders: the JSON report without its per-match and per-alert
+    lists, plus timelines."""
+    data = to_json(result, sampled_rules=SAMPLED_RULES, bulk=False)
     arms = tuple(result.arms)
     line = timeline(arms[0], span_of=arms[1:])
     data["timeline"] = {
@@ -48,7 +43,7 @@ def _asset(name: str) -> str:
 
 def render_html(result: BacktestResult, *, generated: datetime) -> str:
     """The whole report page."""
-    payload = json.dumps(report_data(result, generated), ensure_ascii=False)
+    payload = dumps(report_data(result, generated)).decode()
     payload = payload.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
     title = html.escape(f"Backtest: {result.arms[0].name}")
     return (

@@ -2,13 +2,20 @@
 
 ``{"articles": N, "matches": [{"article_id": …, "rule_id": …}, …]}`` -- every raw match
 before any dedupe, sorted by article id then rule id. Everything else is added.
+
+:func:`to_json` gives the data (tuples stand for arrays), :func:`dumps` its UTF-8 text:
+orjson writes the hundreds of thousands of rows of a dense run in one C call.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import functools
+from datetime import datetime, tzinfo
 from typing import Any
 
+import orjson
+
+from newsalert.backtest.alertlog import alert_rows
 from newsalert.backtest.report import (
     ArmResult,
     BacktestResult,
@@ -21,7 +28,14 @@ from newsalert.backtest.samples import Sample
 
 
 def _time(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return _iso(value, value.tzinfo) if value is not None else None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _iso(value: datetime, _zone: tzinfo | None) -> str:
+    """A time as the report writes it; many alerts share their article's time, so it is
+    formatted once (the zone is in the key: equal instants in two zones print apart)."""
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def _matches(arm: ArmResult) -> list[dict[str, str]]:
@@ -29,14 +43,15 @@ def _matches(arm: ArmResult) -> list[dict[str, str]]:
 
 
 def _sample(sample: Sample) -> dict[str, Any]:
+    # Tuples are arrays to the encoder (dumps), so the marks are not copied into lists.
     return {
         "article_id": sample.article_id,
         "title": sample.title,
         "time": _time(sample.time),
-        "matched": list(sample.matched),
-        "title_marks": [list(mark) for mark in sample.title_marks],
+        "matched": sample.matched,
+        "title_marks": sample.title_marks,
         "snippet": sample.snippet,
-        "snippet_marks": [list(mark) for mark in sample.snippet_marks],
+        "snippet_marks": sample.snippet_marks,
     }
 
 
@@ -44,7 +59,7 @@ def _rule(report: RuleReport, samples: list[Sample]) -> dict[str, Any]:
     return {
         "rule_id": report.rule_id,
         "title": report.title,
-        "tags": list(report.tags),
+        "tags": report.tags,
         "raw_matches": report.raw_matches,
         "alerts": report.alerts,
         "folded": report.folded,
@@ -54,10 +69,10 @@ def _rule(report: RuleReport, samples: list[Sample]) -> dict[str, Any]:
     }
 
 
-def _arm(arm: ArmResult, sampled_rules: int | None) -> dict[str, Any]:
+def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any]:
     shown = arm.sampled_rules()[:sampled_rules]
     samples = arm.samples_of(report.rule_id for report in shown)
-    data = {
+    data: dict[str, Any] = {
         "rules_file": arm.name,
         "compile_s": round(arm.compile_s, 4),
         "unindexed_rules": arm.unindexed,
@@ -72,19 +87,20 @@ def _arm(arm: ArmResult, sampled_rules: int | None) -> dict[str, Any]:
             }
             for t in arm.slowest()
         ],
-        "alerts": [
-            {
-                "alert_id": record.alert.alert_id,
-                "rule_id": record.alert.rule.id,
-                "story_id": record.alert.story_id,
-                "article_id": record.alert.article.id,
-                "title": record.alert.article.title,
-                "time": _time(record.time),
-                "duplicates_folded": record.alert.duplicates_folded,
-            }
-            for record in arm.alerts
-        ],
     }
+    if bulk:
+        data["alerts"] = [
+            {
+                "alert_id": row.alert_id,
+                "rule_id": row.rule_id,
+                "story_id": row.story_id,
+                "article_id": row.article_id,
+                "title": row.title,
+                "time": _iso(row.time, row.time.tzinfo),
+                "duplicates_folded": row.duplicates_folded,
+            }
+            for row in alert_rows(arm.alerts)
+        ]
     if arm.verified is not None:
         data["verify"] = {
             "articles": arm.verified,
@@ -105,11 +121,11 @@ def _example(example: DiffExample) -> dict[str, Any]:
 
 
 def _comparison(
-    comparison: Comparison, other: ArmResult, sampled_rules: int | None
+    comparison: Comparison, other: ArmResult, sampled_rules: int | None, bulk: bool
 ) -> dict[str, Any]:
     return {
-        **_arm(other, sampled_rules),
-        "matches": _matches(other),
+        **_arm(other, sampled_rules, bulk),
+        **({"matches": _matches(other)} if bulk else {}),
         "totals": {
             "only_a": comparison.only_a,
             "only_b": comparison.only_b,
@@ -152,14 +168,19 @@ def _labels(report: LabelReport) -> dict[str, Any]:
     }
 
 
-def to_json(result: BacktestResult, *, sampled_rules: int | None = None) -> dict[str, Any]:
+def to_json(
+    result: BacktestResult, *, sampled_rules: int | None = None, bulk: bool = True
+) -> dict[str, Any]:
     """The whole report as JSON-ready data (contract keys first).
 
     ``sampled_rules`` limits the samples to that many rules, most alerts first (the
-    HTML page shows no more); ``None`` gives every rule its samples.
+    HTML page shows no more); ``None`` gives every rule its samples. Without ``bulk``
+    the per-match and per-alert lists (``matches``, ``alerts``) are left out.
     """
     main = result.arms[0]
-    data: dict[str, Any] = {"articles": result.articles, "matches": _matches(main)}
+    data: dict[str, Any] = {"articles": result.articles}
+    if bulk:
+        data["matches"] = _matches(main)
     data.update(
         {
             "source": result.source,
@@ -181,9 +202,9 @@ def to_json(result: BacktestResult, *, sampled_rules: int | None = None) -> dict
             "records_per_s": round(result.rate, 1),
         }
     )
-    data.update(_arm(main, sampled_rules))
+    data.update(_arm(main, sampled_rules, bulk))
     if result.comparison is not None and len(result.arms) > 1:
-        data["compare"] = _comparison(result.comparison, result.arms[1], sampled_rules)
+        data["compare"] = _comparison(result.comparison, result.arms[1], sampled_rules, bulk)
     if result.labels:
         data["labels"] = _labels(result.labels[0])
         if len(result.labels) > 1 and "compare" in data:
@@ -191,3 +212,8 @@ def to_json(result: BacktestResult, *, sampled_rules: int | None = None) -> dict
     if result.delivered is not None:
         data["delivered"] = {"subscription": result.delivered_to, "alerts": result.delivered}
     return data
+
+
+def dumps(data: dict[str, Any]) -> bytes:
+    """``data`` (from :func:`to_json`) as compact UTF-8 JSON text, non-ASCII kept."""
+    return orjson.dumps(data)

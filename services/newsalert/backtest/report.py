@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -67,7 +67,8 @@ class ArmResult:
     name: str
     rules: dict[str, RuleReport]
     matches: list[tuple[str, str]]
-    alerts: list[AlertRecord]
+    #: In the order sent (an :class:`~newsalert.backtest.alertlog.AlertLog` after a run).
+    alerts: Sequence[AlertRecord]
     timings: list[RuleTiming]
     compile_s: float = 0.0
     unindexed: int = 0

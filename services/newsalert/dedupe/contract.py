@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple, Protocol, TypeVar, runtime_checkable
+from typing import NamedTuple, Protocol, TypeVar, cast, runtime_checkable
 
 from newsalert.analysed import AnalysedArticle
 from newsalert.dedupe.fingerprint import FingerprintParams
@@ -274,14 +274,22 @@ def intervals_for(
     rule_ids: Sequence[str | AlertKey], repeat_interval: timedelta | Mapping[str, timedelta]
 ) -> dict[AlertKey, timedelta]:
     """Distinct alert groups (first-seen order) with their repeat interval."""
+    zero = timedelta(0)
+    # A valid default interval is checked once, not once per rule.
+    default = repeat_interval if isinstance(repeat_interval, timedelta) else None
+    usable = default if default is not None and default >= zero else None
     out: dict[AlertKey, timedelta] = {}
     for entry in rule_ids:
         key = AlertKey(entry) if isinstance(entry, str) else entry
         if key in out:
             continue
+        lane = key.lane
+        if lane is None and usable is not None:
+            out[key] = usable
+            continue
         rule_id = key.rule_id
-        if key.lane is not None:
-            interval = key.lane
+        if lane is not None:
+            interval = lane
         elif isinstance(repeat_interval, timedelta):
             interval = repeat_interval
         else:
@@ -289,7 +297,7 @@ def intervals_for(
                 interval = repeat_interval[rule_id]
             except KeyError:
                 raise DedupeError(f"no repeat interval for rule {rule_id!r}") from None
-        if interval < timedelta(0):
+        if interval < zero:
             raise DedupeError(f"negative repeat interval for rule {rule_id!r}")
         out[key] = interval
     return out
@@ -311,21 +319,24 @@ def claims_of(
     token: str,
 ) -> list[AlertClaim]:
     """The claims of one ``claim_alerts`` call, in the order of ``intervals``."""
-    return [
-        AlertClaim(
-            rule_id=key.rule_id,
-            story_id=story_id,
-            send=decided[key].send,
-            duplicates_folded=decided[key].folded,
-            sequence=decided[key].sequence,
-            alert_id=claim_alert_id(key.rule_id, story_id, decided[key].sequence, key.lane),
-            event_time=event_time,
-            repeat_interval=interval,
-            token=token,
-            lane=key.lane,
+    claims = []
+    for key, interval in intervals.items():
+        decision = decided[key]
+        claims.append(
+            AlertClaim(
+                rule_id=key.rule_id,
+                story_id=story_id,
+                send=decision.send,
+                duplicates_folded=decision.folded,
+                sequence=decision.sequence,
+                alert_id=claim_alert_id(key.rule_id, story_id, decision.sequence, key.lane),
+                event_time=event_time,
+                repeat_interval=interval,
+                token=token,
+                lane=key.lane,
+            )
         )
-        for key, interval in intervals.items()
-    ]
+    return claims
 
 
 _Item = TypeVar("_Item")
@@ -347,6 +358,9 @@ async def poll_claims(
     pause = config.poll_initial.total_seconds()
     while waiting:
         answers = await attempt(waiting)
+        if not decided and len(answers) == len(waiting) and None not in answers.values():
+            # all decided at the first attempt (the usual case)
+            return cast(dict[_Item, Decision], answers)
         for rule_id, answer in answers.items():
             if answer is not None:
                 decided[rule_id] = answer

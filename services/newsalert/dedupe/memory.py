@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.dedupe.boilerplate import LineMark, boilerplate, line_digest, next_mark
@@ -229,36 +230,49 @@ class MemoryDedupe:
         decided for any item of this call (the lease's outcome comes first); every other
         group is decided on a copy that plays the commits of the earlier items."""
         now = self._clock()
-        played: dict[_GroupKey, _Group] = {}
+        until = now + self.config.pending_ttl.total_seconds()
+        groups = self._groups
+        # [last_ms, sequence, folded] of a group as the earlier items' commits leave it
+        played: dict[_GroupKey, list[Any]] = {}
         blocked: set[_GroupKey] = set()
         answers: dict[ClaimItem, Decision | None] = {}
+        # The items of one request share their time and mostly their interval: each is
+        # converted once (identity checks; the loop runs once per alert group).
+        time_of: datetime | None = None
+        interval_of: timedelta | None = None
+        event_ms = interval_ms = 0
         for item in items:
             key = _group_of(item.key, item.story_id)
-            group = self._groups.setdefault(key, _Group())
-            event_ms, interval_ms = to_ms(item.event_time), delta_ms(item.interval)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = _Group()
+            if item.event_time is not time_of:
+                time_of, event_ms = item.event_time, to_ms(item.event_time)
+            if item.interval is not interval_of:
+                interval_of, interval_ms = item.interval, delta_ms(item.interval)
             group.touched_ms = max(group.touched_ms, event_ms)
             group.keep_ms = max(group.keep_ms, interval_ms + self._window_ms)
-            if key not in played and key not in blocked:
-                if (
-                    group.pending_token is not None
-                    and group.pending_token != item.token
-                    and group.pending_until > now
+            state = played.get(key)
+            if state is None:
+                if key not in blocked and (
+                    group.pending_token is None
+                    or group.pending_token == item.token
+                    or group.pending_until <= now
                 ):
-                    blocked.add(key)
+                    state = played[key] = [group.last_ms, group.sequence, group.folded]
                 else:
-                    played[key] = replace(group)
-            if key in blocked:
-                answers[item] = None
+                    blocked.add(key)
+                    answers[item] = None
+                    continue
+            last_ms, sequence, folded = state
+            if last_ms is not None and event_ms < last_ms + interval_ms:
+                answers[item] = Decision(send=False, folded=folded, sequence=sequence)
+                state[2] = folded + 1
                 continue
-            state = played[key]
-            if state.last_ms is not None and event_ms < state.last_ms + interval_ms:
-                answers[item] = Decision(send=False, folded=state.folded, sequence=state.sequence)
-                state.folded += 1
-                continue
-            answers[item] = Decision(send=True, folded=state.folded, sequence=state.sequence)
+            answers[item] = Decision(send=True, folded=folded, sequence=sequence)
             group.pending_token = item.token
-            group.pending_until = now + self.config.pending_ttl.total_seconds()
-            state.sequence, state.last_ms, state.folded = state.sequence + 1, event_ms, 0
+            group.pending_until = until
+            state[:] = (event_ms, sequence + 1, 0)
         return answers
 
     async def commit(self, verdict: ArticleVerdict, claims: Sequence[AlertClaim]) -> None:
@@ -272,14 +286,22 @@ class MemoryDedupe:
                 event_ms = to_ms(verdict.event_time)
                 for digest in verdict.seen_digests:
                     self._seen[digest] = _SeenMark(True, verdict.story_id, event_ms, "")
+            groups = self._groups
+            time_of: datetime | None = None  # a hand-off's claims share their time
+            claim_ms = 0
             for claim in claims:
-                group = self._groups.setdefault(_group_of(claim, claim.story_id), _Group())
+                key = _group_of(claim, claim.story_id)
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = _Group()
                 if not claim.send:
                     group.folded += 1
                     continue
                 if group.sequence <= claim.sequence:
+                    if claim.event_time is not time_of:
+                        time_of, claim_ms = claim.event_time, to_ms(claim.event_time)
                     group.sequence = claim.sequence + 1
-                    group.last_ms = to_ms(claim.event_time)
+                    group.last_ms = claim_ms
                     group.folded = max(0, group.folded - claim.duplicates_folded)
                 if group.pending_token == claim.token:
                     group.pending_token = None

@@ -47,6 +47,8 @@ class ArticleOutcome:
     matches: list[RuleMatch] = field(default_factory=list)
     claims: list[AlertClaim] = field(default_factory=list)
     alerts: list[Alert] = field(default_factory=list)
+    #: The alert groups of each match (one per repeat lane), in the order of ``matches``.
+    groups: list[tuple[AlertKey, ...]] = field(default_factory=list)
 
     @property
     def article(self) -> Article:
@@ -95,6 +97,26 @@ class ArticlePipeline:
         released and the exception propagates (the caller may then retry the articles one
         at a time to find the one that fails).
         """
+        outcomes = await self.decide_batch(items)
+        now = self._clock()
+        try:
+            for outcome in outcomes:
+                if outcome.claims:
+                    ref = ArticleRef.of(outcome.article)  # one immutable reference per article
+                    story_id = outcome.verdict.story_id
+                    outcome.alerts = [
+                        self.alert_of(ref, story_id, match, claim, now)
+                        for match, claim in self.sends(outcome)
+                    ]
+        except BaseException:
+            await self.abandon_batch(outcomes)
+            raise
+        return outcomes
+
+    async def decide_batch(self, items: Sequence[tuple[Article, datetime]]) -> list[ArticleOutcome]:
+        """:meth:`process_batch` without building the :class:`Alert` records: the
+        outcomes hold their matches and claims (:meth:`sends`, :meth:`alert_of`), for a
+        caller that needs only some alerts as records (the backtest)."""
         compiled = self._rules()  # one rule set for the whole batch, even mid-reload
         analysed = [(analyse(article), event_time) for article, event_time in items]
         verdicts = await self._dedupe.check_articles(analysed)
@@ -112,59 +134,69 @@ class ArticlePipeline:
     async def _match_and_claim(
         self, compiled: CompiledRules, outcomes: list[ArticleOutcome]
     ) -> None:
-        """Match every checked article, claim the alert groups of the matched ones (one
-        call), and build the alerts of the claims that send."""
+        """Match every checked article and claim the alert groups of the matched ones
+        (one call)."""
         for outcome in outcomes:
             if not outcome.duplicate:
                 outcome.matches = compiled.match(Document.from_analysed(outcome.analysed))
         matched = [outcome for outcome in outcomes if outcome.matches]
-        groups = [[self._groups_of(match) for match in outcome.matches] for outcome in matched]
+        for outcome in matched:
+            if self._lanes is None:  # every rule in the default lane only
+                outcome.groups = [(AlertKey(match.rule_id),) for match in outcome.matches]
+            else:
+                outcome.groups = [self._groups_of(match) for match in outcome.matches]
         claims = await self._dedupe.claim_batch(
             [
                 ClaimRequest(
                     outcome.verdict.story_id,
-                    [key for keys in article_groups for key in keys],
+                    [key for keys in outcome.groups for key in keys],
                     outcome.verdict.event_time,
                     self._repeat_interval,
                     # a redelivered article takes over its own lease at once
                     owner=outcome.verdict.token,
                 )
-                for outcome, article_groups in zip(matched, groups, strict=True)
+                for outcome in matched
             ]
         )
-        now = self._clock()
-        for outcome, article_groups, article_claims in zip(matched, groups, claims, strict=True):
+        for outcome, article_claims in zip(matched, claims, strict=True):
             outcome.claims = list(article_claims)
-            outcome.alerts = self._alerts(outcome, article_groups, now)
 
     @staticmethod
-    def _alerts(
-        outcome: ArticleOutcome, groups: list[tuple[AlertKey, ...]], now: datetime
-    ) -> list[Alert]:
-        """The alerts of the claims that send, one per (matched rule, lane)."""
-        verdict = outcome.verdict
+    def sends(outcome: ArticleOutcome) -> list[tuple[RuleMatch, AlertClaim]]:
+        """The claims that send, each with its match: one alert per (matched rule, lane),
+        in match order."""
+        groups = outcome.groups
+        if len(outcome.claims) == len(groups) and set(map(len, groups)) <= {1}:
+            # One group per match, all distinct: the claims come in the groups' order.
+            return [
+                (match, claim)
+                for match, claim in zip(outcome.matches, outcome.claims, strict=True)
+                if claim.send
+            ]
         claim_of = {AlertKey(claim.rule_id, claim.lane): claim for claim in outcome.claims}
-        ref = ArticleRef.of(outcome.article)  # one immutable reference shared by its alerts
-        alerts = []
-        for match, keys in zip(outcome.matches, groups, strict=True):
-            for key in keys:
-                claim = claim_of[key]
-                if not claim.send:
-                    continue
-                alerts.append(
-                    Alert(
-                        alert_id=claim.alert_id,
-                        rule=RuleRef(id=match.rule_id, title=match.title),
-                        article=ref,
-                        story_id=verdict.story_id,
-                        matched=list(match.matched),
-                        tags=list(match.tags),
-                        duplicates_folded=claim.duplicates_folded,
-                        created_at=now,
-                        repeat_interval_ms=lane_ms(claim.lane),
-                    )
-                )
-        return alerts
+        return [
+            (match, claim_of[key])
+            for match, keys in zip(outcome.matches, outcome.groups, strict=True)
+            for key in keys
+            if claim_of[key].send
+        ]
+
+    @staticmethod
+    def alert_of(
+        article: ArticleRef, story_id: str, match: RuleMatch, claim: AlertClaim, now: datetime
+    ) -> Alert:
+        """The alert record of one sending claim (see :meth:`sends`)."""
+        return Alert(
+            alert_id=claim.alert_id,
+            rule=RuleRef(id=match.rule_id, title=match.title),
+            article=article,
+            story_id=story_id,
+            matched=list(match.matched),
+            tags=list(match.tags),
+            duplicates_folded=claim.duplicates_folded,
+            created_at=now,
+            repeat_interval_ms=lane_ms(claim.lane),
+        )
 
     def _groups_of(self, match: RuleMatch) -> tuple[AlertKey, ...]:
         if self._lanes is None:
