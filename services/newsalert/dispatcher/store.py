@@ -2,9 +2,14 @@
 
 Each subscription has a ``due`` sorted set (delivery id → due time) and an ``inflight``
 sorted set (delivery id → lease expiry). A worker *claims* due ids atomically (moving them
-to ``inflight``), attempts them, then moves them on in one MULTI: back to ``due`` for a
+to ``inflight``), attempts them, then moves them on atomically: back to ``due`` for a
 retry, or out for good (delivered / dead-lettered). A process that dies holding leases
 loses nothing: :meth:`DeliveryStore.reap` returns expired leases to ``due``.
+
+Redis work is per batch, not per delivery: a Kafka batch's deliveries are scheduled by
+one script call per 500, a worker claims and loads its batch in one call, and the
+outcomes of concurrent attempts are recorded by one call (Lua scripts: one reply to
+parse for the whole batch, which is where a Python client's time goes).
 """
 
 from __future__ import annotations
@@ -23,26 +28,103 @@ from newsalert.dispatcher.log import MAX_LOGGED_ATTEMPTS, DeliveryLog
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.models import Alert
 
-_ENQUEUE = """
-if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+#: Schedules a batch: 6 keys and 5 arguments per delivery (after 3 shared arguments).
+#: Each delivery is skipped when its record or delivered mark exists, as alone; the
+#: index trims and TTLs are applied once per key at the end (same cutoff for all).
+_ENQUEUE_MANY = """
+local now, ttl = ARGV[1], ARGV[3]
+local cutoff = tonumber(now) - tonumber(ARGV[2]) * 1000
+local added, trimmed, dues = 0, {}, {}
+for i = 0, #KEYS / 6 - 1 do
+  local k, a = i * 6, 3 + i * 5
+  local record, id, order = KEYS[k + 1], ARGV[a + 1], ARGV[a + 5]
+  if redis.call('EXISTS', KEYS[k + 3]) == 0 and redis.call('EXISTS', record) == 0 then
+    redis.call('HSET', record, 'sub', ARGV[a + 2], 'alert_id', ARGV[a + 3],
+      'alert', ARGV[a + 4], 'status', 'scheduled', 'attempts', 0, 'created_ms', now,
+      'order', order, 'next_ms', now, 'updated_ms', now)
+    redis.call('EXPIRE', record, ttl)
+    redis.call('ZADD', KEYS[k + 2], order, id)
+    dues[KEYS[k + 2]] = true
+    for _, key in ipairs({KEYS[k + 4], KEYS[k + 5]}) do
+      redis.call('ZADD', key, now, id)
+      trimmed[key] = true
+    end
+    redis.call('SADD', KEYS[k + 6], id)
+    redis.call('EXPIRE', KEYS[k + 6], ttl)
+    added = added + 1
+  end
 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[2], 'alert_id', ARGV[3], 'alert', ARGV[4],
-  'status', 'scheduled', 'attempts', 0, 'created_ms', ARGV[5], 'order', ARGV[6],
-  'next_ms', ARGV[5], 'updated_ms', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[8])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[8])
-local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[7]) * 1000
-for _, key in ipairs({KEYS[4], KEYS[5]}) do
-  redis.call('ZADD', key, ARGV[5], ARGV[1])
+for key in pairs(dues) do redis.call('EXPIRE', key, ttl) end
+for key in pairs(trimmed) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
-  redis.call('EXPIRE', key, ARGV[8])
+  redis.call('EXPIRE', key, ttl)
 end
-redis.call('SADD', KEYS[6], ARGV[1])
-redis.call('EXPIRE', KEYS[6], ARGV[8])
-return 1
+return added
 """
+
+#: Claim and load in one step: {paused} when the subscription is paused (nothing is
+#: claimed), else {0, id, record fields, delivered, id, ...} for up to ARGV[2] due ids.
+#: The record and delivered keys are built from ARGV[5] and ARGV[6] (the key shapes of
+#: :class:`DispatcherKeys`) because they are only known once the ids are.
+_CLAIM_LOAD = """
+if redis.call('HGET', KEYS[3], 'paused') == '1' then return {1} end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local out = {0}
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGETALL', ARGV[5] .. id)
+  out[#out + 1] = redis.call('EXISTS', ARGV[6] .. id)
+end
+if #ids > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return out
+"""
+
+#: Records a batch of outcomes: 6 keys and 10 arguments per outcome (after 3 shared
+#: arguments); the same commands, in the same order, as one outcome alone. Returns the
+#: failure streak each delivered outcome ended (0 for the others).
+_FINISH_MANY = """
+local retention, ttl, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local out = {}
+for i = 0, #KEYS / 6 - 1 do
+  local k, a = i * 6, 3 + i * 10
+  local record, attempts, state = KEYS[k + 1], KEYS[k + 2], KEYS[k + 6]
+  local id, kind, logged = ARGV[a + 1], ARGV[a + 9], ARGV[a + 8]
+  redis.call('HSET', record, 'status', ARGV[a + 2], 'attempts', ARGV[a + 3],
+    'updated_ms', ARGV[a + 4], 'next_ms', ARGV[a + 5], 'last_error', ARGV[a + 6])
+  if logged ~= '' then redis.call('HSET', record, 'last_status', ARGV[a + 7]) end
+  redis.call('HDEL', record, 'force')
+  if logged ~= '' then
+    redis.call('RPUSH', attempts, logged)
+    redis.call('LTRIM', attempts, -keep, -1)
+    redis.call('EXPIRE', attempts, ttl)
+  end
+  redis.call('ZREM', KEYS[k + 3], id)
+  if kind == 'requeue' then
+    redis.call('ZADD', KEYS[k + 4], ARGV[a + 10], id)
+    redis.call('EXPIRE', KEYS[k + 4], ttl)
+    redis.call('EXPIRE', record, ttl)
+  else
+    redis.call('ZREM', KEYS[k + 4], id)
+    redis.call('EXPIRE', record, retention)
+    redis.call('EXPIRE', attempts, retention)
+  end
+  local ended = 0
+  if kind == 'delivered' then
+    redis.call('SET', KEYS[k + 5], '1', 'EX', retention)
+    ended = tonumber(redis.call('HGET', state, 'streak')) or 0
+    redis.call('HSET', state, 'streak', 0)
+    redis.call('HDEL', state, 'failing_since')
+    redis.call('EXPIRE', state, ttl)
+  end
+  out[#out + 1] = ended
+end
+return out
+"""
+
+#: Deliveries per script call: bounds how long one call holds Redis.
+_SCRIPT_BATCH = 500
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -94,6 +176,27 @@ class PendingDelivery:
     force: bool  # redelivered by an operator: sent even when older than max_alert_age
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed delivery id with its stored record, loaded in the claim's round trip.
+
+    Decoded by the attempt (:meth:`DeliveryStore.decode`), so a record that does not
+    decode fails that attempt only.
+    """
+
+    delivery_id: str
+    data: dict[str, str]
+    delivered: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one claim found: the subscription paused (nothing claimed), or deliveries."""
+
+    paused: bool
+    deliveries: list[Claimed]
+
+
 @dataclass(frozen=True)
 class FailureStreak:
     """A subscription's current run of failed attempts."""
@@ -111,8 +214,10 @@ class DeliveryStore:
         self.redis = redis
         self.keys = DispatcherKeys(prefix)
         self._clock = clock
-        self._enqueue = redis.register_script(_ENQUEUE)
+        self._enqueue_many = redis.register_script(_ENQUEUE_MANY)
         self._claim = redis.register_script(_CLAIM)
+        self._claim_load = redis.register_script(_CLAIM_LOAD)
+        self._finish_script = redis.register_script(_FINISH_MANY)
         self._reap = redis.register_script(_REAP)
         self._pause = redis.register_script(_PAUSE)
         self.log = DeliveryLog(redis, self.keys, clock=clock)
@@ -141,29 +246,28 @@ class DeliveryStore:
             return 0
         now = self.now_ms()
         k = self.keys
+        shared = [now, RETENTION_S, QUEUE_TTL_S]
+        # A fanned-out alert is one object for all its subscriptions: serialised once.
+        texts: dict[int, str] = {}
         async with self.redis.pipeline(transaction=False) as pipe:
-            for item in deliveries:
-                await self._enqueue(
-                    keys=[
-                        k.record(item.delivery_id),
-                        k.due(item.subscription_id),
-                        k.delivered(item.subscription_id, item.delivery_id),
-                        k.index(item.subscription_id),
+            for start in range(0, len(deliveries), _SCRIPT_BATCH):
+                keys: list[str] = []
+                args: list[Any] = list(shared)
+                for item in deliveries[start : start + _SCRIPT_BATCH]:
+                    sub, dlv, alert = item.subscription_id, item.delivery_id, item.alert
+                    text = texts.get(id(alert))
+                    if text is None:
+                        text = texts[id(alert)] = alert.model_dump_json()
+                    keys += [
+                        k.record(dlv),
+                        k.due(sub),
+                        k.delivered(sub, dlv),
+                        k.index(sub),
                         k.index(None),
-                        k.by_alert(item.alert.alert_id),
-                    ],
-                    args=[
-                        item.delivery_id,
-                        item.subscription_id,
-                        item.alert.alert_id,
-                        item.alert.model_dump_json(),
-                        now,
-                        repr(item.order),
-                        RETENTION_S,
-                        QUEUE_TTL_S,
-                    ],
-                    client=pipe,
-                )
+                        k.by_alert(alert.alert_id),
+                    ]
+                    args += [dlv, sub, alert.alert_id, text, repr(item.order)]
+                await self._enqueue_many(keys=keys, args=args, client=pipe)
             results = await pipe.execute()
         return sum(int(result) for result in results)
 
@@ -174,6 +278,34 @@ class DeliveryStore:
             args=[self.now_ms(), limit, int(lease_s * 1000), QUEUE_TTL_S],
         )
         return [str(item) for item in ids]
+
+    async def claim_batch(self, subscription_id: str, limit: int, lease_s: float) -> Claim:
+        """Unless the subscription is paused, take up to ``limit`` due deliveries (leased
+        for ``lease_s`` seconds) with their records: one round trip for the batch."""
+        k = self.keys
+        reply = await self._claim_load(
+            keys=[k.due(subscription_id), k.inflight(subscription_id), k.state(subscription_id)],
+            args=[
+                self.now_ms(),
+                limit,
+                int(lease_s * 1000),
+                QUEUE_TTL_S,
+                k.record(""),
+                k.delivered(subscription_id, ""),
+            ],
+        )
+        if int(reply[0]) == 1:
+            return Claim(paused=True, deliveries=[])
+        deliveries = [
+            Claimed(str(reply[n]), _fields(reply[n + 1]), bool(reply[n + 2]))
+            for n in range(1, len(reply), 3)
+        ]
+        return Claim(paused=False, deliveries=deliveries)
+
+    def decode(self, claimed: Claimed) -> PendingDelivery | None:
+        """The claimed delivery as needed for an attempt (``None`` when its record is
+        gone); raises when the stored record does not decode."""
+        return self._pending(claimed.delivery_id, claimed.data)
 
     async def reap(self, subscription_id: str) -> int:
         """Return deliveries whose lease expired (their process died) to the due queue."""
@@ -228,13 +360,13 @@ class DeliveryStore:
         next_ms: float | None = None,
         error: str | None = None,
     ) -> int:
-        """Record an outcome and move the delivery out of ``inflight`` in one MULTI.
+        """Record an outcome and move the delivery out of ``inflight`` atomically.
 
         ``RETRYING`` and ``PAUSED`` put it back in ``due`` (at ``next_ms``); ``DELIVERED``
         sets the delivered mark and ends the subscription's failure streak, returning the
         streak it ended (0 otherwise); ``DELIVERED`` and ``FAILED`` shorten the record's
-        TTL to the log retention. Concurrent calls share one MULTI (each call returns once
-        its own outcome is stored, as alone).
+        TTL to the log retention. Concurrent calls share one script call (each call returns
+        once its own outcome is stored, as alone).
         """
         return await self._finishes.submit(
             _Outcome(item, status, attempt, attempts, next_ms, error, self.now_ms())
@@ -242,45 +374,41 @@ class DeliveryStore:
 
     async def _finish_many(self, outcomes: Sequence[_Outcome]) -> list[int]:
         k = self.keys
-        ended_at: list[int | None] = []
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for outcome in outcomes:
-                item, status, attempt = outcome.item, outcome.status, outcome.attempt
-                sub, dlv = item.subscription_id, item.delivery_id
-                next_ms = outcome.next_ms
-                fields: dict[Any, Any] = {  # redis-py wants its own key/value unions
-                    "status": status.value,
-                    "attempts": outcome.attempts,
-                    "updated_ms": outcome.at_ms,
-                    "next_ms": "" if next_ms is None else int(next_ms),
-                    "last_error": outcome.error or "",
-                }
-                if attempt is not None:
-                    fields["last_status"] = "" if attempt.status is None else attempt.status
-                pipe.hset(k.record(dlv), mapping=fields)
-                pipe.hdel(k.record(dlv), "force")
-                if attempt is not None:
-                    pipe.rpush(k.attempts(dlv), attempt.model_dump_json())
-                    pipe.ltrim(k.attempts(dlv), -MAX_LOGGED_ATTEMPTS, -1)
-                    pipe.expire(k.attempts(dlv), QUEUE_TTL_S)
-                pipe.zrem(k.inflight(sub), dlv)
-                if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
-                    due = float(next_ms if next_ms is not None else item.order)
-                    pipe.zadd(k.due(sub), {dlv: due})
-                    pipe.expire(k.due(sub), QUEUE_TTL_S)
-                    pipe.expire(k.record(dlv), QUEUE_TTL_S)
-                else:
-                    pipe.zrem(k.due(sub), dlv)
-                    pipe.expire(k.record(dlv), RETENTION_S)
-                    pipe.expire(k.attempts(dlv), RETENTION_S)
-                if status is DeliveryStatus.DELIVERED:
-                    pipe.set(k.delivered(sub, dlv), "1", ex=RETENTION_S)
-                    ended_at.append(len(pipe))
-                    _end_streak(pipe, k.state(sub))
-                else:
-                    ended_at.append(None)
-            results = await pipe.execute()
-        return [0 if at is None else int(results[at] or 0) for at in ended_at]
+        keys: list[str] = []
+        args: list[Any] = [RETENTION_S, QUEUE_TTL_S, MAX_LOGGED_ATTEMPTS]
+        for outcome in outcomes:
+            item, status, attempt = outcome.item, outcome.status, outcome.attempt
+            sub, dlv = item.subscription_id, item.delivery_id
+            next_ms = outcome.next_ms
+            keys += [
+                k.record(dlv),
+                k.attempts(dlv),
+                k.inflight(sub),
+                k.due(sub),
+                k.delivered(sub, dlv),
+                k.state(sub),
+            ]
+            if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
+                kind = "requeue"
+                due = repr(float(next_ms if next_ms is not None else item.order))
+            else:
+                kind = "delivered" if status is DeliveryStatus.DELIVERED else "ended"
+                due = ""
+            last_status = "" if attempt is None or attempt.status is None else attempt.status
+            args += [
+                dlv,
+                status.value,
+                outcome.attempts,
+                outcome.at_ms,
+                "" if next_ms is None else int(next_ms),
+                outcome.error or "",
+                last_status,
+                "" if attempt is None else attempt.model_dump_json(),
+                kind,
+                due,
+            ]
+        results = await self._finish_script(keys=keys, args=args)
+        return [int(result) for result in results]
 
     async def drop(self, subscription_id: str, delivery_id: str) -> None:
         """Forget a claimed id whose record is gone (expired) or already delivered."""
@@ -374,7 +502,7 @@ def _end_streak(pipe: Pipeline, key: str) -> None:
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """One :meth:`DeliveryStore.finish` call, queued for the next MULTI."""
+    """One :meth:`DeliveryStore.finish` call, queued for the next batch."""
 
     item: PendingDelivery
     status: DeliveryStatus
@@ -400,6 +528,11 @@ class _AlertCache:
                 self._alerts.clear()
             alert = self._alerts[text] = Alert.model_validate_json(text)
         return alert
+
+
+def _fields(flat: Sequence[Any]) -> dict[str, str]:
+    """A hash from its ``HGETALL`` reply as a Lua script returns it (a flat list)."""
+    return {str(flat[n]): str(flat[n + 1]) for n in range(0, len(flat) - 1, 2)}
 
 
 def _pending(delivery_id: str, data: dict[Any, Any], alerts: _AlertCache) -> PendingDelivery | None:
