@@ -14,6 +14,7 @@ parse for the whole batch, which is where a Python client's time goes).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,29 +29,35 @@ from newsalert.dispatcher.log import MAX_LOGGED_ATTEMPTS, DeliveryLog
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.models import Alert
 
-#: Schedules a batch: 6 keys and 5 arguments per delivery (after 3 shared arguments).
-#: Each delivery is skipped when its record or delivered mark exists, as alone; the
-#: index trims and TTLs are applied once per key at the end (same cutoff for all).
+#: Schedules a batch. ARGV[1]: JSON {subs: [[due, delivered prefix, index]], alerts:
+#: [[alert id, alert JSON, by-alert key]], items: [[delivery id, sub n, alert n, order]]},
+#: ARGV[2]: the record key prefix, then the all-index key, now, retention and TTL. Keys
+#: are built by :class:`DispatcherKeys` in Python and only joined with ids here (the
+#: arguments of a batch go as one JSON string: encoding thousands of separate arguments
+#: costs the client more than the whole script costs Redis). Each delivery is skipped
+#: when its record or delivered mark exists, as alone; the index trims and TTLs are
+#: applied once per key at the end (same cutoff for all).
 _ENQUEUE_MANY = """
-local now, ttl = ARGV[1], ARGV[3]
-local cutoff = tonumber(now) - tonumber(ARGV[2]) * 1000
+local batch = cjson.decode(ARGV[1])
+local record_prefix, all_index, now, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[6]
+local cutoff = tonumber(now) - tonumber(ARGV[5]) * 1000
 local added, trimmed, dues = 0, {}, {}
-for i = 0, #KEYS / 6 - 1 do
-  local k, a = i * 6, 3 + i * 5
-  local record, id, order = KEYS[k + 1], ARGV[a + 1], ARGV[a + 5]
-  if redis.call('EXISTS', KEYS[k + 3]) == 0 and redis.call('EXISTS', record) == 0 then
-    redis.call('HSET', record, 'sub', ARGV[a + 2], 'alert_id', ARGV[a + 3],
-      'alert', ARGV[a + 4], 'status', 'scheduled', 'attempts', 0, 'created_ms', now,
-      'order', order, 'next_ms', now, 'updated_ms', now)
+for _, item in ipairs(batch.items) do
+  local id, sub, alert, order = item[1], batch.subs[item[2] + 1], batch.alerts[item[3] + 1], item[4]
+  local record = record_prefix .. id
+  if redis.call('EXISTS', sub[2] .. id) == 0 and redis.call('EXISTS', record) == 0 then
+    redis.call('HSET', record, 'sub', sub[4], 'alert_id', alert[1], 'alert', alert[2],
+      'status', 'scheduled', 'attempts', 0, 'created_ms', now, 'order', order,
+      'next_ms', now, 'updated_ms', now)
     redis.call('EXPIRE', record, ttl)
-    redis.call('ZADD', KEYS[k + 2], order, id)
-    dues[KEYS[k + 2]] = true
-    for _, key in ipairs({KEYS[k + 4], KEYS[k + 5]}) do
+    redis.call('ZADD', sub[1], order, id)
+    dues[sub[1]] = true
+    for _, key in ipairs({sub[3], all_index}) do
       redis.call('ZADD', key, now, id)
       trimmed[key] = true
     end
-    redis.call('SADD', KEYS[k + 6], id)
-    redis.call('EXPIRE', KEYS[k + 6], ttl)
+    redis.call('SADD', alert[3], id)
+    redis.call('EXPIRE', alert[3], ttl)
     added = added + 1
   end
 end
@@ -81,38 +88,42 @@ if #ids > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 return out
 """
 
-#: Records a batch of outcomes: 6 keys and 10 arguments per outcome (after 3 shared
-#: arguments); the same commands, in the same order, as one outcome alone. Returns the
-#: failure streak each delivered outcome ended (0 for the others).
+#: Records a batch of outcomes: the same commands, in the same order, as one outcome
+#: alone. ARGV[1]: JSON {subs: [[inflight, due, delivered prefix, state]], items:
+#: [[delivery id, sub n, status, attempts, at ms, next ms, error, last status, attempt
+#: JSON, kind, due score]]}; ARGV[2], ARGV[3]: record and attempt-log key prefixes; then
+#: retention, TTL and the attempts kept. Returns the failure streak each delivered
+#: outcome ended (0 for the others).
 _FINISH_MANY = """
-local retention, ttl, keep = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local batch = cjson.decode(ARGV[1])
+local record_prefix, attempts_prefix = ARGV[2], ARGV[3]
+local retention, ttl, keep = ARGV[4], ARGV[5], tonumber(ARGV[6])
 local out = {}
-for i = 0, #KEYS / 6 - 1 do
-  local k, a = i * 6, 3 + i * 10
-  local record, attempts, state = KEYS[k + 1], KEYS[k + 2], KEYS[k + 6]
-  local id, kind, logged = ARGV[a + 1], ARGV[a + 9], ARGV[a + 8]
-  redis.call('HSET', record, 'status', ARGV[a + 2], 'attempts', ARGV[a + 3],
-    'updated_ms', ARGV[a + 4], 'next_ms', ARGV[a + 5], 'last_error', ARGV[a + 6])
-  if logged ~= '' then redis.call('HSET', record, 'last_status', ARGV[a + 7]) end
+for _, item in ipairs(batch.items) do
+  local id, sub, kind, logged = item[1], batch.subs[item[2] + 1], item[10], item[9]
+  local record, attempts, state = record_prefix .. id, attempts_prefix .. id, sub[4]
+  redis.call('HSET', record, 'status', item[3], 'attempts', item[4],
+    'updated_ms', item[5], 'next_ms', item[6], 'last_error', item[7])
+  if logged ~= '' then redis.call('HSET', record, 'last_status', item[8]) end
   redis.call('HDEL', record, 'force')
   if logged ~= '' then
     redis.call('RPUSH', attempts, logged)
     redis.call('LTRIM', attempts, -keep, -1)
     redis.call('EXPIRE', attempts, ttl)
   end
-  redis.call('ZREM', KEYS[k + 3], id)
+  redis.call('ZREM', sub[1], id)
   if kind == 'requeue' then
-    redis.call('ZADD', KEYS[k + 4], ARGV[a + 10], id)
-    redis.call('EXPIRE', KEYS[k + 4], ttl)
+    redis.call('ZADD', sub[2], item[11], id)
+    redis.call('EXPIRE', sub[2], ttl)
     redis.call('EXPIRE', record, ttl)
   else
-    redis.call('ZREM', KEYS[k + 4], id)
+    redis.call('ZREM', sub[2], id)
     redis.call('EXPIRE', record, retention)
     redis.call('EXPIRE', attempts, retention)
   end
   local ended = 0
   if kind == 'delivered' then
-    redis.call('SET', KEYS[k + 5], '1', 'EX', retention)
+    redis.call('SET', sub[3] .. id, '1', 'EX', retention)
     ended = tonumber(redis.call('HGET', state, 'streak')) or 0
     redis.call('HSET', state, 'streak', 0)
     redis.call('HDEL', state, 'failing_since')
@@ -246,30 +257,35 @@ class DeliveryStore:
             return 0
         now = self.now_ms()
         k = self.keys
-        shared = [now, RETENTION_S, QUEUE_TTL_S]
-        # A fanned-out alert is one object for all its subscriptions: serialised once.
-        texts: dict[int, str] = {}
         async with self.redis.pipeline(transaction=False) as pipe:
             for start in range(0, len(deliveries), _SCRIPT_BATCH):
-                keys: list[str] = []
-                args: list[Any] = list(shared)
-                for item in deliveries[start : start + _SCRIPT_BATCH]:
-                    sub, dlv, alert = item.subscription_id, item.delivery_id, item.alert
-                    text = texts.get(id(alert))
-                    if text is None:
-                        text = texts[id(alert)] = alert.model_dump_json()
-                    keys += [
-                        k.record(dlv),
-                        k.due(sub),
-                        k.delivered(sub, dlv),
-                        k.index(sub),
-                        k.index(None),
-                        k.by_alert(alert.alert_id),
+                batch = _Batch()
+                items = [
+                    [
+                        item.delivery_id,
+                        batch.sub(item.subscription_id, self._enqueue_keys),
+                        batch.alert(item.alert, k),
+                        repr(item.order),
                     ]
-                    args += [dlv, sub, alert.alert_id, text, repr(item.order)]
-                await self._enqueue_many(keys=keys, args=args, client=pipe)
+                    for item in deliveries[start : start + _SCRIPT_BATCH]
+                ]
+                batched = {"subs": batch.subs, "alerts": batch.alerts, "items": items}
+                payload = json.dumps(batched, ensure_ascii=False)
+                args: list[str | int] = [
+                    payload,
+                    k.record(""),
+                    k.index(None),
+                    now,
+                    RETENTION_S,
+                    QUEUE_TTL_S,
+                ]
+                await self._enqueue_many(keys=[], args=args, client=pipe)
             results = await pipe.execute()
         return sum(int(result) for result in results)
+
+    def _enqueue_keys(self, sub: str) -> list[str]:
+        k = self.keys
+        return [k.due(sub), k.delivered(sub, ""), k.index(sub), sub]
 
     async def claim(self, subscription_id: str, limit: int, lease_s: float) -> list[str]:
         """Take up to ``limit`` due deliveries, leased for ``lease_s`` seconds."""
@@ -374,40 +390,40 @@ class DeliveryStore:
 
     async def _finish_many(self, outcomes: Sequence[_Outcome]) -> list[int]:
         k = self.keys
-        keys: list[str] = []
-        args: list[Any] = [RETENTION_S, QUEUE_TTL_S, MAX_LOGGED_ATTEMPTS]
+        batch = _Batch()
+        items: list[list[Any]] = []
         for outcome in outcomes:
             item, status, attempt = outcome.item, outcome.status, outcome.attempt
-            sub, dlv = item.subscription_id, item.delivery_id
             next_ms = outcome.next_ms
-            keys += [
-                k.record(dlv),
-                k.attempts(dlv),
-                k.inflight(sub),
-                k.due(sub),
-                k.delivered(sub, dlv),
-                k.state(sub),
-            ]
             if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
                 kind = "requeue"
                 due = repr(float(next_ms if next_ms is not None else item.order))
             else:
                 kind = "delivered" if status is DeliveryStatus.DELIVERED else "ended"
                 due = ""
-            last_status = "" if attempt is None or attempt.status is None else attempt.status
-            args += [
-                dlv,
-                status.value,
-                outcome.attempts,
-                outcome.at_ms,
-                "" if next_ms is None else int(next_ms),
-                outcome.error or "",
-                last_status,
-                "" if attempt is None else attempt.model_dump_json(),
-                kind,
-                due,
-            ]
-        results = await self._finish_script(keys=keys, args=args)
+            last_status = "" if attempt is None or attempt.status is None else str(attempt.status)
+            sub = batch.sub(
+                item.subscription_id,
+                lambda sub: [k.inflight(sub), k.due(sub), k.delivered(sub, ""), k.state(sub)],
+            )
+            items.append(
+                [
+                    item.delivery_id,
+                    sub,
+                    status.value,
+                    str(outcome.attempts),
+                    str(outcome.at_ms),
+                    "" if next_ms is None else str(int(next_ms)),
+                    outcome.error or "",
+                    last_status,
+                    "" if attempt is None else attempt.model_dump_json(),
+                    kind,
+                    due,
+                ]
+            )
+        payload = json.dumps({"subs": batch.subs, "items": items}, ensure_ascii=False)
+        args: list[str | int] = [payload, k.record(""), k.attempts(""), RETENTION_S, QUEUE_TTL_S]
+        results = await self._finish_script(keys=[], args=[*args, MAX_LOGGED_ATTEMPTS])
         return [int(result) for result in results]
 
     async def drop(self, subscription_id: str, delivery_id: str) -> None:
@@ -498,6 +514,35 @@ def _end_streak(pipe: Pipeline, key: str) -> None:
     pipe.hset(key, "streak", 0)
     pipe.hdel(key, "failing_since")
     pipe.expire(key, QUEUE_TTL_S)
+
+
+class _Batch:
+    """The subscriptions and alerts of one script call, each listed once (by index)."""
+
+    def __init__(self) -> None:
+        self.subs: list[list[str]] = []
+        self.alerts: list[list[str]] = []
+        self._sub_at: dict[str, int] = {}
+        self._alert_at: dict[int, int] = {}
+
+    def sub(self, subscription_id: str, keys: Callable[[str], list[str]]) -> int:
+        """The index of ``subscription_id``'s entry (``keys(subscription_id)``)."""
+        at = self._sub_at.get(subscription_id)
+        if at is None:
+            at = self._sub_at[subscription_id] = len(self.subs)
+            self.subs.append(keys(subscription_id))
+        return at
+
+    def alert(self, alert: Alert, keys: DispatcherKeys) -> int:
+        """The index of ``alert``'s entry: a fanned-out alert is one object for all its
+        subscriptions, serialised once."""
+        at = self._alert_at.get(id(alert))
+        if at is None:
+            at = self._alert_at[id(alert)] = len(self.alerts)
+            self.alerts.append(
+                [alert.alert_id, alert.model_dump_json(), keys.by_alert(alert.alert_id)]
+            )
+        return at
 
 
 @dataclass(frozen=True, slots=True)
