@@ -187,7 +187,7 @@ class Deliverer:
             ended = await self._finish(
                 progress, DeliveryStatus.DELIVERED, attempt, attempts=attempts
             )
-            telemetry.OUTCOMES.labels("delivered").inc()
+            telemetry.DELIVERED.inc()
             if ended:
                 self._events.emit("recovered", sub.id, failed_attempts=ended)
             return DeliveryStatus.DELIVERED

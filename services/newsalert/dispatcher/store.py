@@ -264,7 +264,7 @@ class DeliveryStore:
                     [
                         item.delivery_id,
                         batch.sub(item.subscription_id, self._enqueue_keys),
-                        batch.alert(item.alert, k),
+                        batch.alert(item.alert, k, self._alerts),
                         repr(item.order),
                     ]
                     for item in deliveries[start : start + _SCRIPT_BATCH]
@@ -533,15 +533,16 @@ class _Batch:
             self.subs.append(keys(subscription_id))
         return at
 
-    def alert(self, alert: Alert, keys: DispatcherKeys) -> int:
+    def alert(self, alert: Alert, keys: DispatcherKeys, known: _AlertCache) -> int:
         """The index of ``alert``'s entry: a fanned-out alert is one object for all its
-        subscriptions, serialised once."""
+        subscriptions, serialised once (and remembered in ``known``: its attempts, soon
+        after, need not parse what was just serialised)."""
         at = self._alert_at.get(id(alert))
         if at is None:
             at = self._alert_at[id(alert)] = len(self.alerts)
-            self.alerts.append(
-                [alert.alert_id, alert.model_dump_json(), keys.by_alert(alert.alert_id)]
-            )
+            text = alert.model_dump_json()
+            known.put(text, alert)
+            self.alerts.append([alert.alert_id, text, keys.by_alert(alert.alert_id)])
         return at
 
 
@@ -569,10 +570,15 @@ class _AlertCache:
     def get(self, text: str) -> Alert:
         alert = self._alerts.get(text)
         if alert is None:
-            if len(self._alerts) >= self._limit:
-                self._alerts.clear()
-            alert = self._alerts[text] = Alert.model_validate_json(text)
+            alert = Alert.model_validate_json(text)
+            self.put(text, alert)
         return alert
+
+    def put(self, text: str, alert: Alert) -> None:
+        """Remember that ``text`` parses to ``alert``."""
+        if len(self._alerts) >= self._limit:
+            self._alerts.clear()
+        self._alerts[text] = alert
 
 
 def _fields(flat: Sequence[Any]) -> dict[str, str]:

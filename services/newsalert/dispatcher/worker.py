@@ -120,8 +120,10 @@ class SubscriptionWorker:
                 log.exception("worker %s: claim loop error", self.subscription.id)
                 await asyncio.sleep(self._poll_s * 5)
                 continue
+            # Not wait_for: it wraps the wait in a task, and this runs once per attempt.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
 
     async def _tick(self) -> None:
         sub = self.subscription
