@@ -248,6 +248,12 @@ def make_alerts(count: int) -> list[tuple[bytes, bytes]]:
     return out
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def dispatcher_phase(
     base: Settings,
     folder: Path,
@@ -265,16 +271,21 @@ async def dispatcher_phase(
     inbox.reset()
     service = Service("dispatcher", config, settings, folder / f"dispatcher-{subs}.log", src)
     expected = alerts * subs
+    cpu_s = 0.0
     try:
         await service.ready()
+        cpu_at_ready = process_cpu_s(service.process.pid)
         deadline = time.monotonic() + 600
         # Polling: the inbox is a plain counter with no event to wait on.
         while len(inbox.seen) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
+        cpu_s = process_cpu_s(service.process.pid) - cpu_at_ready
     finally:
         code = await service.stop()
     elapsed = (inbox.last_at or 0.0) - (inbox.first_at or 0.0)
     return {
+        "cpu_s": cpu_s,
+        "cpu_us_per_webhook": cpu_s / len(inbox.seen) * 1e6 if inbox.seen else 0.0,
         "subs": subs,
         "expected": expected,
         "distinct": len(inbox.seen),
@@ -390,6 +401,7 @@ async def main_async(args: argparse.Namespace) -> int:
                             f"dispatcher ({label}), {subs} subscription(s): {run['distinct']}/"
                             f"{run['expected']} webhooks in {run['seconds']:.2f}s = "
                             f"{run['rate']:,.0f}/s ({run['requests']} requests, "
+                            f"{run['cpu_us_per_webhook']:,.0f} µs dispatcher CPU per webhook, "
                             f"exit {run['exit']})",
                             flush=True,
                         )

@@ -86,3 +86,7 @@ ENDPOINT_EVENT_POSTS_DROPPED = Counter(
     "newsalert_endpoint_event_posts_dropped_total",
     "Operational events not POSTed to an operator webhook because too many were in flight.",
 )
+
+#: The children counted once per webhook, bound once (``labels()`` is a lookup per call).
+DELIVERED = OUTCOMES.labels("delivered")
+SCHEDULED = ALERTS_CONSUMED.labels("scheduled")

@@ -93,7 +93,7 @@ class Subscription(BaseModel):
         None, description="Alerts older than this go to alerts.dlq instead (e.g. '6h')."
     )
     timeout: str | None = Field(None, description="Request timeout (default: settings).")
-    max_in_flight: int = Field(8, ge=1, le=256, description="Concurrent requests at most.")
+    max_in_flight: int = Field(64, ge=1, le=256, description="Concurrent requests at most.")
     rate_limit: float | None = Field(None, gt=0, description="Alerts per second at most.")
     pause_after_failures: int | None = Field(
         100, ge=1, description="Pause after this many consecutive failed attempts."

@@ -22,7 +22,7 @@ from newsalert import metrics
 from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
-from newsalert.dispatcher.store import DeliveryStore, PendingDelivery
+from newsalert.dispatcher.store import Claimed, DeliveryStore, PendingDelivery
 from newsalert.errors import StoreError
 from newsalert.isolation import classify as failure_kind
 from newsalert.models import WebhookAlertData, WebhookPayload
@@ -99,14 +99,25 @@ class Deliverer:
         self._events = events
         self._timeout_s = default_timeout_s
         self._rng = rng or random.Random()
+        # Subscriptions this process paused since their worker's last claim: the rest of
+        # a claimed batch is parked instead of sent (the claim saw them active).
+        self._paused: set[str] = set()
 
     @property
     def events(self) -> EventSink:
         """Where endpoint events go."""
         return self._events
 
-    async def deliver(self, sub: Subscription, delivery_id: str) -> DeliveryStatus | None:
+    def claimed_active(self, subscription_id: str) -> None:
+        """A claim found ``subscription_id`` active (not paused) in the store."""
+        self._paused.discard(subscription_id)
+
+    async def deliver(
+        self, sub: Subscription, delivery_id: str, claimed: Claimed | None = None
+    ) -> DeliveryStatus | None:
         """Attempt ``delivery_id`` once (if still needed); returns its new status.
+
+        ``claimed``: its record as the claim loaded it (else it is loaded here).
 
         A bug of ours (any exception but the store's or the broker's) does not escape: it
         is recorded as a failed attempt and the delivery follows its retry schedule to
@@ -115,7 +126,7 @@ class Deliverer:
         """
         progress = _Progress()
         try:
-            return await self._deliver(sub, delivery_id, progress)
+            return await self._deliver(sub, delivery_id, progress, claimed)
         except Exception as exc:
             if failure_kind(exc) == "infrastructure":
                 # Redis or Kafka away: nothing can be recorded now, so the attempt is left
@@ -126,9 +137,13 @@ class Deliverer:
             return await self._record_internal_error(sub, delivery_id, progress, exc)
 
     async def _deliver(
-        self, sub: Subscription, delivery_id: str, progress: _Progress
+        self, sub: Subscription, delivery_id: str, progress: _Progress, claimed: Claimed | None
     ) -> DeliveryStatus | None:
-        item, delivered, paused = await self._store.load_for_attempt(sub.id, delivery_id)
+        if claimed is None:
+            item, delivered, paused = await self._store.load_for_attempt(sub.id, delivery_id)
+        else:
+            item, delivered = self._store.decode(claimed), claimed.delivered
+            paused = sub.id in self._paused
         progress.item = item
         if item is None or (delivered and not item.force):
             await self._store.drop(sub.id, delivery_id)
@@ -173,7 +188,7 @@ class Deliverer:
             ended = await self._finish(
                 progress, DeliveryStatus.DELIVERED, attempt, attempts=attempts
             )
-            metrics.OUTCOMES.labels("delivered").inc()
+            metrics.DELIVERED.inc()
             if ended:
                 self._events.emit("recovered", sub.id, failed_attempts=ended)
             return DeliveryStatus.DELIVERED
@@ -182,6 +197,7 @@ class Deliverer:
             self._events.emit("failing", sub.id, status=result.status, error=result.error)
         reason = pause_reason(sub, verdict, streak.count, streak.since_ms)
         if reason is not None:
+            self._paused.add(sub.id)
             if await self._store.pause(sub.id, reason):
                 self._events.emit("paused", sub.id, reason=reason)
             await self._finish(

@@ -263,7 +263,7 @@ class DispatcherService:
                 # The fraction keeps batch order among equal enqueue milliseconds.
                 order = base + min(count + len(deliveries), 1023) / 1024.0
                 deliveries.append(NewDelivery(webhook_id(sub.id, alert), sub.id, alert, order))
-        metrics.ALERTS_CONSUMED.labels("scheduled").inc()
+        metrics.SCHEDULED.inc()
         return deliveries
 
     async def _enqueue(

@@ -2,16 +2,22 @@
 
 Each subscription has a ``due`` sorted set (delivery id → due time) and an ``inflight``
 sorted set (delivery id → lease expiry). A worker *claims* due ids atomically (moving them
-to ``inflight``), attempts them, then moves them on in one MULTI: back to ``due`` for a
+to ``inflight``), attempts them, then moves them on atomically: back to ``due`` for a
 retry, or out for good (delivered / dead-lettered). A process that dies holding leases
 loses nothing: :meth:`DeliveryStore.reap` returns expired leases to ``due``.
 
 Every method raises :mod:`newsalert.errors` types, not redis-py's
 (:mod:`newsalert.redis_errors`): ``RedisUnavailableError`` or ``StoreError``.
+
+Redis work is per batch, not per delivery: a Kafka batch's deliveries are scheduled by
+one script call per 500, a worker claims and loads its batch in one call, and the
+outcomes of concurrent attempts are recorded by one call (Lua scripts: one reply to
+parse for the whole batch, which is where a Python client's time goes).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,26 +34,113 @@ from newsalert.models import Alert
 from newsalert.redis_errors import redis_call
 from newsalert.timespec import epoch_ms
 
-_ENQUEUE = """
-if redis.call('EXISTS', KEYS[3]) == 1 or redis.call('EXISTS', KEYS[1]) == 1 then
-  return 0
+#: Schedules a batch. ARGV[1]: JSON {subs: [[due, delivered prefix, index]], alerts:
+#: [[alert id, alert JSON, by-alert key]], items: [[delivery id, sub n, alert n, order]]},
+#: ARGV[2]: the record key prefix, then the all-index key, now, retention and TTL. Keys
+#: are built by :class:`DispatcherKeys` in Python and only joined with ids here (the
+#: arguments of a batch go as one JSON string: encoding thousands of separate arguments
+#: costs the client more than the whole script costs Redis). Each delivery is skipped
+#: when its record or delivered mark exists, as alone; the index trims and TTLs are
+#: applied once per key at the end (same cutoff for all).
+_ENQUEUE_MANY = """
+local batch = cjson.decode(ARGV[1])
+local record_prefix, all_index, now, ttl = ARGV[2], ARGV[3], ARGV[4], ARGV[6]
+local cutoff = tonumber(now) - tonumber(ARGV[5]) * 1000
+local added, trimmed, dues = 0, {}, {}
+for _, item in ipairs(batch.items) do
+  local id, sub, alert, order = item[1], batch.subs[item[2] + 1], batch.alerts[item[3] + 1], item[4]
+  local record = record_prefix .. id
+  if redis.call('EXISTS', sub[2] .. id) == 0 and redis.call('EXISTS', record) == 0 then
+    redis.call('HSET', record, 'sub', sub[4], 'alert_id', alert[1], 'alert', alert[2],
+      'status', 'scheduled', 'attempts', 0, 'created_ms', now, 'order', order,
+      'next_ms', now, 'updated_ms', now)
+    redis.call('EXPIRE', record, ttl)
+    redis.call('ZADD', sub[1], order, id)
+    dues[sub[1]] = true
+    for _, key in ipairs({sub[3], all_index}) do
+      redis.call('ZADD', key, now, id)
+      trimmed[key] = true
+    end
+    redis.call('SADD', alert[3], id)
+    redis.call('EXPIRE', alert[3], ttl)
+    added = added + 1
+  end
 end
-redis.call('HSET', KEYS[1], 'sub', ARGV[2], 'alert_id', ARGV[3], 'alert', ARGV[4],
-  'status', 'scheduled', 'attempts', 0, 'created_ms', ARGV[5], 'order', ARGV[6],
-  'next_ms', ARGV[5], 'updated_ms', ARGV[5])
-redis.call('EXPIRE', KEYS[1], ARGV[8])
-redis.call('ZADD', KEYS[2], ARGV[6], ARGV[1])
-redis.call('EXPIRE', KEYS[2], ARGV[8])
-local cutoff = tonumber(ARGV[5]) - tonumber(ARGV[7]) * 1000
-for _, key in ipairs({KEYS[4], KEYS[5]}) do
-  redis.call('ZADD', key, ARGV[5], ARGV[1])
+for key in pairs(dues) do redis.call('EXPIRE', key, ttl) end
+for key in pairs(trimmed) do
   redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
-  redis.call('EXPIRE', key, ARGV[8])
+  redis.call('EXPIRE', key, ttl)
 end
-redis.call('SADD', KEYS[6], ARGV[1])
-redis.call('EXPIRE', KEYS[6], ARGV[8])
-return 1
+return added
 """
+
+#: Claim and load in one step: {paused} when the subscription is paused (nothing is
+#: claimed), else {0, id, record fields, delivered, id, ...} for up to ARGV[2] due ids.
+#: The record and delivered keys are built from ARGV[5] and ARGV[6] (the key shapes of
+#: :class:`DispatcherKeys`) because they are only known once the ids are.
+_CLAIM_LOAD = """
+if redis.call('HGET', KEYS[3], 'paused') == '1' then return {1} end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
+local out = {0}
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGETALL', ARGV[5] .. id)
+  out[#out + 1] = redis.call('EXISTS', ARGV[6] .. id)
+end
+if #ids > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+return out
+"""
+
+#: Records a batch of outcomes: the same commands, in the same order, as one outcome
+#: alone. ARGV[1]: JSON {subs: [[inflight, due, delivered prefix, state]], items:
+#: [[delivery id, sub n, status, attempts, at ms, next ms, error, last status, attempt
+#: JSON, kind, due score]]}; ARGV[2], ARGV[3]: record and attempt-log key prefixes; then
+#: retention, TTL and the attempts kept. Returns the failure streak each delivered
+#: outcome ended (0 for the others).
+_FINISH_MANY = """
+local batch = cjson.decode(ARGV[1])
+local record_prefix, attempts_prefix = ARGV[2], ARGV[3]
+local retention, ttl, keep = ARGV[4], ARGV[5], tonumber(ARGV[6])
+local out = {}
+for _, item in ipairs(batch.items) do
+  local id, sub, kind, logged = item[1], batch.subs[item[2] + 1], item[10], item[9]
+  local record, attempts, state = record_prefix .. id, attempts_prefix .. id, sub[4]
+  redis.call('HSET', record, 'status', item[3], 'attempts', item[4],
+    'updated_ms', item[5], 'next_ms', item[6], 'last_error', item[7])
+  if logged ~= '' then redis.call('HSET', record, 'last_status', item[8]) end
+  redis.call('HDEL', record, 'force')
+  if logged ~= '' then
+    redis.call('RPUSH', attempts, logged)
+    redis.call('LTRIM', attempts, -keep, -1)
+    redis.call('EXPIRE', attempts, ttl)
+  end
+  redis.call('ZREM', sub[1], id)
+  if kind == 'requeue' then
+    redis.call('ZADD', sub[2], item[11], id)
+    redis.call('EXPIRE', sub[2], ttl)
+    redis.call('EXPIRE', record, ttl)
+  else
+    redis.call('ZREM', sub[2], id)
+    redis.call('EXPIRE', record, retention)
+    redis.call('EXPIRE', attempts, retention)
+  end
+  local ended = 0
+  if kind == 'delivered' then
+    redis.call('SET', sub[3] .. id, '1', 'EX', retention)
+    ended = tonumber(redis.call('HGET', state, 'streak')) or 0
+    redis.call('HSET', state, 'streak', 0)
+    redis.call('HDEL', state, 'failing_since')
+    redis.call('EXPIRE', state, ttl)
+  end
+  out[#out + 1] = ended
+end
+return out
+"""
+
+#: Deliveries per script call: bounds how long one call holds Redis.
+_SCRIPT_BATCH = 500
 
 _CLAIM = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
@@ -99,6 +192,27 @@ class PendingDelivery:
     force: bool  # redelivered by an operator: sent even when older than max_alert_age
 
 
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A claimed delivery id with its stored record, loaded in the claim's round trip.
+
+    Decoded by the attempt (:meth:`DeliveryStore.decode`), so a record that does not
+    decode fails that attempt only.
+    """
+
+    delivery_id: str
+    data: dict[str, str]
+    delivered: bool
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What one claim found: the subscription paused (nothing claimed), or deliveries."""
+
+    paused: bool
+    deliveries: list[Claimed]
+
+
 @dataclass(frozen=True)
 class FailureStreak:
     """A subscription's current run of failed attempts."""
@@ -116,8 +230,10 @@ class DeliveryStore:
         self.redis = redis
         self.keys = DispatcherKeys(prefix)
         self._clock = clock
-        self._enqueue = redis.register_script(_ENQUEUE)
+        self._enqueue_many = redis.register_script(_ENQUEUE_MANY)
         self._claim = redis.register_script(_CLAIM)
+        self._claim_load = redis.register_script(_CLAIM_LOAD)
+        self._finish_script = redis.register_script(_FINISH_MANY)
         self._reap = redis.register_script(_REAP)
         self._pause = redis.register_script(_PAUSE)
         self.log = DeliveryLog(redis, self.keys, clock=clock)
@@ -153,30 +269,34 @@ class DeliveryStore:
         now = self.now_ms()
         k = self.keys
         async with self.redis.pipeline(transaction=False) as pipe:
-            for item in deliveries:
-                await self._enqueue(
-                    keys=[
-                        k.record(item.delivery_id),
-                        k.due(item.subscription_id),
-                        k.delivered(item.subscription_id, item.delivery_id),
-                        k.index(item.subscription_id),
-                        k.index(None),
-                        k.by_alert(item.alert.alert_id),
-                    ],
-                    args=[
+            for start in range(0, len(deliveries), _SCRIPT_BATCH):
+                batch = _Batch()
+                items = [
+                    [
                         item.delivery_id,
-                        item.subscription_id,
-                        item.alert.alert_id,
-                        item.alert.model_dump_json(),
-                        now,
+                        batch.sub(item.subscription_id, self._enqueue_keys),
+                        batch.alert(item.alert, k, self._alerts),
                         repr(item.order),
-                        RETENTION_S,
-                        QUEUE_TTL_S,
-                    ],
-                    client=pipe,
-                )
+                    ]
+                    for item in deliveries[start : start + _SCRIPT_BATCH]
+                ]
+                batched = {"subs": batch.subs, "alerts": batch.alerts, "items": items}
+                payload = json.dumps(batched, ensure_ascii=False)
+                args: list[str | int] = [
+                    payload,
+                    k.record(""),
+                    k.index(None),
+                    now,
+                    RETENTION_S,
+                    QUEUE_TTL_S,
+                ]
+                await self._enqueue_many(keys=[], args=args, client=pipe)
             results = await pipe.execute()
         return sum(int(result) for result in results)
+
+    def _enqueue_keys(self, sub: str) -> list[str]:
+        k = self.keys
+        return [k.due(sub), k.delivered(sub, ""), k.index(sub), sub]
 
     @redis_call
     async def claim(self, subscription_id: str, limit: int, lease_s: float) -> list[str]:
@@ -186,6 +306,35 @@ class DeliveryStore:
             args=[self.now_ms(), limit, int(lease_s * 1000), QUEUE_TTL_S],
         )
         return [str(item) for item in ids]
+
+    @redis_call
+    async def claim_batch(self, subscription_id: str, limit: int, lease_s: float) -> Claim:
+        """Unless the subscription is paused, take up to ``limit`` due deliveries (leased
+        for ``lease_s`` seconds) with their records: one round trip for the batch."""
+        k = self.keys
+        reply = await self._claim_load(
+            keys=[k.due(subscription_id), k.inflight(subscription_id), k.state(subscription_id)],
+            args=[
+                self.now_ms(),
+                limit,
+                int(lease_s * 1000),
+                QUEUE_TTL_S,
+                k.record(""),
+                k.delivered(subscription_id, ""),
+            ],
+        )
+        if int(reply[0]) == 1:
+            return Claim(paused=True, deliveries=[])
+        deliveries = [
+            Claimed(str(reply[n]), _fields(reply[n + 1]), bool(reply[n + 2]))
+            for n in range(1, len(reply), 3)
+        ]
+        return Claim(paused=False, deliveries=deliveries)
+
+    def decode(self, claimed: Claimed) -> PendingDelivery | None:
+        """The claimed delivery as needed for an attempt (``None`` when its record is
+        gone); raises when the stored record does not decode."""
+        return self._pending(claimed.delivery_id, claimed.data)
 
     @redis_call
     async def reap(self, subscription_id: str) -> int:
@@ -246,13 +395,13 @@ class DeliveryStore:
         next_ms: float | None = None,
         error: str | None = None,
     ) -> int:
-        """Record an outcome and move the delivery out of ``inflight`` in one MULTI.
+        """Record an outcome and move the delivery out of ``inflight`` atomically.
 
         ``RETRYING`` and ``PAUSED`` put it back in ``due`` (at ``next_ms``); ``DELIVERED``
         sets the delivered mark and ends the subscription's failure streak, returning the
         streak it ended (0 otherwise); ``DELIVERED`` and ``FAILED`` shorten the record's
-        TTL to the log retention. Concurrent calls share one MULTI (each call returns once
-        its own outcome is stored, as alone).
+        TTL to the log retention. Concurrent calls share one script call (each call returns
+        once its own outcome is stored, as alone).
         """
         return await self._finishes.submit(
             _Outcome(item, status, attempt, attempts, next_ms, error, self.now_ms())
@@ -260,45 +409,41 @@ class DeliveryStore:
 
     async def _finish_many(self, outcomes: Sequence[_Outcome]) -> list[int]:
         k = self.keys
-        ended_at: list[int | None] = []
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for outcome in outcomes:
-                item, status, attempt = outcome.item, outcome.status, outcome.attempt
-                sub, dlv = item.subscription_id, item.delivery_id
-                next_ms = outcome.next_ms
-                fields: dict[Any, Any] = {  # redis-py wants its own key/value unions
-                    "status": status.value,
-                    "attempts": outcome.attempts,
-                    "updated_ms": outcome.at_ms,
-                    "next_ms": "" if next_ms is None else int(next_ms),
-                    "last_error": outcome.error or "",
-                }
-                if attempt is not None:
-                    fields["last_status"] = "" if attempt.status is None else attempt.status
-                pipe.hset(k.record(dlv), mapping=fields)
-                pipe.hdel(k.record(dlv), "force")
-                if attempt is not None:
-                    pipe.rpush(k.attempts(dlv), attempt.model_dump_json())
-                    pipe.ltrim(k.attempts(dlv), -MAX_LOGGED_ATTEMPTS, -1)
-                    pipe.expire(k.attempts(dlv), QUEUE_TTL_S)
-                pipe.zrem(k.inflight(sub), dlv)
-                if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
-                    due = float(next_ms if next_ms is not None else item.order)
-                    pipe.zadd(k.due(sub), {dlv: due})
-                    pipe.expire(k.due(sub), QUEUE_TTL_S)
-                    pipe.expire(k.record(dlv), QUEUE_TTL_S)
-                else:
-                    pipe.zrem(k.due(sub), dlv)
-                    pipe.expire(k.record(dlv), RETENTION_S)
-                    pipe.expire(k.attempts(dlv), RETENTION_S)
-                if status is DeliveryStatus.DELIVERED:
-                    pipe.set(k.delivered(sub, dlv), "1", ex=RETENTION_S)
-                    ended_at.append(len(pipe))
-                    _end_streak(pipe, k.state(sub))
-                else:
-                    ended_at.append(None)
-            results = await pipe.execute()
-        return [0 if at is None else int(results[at] or 0) for at in ended_at]
+        batch = _Batch()
+        items: list[list[Any]] = []
+        for outcome in outcomes:
+            item, status, attempt = outcome.item, outcome.status, outcome.attempt
+            next_ms = outcome.next_ms
+            if status in (DeliveryStatus.RETRYING, DeliveryStatus.PAUSED):
+                kind = "requeue"
+                due = repr(float(next_ms if next_ms is not None else item.order))
+            else:
+                kind = "delivered" if status is DeliveryStatus.DELIVERED else "ended"
+                due = ""
+            last_status = "" if attempt is None or attempt.status is None else str(attempt.status)
+            sub = batch.sub(
+                item.subscription_id,
+                lambda sub: [k.inflight(sub), k.due(sub), k.delivered(sub, ""), k.state(sub)],
+            )
+            items.append(
+                [
+                    item.delivery_id,
+                    sub,
+                    status.value,
+                    str(outcome.attempts),
+                    str(outcome.at_ms),
+                    "" if next_ms is None else str(int(next_ms)),
+                    outcome.error or "",
+                    last_status,
+                    "" if attempt is None else attempt.model_dump_json(),
+                    kind,
+                    due,
+                ]
+            )
+        payload = json.dumps({"subs": batch.subs, "items": items}, ensure_ascii=False)
+        args: list[str | int] = [payload, k.record(""), k.attempts(""), RETENTION_S, QUEUE_TTL_S]
+        results = await self._finish_script(keys=[], args=[*args, MAX_LOGGED_ATTEMPTS])
+        return [int(result) for result in results]
 
     @redis_call
     async def drop(self, subscription_id: str, delivery_id: str) -> None:
@@ -402,9 +547,39 @@ def _end_streak(pipe: Pipeline, key: str) -> None:
     pipe.expire(key, QUEUE_TTL_S)
 
 
+class _Batch:
+    """The subscriptions and alerts of one script call, each listed once (by index)."""
+
+    def __init__(self) -> None:
+        self.subs: list[list[str]] = []
+        self.alerts: list[list[str]] = []
+        self._sub_at: dict[str, int] = {}
+        self._alert_at: dict[int, int] = {}
+
+    def sub(self, subscription_id: str, keys: Callable[[str], list[str]]) -> int:
+        """The index of ``subscription_id``'s entry (``keys(subscription_id)``)."""
+        at = self._sub_at.get(subscription_id)
+        if at is None:
+            at = self._sub_at[subscription_id] = len(self.subs)
+            self.subs.append(keys(subscription_id))
+        return at
+
+    def alert(self, alert: Alert, keys: DispatcherKeys, known: _AlertCache) -> int:
+        """The index of ``alert``'s entry: a fanned-out alert is one object for all its
+        subscriptions, serialised once (and remembered in ``known``: its attempts, soon
+        after, need not parse what was just serialised)."""
+        at = self._alert_at.get(id(alert))
+        if at is None:
+            at = self._alert_at[id(alert)] = len(self.alerts)
+            text = alert.model_dump_json()
+            known.put(text, alert)
+            self.alerts.append([alert.alert_id, text, keys.by_alert(alert.alert_id)])
+        return at
+
+
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """One :meth:`DeliveryStore.finish` call, queued for the next MULTI."""
+    """One :meth:`DeliveryStore.finish` call, queued for the next batch."""
 
     item: PendingDelivery
     status: DeliveryStatus
@@ -426,10 +601,20 @@ class _AlertCache:
     def get(self, text: str) -> Alert:
         alert = self._alerts.get(text)
         if alert is None:
-            if len(self._alerts) >= self._limit:
-                self._alerts.clear()
-            alert = self._alerts[text] = Alert.model_validate_json(text)
+            alert = Alert.model_validate_json(text)
+            self.put(text, alert)
         return alert
+
+    def put(self, text: str, alert: Alert) -> None:
+        """Remember that ``text`` parses to ``alert``."""
+        if len(self._alerts) >= self._limit:
+            self._alerts.clear()
+        self._alerts[text] = alert
+
+
+def _fields(flat: Sequence[Any]) -> dict[str, str]:
+    """A hash from its ``HGETALL`` reply as a Lua script returns it (a flat list)."""
+    return {str(flat[n]): str(flat[n + 1]) for n in range(0, len(flat) - 1, 2)}
 
 
 def _pending(delivery_id: str, data: dict[Any, Any], alerts: _AlertCache) -> PendingDelivery | None:

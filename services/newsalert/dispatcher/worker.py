@@ -13,7 +13,7 @@ import logging
 import time
 
 from newsalert.dispatcher.deliverer import Deliverer
-from newsalert.dispatcher.store import DeliveryStore
+from newsalert.dispatcher.store import Claimed, DeliveryStore
 from newsalert.subscriptions import Subscription
 
 log = logging.getLogger("newsalert.dispatcher")
@@ -22,6 +22,9 @@ log = logging.getLogger("newsalert.dispatcher")
 LEASE_MARGIN_S = 5.0
 #: Expired leases (a dead process's claims) are looked for this often.
 REAP_INTERVAL_S = 1.0
+#: While attempts run, a worker claims again once this share of its slots is free (a
+#: quarter of ``max_in_flight``): one claim round trip per batch, not per attempt.
+CLAIM_FRACTION = 4
 
 
 class TokenBucket:
@@ -117,8 +120,10 @@ class SubscriptionWorker:
                 log.exception("worker %s: claim loop error", self.subscription.id)
                 await asyncio.sleep(self._poll_s * 5)
                 continue
+            # Not wait_for: it wraps the wait in a task, and this runs once per attempt.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                async with asyncio.timeout(self._poll_s):
+                    await self._wake.wait()
 
     async def _tick(self) -> None:
         sub = self.subscription
@@ -126,25 +131,27 @@ class SubscriptionWorker:
         if now - self._last_reap >= REAP_INTERVAL_S:
             self._last_reap = now
             await self._store.reap(sub.id)
-        paused = await self._store.paused_reason(sub.id) is not None
-        if paused != self._paused:
-            if self._paused:  # resumed by an operator (``newsalert deliveries resume``)
-                self._deliverer.events.emit("resumed", sub.id)
-            self._paused = paused
-        if paused:
-            return
         free = sub.max_in_flight - len(self._attempts)
+        if self._attempts and free < max(1, sub.max_in_flight // CLAIM_FRACTION):
+            return  # claim in batches: a round trip per finished attempt would cost more
         if self._bucket is not None:
             free = min(free, self._bucket.available())
         if free <= 0:
             return
         lease_s = sub.timeout_s(self._default_timeout_s) + LEASE_MARGIN_S
-        ids = await self._store.claim(sub.id, free, lease_s)
+        claim = await self._store.claim_batch(sub.id, free, lease_s)
+        if claim.paused != self._paused:
+            if self._paused:  # resumed by an operator (``newsalert deliveries resume``)
+                self._deliverer.events.emit("resumed", sub.id)
+            self._paused = claim.paused
+        if claim.paused:
+            return
+        self._deliverer.claimed_active(sub.id)
         if self._bucket is not None:
-            self._bucket.take(len(ids))
-        self.attempted += len(ids)
-        for delivery_id in ids:
-            task = asyncio.create_task(self._attempt(sub, delivery_id))
+            self._bucket.take(len(claim.deliveries))
+        self.attempted += len(claim.deliveries)
+        for claimed in claim.deliveries:
+            task = asyncio.create_task(self._attempt(sub, claimed))
             self._attempts.add(task)
             task.add_done_callback(self._attempt_done)
 
@@ -152,10 +159,10 @@ class SubscriptionWorker:
         self._attempts.discard(task)
         self._wake.set()  # a slot is free: claim the next due delivery now
 
-    async def _attempt(self, sub: Subscription, delivery_id: str) -> None:
+    async def _attempt(self, sub: Subscription, claimed: Claimed) -> None:
         try:
-            await self._deliverer.deliver(sub, delivery_id)
+            await self._deliverer.deliver(sub, claimed.delivery_id, claimed)
         except asyncio.CancelledError:
             raise
         except Exception:  # Redis or Kafka away: the lease expires, the delivery is tried again
-            log.exception("delivery %s to %s failed unexpectedly", delivery_id, sub.id)
+            log.exception("delivery %s to %s failed unexpectedly", claimed.delivery_id, sub.id)

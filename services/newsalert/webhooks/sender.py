@@ -1,15 +1,15 @@
 """The HTTP side of a delivery: one POST, never a redirect, bounded time and reply size.
 
-:class:`WebhookSender` owns one ``httpx.AsyncClient`` whose transport carries the SSRF
-guard (:mod:`newsalert.webhooks.ssrf`). It never raises for an endpoint's behaviour: every
-outcome, including refusals and timeouts, comes back as an :class:`AttemptResult`.
+:class:`WebhookSender` sends through :mod:`newsalert.webhooks.http1`, whose connections
+carry the SSRF guard (:mod:`newsalert.webhooks.ssrf`). It never raises for an endpoint's
+behaviour: every outcome, including refusals and timeouts, comes back as an
+:class:`AttemptResult`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import ssl
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -18,9 +18,10 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
+from newsalert.webhooks.http1 import Http1Client, ProtocolError, encode_headers
 from newsalert.webhooks.redact import display_url, quiet_http_client_logs, scrub
 from newsalert.webhooks.signing import SignedRequest
-from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, GuardedNetworkBackend, SSRFError
+from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, SSRFError
 
 #: How much of a receiver's reply the delivery log keeps.
 MAX_RESPONSE_CHARS = 512
@@ -51,43 +52,13 @@ class AttemptResult:
         )
 
 
-class GuardedTransport(httpx.AsyncHTTPTransport):
-    """``httpx.AsyncHTTPTransport`` whose connections go through the SSRF guard."""
-
-    def __init__(
-        self,
-        policy: AddressPolicy,
-        *,
-        max_connections: int = 512,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        # One TLS context for the transport and its pool (building one loads the CA
-        # bundle, slow enough to delay a subscription's first delivery).
-        context = ssl_context or httpx.create_ssl_context()
-        super().__init__(verify=context, trust_env=False, retries=0)
-        # httpx does not expose the network backend; the pool is rebuilt with the guarded
-        # one (same defaults as httpx) so every new connection is vetted at connect time.
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=context,
-            max_connections=max_connections,
-            # Every open connection may be kept: a busy endpoint reuses its
-            # ``max_in_flight`` connections instead of reconnecting for each request.
-            max_keepalive_connections=max_connections,
-            keepalive_expiry=5.0,
-            http1=True,
-            http2=False,
-            retries=0,
-            network_backend=GuardedNetworkBackend(policy),
-        )
-
-
 class WebhookSender:
-    """POSTs signed requests; one instance per dispatcher, one connection pool per
-    ``pool`` name (the dispatcher uses one per subscription).
+    """POSTs signed requests; one instance per dispatcher, one set of keep-alive
+    connections per ``pool`` name (the dispatcher uses one per subscription).
 
-    Separate pools keep each endpoint's keep-alive connections to itself, so one busy or
-    hanging endpoint cannot take another's connections, and each pool stays small
-    (httpcore's pool does work per queued request and connection).
+    Requests go through :class:`~newsalert.webhooks.http1.Http1Client`, whose connections
+    are vetted by the SSRF guard at connect time. ``transport``: an httpx transport to send
+    through instead (tests fake the network with one); it bypasses the guard.
     """
 
     def __init__(
@@ -99,23 +70,16 @@ class WebhookSender:
     ) -> None:
         self._timeout_s = timeout_s
         quiet_http_client_logs()  # httpx logs each request's full URL at INFO
-        self._policy = policy
-        self._transport = transport
-        self._clients: dict[str | None, httpx.AsyncClient] = {}
-        self._ssl_context = httpx.create_ssl_context()  # shared by every pool
-        self._client_for(None)
-
-    def _client_for(self, pool: str | None) -> httpx.AsyncClient:
-        client = self._clients.get(pool)
-        if client is None:
-            client = self._clients[pool] = httpx.AsyncClient(
-                transport=self._transport
-                or GuardedTransport(self._policy, ssl_context=self._ssl_context),
+        # Building a TLS context loads the CA bundle: once, shared by every connection.
+        self._client = Http1Client(policy, httpx.create_ssl_context())
+        self._httpx: httpx.AsyncClient | None = None
+        if transport is not None:
+            self._httpx = httpx.AsyncClient(
+                transport=transport,
                 follow_redirects=False,
                 trust_env=False,
-                timeout=httpx.Timeout(self._timeout_s),
+                timeout=httpx.Timeout(timeout_s),
             )
-        return client
 
     async def post(
         self,
@@ -128,9 +92,9 @@ class WebhookSender:
         """POST ``request`` to ``url`` once (on the connections of ``pool``) and report what
         happened; never raises.
 
-        An exception nobody expected (a URL httpx refuses, a bug below us) is a failed
-        attempt too: the delivery's schedule must go on whatever the endpoint or the
-        libraries do.
+        An exception nobody expected (a URL httpx's parser refuses, a bug below us) is a
+        failed attempt too: the delivery's schedule must go on whatever the endpoint or
+        the libraries do.
         """
         started = time.perf_counter()
         try:
@@ -160,13 +124,51 @@ class WebhookSender:
         if scheme not in ALLOWED_SCHEMES:
             return AttemptResult(None, 0.0, error=f"scheme {scheme!r} not allowed", refused=True)
         limit = timeout_s if timeout_s is not None else self._timeout_s
+        if self._httpx is not None:
+            return await self._post_httpx(self._httpx, url, request, limit, started)
+        target = self._client.target(url)
+        head = encode_headers(request.headers, request.body)
+        connected = [False]
         try:
-            # httpx times each phase (connect, write, every read) separately; the outer
-            # deadline bounds the whole attempt, so a receiver trickling bytes cannot
-            # outlive the delivery's lease.
+            # One deadline bounds the whole attempt (connect, TLS, write, every read), so
+            # a receiver trickling bytes cannot outlive the delivery's lease.
+            async with asyncio.timeout(limit):
+                reply = await self._client.post(
+                    target,
+                    head,
+                    request.body,
+                    limit=MAX_RESPONSE_CHARS * 4,
+                    pool=pool,
+                    connected=connected,
+                )
+        except SSRFError as exc:
+            return AttemptResult(None, _elapsed_ms(started), error=f"ssrf: {exc}", refused=True)
+        except TimeoutError:
+            phase = "ReadTimeout" if connected[0] else "ConnectTimeout"
+            return AttemptResult(
+                None, _elapsed_ms(started), error=f"timeout: {phase}", timed_out=True
+            )
+        except (ProtocolError, OSError, httpcore.ConnectError) as exc:
+            return AttemptResult(None, _elapsed_ms(started), error=describe(exc))
+        return AttemptResult(
+            status=reply.status,
+            latency_ms=_elapsed_ms(started),
+            response=_excerpt(reply.body.decode("utf-8", errors="replace")),
+            retry_after=reply.headers.get("retry-after"),
+        )
+
+    async def _post_httpx(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        request: SignedRequest,
+        limit: float,
+        started: float,
+    ) -> AttemptResult:
+        try:
             async with (
                 asyncio.timeout(limit),
-                self._client_for(pool).stream(
+                client.stream(
                     "POST",
                     url,
                     content=request.body,
@@ -191,10 +193,10 @@ class WebhookSender:
         )
 
     async def aclose(self) -> None:
-        """Close every connection pool."""
-        for client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        """Close every connection."""
+        self._client.close()
+        if self._httpx is not None:
+            await self._httpx.aclose()
 
 
 def describe(exc: BaseException) -> str:
