@@ -198,6 +198,22 @@ class Service:
                 stderr=subprocess.STDOUT,
             )
         self.client = httpx.AsyncClient(timeout=5.0)
+        self.spy: subprocess.Popen[bytes] | None = None
+        self._role = role
+
+    def sample(self) -> None:
+        """With ``$NEWSALERT_BENCH_PYSPY`` (a folder): py-spy samples the process (wall clock)."""
+        folder = os.environ.get("NEWSALERT_BENCH_PYSPY")
+        if not folder:
+            return
+        out_file = Path(folder) / f"{self._role}-{self.port}.txt"
+        spy = str(Path(sys.executable).with_name("py-spy"))
+        self.spy = subprocess.Popen(
+            [spy, "record", "--pid", str(self.process.pid), "--rate", "250", "--idle"]
+            + ["--format", "raw", "-o", str(out_file)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     async def ready(self, timeout_s: float = 180.0) -> None:
         """Wait for ``/readyz`` 200."""
@@ -227,6 +243,9 @@ class Service:
     async def stop(self) -> int:
         """SIGTERM, wait, exit code."""
         await self.client.aclose()
+        if self.spy is not None:
+            self.spy.send_signal(signal.SIGINT)  # py-spy writes its samples on SIGINT
+            await asyncio.to_thread(self.spy.wait, 30)
         self.process.send_signal(signal.SIGTERM)
         return await asyncio.to_thread(self.process.wait, 90)
 
@@ -314,6 +333,7 @@ async def service_phase(
     metrics: dict[str, float] = {}
     try:
         await service.ready()
+        service.sample()
         if role == "run":
             await asyncio.sleep(3.0)  # consumer-group join and partition assignment
             started = time.perf_counter()
