@@ -63,6 +63,7 @@ class _Decoded(NamedTuple):
 
 
 _RETRY_BACKOFF_S = (0.5, 1.0, 2.0, 5.0, 10.0)
+_FETCH_MAX_WAIT_MS = 20
 _PROBE_TIMEOUT_S = 1.0
 
 
@@ -115,6 +116,10 @@ class MatcherService:
             group_id=self._settings.group(constants.MATCHER_GROUP),
             batch=True,
             max_records=self._max_batch,
+            # The broker may hold a fetch for this long when a partition has nothing new
+            # (tansu does not answer early when records arrive): it bounds the latency an
+            # idle matcher adds to the next article.
+            fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             parser=tolerate_headers,
