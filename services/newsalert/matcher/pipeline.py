@@ -17,9 +17,11 @@ was published, else :meth:`~ArticlePipeline.abandon_batch`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from newsalert.dedupe.contract import (
     AlertClaim,
@@ -48,6 +50,23 @@ class ArticleOutcome:
     def duplicate(self) -> bool:
         """True when the article was a redelivery of a committed record and was skipped."""
         return self.verdict.duplicate
+
+
+#: Articles matched between two chances for a concurrent dedupe call to go on.
+_MATCHES_PER_YIELD = 8
+
+
+async def _match_all(
+    compiled: CompiledRules, articles: Sequence[Article], checking: asyncio.Future[Any]
+) -> list[list[RuleMatch]]:
+    """The matches of each article, yielding to the event loop every few articles while
+    ``checking`` runs, so its requests go out and its replies are read meanwhile."""
+    found: list[list[RuleMatch]] = []
+    for n, article in enumerate(articles):
+        if n % _MATCHES_PER_YIELD == 0 and not checking.done():
+            await asyncio.sleep(0)
+        found.append(compiled.match(Document.from_article(article)))
+    return found
 
 
 class ArticlePipeline:
@@ -85,26 +104,49 @@ class ArticlePipeline:
         at a time to find the one that fails).
         """
         compiled = self._rules()  # one rule set for the whole batch, even mid-reload
-        verdicts = await self._dedupe.check_articles(items)
+        # Matching needs no verdict: it runs while the store decides the check (a network
+        # round trip and a script on Redis), and a redelivery's matches are dropped after.
+        checking = asyncio.ensure_future(self._dedupe.check_articles(items))
+        try:
+            matches = await _match_all(compiled, [article for article, _ in items], checking)
+        except BaseException:
+            await self._release_check(checking, items)
+            raise
+        verdicts = await checking
         outcomes = [
             ArticleOutcome(article=article, verdict=verdict)
             for (article, _), verdict in zip(items, verdicts, strict=True)
         ]
         try:
-            await self._match_and_claim(compiled, outcomes)
+            for outcome, found in zip(outcomes, matches, strict=True):
+                if not outcome.duplicate:
+                    outcome.matches = found
+            await self._claim(outcomes)
         except BaseException:
             await self.abandon_batch(outcomes)
             raise
         return outcomes
 
-    async def _match_and_claim(
-        self, compiled: CompiledRules, outcomes: list[ArticleOutcome]
+    async def _release_check(
+        self,
+        checking: asyncio.Future[list[ArticleVerdict]],
+        items: Sequence[tuple[Article, datetime]],
     ) -> None:
-        """Match every checked article, claim the alert groups of the matched ones (one
-        call), and build the alerts of the claims that send."""
-        for outcome in outcomes:
-            if not outcome.duplicate:
-                outcome.matches = compiled.match(Document.from_article(outcome.article))
+        """Matching failed while the check ran: release the marks the check took, if any."""
+        try:
+            verdicts = await checking
+        except Exception:  # the check failed too: it holds no marks to release
+            return
+        await self.abandon_batch(
+            [
+                ArticleOutcome(article=article, verdict=verdict)
+                for (article, _), verdict in zip(items, verdicts, strict=True)
+            ]
+        )
+
+    async def _claim(self, outcomes: list[ArticleOutcome]) -> None:
+        """Claim the alert groups of the matched articles (one call), and build the alerts
+        of the claims that send."""
         matched = [outcome for outcome in outcomes if outcome.matches]
         groups = [[self._groups_of(match) for match in outcome.matches] for outcome in matched]
         claims = await self._dedupe.claim_batch(
