@@ -4,7 +4,7 @@ Prints articles/s end to end (process start to report written) and the in-run ra
 for the JSONL file path and for the Kafka path (embedded tansu broker, the corpus
 published with its ``published_at`` as record timestamps). Target: >= 2,000 articles/s
 for the file path with 1,000 rules. Rules are generated reproducibly (``--seed``) from
-the Reuters vocabulary by the project's generator (``newsalert.rules.generate``, the one
+the Reuters vocabulary by the project's generator (``tests.rule_generator``, the one
 ``bench/match.py`` uses); ``--generator broad`` uses a stress generator here whose rules
 pick common words and fire on most articles (about 4 matches per article).
 
@@ -31,10 +31,12 @@ from typing import Any
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
 WORD = re.compile(r"[a-z]{4,}")
-CLI = "from newsalert.backtest.command import app; app(prog_name='newsalert backtest')"
+CLI = "from newsalert.backtest.cli import app; app(prog_name='newsalert backtest')"
 
 
 def vocabulary(path: Path) -> tuple[list[str], list[tuple[str, str]]]:
@@ -97,8 +99,9 @@ def make_rules(options: argparse.Namespace) -> dict[str, Any]:
     if options.generator == "broad":
         words, pairs = vocabulary(options.corpus)
         return generate_rules(options.rules, options.seed, words, pairs)
+    from tests.rule_generator import RuleGenerator, Vocabulary
+
     from newsalert.models import Article
-    from newsalert.rules.generate import RuleGenerator, Vocabulary
 
     with gzip.open(options.corpus, "rt", encoding="utf-8") as lines:
         articles = [Article.model_validate_json(line) for line in lines]
@@ -155,7 +158,7 @@ def breakdown(corpus: Path, rules_path: Path, limit: int) -> None:
     from newsalert.backtest.records import FileSource
     from newsalert.config import load_config
     from newsalert.dedupe.memory import MemoryDedupe
-    from newsalert.matcher.decode import decode_article
+    from newsalert.pipeline.decode import decode_article
     from newsalert.rules import Document
 
     with gzip.open(corpus, "rb") as stream:

@@ -25,7 +25,7 @@ the raw consume of the same run as the reference.
 
 Articles: ``--articles`` distinct Reuters-21578 articles (exact repeats dropped) from
 ``../shared/corpus`` (``$NEWSALERT_CORPUS_DIR``); skips cleanly when it is absent. Rules:
-``newsalert.rules.generate.dense_generator`` (about 2 matches per article at 1,000 rules),
+``tests.rule_generator.dense_generator`` (about 2 matches per article at 1,000 rules),
 one subscription to every rule.
 
     .venv/bin/python bench/e2e.py                          # every phase, 10,000 articles
@@ -61,15 +61,16 @@ from aiokafka import AIOKafkaConsumer
 from redis.asyncio import Redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
 
 from fastinbox import FastInbox
+from tests.rule_generator import dense_generator
 
 from newsalert import constants
 from newsalert.config import load_config
 from newsalert.kafka import ensure_topics, make_producer
 from newsalert.models import Alert, Article, ArticleRef, RuleRef, alert_id
 from newsalert.rules import Document
-from newsalert.rules.generate import dense_generator
 from newsalert.settings import Settings
 from newsalert.stack import EmbeddedStack
 from newsalert.stack.process import free_port

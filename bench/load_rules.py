@@ -45,9 +45,12 @@ from typing import Any
 import yaml
 from corpus import read_bbc
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
+
+from tests.rule_generator import RuleGenerator, Vocabulary
+
 from newsalert.config import load_config
-from newsalert.rules.generate import RuleGenerator, Vocabulary
-from newsalert.rules.reload import RuleReloader
+from newsalert.rulesvc.reload import RuleReloader
 
 
 def write_rules(path: Path, rules: list[dict[str, Any]]) -> None:
@@ -92,7 +95,10 @@ def _run_fresh(code: str, path: Path, source: Path | None) -> str:
 _BASELINE_RELOAD = """
 import asyncio, sys, time
 from pathlib import Path
-from newsalert.rules.reload import RuleReloader
+try:
+    from newsalert.rulesvc.reload import RuleReloader
+except ImportError:  # a baseline tree whose reloader lives in newsalert.rules
+    from newsalert.rules.reload import RuleReloader
 path = Path(sys.argv[1])
 text = path.read_text(encoding="utf-8")
 first = text.index("- id: ") + len("- id: ")

@@ -1,7 +1,7 @@
 """Benchmark the rule index on the BBC corpus: throughput vs rule count, brute force, compile.
 
 Rules are generated reproducibly (``--seed``) from the corpus vocabulary by
-``newsalert.rules.generate`` in media-monitoring shapes (2-5 keyword groups, phrases,
+``tests.rule_generator`` in media-monitoring shapes (2-5 keyword groups, phrases,
 window keywords, NOT/none, wildcards, query strings with OR groups and NEAR/n). For each
 rule count the rules are written to a YAML file and loaded with ``load_config`` (timed:
 "load"), compiled (timed: "compile"), then every BBC article is normalised and matched
@@ -33,12 +33,15 @@ from typing import Any
 import yaml
 from corpus import read_bbc
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
+
+from tests.rule_generator import RuleGenerator, Vocabulary, dense_generator
+
 from newsalert.config import load_config
 from newsalert.models import Article
 from newsalert.rules import CompiledRules, Document
-from newsalert.rules.anchors import frequency_cost
-from newsalert.rules.generate import RuleGenerator, Vocabulary, dense_generator
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules.evaluation.oracle import brute_force_match
+from newsalert.rules.indexing.anchors import frequency_cost
 
 
 def rss_mib() -> float:

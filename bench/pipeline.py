@@ -13,7 +13,7 @@ processes + one ``newsalert dispatcher``, each layout on fresh topics):
   the MinHash fingerprint's share and one Redis round trip for scale.
 
 Skips cleanly (exit 0, a note) when the corpus is absent. The rules come from
-``newsalert.rules.generate`` (realistic shapes, 10 % anchored on real articles), so the
+``tests.rule_generator`` (realistic shapes, 10 % anchored on real articles), so the
 same seed gives the same rules.
 
     .venv/bin/python bench/pipeline.py                    # all 2,225 BBC articles, 1,000 rules
@@ -44,17 +44,20 @@ import httpx
 import yaml
 from redis.asyncio import Redis
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.rule_generator
+
+from tests.rule_generator import RuleGenerator, Vocabulary
+
 from newsalert import constants
 from newsalert.config import load_config
 from newsalert.dedupe import DedupeConfig, RedisDedupe
 from newsalert.dedupe.fingerprint import fingerprint
 from newsalert.kafka import ensure_topics, make_producer
-from newsalert.matcher.decode import decode_article
-from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
+from newsalert.pipeline.decode import decode_article
+from newsalert.pipeline.step import ArticlePipeline
 from newsalert.receiver import WebhookInbox
 from newsalert.rules import CompiledRules, Document
-from newsalert.rules.generate import RuleGenerator, Vocabulary
 from newsalert.settings import Settings
 from newsalert.stack import EmbeddedStack
 from newsalert.stack.process import free_port

@@ -1,6 +1,6 @@
 """The ``newsalert`` command line: one entry point for every service and tool.
 
-Sub-command groups live next to the code they drive (``rules/cli.py``,
+Sub-command groups live next to the code they drive (``rulesvc/cli.py``,
 ``stack/cli.py``, ...); this module assembles them and holds the service runners.
 Settings come from ``NEWSALERT_*`` environment variables, read once here.
 """
@@ -16,11 +16,11 @@ import typer
 from pydantic import ValidationError
 
 from newsalert import constants
-from newsalert.backtest.command import app as backtest_app
-from newsalert.backtest.command import replay
+from newsalert.backtest.cli import app as backtest_app
+from newsalert.backtest.cli import replay
 from newsalert.dispatcher.cli import app as deliveries_app
 from newsalert.errors import NewsalertError
-from newsalert.rules.cli import app as rules_app
+from newsalert.rulesvc.cli import app as rules_app
 from newsalert.settings import Settings
 from newsalert.stack.cli import app as stack_app
 

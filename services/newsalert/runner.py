@@ -5,7 +5,7 @@
 matcher loads, compiles and watches the rules (:class:`RuleReloader`); a dispatcher
 alone only loads and watches the subscriptions (:func:`load_subscriptions`: the rule ids
 they may name, no rule is parsed or compiled). Both watch with one
-:class:`~newsalert.config_watch.ConfigWatcher`. Before any service starts, Redis's
+:class:`~newsalert.config.watch.ConfigWatcher`. Before any service starts, Redis's
 ``maxmemory-policy`` is checked (:mod:`newsalert.redis_policy`). Shutdown order is the
 reverse of the data flow: stop taking articles, let the matcher finish and commit its
 batch, then let the dispatcher finish its in-flight deliveries and commit. Once every
@@ -24,11 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from newsalert.config_watch import ConfigWatcher
+from newsalert.config.subscriptions_only import load_subscriptions
+from newsalert.config.watch import ConfigWatcher
 from newsalert.redis_policy import verify_redis_policy
-from newsalert.rules.reload import RuleReloader
+from newsalert.rulesvc.reload import RuleReloader
 from newsalert.settings import Settings
-from newsalert.subscription_config import load_subscriptions
 from newsalert.subscriptions import Subscription
 
 if TYPE_CHECKING:

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from newsalert.config_schema import ConfigFile
+from newsalert.config.schema import ConfigFile
 from newsalert.models import schema_models
 
 

@@ -120,7 +120,7 @@ class Subscription(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        # The full check needs the HTTP client's parser: config_subscriptions runs it.
+        # The full check needs the HTTP client's parser: config.subscriptions runs it.
         if not value.startswith(("http://", "https://")):
             raise ValueError("url must start with http:// or https://")
         return value

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from newsalert.api.auth import API_DISABLED
+from newsalert.apiauth import API_DISABLED
 from newsalert.stack import StackInfo
 from newsalert.stack.process import free_port
 from tests.integration.pipeline_harness import RULES_YAML, new_secret

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from newsalert.rules.limits import MAX_FILE_BYTES
+from newsalert.rules.language.limits import MAX_FILE_BYTES
 from tests.unit.rules.hostile_rules import CASES, alias_bomb
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from newsalert import constants
 from newsalert.errors import ArticleError
 from newsalert.kafka import make_producer, partitions_of
-from newsalert.matcher.decode import decode_article
+from newsalert.pipeline.decode import decode_article
 from newsalert.receiver import ReceivedRequest
 from newsalert.settings import Settings
 

@@ -21,8 +21,8 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from newsalert import constants
-from newsalert.api.auth import ADMIN_DISABLED, API_DISABLED, ApiGuard, ApiTokens
 from newsalert.api.server import create_app
+from newsalert.apiauth import ADMIN_DISABLED, API_DISABLED, ApiGuard, ApiTokens
 from newsalert.dispatcher.api import MAX_REASON_CHARS, deliveries_router
 from newsalert.dispatcher.store import DeliveryStore
 from newsalert.receiver import WebhookInbox

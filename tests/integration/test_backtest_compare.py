@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from newsalert import constants
-from newsalert.backtest.command import app
+from newsalert.backtest.cli import app
 from newsalert.settings import Settings
 from tests.integration.test_backtest_kafka import RULES, T0, backtest_env, produce
 

@@ -17,7 +17,7 @@ from standardwebhooks.webhooks import Webhook
 from typer.testing import CliRunner
 
 from newsalert import constants
-from newsalert.backtest.command import app
+from newsalert.backtest.cli import app
 from newsalert.kafka import ensure_topics
 from newsalert.models import delivery_id
 from newsalert.receiver import WebhookInbox

@@ -20,7 +20,7 @@ from aiokafka.structs import OffsetAndMetadata
 from typer.testing import CliRunner
 
 from newsalert import constants
-from newsalert.backtest.command import app
+from newsalert.backtest.cli import app
 from newsalert.backtest.kafka_range import KafkaRange
 from newsalert.kafka import committed_offsets, ensure_topics, make_producer
 from newsalert.settings import Settings

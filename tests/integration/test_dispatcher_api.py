@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
-from newsalert.api.auth import ApiGuard, ApiTokens
+from newsalert.apiauth import ApiGuard, ApiTokens
 from newsalert.dispatcher.api import deliveries_router
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore, NewDelivery

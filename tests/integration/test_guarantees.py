@@ -27,9 +27,9 @@ from aiokafka.errors import KafkaTimeoutError
 
 from newsalert import constants, metrics
 from newsalert.kafka import committed_offsets
-from newsalert.matcher.pipeline import ArticleOutcome
 from newsalert.matcher.service import MatcherService
 from newsalert.models import Alert
+from newsalert.pipeline.step import ArticleOutcome
 from newsalert.receiver import WebhookInbox
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from newsalert.settings import Settings

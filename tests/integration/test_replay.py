@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from typer.testing import CliRunner
 
 from newsalert import constants
-from newsalert.backtest.command import replay
+from newsalert.backtest.cli import replay
 from newsalert.kafka import make_producer
 from newsalert.settings import Settings
 from tests.integration.test_backtest_kafka import (

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.api.server import create_app
+from newsalert.apiauth import ApiGuard, ApiTokens
 from newsalert.subscriptions import Subscription
 
 SUB = Subscription(

@@ -14,11 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from newsalert import config_schema
-from newsalert.config import SUPPORTED_VERSION, TOP_KEYS, parse_config_text
+from newsalert.config import parse_config_text
+from newsalert.config import schema as config_schema
+from newsalert.config.loader import SUPPORTED_VERSION, TOP_KEYS
 from newsalert.rules import RuleFileError
-from newsalert.rules.model import DEFAULT_WINDOW, FIELDS
-from newsalert.rules.parse import DEFAULT_KEYS, GROUP_KEYS, RULE_KEYS
+from newsalert.rules.language.model import DEFAULT_WINDOW, FIELDS
+from newsalert.rules.language.parse import DEFAULT_KEYS, GROUP_KEYS, RULE_KEYS
 
 
 def test_key_sets_agree() -> None:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from newsalert.errors import ArticleError
-from newsalert.matcher.decode import decode_article
+from newsalert.pipeline.decode import decode_article
 
 
 def test_valid_article_keeps_extra_fields() -> None:

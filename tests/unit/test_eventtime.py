@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
 from newsalert.models import Article
+from newsalert.pipeline.eventtime import EventTimeBounds, bounded_event_time
 from newsalert.settings import Settings
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)

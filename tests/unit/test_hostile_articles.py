@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from newsalert.config import load_config
 from newsalert.dedupe import MemoryDedupe
 from newsalert.errors import ArticleError
-from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time
-from newsalert.matcher.pipeline import ArticlePipeline
+from newsalert.pipeline.decode import decode_article
+from newsalert.pipeline.eventtime import EventTimeBounds, bounded_event_time
+from newsalert.pipeline.step import ArticlePipeline
 from newsalert.rules import CompiledRules
 from tests.hostile_input import hostile_records
 

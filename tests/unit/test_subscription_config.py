@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.config import load_config
+from newsalert.config.subscriptions_only import load_subscriptions, scan_rules
 from newsalert.rules import RuleFileError
-from newsalert.rules.limits import MAX_FILE_BYTES
-from newsalert.subscription_config import load_subscriptions, scan_rules
+from newsalert.rules.language.limits import MAX_FILE_BYTES
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 ENV = {"HOOK": "https://hooks.example.com", "SECRET": SECRET}

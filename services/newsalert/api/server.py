@@ -3,7 +3,7 @@
 Runs inside the service process (``--api-port``) so readiness reflects the real state of
 the matcher and dispatcher it sits next to (Redis reachable, consumers running). It
 listens on ``Settings.api_host`` (loopback unless told otherwise); /healthz, /readyz and
-/metrics are open, every other route needs a token (:mod:`newsalert.api.auth`), and
+/metrics are open, every other route needs a token (:mod:`newsalert.apiauth`), and
 every request meets the limits of :mod:`newsalert.api.limits`.
 """
 
@@ -23,11 +23,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field, ValidationError
 
 from newsalert import constants
-from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.api.limits import BodyLimit, BoundedOffload, OffloadBusyError, OffloadTimeoutError
+from newsalert.apiauth import ApiGuard, ApiTokens
 from newsalert.models import Article
 from newsalert.rules import Document
-from newsalert.rules.reload import RuleReloader
+from newsalert.rulesvc.reload import RuleReloader
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription
 from newsalert.webhooks.redact import display_url

@@ -1,7 +1,7 @@
 """Feed articles through the live matching pipeline, once per rule set, and keep score.
 
 Each rule set (an *arm*: ``--rules`` and, with ``--compare``, the other file) gets its
-own :class:`~newsalert.matcher.pipeline.ArticlePipeline` over its own in-memory
+own :class:`~newsalert.pipeline.step.ArticlePipeline` over its own in-memory
 :class:`~newsalert.dedupe.memory.MemoryDedupe` -- the same matcher, exact-duplicate,
 story and repeat-window code as the live service, driven by article time, in a
 namespace nobody else sees. Nothing is published during the run, so every outcome is
@@ -15,7 +15,7 @@ match before dedupe. "Exact duplicates" counts those and exact copies under othe
 
 Alerts are decided in the default repeat lane (``repeat_interval``); with
 ``subscriptions`` (``--deliver``) the rules those select are decided in their lanes
-instead, as the live matcher does (:mod:`newsalert.matcher.lanes`).
+instead, as the live matcher does (:mod:`newsalert.pipeline.lanes`).
 """
 
 from __future__ import annotations
@@ -40,19 +40,19 @@ from newsalert.config import Config
 from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
 from newsalert.errors import ArticleError
-from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import (
+from newsalert.gcpause import paused_gc
+from newsalert.models import Article
+from newsalert.pipeline.decode import decode_article
+from newsalert.pipeline.eventtime import (
     EventTimeBounds,
     bounded_event_time,
     marked_clamped,
     replay_now,
 )
-from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticlePipeline
-from newsalert.models import Article
+from newsalert.pipeline.lanes import RepeatLanes
+from newsalert.pipeline.step import ArticlePipeline
 from newsalert.rules import CompiledRules, Document, RuleMatch
-from newsalert.rules.gcpause import paused_gc
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules.evaluation.oracle import brute_force_match
 from newsalert.subscriptions import Subscription
 
 MAX_INVALID_EXAMPLES = 10

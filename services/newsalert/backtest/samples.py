@@ -14,7 +14,7 @@ from datetime import datetime
 
 from newsalert.models import Article
 from newsalert.rules import Document, Rule
-from newsalert.rules.explain import positive_hits
+from newsalert.rules.evaluation.explain import positive_hits
 from newsalert.text import token_spans
 
 

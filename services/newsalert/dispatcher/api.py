@@ -2,7 +2,7 @@
 
 The same operations as ``newsalert deliveries ...``: list, show, redeliver, recover,
 pause, resume. Reading needs a read token, every state change an admin token
-(:mod:`newsalert.api.auth`). A subscription id the config does not name, or a delivery
+(:mod:`newsalert.apiauth`). A subscription id the config does not name, or a delivery
 the log does not hold, answers 404 and writes nothing. Secrets and alert bodies beyond
 the delivery record are never returned.
 """
@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
-from newsalert.api.auth import ApiGuard
+from newsalert.apiauth import ApiGuard
 from newsalert.dispatcher.operations import (
     MAX_REASON_CHARS,
     DeliveryOperations,

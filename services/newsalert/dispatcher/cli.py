@@ -22,6 +22,7 @@ import typer
 from redis.asyncio import Redis
 
 from newsalert import timespec
+from newsalert.config.subscriptions_only import load_subscriptions
 from newsalert.dispatcher.operations import (
     DeliveryOperations,
     OperationError,
@@ -31,7 +32,6 @@ from newsalert.dispatcher.records import DeliveryRecord, DeliveryStatus
 from newsalert.dispatcher.store import DeliveryStore
 from newsalert.errors import ConfigError
 from newsalert.settings import Settings
-from newsalert.subscription_config import load_subscriptions
 from newsalert.timespec import TimeSpecError
 
 app = typer.Typer(help="Inspect and resend webhook deliveries.", no_args_is_help=True)

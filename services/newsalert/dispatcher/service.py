@@ -1,7 +1,7 @@
 """The dispatcher service: ``alerts`` topic → durable per-subscription queues → webhooks.
 
 The consumer fans each alert out to the subscriptions that select it -- among those in
-the alert's repeat lane (``Alert.repeat_interval_ms``, see ``matcher/lanes.py``) -- and
+the alert's repeat lane (``Alert.repeat_interval_ms``, see ``pipeline/lanes.py``) -- and
 schedules one delivery per subscription in Redis (:class:`DeliveryStore`); only when every
 delivery of a batch is stored is the batch's offset committed. Per-subscription workers then claim
 and attempt deliveries independently. aiokafka is used directly (not FastStream): the

@@ -5,7 +5,7 @@ set and only suppresses ``JSONDecodeError``: JSON nested thousands deep (``Recur
 or an integer of thousands of digits (``ValueError``) raised before the handler ran, so
 the batch was nacked and retried forever. Its parser decodes every header value as UTF-8,
 so one record with a non-UTF-8 header did the same. The matcher decodes records itself
-(:mod:`newsalert.matcher.decode`), so the decoder here hands over the bytes untouched, and
+(:mod:`newsalert.pipeline.decode`), so the decoder here hands over the bytes untouched, and
 the parser retries with undecodable header values blanked (headers are not used).
 """
 

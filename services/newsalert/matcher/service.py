@@ -41,11 +41,11 @@ from newsalert.kafka import (
     send_records,
 )
 from newsalert.matcher.batch import keep_bytes, tolerate_headers
-from newsalert.matcher.decode import decode_article
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
-from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article
+from newsalert.pipeline.decode import decode_article
+from newsalert.pipeline.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
+from newsalert.pipeline.lanes import RepeatLanes
+from newsalert.pipeline.step import ArticleOutcome, ArticlePipeline
 from newsalert.rules import CompiledRules
 from newsalert.settings import Settings
 from newsalert.subscriptions import Subscription

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsalert.rules.anchors import COMMON_STEMS, AnchorExtractor
-from newsalert.rules.keywords import MIN_PREFIX
-from newsalert.rules.limits import shown
-from newsalert.rules.model import And, Near, Node, Not, Or, Rule, Term, iter_terms
+from newsalert.rules.indexing.anchors import COMMON_STEMS, AnchorExtractor
+from newsalert.rules.language.keywords import MIN_PREFIX
+from newsalert.rules.language.limits import shown
+from newsalert.rules.language.model import And, Near, Node, Not, Or, Rule, Term, iter_terms
 
 #: A rule whose best anchor costs more than this is a candidate for most articles.
 EXPENSIVE_COST = 30.0

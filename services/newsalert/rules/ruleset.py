@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from operator import attrgetter
 
-from newsalert.rules.anchors import CostFn, heuristic_cost
-from newsalert.rules.gcpause import paused_gc
-from newsalert.rules.index import CompiledRules
-from newsalert.rules.model import Location, Rule
-from newsalert.rules.problems import Problem, RuleFileError
+from newsalert.gcpause import paused_gc
+from newsalert.rules.indexing.anchors import CostFn, heuristic_cost
+from newsalert.rules.indexing.index import CompiledRules
+from newsalert.rules.language.model import Location, Rule
+from newsalert.rules.language.problems import Problem, RuleFileError
 
 
 class RuleSet:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsalert.api.auth import MIN_TOKEN_CHARS, ApiTokens, Scope
+from newsalert.apiauth import MIN_TOKEN_CHARS, ApiTokens, Scope
 from newsalert.errors import ConfigError
 from newsalert.settings import Settings
 

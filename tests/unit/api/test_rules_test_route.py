@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 
-from newsalert.api.auth import ApiGuard, ApiTokens
 from newsalert.api.limits import BoundedOffload
 from newsalert.api.server import create_app
+from newsalert.apiauth import ApiGuard, ApiTokens
 
 TOKEN = "read-token-for-the-route-test"
 

@@ -20,9 +20,9 @@ from newsalert.backtest.records import FileSource
 from newsalert.config import parse_config_text
 from newsalert.dedupe.contract import DedupeConfig
 from newsalert.dedupe.memory import MemoryDedupe
-from newsalert.matcher.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
-from newsalert.matcher.pipeline import ArticlePipeline
 from newsalert.models import Article
+from newsalert.pipeline.eventtime import EventTimeBounds, bounded_event_time, marked_clamped
+from newsalert.pipeline.step import ArticlePipeline
 
 RULES = """
 version: 1

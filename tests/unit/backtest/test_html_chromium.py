@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from newsalert.backtest.command import app
+from newsalert.backtest.cli import app
 from tests.unit.backtest.corpus import ARTICLES, RULES_A, RULES_B, write_jsonl
 
 CHROMIUM = next(

@@ -7,8 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from newsalert.config_watch import ConfigWatcher
-from newsalert.subscription_config import load_subscriptions
+from newsalert.config.subscriptions_only import load_subscriptions
+from newsalert.config.watch import ConfigWatcher
 
 SECRET = "whsec_" + "a" * 32
 

@@ -10,9 +10,9 @@ import pytest
 
 from newsalert.config import parse_config_text
 from newsalert.dedupe import MemoryDedupe
-from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article
+from newsalert.pipeline.lanes import RepeatLanes
+from newsalert.pipeline.step import ArticleOutcome, ArticlePipeline
 from newsalert.rules import CompiledRules, Document, RuleMatch
 from tests.unit.matcher.test_pipeline_copies import CONFIG, DAY, HOUR, T0, wire
 

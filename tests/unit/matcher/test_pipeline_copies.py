@@ -9,10 +9,10 @@ import pytest
 
 from newsalert.config import Config, parse_config_text
 from newsalert.dedupe import MemoryDedupe
-from newsalert.matcher.lanes import RepeatLanes
-from newsalert.matcher.pipeline import ArticleOutcome, ArticlePipeline
 from newsalert.models import Article, alert_id
-from newsalert.rules.problems import RuleFileError
+from newsalert.pipeline.lanes import RepeatLanes
+from newsalert.pipeline.step import ArticleOutcome, ArticlePipeline
+from newsalert.rules.language.problems import RuleFileError
 
 T0 = datetime(2026, 11, 20, 8, tzinfo=UTC)
 HOUR = timedelta(hours=1)

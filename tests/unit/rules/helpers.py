@@ -6,7 +6,7 @@ import textwrap
 
 from newsalert.config import parse_config_text
 from newsalert.rules import CompiledRules, Document, RuleSet
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules.evaluation.oracle import brute_force_match
 
 
 def ruleset(yaml_text: str) -> RuleSet:

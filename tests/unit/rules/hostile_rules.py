@@ -1,4 +1,4 @@
-"""Rule files past each limit of ``newsalert.rules.limits`` (helpers, no tests here).
+"""Rule files past each limit of ``newsalert.rules.language.limits`` (helpers, no tests here).
 
 Each case is a whole config text and what ``rules check`` must say about it: the line
 and column of the problem and a piece of its reason. Shared by the unit tests, the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from newsalert.rules.limits import (
+from newsalert.rules.language.limits import (
     MAX_DISTANCE,
     MAX_NESTING,
     MAX_QUERY_CHARS,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from newsalert.rules import Document, analysis
-from newsalert.rules.exact import key_form
-from newsalert.rules.model import Node
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules import Document
+from newsalert.rules.evaluation.oracle import brute_force_match
+from newsalert.rules.indexing import analysis
+from newsalert.rules.indexing.exact import key_form
+from newsalert.rules.language.model import Node
 
 from .helpers import ruleset
 
@@ -46,7 +47,7 @@ def test_unchanged_expressions_are_not_analysed_again(monkeypatch: pytest.Monkey
 def test_the_key_numbering_starts_over_after_much_churn(monkeypatch: pytest.MonkeyPatch) -> None:
     # Keys of removed rules keep their ids until enough rules were analysed anew; then
     # every rule is analysed again under a fresh numbering, with the same answers.
-    from newsalert.rules import index
+    from newsalert.rules.indexing import index
 
     fresh = analysis.AnalysisCache()
     monkeypatch.setattr(analysis, "_RENUMBER_AFTER", 1)

@@ -8,9 +8,10 @@ import tracemalloc
 import pytest
 
 from newsalert import text as text_module
-from newsalert.rules import Document, dockeys
-from newsalert.rules import keywords as keywords_module
-from newsalert.rules.keywords import parse_keyword
+from newsalert.rules import Document
+from newsalert.rules.indexing import dockeys
+from newsalert.rules.language import keywords as keywords_module
+from newsalert.rules.language.keywords import parse_keyword
 from newsalert.sizedcache import CachePool, SizedCache, text_bytes
 from newsalert.text import MAX_TOKEN_CHARS, stem
 from tests.unit.rules.helpers import ruleset

@@ -10,11 +10,11 @@ import pytest
 
 from newsalert.models import Article
 from newsalert.rules import Document
-from newsalert.rules.generate import RuleGenerator, Vocabulary
-from newsalert.rules.oracle import brute_force_match
-from newsalert.rules.parse import Defaults, RuleParser
-from newsalert.rules.problems import Problem
+from newsalert.rules.evaluation.oracle import brute_force_match
+from newsalert.rules.language.parse import Defaults, RuleParser
+from newsalert.rules.language.problems import Problem
 from newsalert.rules.ruleset import RuleSet
+from tests.rule_generator import RuleGenerator, Vocabulary
 
 pytestmark = pytest.mark.corpus
 

@@ -11,11 +11,11 @@ import random
 
 from newsalert.models import Article
 from newsalert.rules import Document
-from newsalert.rules.generate import dense_generator
-from newsalert.rules.oracle import brute_force_match
-from newsalert.rules.parse import Defaults, RuleParser
-from newsalert.rules.problems import Problem
+from newsalert.rules.evaluation.oracle import brute_force_match
+from newsalert.rules.language.parse import Defaults, RuleParser
+from newsalert.rules.language.problems import Problem
 from newsalert.rules.ruleset import RuleSet
+from tests.rule_generator import dense_generator
 
 RULES = 600
 ARTICLES = 12

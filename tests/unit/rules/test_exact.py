@@ -13,12 +13,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsalert.rules import CompiledRules, Document, RuleMatch, kernels
-from newsalert.rules import dockeys as dockeys_module
-from newsalert.rules.exact import MAX_LITERALS, KeyForm, key_form
-from newsalert.rules.key import Key
-from newsalert.rules.oracle import brute_force_match
-from newsalert.rules.proximity import Proximity, ProximityTable
+from newsalert.rules import CompiledRules, Document, RuleMatch
+from newsalert.rules.evaluation.oracle import brute_force_match
+from newsalert.rules.indexing import dockeys as dockeys_module
+from newsalert.rules.indexing import kernels
+from newsalert.rules.indexing.exact import MAX_LITERALS, KeyForm, key_form
+from newsalert.rules.indexing.key import Key
+from newsalert.rules.indexing.proximity import Proximity, ProximityTable
 
 from .helpers import one_rule, ruleset
 

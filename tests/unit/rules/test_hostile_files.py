@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 
 from newsalert.config import parse_config_text
 from newsalert.rules import Document
-from newsalert.rules.metrics import RELOAD_FAILING
-from newsalert.rules.problems import RuleFileError
-from newsalert.rules.reload import RuleReloader
+from newsalert.rules.language.problems import RuleFileError
+from newsalert.rulesvc.metrics import RELOAD_FAILING
+from newsalert.rulesvc.reload import RuleReloader
 
 WORDS = ["envoy", "summon*", "port", "str\u200bike", "ｐｏｒｔ", "é", "a" * 130, "x*y", "**"]
 QUERY_PIECES = [

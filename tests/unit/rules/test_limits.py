@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from newsalert import config as config_module
 from newsalert.config import load_config, parse_config_text
+from newsalert.config import loader as config_module
+from newsalert.config.yamlmarks import YAMLLimitError, load_with_marks
 from newsalert.rules import Document
-from newsalert.rules.limits import MAX_ALIAS_NODES, MAX_FILE_BYTES, shown
-from newsalert.rules.metrics import RELOAD_FAILING, RELOADS
-from newsalert.rules.problems import RuleFileError
-from newsalert.rules.reload import RuleReloader
-from newsalert.rules.yamlmarks import YAMLLimitError, load_with_marks
+from newsalert.rules.language.limits import MAX_ALIAS_NODES, MAX_FILE_BYTES, shown
+from newsalert.rules.language.problems import RuleFileError
+from newsalert.rulesvc.metrics import RELOAD_FAILING, RELOADS
+from newsalert.rulesvc.reload import RuleReloader
 from tests.unit.rules.hostile_rules import CASES, HEAD, Hostile, alias_bomb
 
 #: The longest problem line a limit may produce (values are shown cut short).
@@ -142,7 +142,7 @@ async def test_an_unexpected_error_on_reload_sets_the_failing_gauge(
 
 
 def test_yaml_errors_from_limits_are_yaml_errors() -> None:
-    # config.py reports every yaml.YAMLError with its mark; the limits are ones.
+    # config.loader reports every yaml.YAMLError with its mark; the limits are ones.
     assert issubclass(YAMLLimitError, yaml.YAMLError)
 
 

@@ -18,12 +18,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.config import ConfigLoader, load_config, parse_config_text
+from newsalert.config.incremental import RULE_FIELDS, moved
+from newsalert.config.ruleitems import items_match, split_rule_items
+from newsalert.config.yamlmarks import load_with_marks
 from newsalert.rules import Document, RuleFileError
-from newsalert.rules.incremental import RULE_FIELDS, moved
-from newsalert.rules.model import Rule
-from newsalert.rules.reload import RuleReloader
-from newsalert.rules.ruleitems import items_match, split_rule_items
-from newsalert.rules.yamlmarks import load_with_marks
+from newsalert.rules.language.model import Rule
+from newsalert.rulesvc.reload import RuleReloader
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 HEAD = "version: 1\nrules:\n"

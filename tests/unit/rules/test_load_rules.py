@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-import newsalert.config
-from newsalert.config import load_config, parse_config_text
+from newsalert.config import load_config, loader, parse_config_text
 from newsalert.rules import RuleFileError, RuleSet
-from newsalert.rules.keywords import KeywordError, parse_keyword
-from newsalert.rules.query import QuerySyntaxError, parse_query
+from newsalert.rules.language.keywords import KeywordError, parse_keyword
+from newsalert.rules.language.query import QuerySyntaxError, parse_query
 
 FIELDS = ("title", "body")
 
@@ -137,7 +136,7 @@ def test_a_big_config_is_frozen_out_of_the_cyclic_gc(
 ) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(dump(many_rules(8)), encoding="utf-8")
-    monkeypatch.setattr(newsalert.config, "FREEZE_RULES", 5)
+    monkeypatch.setattr(loader, "FREEZE_RULES", 5)
     before = gc.get_freeze_count()
     try:
         config = load_config(path)
@@ -145,7 +144,7 @@ def test_a_big_config_is_frozen_out_of_the_cyclic_gc(
         assert gc.isenabled()
     finally:
         gc.unfreeze()
-    monkeypatch.setattr(newsalert.config, "FREEZE_RULES", 9)
+    monkeypatch.setattr(loader, "FREEZE_RULES", 9)
     load_config(path)
     assert gc.get_freeze_count() == 0
     assert len(config.rules) == 8

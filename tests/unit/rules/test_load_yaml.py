@@ -9,8 +9,8 @@ import pytest
 import yaml
 from yaml.nodes import MappingNode, SequenceNode
 
-from newsalert.rules import yamlmarks
-from newsalert.rules.yamlmarks import Marks, load_with_marks
+from newsalert.config import yamlmarks
+from newsalert.config.yamlmarks import Marks, load_with_marks
 
 Position = tuple[int | None, int | None]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from newsalert.rules import Document, FieldText
-from newsalert.rules.evaluate import near_holds
-from newsalert.rules.model import FIELDS, Near, Term, Word
-from newsalert.rules.nearcheck import compile_near
-from newsalert.rules.program import FastEvaluation, TermTable
+from newsalert.rules.evaluation.evaluate import near_holds
+from newsalert.rules.evaluation.nearcheck import compile_near
+from newsalert.rules.evaluation.program import FastEvaluation, TermTable
+from newsalert.rules.language.model import FIELDS, Near, Term, Word
 from newsalert.text import stem
 
 from .helpers import fires

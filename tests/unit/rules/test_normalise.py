@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from newsalert.cli import app
 from newsalert.rules import Document
-from newsalert.rules.explain import explain
+from newsalert.rules.evaluation.explain import explain
 from newsalert.text import MAX_TOKEN_CHARS
 from tests.unit.rules.helpers import fired, ruleset
 

@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newsalert.rules.anchors import Clause
-from newsalert.rules.arrays import IntArray
-from newsalert.rules.keyids import KeyIds
-from newsalert.rules.postings import Postings, anchor_slots
+from newsalert.rules.indexing.anchors import Clause
+from newsalert.rules.indexing.arrays import IntArray
+from newsalert.rules.indexing.keyids import KeyIds
+from newsalert.rules.indexing.postings import Postings, anchor_slots
 
 KEYS = ["a", "b", "c", "d", "e", "a\x00b"]
 PREFIXES = ["abc", "a", "zzz"]

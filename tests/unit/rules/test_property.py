@@ -6,12 +6,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.rules import CompiledRules, Document
-from newsalert.rules.document import FieldText
-from newsalert.rules.evaluate import Evaluation
-from newsalert.rules.explain import _term_spans
-from newsalert.rules.model import FIELDS, And, Near, Node, Not, Or, Rule, Term, TermMode, Word
-from newsalert.rules.oracle import _word_at as oracle_word_at
-from newsalert.rules.oracle import brute_force_match
+from newsalert.rules.evaluation.document import FieldText
+from newsalert.rules.evaluation.evaluate import Evaluation
+from newsalert.rules.evaluation.explain import _term_spans
+from newsalert.rules.evaluation.oracle import _word_at as oracle_word_at
+from newsalert.rules.evaluation.oracle import brute_force_match
+from newsalert.rules.language.model import (
+    FIELDS,
+    And,
+    Near,
+    Node,
+    Not,
+    Or,
+    Rule,
+    Term,
+    TermMode,
+    Word,
+)
 from newsalert.text import stem
 
 # A tiny vocabulary so that random rules and texts overlap often; inflections share stems
@@ -111,8 +122,8 @@ def test_result_independent_of_rule_order(rule_set: tuple[Rule, ...], body: str)
 @given(node=nodes)
 def test_anchor_clauses_are_necessary(node: Node) -> None:
     # If a rule fires, every clause of its anchors has a key in the document.
-    from newsalert.rules.anchors import BIGRAM_SEP, AnchorExtractor
-    from newsalert.rules.oracle import rule_fires
+    from newsalert.rules.evaluation.oracle import rule_fires
+    from newsalert.rules.indexing.anchors import BIGRAM_SEP, AnchorExtractor
 
     rule = Rule(id="r", expr=node)
     clauses = AnchorExtractor().clauses(node) or []

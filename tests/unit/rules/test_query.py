@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from newsalert.rules import RuleFileError
-from newsalert.rules.model import And, Near, Not, Or, Term
-from newsalert.rules.query import QuerySyntaxError, parse_query
+from newsalert.rules.language.model import And, Near, Not, Or, Term
+from newsalert.rules.language.query import QuerySyntaxError, parse_query
 from tests.unit.rules.helpers import fires, one_rule
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from newsalert.errors import ConfigError
 from newsalert.rules import Document
-from newsalert.rules.metrics import RELOAD_FAILING, RULES_CHECKED
-from newsalert.rules.reload import RuleReloader
+from newsalert.rulesvc.metrics import RELOAD_FAILING, RULES_CHECKED
+from newsalert.rulesvc.reload import RuleReloader
 
 V1 = "version: 1\nrules:\n  - {id: a, all: [envoy]}\n"
 V2 = "version: 1\nrules:\n  - {id: a, all: [envoy]}\n  - {id: b, all: [summoned]}\n"

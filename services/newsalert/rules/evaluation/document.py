@@ -1,0 +1,178 @@
+"""An article normalised once for matching: per-field tokens, stems and lazy indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from itertools import compress
+
+from newsalert.models import Article
+from newsalert.rules.language.model import FIELDS
+from newsalert.text import stems, tokenize
+
+#: Shared empty result (callers never mutate position lists).
+_NO_POSITIONS: list[int] = []
+
+
+@dataclass(slots=True)
+class FieldText:
+    """The tokens of one field and, built on first use, lookup structures over them."""
+
+    text: str
+    tokens: list[str]
+    _stems: list[str] | None = field(default=None, repr=False)
+    _stem_set: frozenset[str] | None = field(default=None, repr=False)
+    _token_set: frozenset[str] | None = field(default=None, repr=False)
+    _stem_positions: dict[str, list[int]] | None = field(default=None, repr=False)
+    _indexed: frozenset[str] | set[str] | None = field(default=None, repr=False)
+    _wanted: set[str] | None = field(default=None, repr=False)
+    _prefix_positions: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def of(cls, text: str) -> FieldText:
+        """Tokenise and stem ``text``."""
+        return cls(text, tokenize(text))
+
+    @property
+    def stems(self) -> list[str]:
+        """The stem of each token, in order (computed on first use: the index works
+        from tokens and needs stems only to verify some rules)."""
+        if self._stems is None:
+            self._stems = stems(self.tokens)
+        return self._stems
+
+    @property
+    def stem_set(self) -> frozenset[str]:
+        """Every distinct stem of the field."""
+        if self._stem_set is None:
+            self._stem_set = frozenset(self.stems)
+        return self._stem_set
+
+    @property
+    def token_set(self) -> frozenset[str]:
+        """Every distinct case-folded token of the field."""
+        if self._token_set is None:
+            self._token_set = frozenset(self.tokens)
+        return self._token_set
+
+    def stem_positions(self, stem: str) -> list[int]:
+        """Sorted token positions whose stem is ``stem``."""
+        index = self._stem_positions
+        if index is None:
+            wanted = self._wanted
+            index = self._index_positions(wanted if wanted and stem in wanted else None)
+        elif self._indexed is not None and stem not in self._indexed:
+            index = self._index_positions(None)
+        return index.get(stem, _NO_POSITIONS)
+
+    def index_positions(self, wanted: set[str]) -> None:
+        """Index only the positions of ``wanted`` stems, on first use.
+
+        A matcher that knows which stems its candidate rules will ask positions for
+        indexes only those, at C speed for the other tokens: a full index costs a
+        Python step per token. Asking for a stem outside ``wanted`` falls back to the
+        full index, so this is only ever an optimisation.
+        """
+        if self._stem_positions is None:
+            self._wanted = wanted
+
+    def _index_positions(self, wanted: set[str] | None) -> dict[str, list[int]]:
+        index: dict[str, list[int]] = {}
+        stems = self.stems
+        positions: Iterable[int] = range(len(stems))
+        if wanted is not None:
+            positions = compress(positions, map(wanted.__contains__, stems))
+        for position in positions:
+            value = stems[position]
+            bucket = index.get(value)
+            if bucket is None:
+                index[value] = [position]
+            else:
+                bucket.append(position)
+        self._stem_positions = index
+        self._indexed = wanted
+        return index
+
+    def prefix_positions(self, prefix: str) -> list[int]:
+        """Sorted token positions whose (unstemmed) token starts with ``prefix``."""
+        found = self._prefix_positions.get(prefix)
+        if found is None:
+            found = [i for i, token in enumerate(self.tokens) if token.startswith(prefix)]
+            self._prefix_positions[prefix] = found
+        return found
+
+
+@dataclass(slots=True)
+class Document:
+    """What the matcher sees of an article: its text fields, language and source.
+
+    ``language`` and ``source`` are case-folded (``None`` when the article has none).
+    """
+
+    id: str
+    fields: dict[str, FieldText]
+    language: str | None = None
+    source: str | None = None
+
+    @classmethod
+    def from_article(cls, article: Article) -> Document:
+        """Normalise ``article`` once; every rule then reads the same tokens."""
+        return cls.from_text(
+            title=article.title,
+            body=article.body,
+            id=article.id,
+            language=article.language,
+            source=article.source,
+        )
+
+    @classmethod
+    def from_text(
+        cls,
+        *,
+        title: str = "",
+        body: str = "",
+        id: str = "",
+        language: str | None = None,
+        source: str | None = None,
+    ) -> Document:
+        """A document from raw field texts (tests, ``rules explain --text``)."""
+        return cls(
+            id=id,
+            fields={"title": FieldText.of(title), "body": FieldText.of(body)},
+            language=language.casefold() if language else None,
+            source=source.casefold() if source else None,
+        )
+
+    def all_stems(self) -> set[str]:
+        """Distinct stems over every field."""
+        result: set[str] = set()
+        for name in FIELDS:
+            text = self.fields.get(name)
+            if text is not None:
+                result.update(text.stems)
+        return result
+
+    def all_bigrams(self, separator: str, heads: frozenset[str] | None = None) -> set[str]:
+        """Adjacent stem pairs (``a + separator + b``) of every field.
+
+        With ``heads``, only the pairs whose first stem is one of them (the pairs an
+        index can know), selected at C speed.
+        """
+        result: set[str] = set()
+        for name in FIELDS:
+            text = self.fields.get(name)
+            if text is not None and len(text.stems) > 1:
+                pairs: Iterator[tuple[str, str]] = zip(text.stems, text.stems[1:], strict=False)
+                if heads is not None:
+                    pairs = compress(pairs, map(heads.__contains__, text.stems))
+                result.update(map(separator.join, pairs))
+        return result
+
+    def all_tokens(self) -> set[str]:
+        """Distinct case-folded tokens over every field."""
+        result: set[str] = set()
+        for name in FIELDS:
+            text = self.fields.get(name)
+            if text is not None:
+                result.update(text.tokens)
+        return result

@@ -1,0 +1,560 @@
+"""Compiled matching kernels: a document's keys, its candidate rules and their decisions.
+
+The index keeps everything a match needs in flat integer arrays; these functions walk
+them in machine code (numba, compiled on first use, cached on disk, GIL released).
+numba is imported only when a kernel is first called, because it is large and processes
+that never match (the dispatcher) should not load it. The kernels are pure: arrays in,
+arrays out, plus scratch arrays the caller owns (one set per thread) that every
+function leaves as it found them. The arrays come grouped in named tuples
+(:class:`Document`, :class:`TokenArrays`, :class:`PairArrays`, :class:`PostingArrays`,
+:class:`ProximityArrays`, :class:`Scratch`). Conventions shared with the Python side:
+
+* key id 0 is never a key (an empty slot);
+* an adjacent pair of stems with ids ``a``, ``b`` in field ``f`` is found under the code
+  ``(a * size + b) * (fields + 1)`` (a pair key of every field) and that code ``+ f + 1``
+  (a pair key of field ``f`` only) in a :func:`hash_table`;
+* for proximity constraints, fields are laid out ``gap + 1`` positions apart, so no two
+  tokens of different fields are within any constraint's distance.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from newsalert.rules.indexing.arrays import IntArray, OffsetArray
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+#: Exact rule rows (:class:`newsalert.rules.indexing.exact.ExactRules`): a literal cell is
+#: ``key id << CLAUSE_BITS | clause`` (``VETO``: a negative key); a header is the clause
+#: count, with ``PROXIMITY_FLAG`` when the rule has proximity constraints, or
+#: ``NOT_EXACT``.
+CLAUSE_BITS = 5
+_CLAUSE_MASK = (1 << CLAUSE_BITS) - 1
+#: The clause of a negative key.
+VETO = _CLAUSE_MASK
+PROXIMITY_FLAG = 1 << 8
+NOT_EXACT = -1
+#: Odd 64-bit multiplier of the pair hash table (PCG's; below 2**63 so it is an int64).
+_HASH_MULTIPLIER = 6364136223846793005
+
+Ints = IntArray
+Longs = OffsetArray
+Bools = npt.NDArray[np.bool_]
+
+
+class Document(NamedTuple):
+    """An article as the kernels see it: token indexes into a token table, fields one
+    after the other in ``FIELDS`` order, field ``f`` spanning
+    ``tokens[bounds[f]:bounds[f + 1]]``."""
+
+    tokens: Longs
+    bounds: Longs
+
+
+class TokenArrays(NamedTuple):
+    """What each token of a table contributes (:class:`~.dockeys.TokenTable`).
+
+    Token ``t``: ``stem[t]``, its stem's id as a key of every field (0: none);
+    ``field_stem[f, t]``, as a key of field ``f`` only; its key ids
+    ``keys[key_start[t]:key_start[t + 1]]``, each counting in field ``key_field`` (-1:
+    every field).
+    """
+
+    stem: Ints
+    field_stem: Ints
+    key_start: Longs
+    keys: Ints
+    key_field: npt.NDArray[np.int8]
+
+
+class PairArrays(NamedTuple):
+    """The index's stem pair keys: ``first[a]`` when stem id ``a`` starts one; their ids
+    in a :func:`hash_table` (``slots``, ``values``); every key id is below ``size``."""
+
+    first: Bools
+    slots: Longs
+    values: Ints
+    size: int
+
+
+class PostingArrays(NamedTuple):
+    """Anchor postings (:class:`newsalert.rules.indexing.postings.Postings`): key ``k``'s
+    first-clause rules ``codes[bounds[2k]:bounds[2k + 1]]``, its second-clause rules
+    ``codes[bounds[2k + 1]:bounds[2k + 2]]``; ``always``: rules with no anchor."""
+
+    bounds: Longs
+    codes: Ints
+    always: Ints
+
+
+class ProximityArrays(NamedTuple):
+    """Proximity constraints (:class:`newsalert.rules.indexing.proximity.ProximityTable`).
+
+    Rule ``r``'s constraints are ``rule_start[r]:rule_start[r + 1]``; constraint ``c``
+    lists its keys in ``keys[key_start[c]:key_start[c + 1]]``, the first ``lefts[c]`` of
+    them on its left side, and holds when a left and a right key occur at most
+    ``distances[c]`` apart; ``gap`` is the largest distance.
+    """
+
+    rule_start: Longs
+    key_start: Longs
+    keys: Ints
+    lefts: Ints
+    distances: Longs
+    gap: int
+
+
+class Scratch(NamedTuple):
+    """Scratch arrays of one thread, zero between calls: ``present``, ``found`` and
+    ``slot_of`` one per key id, ``marks`` and ``touched`` one per rule."""
+
+    present: Bools
+    found: Ints
+    marks: npt.NDArray[np.uint8]
+    touched: Ints
+    slot_of: Ints
+
+    @classmethod
+    def of(cls, keys: int, rules: int) -> Scratch:
+        """Zeroed scratch for ``keys`` key ids and ``rules`` rules."""
+        return cls(
+            np.zeros(keys, dtype=np.bool_),
+            np.zeros(keys, dtype=np.int32),
+            np.zeros(rules, dtype=np.uint8),
+            np.zeros(rules, dtype=np.int32),
+            np.zeros(keys, dtype=np.int32),
+        )
+
+
+def _cache_where_writable(config: Any) -> None:
+    """Let numba cache the kernels even when this package's folder is read-only.
+
+    numba caches beside the source file, else in the user's cache folder, and fails
+    when neither is writable (a container with a read-only root and no home): then,
+    and only when no cache folder was configured, the temporary folder is used.
+    """
+    here = Path(__file__).parent
+    cache = here / "__pycache__"
+    if config.CACHE_DIR or os.access(cache if cache.exists() else here, os.W_OK):
+        return
+    home_cache = Path.home() / ".cache"
+    if os.access(home_cache if home_cache.exists() else Path.home(), os.W_OK):
+        return
+    config.CACHE_DIR = str(Path(tempfile.gettempdir()) / f"newsalert-numba-{os.getuid()}")
+
+
+#: Every kernel's Python source function, by name.
+_SOURCES: dict[str, Callable[..., Any]] = {}
+_COMPILING = threading.Lock()
+
+
+def _compile_all() -> None:
+    """Replace every kernel of this module by its numba dispatcher (compiled lazily on
+    first call per signature, or loaded from the disk cache)."""
+    with _COMPILING:
+        if not isinstance(globals()[next(iter(_SOURCES))], _Pending):
+            return
+        import numba  # deferred: large to load, and only matching processes need it
+
+        _cache_where_writable(numba.config)
+        jit = numba.njit(cache=True, nogil=True)
+        # Kernels call each other through these module globals, which numba resolves
+        # when it compiles the caller: all are dispatchers before any is called.
+        compiled = {name: jit(function) for name, function in _SOURCES.items()}
+        globals().update(compiled)
+
+
+class _Pending:
+    """Stands for a kernel until the first call of any kernel compiles them all."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __call__(self, *args: Any) -> Any:
+        _compile_all()
+        return globals()[self._name](*args)
+
+
+def _kernel(function: _Function) -> _Function:
+    """``function`` compiled to machine code on first call (cached on disk, no GIL)."""
+    _SOURCES[function.__name__] = function
+    return cast(_Function, _Pending(function.__name__))
+
+
+@_kernel
+def _add(key: int, present: Bools, found: Ints, count: int) -> int:
+    """Record ``key`` as present (once); returns the new count of ``found``."""
+    if key > 0 and not present[key]:
+        present[key] = True
+        found[count] = key
+        return count + 1
+    return count
+
+
+@_kernel
+def _slot(code: int, bits: int) -> int:
+    """The home slot of ``code`` in a hash table of ``2 ** bits`` slots (multiplicative
+    hashing: the top bits of the wrapped 64-bit product)."""
+    slot: int = ((code * _HASH_MULTIPLIER) >> (64 - bits)) & ((1 << bits) - 1)
+    return slot
+
+
+@_kernel
+def hash_table(codes: Longs, ids: Ints) -> tuple[Longs, Ints]:
+    """An open-addressing table of ``codes`` (all > 0, distinct) -> ``ids``.
+
+    Returns ``(slots, values)``, at most half full; an empty slot holds code 0.
+    """
+    bits = 1
+    while (1 << bits) < 2 * codes.size:
+        bits += 1
+    slots = np.zeros(1 << bits, dtype=np.int64)
+    values = np.zeros(1 << bits, dtype=np.int32)
+    for i in range(codes.size):
+        at = _slot(codes[i], bits)
+        while slots[at] != 0:
+            at = (at + 1) & (slots.size - 1)
+        slots[at] = codes[i]
+        values[at] = ids[i]
+    return slots, values
+
+
+@_kernel
+def _lookup(code: int, slots: Longs, values: Ints, bits: int) -> int:
+    """The id of ``code`` in a :func:`hash_table` of ``2 ** bits`` slots, 0 when absent."""
+    at = _slot(code, bits)
+    while True:
+        held = slots[at]
+        if held == code:
+            value: int = values[at]
+            return value
+        if held == 0:
+            return 0
+        at = (at + 1) & (slots.size - 1)
+
+
+@_kernel
+def document_keys(
+    document: Document, table: TokenArrays, pairs: PairArrays, scratch: Scratch
+) -> int:
+    """Mark the keys of ``document`` in ``scratch.present`` and list them in
+    ``scratch.found``; returns how many.
+
+    A token's keys (its stem, its wildcard prefixes, those of one field only) come from
+    its table rows, each counting in its field (or every field). Adjacent known stems are
+    looked up as pair codes when the first stem starts some pair key.
+    """
+    tokens, bounds = document
+    stem_of, key_start, keys, key_field = table.stem, table.key_start, table.keys, table.key_field
+    heads, slots, values, size = pairs
+    present, found = scratch.present, scratch.found
+    count = 0
+    fields = bounds.size - 1
+    bits = 1
+    while (1 << bits) < slots.size:
+        bits += 1
+    for field in range(fields):
+        previous = 0
+        for i in range(bounds[field], bounds[field + 1]):
+            token = tokens[i]
+            for entry in range(key_start[token], key_start[token + 1]):
+                where = key_field[entry]
+                if where < 0 or where == field:
+                    count = _add(keys[entry], present, found, count)
+            stem = stem_of[token]
+            if previous > 0 and stem > 0 and heads[previous]:
+                code = (previous * size + stem) * (fields + 1)
+                count = _add(_lookup(code, slots, values, bits), present, found, count)
+                key = _lookup(code + field + 1, slots, values, bits)
+                count = _add(key, present, found, count)
+            previous = stem
+    return count
+
+
+@_kernel
+def clear(scratch: Scratch, count: int) -> None:
+    """Undo :func:`document_keys` on ``scratch.present``."""
+    for i in range(count):
+        scratch.present[scratch.found[i]] = False
+
+
+@_kernel
+def candidate_rules(postings: PostingArrays, scratch: Scratch, count: int) -> Ints:
+    """Sorted numbers of the rules whose two anchor clauses both have a key among the
+    first ``count`` of ``scratch.found``.
+
+    First clauses are marked, then second clauses collect the marked rules; rules with
+    no anchor are added.
+    """
+    bounds, codes = postings.bounds, postings.codes
+    found, marks, touched = scratch.found, scratch.marks, scratch.touched
+    touches = 0
+    for x in range(count):
+        key = 2 * found[x]
+        for j in range(bounds[key], bounds[key + 1]):
+            rule = codes[j]
+            if marks[rule] == 0:
+                marks[rule] = 1
+                touched[touches] = rule
+                touches += 1
+    result = np.empty(touches + postings.always.size, dtype=np.int32)
+    n = 0
+    for x in range(count):
+        key = 2 * found[x]
+        for j in range(bounds[key + 1], bounds[key + 2]):
+            rule = codes[j]
+            if marks[rule] == 1:
+                marks[rule] = 2
+                result[n] = rule
+                n += 1
+    for x in range(touches):
+        marks[touched[x]] = 0
+    for rule in postings.always:
+        result[n] = rule
+        n += 1
+    result = result[:n]
+    result.sort()
+    return result
+
+
+@_kernel
+def _positions(
+    wanted: Ints, slot_of: Ints, document: Document, table: TokenArrays, gap: int
+) -> tuple[Longs, Longs]:
+    """Positions of the ``wanted`` keys (``slot_of[key]``: 1 + the key's place in it).
+
+    Key ``wanted[s]`` occurs at ``positions[starts[s]:starts[s + 1]]``, ascending. A
+    token counts under its stem's id and, when its field has stem keys of its own,
+    under that field's id of the stem; fields are laid out ``gap + 1`` apart.
+    """
+    tokens, bounds = document
+    stem_of, field_stem = table.stem, table.field_stem
+    starts = np.zeros(wanted.size + 1, dtype=np.int64)
+    fields = bounds.size - 1
+    for field in range(fields):
+        for i in range(bounds[field], bounds[field + 1]):
+            token = tokens[i]
+            slot = slot_of[stem_of[token]]
+            if slot:
+                starts[slot] += 1
+            slot = slot_of[field_stem[field, token]]
+            if slot:
+                starts[slot] += 1
+    for s in range(wanted.size):
+        starts[s + 1] += starts[s]
+    positions = np.empty(starts[-1], dtype=np.int64)
+    filled = starts[:-1].copy()
+    base = 0
+    for field in range(fields):
+        start = bounds[field]
+        for i in range(start, bounds[field + 1]):
+            token = tokens[i]
+            slot = slot_of[stem_of[token]]
+            if slot:
+                positions[filled[slot - 1]] = base + i - start
+                filled[slot - 1] += 1
+            slot = slot_of[field_stem[field, token]]
+            if slot:
+                positions[filled[slot - 1]] = base + i - start
+                filled[slot - 1] += 1
+        base += bounds[field + 1] - start + gap + 1
+    return positions, starts
+
+
+@_kernel
+def _near(a: Longs, b: Longs, distance: int) -> bool:
+    """Whether some value of ``a`` is within ``distance`` of some value of ``b`` (both
+    ascending): a merge walk."""
+    i = 0
+    j = 0
+    while i < a.size and j < b.size:
+        if abs(a[i] - b[j]) <= distance:
+            return True
+        if a[i] < b[j]:
+            i += 1
+        else:
+            j += 1
+    return False
+
+
+@_kernel
+def holding(
+    rules: Ints,
+    proximity: ProximityArrays,
+    document: Document,
+    table: TokenArrays,
+    slot_of: Ints,
+) -> Bools:
+    """Whether each of ``rules`` has all its proximity constraints holding in ``document``.
+
+    Only the keys these rules ask about are located (``slot_of``: scratch, one per key
+    id, zero, left zero).
+    """
+    rule_start, key_start, keys = proximity.rule_start, proximity.key_start, proximity.keys
+    total = 0
+    for rule in rules:
+        total += key_start[rule_start[rule + 1]] - key_start[rule_start[rule]]
+    wanted = np.empty(total, dtype=np.int32)
+    n = 0
+    for rule in rules:
+        for entry in range(key_start[rule_start[rule]], key_start[rule_start[rule + 1]]):
+            key = keys[entry]
+            if slot_of[key] == 0:
+                wanted[n] = key
+                n += 1
+                slot_of[key] = n
+    wanted = wanted[:n]
+    positions, starts = _positions(wanted, slot_of, document, table, proximity.gap)
+    held = np.zeros(rules.size, dtype=np.bool_)
+    for x in range(rules.size):
+        rule = rules[x]
+        held[x] = True
+        for constraint in range(rule_start[rule], rule_start[rule + 1]):
+            start = key_start[constraint]
+            middle = start + proximity.lefts[constraint]
+            found = False
+            for a in range(start, middle):
+                slot = slot_of[keys[a]] - 1
+                left = positions[starts[slot] : starts[slot + 1]]
+                for b in range(middle, key_start[constraint + 1]):
+                    slot = slot_of[keys[b]] - 1
+                    right = positions[starts[slot] : starts[slot + 1]]
+                    if _near(left, right, proximity.distances[constraint]):
+                        found = True
+                        break
+                if found:
+                    break
+            if not found:
+                held[x] = False
+                break
+    for key in wanted:
+        slot_of[key] = 0
+    return held
+
+
+@_kernel
+def decide(
+    candidates: Ints,
+    rows: Ints,
+    proximity: ProximityArrays,
+    document: Document,
+    table: TokenArrays,
+    scratch: Scratch,
+) -> tuple[Longs, Ints]:
+    """Decide the exact ``candidates`` on ``document``, whose keys are in
+    ``scratch.present``.
+
+    ``rows`` are :class:`newsalert.rules.indexing.exact.ExactRules` rows. Returns the exact
+    rules that fire, ascending, each as ``rule << 16 | mask`` (bit ``l`` of the mask:
+    literal ``l`` of its row is present), and the candidates that are not exact (left
+    to the compiled checks). Proximity constraints (:func:`holding`) are checked last,
+    for the rules whose keys all agree.
+    """
+    present = scratch.present
+    fired = np.empty(candidates.size, dtype=np.int64)
+    others = np.empty(candidates.size, dtype=np.int32)
+    pending = np.empty(candidates.size, dtype=np.int32)
+    pending_masks = np.empty(candidates.size, dtype=np.int64)
+    n_fired = 0
+    n_others = 0
+    n_pending = 0
+    width = rows.shape[1] - 1
+    for rule in candidates:
+        header = rows[rule, 0]
+        if header == NOT_EXACT:
+            others[n_others] = rule
+            n_others += 1
+            continue
+        satisfied = 0
+        mask = 0
+        vetoed = False
+        for literal in range(width):
+            cell = rows[rule, literal + 1]
+            if cell == 0:
+                break
+            if present[cell >> CLAUSE_BITS]:
+                mask |= 1 << literal
+                clause = cell & _CLAUSE_MASK
+                if clause == VETO:
+                    vetoed = True
+                    break
+                satisfied |= 1 << clause
+        if vetoed or satisfied != (1 << (header & 0xFF)) - 1:
+            continue
+        if header & PROXIMITY_FLAG:
+            pending[n_pending] = rule
+            pending_masks[n_pending] = mask
+            n_pending += 1
+        else:
+            fired[n_fired] = (np.int64(rule) << 16) | mask
+            n_fired += 1
+    if n_pending:
+        held = holding(pending[:n_pending], proximity, document, table, scratch.slot_of)
+        for x in range(n_pending):
+            if held[x]:
+                fired[n_fired] = (np.int64(pending[x]) << 16) | pending_masks[x]
+                n_fired += 1
+        fired[:n_fired].sort()
+    return fired[:n_fired], others[:n_others]
+
+
+@_kernel
+def match(
+    tokens: Longs,
+    bounds: Longs,
+    token_stem: Ints,
+    token_field_stem: Ints,
+    token_key_start: Longs,
+    token_keys: Ints,
+    token_key_field: npt.NDArray[np.int8],
+    pair_first: Bools,
+    pair_slots: Longs,
+    pair_values: Ints,
+    size: int,
+    posting_bounds: Longs,
+    codes: Ints,
+    always: Ints,
+    rows: Ints,
+    rule_start: Longs,
+    constraint_key_start: Longs,
+    constraint_keys: Ints,
+    lefts: Ints,
+    distances: Longs,
+    gap: int,
+    present: Bools,
+    found: Ints,
+    marks: npt.NDArray[np.uint8],
+    touched: Ints,
+    slot_of: Ints,
+) -> tuple[Ints, Longs, Ints]:
+    """One document through every step: keys, candidates, exact decisions.
+
+    Takes the fields of :class:`Document`, :class:`TokenArrays`, :class:`PairArrays`,
+    :class:`PostingArrays`, the exact rows, :class:`ProximityArrays` and
+    :class:`Scratch`, in that order, as plain arrays: numba types plain arrays at the
+    call in C but named tuples in Python, once per article. Returns ``(candidates,
+    fired, others)`` as :func:`candidate_rules` and :func:`decide` do; the scratch
+    arrays are left as they were.
+    """
+    document = Document(tokens, bounds)
+    table = TokenArrays(token_stem, token_field_stem, token_key_start, token_keys, token_key_field)
+    pairs = PairArrays(pair_first, pair_slots, pair_values, size)
+    postings = PostingArrays(posting_bounds, codes, always)
+    proximity = ProximityArrays(
+        rule_start, constraint_key_start, constraint_keys, lefts, distances, gap
+    )
+    scratch = Scratch(present, found, marks, touched, slot_of)
+    count = document_keys(document, table, pairs, scratch)
+    candidates = candidate_rules(postings, scratch, count)
+    fired, others = decide(candidates, rows, proximity, document, table, scratch)
+    clear(scratch, count)
+    return candidates, fired, others
