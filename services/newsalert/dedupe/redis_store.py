@@ -70,7 +70,7 @@ def _text(value: Any) -> str:
 def _wire(values: Sequence[str | int]) -> list[bytes]:
     """``values`` as the bytes Redis receives: a batch's script call carries thousands of
     keys and arguments, and redis-py's own per-argument encoding is what it costs most."""
-    return [v.encode() if type(v) is str else b"%d" % v for v in values]
+    return [v.encode() if isinstance(v, str) else b"%d" % v for v in values]
 
 
 class RedisDedupe:
