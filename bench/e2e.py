@@ -972,7 +972,7 @@ def main() -> int:
     parser.add_argument(
         "--compare-src",
         help="PYTHONPATH of a baseline tree (e.g. an exported commit's services/): the "
-        "dispatcher runs alternate between it and this tree",
+        "dispatcher, matcher and run phases alternate between it and this tree",
     )
     parser.add_argument("--corpus-dir", type=Path, default=CORPUS, help="corpus folder")
     parser.add_argument("--max-in-flight", type=int, help="the subscriptions' max_in_flight")
