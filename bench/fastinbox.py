@@ -24,6 +24,8 @@ class FastInbox:
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.arrivals: dict[bytes, float] = {}  # webhook-id -> first arrival (latency)
+        #: When not None, every request's ``(arrival, body)`` (latency by article id).
+        self.bodies: list[tuple[float, bytes]] | None = None
         self._server: asyncio.Server | None = None
         self.transports: set[asyncio.Transport] = set()
         self.port = 0
@@ -51,11 +53,15 @@ class FastInbox:
         """Forget what arrived (between measurements)."""
         self.seen.clear()
         self.arrivals.clear()
+        if self.bodies is not None:
+            self.bodies.clear()
         self.requests = 0
         self.first_at = self.last_at = None
 
-    def _record(self, path: bytes, webhook_id: bytes) -> None:
+    def _record(self, path: bytes, webhook_id: bytes, body: bytes = b"") -> None:
         now = time.perf_counter()
+        if self.bodies is not None:
+            self.bodies.append((now, body))
         if self.first_at is None:
             self.first_at = now
         self.last_at = now
@@ -100,8 +106,9 @@ class _Protocol(asyncio.Protocol):
             if len(self._buffer) < end:
                 break
             path = head[0].split(b" ")[1] if b" " in head[0] else b""
+            body = self._buffer[head_end + 4 : end]
             self._buffer = self._buffer[end:]
-            self._inbox._record(path, webhook_id)
+            self._inbox._record(path, webhook_id, body)
             replies += 1
         if replies and self._transport is not None:
             self._transport.write(_REPLY * replies)

@@ -56,6 +56,12 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _wire(values: Sequence[str | int]) -> list[bytes]:
+    """``values`` as the bytes Redis receives: a batch's script call carries thousands of
+    keys and arguments, and redis-py's own per-argument encoding is what it costs most."""
+    return [v.encode() if isinstance(v, str) else b"%d" % v for v in values]
+
+
 class RedisDedupe:
     """A :class:`~newsalert.dedupe.contract.DedupeStore` in Redis / Valkey."""
 
@@ -88,7 +94,7 @@ class RedisDedupe:
         await self.client.aclose()
 
     async def _run(self, script: Any, keys: list[str], args: list[str | int]) -> Any:
-        return await self._call(script(keys=keys, args=args))
+        return await self._call(script(keys=_wire(keys), args=_wire(args)))
 
     async def _call(self, pending: Awaitable[Any]) -> Any:
         try:
@@ -146,7 +152,7 @@ class RedisDedupe:
         an exact copy is none by the time the script runs (then up to that article)."""
         plans = [_Plan(article, event_time, self) for article, event_time in items]
         keys = [key for plan in plans for key in (*plan.seen_keys, *plan.line_keys)]
-        values = await self._call(self.client.mget(keys)) if keys else []
+        values = await self._call(self.client.mget(_wire(keys))) if keys else []
         # What the script will see of the earlier articles of this round: their seen marks
         # as committed (``@index``: their stories are known only after the script) and
         # their learned-boilerplate updates.
