@@ -113,7 +113,9 @@ class ArticlePipeline:
             raise
         return outcomes
 
-    async def decide_batch(self, items: Sequence[tuple[Article, datetime]]) -> list[ArticleOutcome]:
+    async def decide_batch(
+        self, items: Sequence[tuple[Article | AnalysedArticle, datetime]]
+    ) -> list[ArticleOutcome]:
         """:meth:`process_batch` without building the :class:`Alert` records: the
         outcomes hold their matches and claims (:meth:`sends`, :meth:`alert_of`), for a
         caller that needs only some alerts as records (the backtest)."""
