@@ -226,9 +226,11 @@ async def test_a_hanging_endpoint_does_not_hold_back_a_fast_one(settings: Settin
         async with running_dispatcher(settings, subs):
             await publish_alerts(settings, alerts)
             await fast.wait_for(20, timeout_s=30)
-            # Every fast delivery completed while the slow endpoint still holds its two
-            # requests unanswered: the slow one's queue never blocked the fast one.
+            # Every fast delivery completed while the slow endpoint holds (or is about to
+            # receive) its two requests unanswered: its queue never blocked the fast one,
+            # and its in-flight cap holds while it hangs.
             assert not release.is_set()
+            await slow.wait_for(2, timeout_s=30)
             assert len(slow.received) == 2
             release.set()
             await slow.wait_for(20, timeout_s=30)

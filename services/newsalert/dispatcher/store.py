@@ -30,6 +30,7 @@ from newsalert.dispatcher.coalesce import Coalescer
 from newsalert.dispatcher.keys import QUEUE_TTL_S, RETENTION_S, DispatcherKeys
 from newsalert.dispatcher.log import MAX_LOGGED_ATTEMPTS, DeliveryLog
 from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
+from newsalert.errors import StoreError
 from newsalert.models import Alert
 from newsalert.redis_errors import redis_call
 from newsalert.timespec import epoch_ms
@@ -86,7 +87,12 @@ for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('ZADD', KEYS[2], tonumber(ARGV[1]) + tonumber(ARGV[3]), id)
   out[#out + 1] = id
-  out[#out + 1] = redis.call('HGETALL', ARGV[5] .. id)
+  local kind = redis.call('TYPE', ARGV[5] .. id)['ok']
+  if kind == 'hash' or kind == 'none' then
+    out[#out + 1] = redis.call('HGETALL', ARGV[5] .. id)
+  else  -- not written by us: the attempt dead-letters it (HGETALL would fail the batch)
+    out[#out + 1] = kind
+  end
   out[#out + 1] = redis.call('EXISTS', ARGV[6] .. id)
 end
 if #ids > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
@@ -203,6 +209,8 @@ class Claimed:
     delivery_id: str
     data: dict[str, str]
     delivered: bool
+    #: The Redis type of a record key that is not a hash (written by something else).
+    wrong_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -326,7 +334,7 @@ class DeliveryStore:
         if int(reply[0]) == 1:
             return Claim(paused=True, deliveries=[])
         deliveries = [
-            Claimed(str(reply[n]), _fields(reply[n + 1]), bool(reply[n + 2]))
+            _claimed(str(reply[n]), reply[n + 1], bool(reply[n + 2]))
             for n in range(1, len(reply), 3)
         ]
         return Claim(paused=False, deliveries=deliveries)
@@ -334,6 +342,11 @@ class DeliveryStore:
     def decode(self, claimed: Claimed) -> PendingDelivery | None:
         """The claimed delivery as needed for an attempt (``None`` when its record is
         gone); raises when the stored record does not decode."""
+        if claimed.wrong_type is not None:
+            raise StoreError(
+                f"DeliveryStore.claim_batch: WRONGTYPE the delivery record is a"
+                f" {claimed.wrong_type}, not a hash"
+            )
         return self._pending(claimed.delivery_id, claimed.data)
 
     @redis_call
@@ -610,6 +623,13 @@ class _AlertCache:
         if len(self._alerts) >= self._limit:
             self._alerts.clear()
         self._alerts[text] = alert
+
+
+def _claimed(delivery_id: str, record: Any, delivered: bool) -> Claimed:
+    if isinstance(record, (bytes, str)):  # the key's type, when it is not a hash
+        kind = record.decode() if isinstance(record, bytes) else record
+        return Claimed(delivery_id, {}, delivered, wrong_type=kind)
+    return Claimed(delivery_id, _fields(record), delivered)
 
 
 def _fields(flat: Sequence[Any]) -> dict[str, str]:
