@@ -60,9 +60,13 @@ async def _settled(service: DispatcherService, sub_id: str, dlv: str) -> None:
     store = service.store
 
     # The letter is published before the outcome is stored: wait for the record (read
-    # raw: one case stores a record that does not decode).
+    # raw: one case stores a record that does not decode, and until the outcome replaces
+    # it that record is a string, which HGET would answer with WRONGTYPE).
     async def failed() -> bool:
-        return await store.redis.hget(store.keys.record(dlv), "status") == "failed"
+        key = store.keys.record(dlv)
+        if await store.redis.type(key) != "hash":
+            return False
+        return await store.redis.hget(key, "status") == "failed"
 
     await eventually(failed)
     assert await store.redis.zscore(store.keys.due(sub_id), dlv) is None
