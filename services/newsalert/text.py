@@ -14,9 +14,9 @@ or wildcard matches and no cache keeps (hashes, base64 blobs: never words, and a
 article could otherwise fill the caches with megabytes of them). Positions count every
 token; there is no stop-word removal. Stems come from the Snowball English stemmer
 (Porter2, PyStemmer) through a :class:`Stemmer`, which remembers them within a byte budget
-because news vocabulary repeats heavily and a dict lookup is several times cheaper than a
-stemmer call. A stemmer belongs to whoever stems again and again (a config loader's
-parse caches, an article pipeline); this module keeps no cache of its own.
+because news vocabulary repeats heavily and a dict lookup costs far less than a stemmer
+call. A stemmer belongs to whoever stems again and again (a config loader's parse caches,
+an article pipeline); this module keeps no cache of its own.
 
 Dedupe cuts the same text its own way (:func:`sentences`): NFKC without removing format
 characters, case-folded as a whole, ``\w`` words (underscore included) per sentence. Its
@@ -75,8 +75,8 @@ _ASCII_NON_WORD: Final = str.maketrans(
 )
 
 #: The format characters (Unicode category Cf) as inclusive code point ranges, for the
-#: Unicode version of this Python (a test checks them against ``unicodedata``; scanning
-#: every code point at run time would cost a tenth of a second).
+#: Unicode version of this Python (a test checks them against ``unicodedata``, so no
+#: process scans every code point to find them).
 FORMAT_RANGES: Final = (
     (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
     (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E),
@@ -92,8 +92,8 @@ def _format_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(every format character, a format character of the BMP or any astral character).
 
     The second is the quick test: a class of BMP ranges plus one astral range is
-    matched several times faster than the exact class, whose astral ranges are checked
-    one by one; texts it finds nothing in (nearly all) need no removal.
+    matched faster than the exact class, whose astral ranges are checked one by one;
+    texts it finds nothing in (nearly all) need no removal.
     """
 
     def char_class(spans: Iterable[tuple[int, int]]) -> str:

@@ -13,8 +13,8 @@ is hashed to a bucket string. Articles sharing ``min_band_hits`` buckets are
 near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measurement).
 
 Hashes are XXH3-64 (``xxhash``, seed 0): stable across processes, machines and Python
-versions (never Python's salted ``hash()``) and about ten times cheaper per shingle than
-blake2b. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
+versions (never Python's salted ``hash()``) and far cheaper per shingle than a
+cryptographic hash. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
 array; bin minima and densification are array operations, so no Python bytecode runs per
 shingle. The sentences come from :func:`newsalert.text.sentences` (an
 :class:`~newsalert.analysed.AnalysedArticle` cuts them once per article).
@@ -38,9 +38,9 @@ _MASK64 = (1 << 64) - 1
 _hash64 = xxhash.xxh3_64_intdigest
 _EMPTY = np.uint64(_MASK64)
 
-#: Version of the hashing scheme: bumped whenever the same text gets different buckets or
-#: sentence digests (1: blake2b per shingle, 2: XXH3-64). Buckets of different schemes
-#: never match, so replicas of different schemes must not share one Redis key space.
+#: Version of the hashing scheme (this one: XXH3-64 per shingle): bumped whenever the same
+#: text gets different buckets or sentence digests. Buckets of different schemes never
+#: match, so replicas of different schemes must not share one Redis key space.
 FINGERPRINT_SCHEME = 2
 
 
