@@ -16,6 +16,7 @@ from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.models import Article
 from newsalert.rules import Document, Rule
 from newsalert.rules.evaluation.explain import positive_hits
+from newsalert.text import Stemmer
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +63,15 @@ class Samples:
     """The sample candidates of every rule of a run, explained on request (cached)."""
 
     def __init__(
-        self, rule_of: Callable[[str], Rule | None], pending: dict[str, list[PendingSample]]
+        self,
+        rule_of: Callable[[str], Rule | None],
+        pending: dict[str, list[PendingSample]],
+        stemmer: Stemmer | None = None,
     ) -> None:
+        """``stemmer``: the run's (its articles' words are stemmed once), else a fresh one."""
         self._rule_of = rule_of
         self._pending = pending
+        self._stemmer = Stemmer() if stemmer is None else stemmer
         self._explained: dict[str, list[Sample]] = {}
 
     def has(self, rule_id: str) -> bool:
@@ -84,7 +90,7 @@ class Samples:
                 by_article.setdefault(id(pending.article), []).append((rule_id, rank, pending))
         done: dict[tuple[str, int], Sample] = {}
         for group in by_article.values():
-            analysed = analyse(group[0][2].article)
+            analysed = analyse(group[0][2].article, self._stemmer)
             doc = Document.from_analysed(analysed)
             for rule_id, rank, pending in group:
                 rule = self._rule_of(rule_id)
