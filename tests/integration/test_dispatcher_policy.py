@@ -19,7 +19,7 @@ from newsalert.models import delivery_id
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.settings import Settings
 from tests.integration.pipeline_harness import read_topic
-from tests.integration.sentinel import settle_alerts
+from tests.integration.sentinel import Sentinels, settle_alerts
 from tests.integration.test_dispatcher_support import (
     OLD_SECRET,
     SECRET,
@@ -121,18 +121,37 @@ class PausedClaims:
         assert all(self.found[start:]), "a paused subscription's worker claimed a delivery"
 
 
+class FailsUntilResumed:
+    """An endpoint's answer: ``status`` until ``resumed()``, then 200; it keeps every
+    request it failed, so a test can count what arrived before the resume."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.failing = True
+        self.failed: list[ReceivedRequest] = []
+
+    def __call__(self, request: ReceivedRequest) -> Reply:
+        if self.failing:
+            self.failed.append(request)
+            return Reply(self.status)
+        return Reply(200)
+
+    def resumed(self) -> None:
+        self.failing = False
+
+
+async def _settle_kept(settings: Settings, inbox: WebhookInbox, sub_id: str) -> Sentinels:
+    """Sentinel alerts behind the kept ones: with one attempt in flight, the worker has
+    sent everything it will ever send of the kept alerts once they arrived."""
+    return await settle_alerts(
+        settings, inbox, {sub_id: lambda partition: make_alert(100 + partition)}
+    )
+
+
 async def test_410_pauses_and_resume_delivers_the_kept_alerts_in_order(
     settings: Settings,
 ) -> None:
-    gone = True
-    while_gone: list[ReceivedRequest] = []  # every request that came before the resume
-
-    def answer(request: ReceivedRequest) -> Reply:
-        if gone:
-            while_gone.append(request)
-            return Reply(410)
-        return Reply(200)
-
+    answer = FailsUntilResumed(410)
     inbox = WebhookInbox(answer)
     await inbox.start()
     sub = subscription("gone", inbox.url, max_in_flight=1, retry_schedule=["100ms"])
@@ -148,13 +167,9 @@ async def test_410_pauses_and_resume_delivers_the_kept_alerts_in_order(
                 await publish_alerts(settings, [alert])
                 await eventually(functools.partial(_queued, service, "gone", queued))
             await claims.two_more()  # paused: the worker looked again and took nothing...
-            gone = False
+            answer.resumed()
             assert await service.store.resume("gone") == 4  # ...and nothing was dropped
-            # Sentinel alerts behind the kept ones: with one attempt in flight, the worker
-            # has sent everything it will ever send of the kept alerts once they arrived.
-            sentinels = await settle_alerts(
-                settings, inbox, {"gone": lambda partition: make_alert(100 + partition)}
-            )
+            sentinels = await _settle_kept(settings, inbox, "gone")
             last = delivery_id("gone", alerts[-1].rule.id, alerts[-1].story_id)
             await eventually(lambda: _is(service, last, "delivered"))
             events = list(service.events.emitted)
@@ -162,7 +177,7 @@ async def test_410_pauses_and_resume_delivers_the_kept_alerts_in_order(
         await inbox.stop()
     # Paused: nothing more was sent before the resume, however late, and after it each
     # kept alert exactly once, in order.
-    assert len(while_gone) == 1
+    assert len(answer.failed) == 1
     order = [body_of(req)["data"]["article"]["id"] for req in sentinels.others(inbox.received)]
     assert order == [a.article.id for a in [alerts[0], *alerts]]
     assert ("paused", "gone") in events
@@ -294,15 +309,7 @@ async def test_a_hanging_endpoint_does_not_hold_back_a_fast_one(settings: Settin
 async def test_failing_endpoint_is_paused_and_operator_webhook_gets_signed_events(
     settings: Settings,
 ) -> None:
-    down = True
-    while_down: list[ReceivedRequest] = []  # every request that came before the resume
-
-    def answer(request: ReceivedRequest) -> Reply:
-        if down:
-            while_down.append(request)
-            return Reply(500)
-        return Reply(200)
-
+    answer = FailsUntilResumed(500)
     failing = WebhookInbox(answer)
     operator = WebhookInbox()
     await failing.start()
@@ -326,19 +333,15 @@ async def test_failing_endpoint_is_paused_and_operator_webhook_gets_signed_event
             events = await operator.wait_for(2, timeout_s=30)
             await claims.two_more()  # no fourth attempt is claimed...
             assert await service.store.queued("down") == 1  # ...the alert is kept
-            down = False
+            answer.resumed()
             assert await service.store.resume("down") == 1
-            # Sentinel alerts behind the kept one: with one attempt in flight, the worker
-            # has sent everything it will ever send of the kept alert once they arrived.
-            sentinels = await settle_alerts(
-                settings, failing, {"down": lambda partition: make_alert(100 + partition)}
-            )
+            sentinels = await _settle_kept(settings, failing, "down")
     finally:
         await failing.stop()
         await operator.stop()
     # Paused after the third failure: no fourth attempt before the resume, however late,
     # and the kept alert sent once after it.
-    assert len(while_down) == 3
+    assert len(answer.failed) == 3
     dlv = delivery_id("down", alert.rule.id, alert.story_id)
     assert [r.headers["webhook-id"] for r in sentinels.others(failing.received)] == [dlv] * 4
     bodies = [verified(request) for request in events]
