@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic_core import to_json
+
 from newsalert import metrics
 from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
@@ -25,7 +27,7 @@ from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import Claimed, DeliveryStore, PendingDelivery
 from newsalert.errors import StoreError
 from newsalert.isolation import classify as failure_kind
-from newsalert.models import WebhookAlertData, WebhookPayload
+from newsalert.models import Alert, WebhookAlertData
 from newsalert.subscriptions import Subscription
 from newsalert.timespec import from_ms
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
@@ -47,22 +49,73 @@ class _Progress:
 
 def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> SignedRequest:
     """The exact bytes and headers of one attempt (body serialised once, then signed)."""
-    alert = item.alert
-    payload = WebhookPayload(
-        timestamp=now,
-        data=WebhookAlertData(
-            alert_id=item.delivery_id,
-            subscription_id=sub.id,
-            rule=alert.rule,
-            article=alert.article,
-            story_id=alert.story_id,
-            matched=alert.matched,
-            duplicates_folded=alert.duplicates_folded,
-            event_time_clamped=alert.event_time_clamped,
-        ),
-    )
-    body = payload.model_dump_json().encode()
+    body = webhook_body(item.alert, item.delivery_id, sub.id, now)
     return sign_request(sub.signing_secrets(now), item.delivery_id, int(now.timestamp()), body)
+
+
+#: ``{"alert_id":"","subscription_id":"",``: what :func:`_alert_tail` cuts off.
+_TAIL_AT = len(b'{"alert_id":"","subscription_id":"",')
+
+
+class _Tails:
+    """The part of the webhook body that depends on the alert only, by alert object.
+
+    A fanned-out alert is one object for all its subscriptions (the store decodes each
+    stored alert once), so its tail is serialised once. Bounded: cleared when full.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._tails: dict[int, tuple[Alert, bytes]] = {}
+
+    def get(self, alert: Alert) -> bytes:
+        entry = self._tails.get(id(alert))
+        if entry is not None and entry[0] is alert:
+            return entry[1]
+        tail = _alert_tail(alert)
+        if len(self._tails) >= self._limit:
+            self._tails.clear()
+        # The alert is kept with its tail so that its id is not reused while cached.
+        self._tails[id(alert)] = (alert, tail)
+        return tail
+
+
+def _alert_tail(alert: Alert) -> bytes:
+    """``"rule":…,"event_time_clamped":…}``: the webhook ``data`` object after its ids,
+    as :class:`WebhookAlertData` serialises it."""
+    data = WebhookAlertData(
+        alert_id="",
+        subscription_id="",
+        rule=alert.rule,
+        article=alert.article,
+        story_id=alert.story_id,
+        matched=alert.matched,
+        duplicates_folded=alert.duplicates_folded,
+        event_time_clamped=alert.event_time_clamped,
+    )
+    return data.model_dump_json().encode()[_TAIL_AT:]
+
+
+_TAILS = _Tails()
+
+
+def webhook_body(alert: Alert, delivery_id: str, subscription_id: str, now: datetime) -> bytes:
+    """The JSON body of one webhook: the bytes of :class:`WebhookPayload`'s
+    ``model_dump_json()``, with the alert's part serialised once per alert, not once per
+    delivery (only the ids and the timestamp differ between a fan-out's webhooks)."""
+    return b"".join(
+        (
+            b'{"type":"news.alert","timestamp":',
+            to_json(now),
+            b',"data":{"alert_id":',
+            to_json(delivery_id),
+            b',"subscription_id":',
+            to_json(subscription_id),
+            b",",
+            _TAILS.get(alert),
+            b"}",
+        )
+    )
 
 
 def pause_reason(sub: Subscription, verdict: Verdict, streak: int, since_ms: int) -> str | None:

@@ -9,6 +9,7 @@ only form shown; :func:`scrub` removes the secret-bearing parts of a URL from fr
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from urllib.parse import parse_qsl, urlsplit
@@ -68,11 +69,18 @@ def scrub(text: str, url: str) -> str:
     """``text`` with every secret-bearing part of ``url`` replaced by its display form."""
     if not text:
         return text
-    shown = display_url(url)
-    for part in secret_parts(url):
+    for part, replacement in _replacements(url):
         if part in text:
-            text = text.replace(part, shown if part == url else _HIDDEN)
+            text = text.replace(part, replacement)
     return text
+
+
+@functools.lru_cache(maxsize=1024)
+def _replacements(url: str) -> tuple[tuple[str, str], ...]:
+    """What :func:`scrub` replaces in a text about ``url``, in order: every attempt's
+    reply is scrubbed, and a subscription's URL does not change between them."""
+    shown = display_url(url)
+    return tuple((part, shown if part == url else _HIDDEN) for part in secret_parts(url))
 
 
 def quiet_http_client_logs() -> None:
