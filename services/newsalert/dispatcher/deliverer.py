@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from prometheus_client import Counter
 from pydantic_core import to_json
 
 from newsalert import metrics
@@ -371,9 +372,21 @@ class Deliverer:
         )
         progress.stored = True
         if attempt is not None:
-            metrics.ATTEMPTS.labels(attempt.verdict).inc()
+            _attempts_counted(attempt.verdict).inc()
             metrics.ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000.0)
         return ended
+
+
+_ATTEMPT_COUNTERS: dict[str, Counter] = {}
+
+
+def _attempts_counted(verdict: str) -> Counter:
+    """The attempts counter of ``verdict``, bound on first use (``labels()`` is a locked
+    lookup, and this runs once per webhook)."""
+    counter = _ATTEMPT_COUNTERS.get(verdict)
+    if counter is None:
+        counter = _ATTEMPT_COUNTERS[verdict] = metrics.ATTEMPTS.labels(verdict)
+    return counter
 
 
 def _attempted(progress: _Progress) -> tuple[PendingDelivery, datetime]:
