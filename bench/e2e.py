@@ -775,15 +775,16 @@ async def main_async(args: argparse.Namespace) -> int:
                         )
                         label = "before" if src else "this tree"
                         results.setdefault(f"dispatcher{subs}", {})[label] = run
+                        hooks = max(1, run["distinct"])
                         print(
                             f"dispatcher ({label}), {subs} subscription(s): {run['distinct']}/"
                             f"{run['expected']} webhooks in {run['seconds']:.2f}s = "
                             f"{run['rate']:,.0f}/s ({run['requests']} requests, "
                             f"{run['cpu_us_per_webhook']:,.0f} µs dispatcher CPU per webhook, "
                             f"exit {run['exit']}); Redis per webhook "
-                            f"{per(run['redis'].get('calls', 0), run['distinct']):.1f} commands, "
-                            f"{1e6 * per(run['redis'].get('cpu_s', 0.0), run['distinct']):,.0f}"
-                            f" µs CPU ({run['redis'].get('commands')})",
+                            f"{run['redis'].get('calls', 0) / hooks:.1f} commands, "
+                            f"{1e6 * run['redis'].get('cpu_s', 0.0) / hooks:,.0f} µs CPU "
+                            f"({run['redis'].get('commands')})",
                             flush=True,
                         )
             for role in ("matcher", "run"):

@@ -28,7 +28,7 @@ from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import Claimed, DeliveryStore, PendingDelivery
 from newsalert.errors import StoreError
 from newsalert.isolation import classify as failure_kind
-from newsalert.models import Alert, WebhookAlertData
+from newsalert.models import Alert
 from newsalert.subscriptions import Subscription
 from newsalert.timespec import from_ms
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
@@ -54,8 +54,10 @@ def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> Si
     return sign_request(sub.signing_secrets(now), item.delivery_id, int(now.timestamp()), body)
 
 
-#: ``{"alert_id":"","subscription_id":"",``: what :func:`_alert_tail` cuts off.
-_TAIL_AT = len(b'{"alert_id":"","subscription_id":"",')
+#: The alert fields a webhook's ``data`` object repeats after its two ids: in the same
+#: order in :class:`Alert` as in :class:`WebhookAlertData`, so the alert serialises them
+#: as the payload model would (the unit tests compare the bytes).
+_TAIL_FIELDS = {"rule", "article", "story_id", "matched", "duplicates_folded", "event_time_clamped"}
 
 
 class _Tails:
@@ -82,19 +84,8 @@ class _Tails:
 
 
 def _alert_tail(alert: Alert) -> bytes:
-    """``"rule":…,"event_time_clamped":…}``: the webhook ``data`` object after its ids,
-    as :class:`WebhookAlertData` serialises it."""
-    data = WebhookAlertData(
-        alert_id="",
-        subscription_id="",
-        rule=alert.rule,
-        article=alert.article,
-        story_id=alert.story_id,
-        matched=alert.matched,
-        duplicates_folded=alert.duplicates_folded,
-        event_time_clamped=alert.event_time_clamped,
-    )
-    return data.model_dump_json().encode()[_TAIL_AT:]
+    """``"rule":…,"event_time_clamped":…}``: the webhook ``data`` object after its ids."""
+    return alert.model_dump_json(include=_TAIL_FIELDS).encode()[1:]
 
 
 _TAILS = _Tails()

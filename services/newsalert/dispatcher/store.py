@@ -183,6 +183,8 @@ class NewDelivery:
     subscription_id: str
     alert: Alert
     order: float  # due score: enqueue time in ms, with a fraction keeping batch order
+    #: ``alert.model_dump_json()`` when the caller has it already (the record it came in).
+    alert_json: str | None = None
 
 
 @dataclass(frozen=True)
@@ -283,7 +285,7 @@ class DeliveryStore:
                     [
                         item.delivery_id,
                         batch.sub(item.subscription_id, self._enqueue_keys),
-                        batch.alert(item.alert, k, self._alerts),
+                        batch.alert(item.alert, k, self._alerts, item.alert_json),
                         repr(item.order),
                     ]
                     for item in deliveries[start : start + _SCRIPT_BATCH]
@@ -577,14 +579,18 @@ class _Batch:
             self.subs.append(keys(subscription_id))
         return at
 
-    def alert(self, alert: Alert, keys: DispatcherKeys, known: _AlertCache) -> int:
+    def alert(
+        self, alert: Alert, keys: DispatcherKeys, known: _AlertCache, text: str | None = None
+    ) -> int:
         """The index of ``alert``'s entry: a fanned-out alert is one object for all its
         subscriptions, serialised once (and remembered in ``known``: its attempts, soon
-        after, need not parse what was just serialised)."""
+        after, need not parse what was just serialised). ``text``: its serialisation,
+        when known."""
         at = self._alert_at.get(id(alert))
         if at is None:
             at = self._alert_at[id(alert)] = len(self.alerts)
-            text = alert.model_dump_json()
+            if text is None:
+                text = alert.model_dump_json()
             known.put(text, alert)
             self.alerts.append([alert.alert_id, text, keys.by_alert(alert.alert_id)])
         return at
