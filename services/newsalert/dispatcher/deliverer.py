@@ -389,15 +389,19 @@ def _attempted(progress: _Progress) -> tuple[PendingDelivery, datetime]:
 def attempt_record(
     number: int, now: datetime, verdict: Verdict, result: AttemptResult
 ) -> AttemptRecord:
-    """The delivery-log entry of attempt ``number`` made at ``now`` (no ``next_at`` yet)."""
-    return AttemptRecord(
-        number=number,
+    """The delivery-log entry of attempt ``number`` made at ``now`` (no ``next_at`` yet).
+
+    Built without validation (once per webhook): every value is converted to its
+    field's type here, which is all that validating these values would do.
+    """
+    return AttemptRecord.model_construct(
+        number=int(number),
         at=now,
-        status=result.status,
-        latency_ms=result.latency_ms,
-        verdict=verdict.value,
-        error=result.error,
-        response=result.response,
+        status=None if result.status is None else int(result.status),
+        latency_ms=float(result.latency_ms),
+        verdict=str(verdict.value),
+        error=None if result.error is None else str(result.error),
+        response=str(result.response),
     )
 
 

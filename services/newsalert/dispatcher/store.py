@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
@@ -291,8 +292,8 @@ class DeliveryStore:
                     for item in deliveries[start : start + _SCRIPT_BATCH]
                 ]
                 batched = {"subs": batch.subs, "alerts": batch.alerts, "items": items}
-                payload = json.dumps(batched, ensure_ascii=False)
-                args: list[str | int] = [
+                payload = _batch_json(batched)
+                args: list[bytes | str | int] = [
                     payload,
                     k.record(""),
                     k.index(None),
@@ -455,8 +456,14 @@ class DeliveryStore:
                     due,
                 ]
             )
-        payload = json.dumps({"subs": batch.subs, "items": items}, ensure_ascii=False)
-        args: list[str | int] = [payload, k.record(""), k.attempts(""), RETENTION_S, QUEUE_TTL_S]
+        payload = _batch_json({"subs": batch.subs, "items": items})
+        args: list[bytes | str | int] = [
+            payload,
+            k.record(""),
+            k.attempts(""),
+            RETENTION_S,
+            QUEUE_TTL_S,
+        ]
         results = await self._finish_script(keys=[], args=[*args, MAX_LOGGED_ATTEMPTS])
         return [int(result) for result in results]
 
@@ -552,6 +559,16 @@ class DeliveryStore:
                 pipe.hset(self.keys.record(dlv), mapping={"attempts": 0, "status": "scheduled"})
             await pipe.execute()
         return len(ids)
+
+
+def _batch_json(batch: dict[str, Any]) -> bytes | str:
+    """A script's batch argument as JSON (UTF-8): orjson, several times faster than
+    ``json`` on these lists of strings. What orjson refuses (a string that is not valid
+    Unicode) is encoded by ``json`` and fails where it did, when redis-py encodes it."""
+    try:
+        return orjson.dumps(batch)
+    except TypeError:
+        return json.dumps(batch, ensure_ascii=False)
 
 
 def _end_streak(pipe: Pipeline, key: str) -> None:

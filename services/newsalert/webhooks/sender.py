@@ -45,11 +45,11 @@ class AttemptResult:
 
     def scrubbed(self, url: str) -> AttemptResult:
         """This result with ``url``'s secret parts removed from the texts that are kept."""
-        return replace(
-            self,
-            error=None if self.error is None else scrub(self.error, url),
-            response=scrub(self.response, url),
-        )
+        error = None if self.error is None else scrub(self.error, url)
+        response = scrub(self.response, url)
+        if error is self.error and response is self.response:
+            return self  # nothing to remove (every delivered webhook): no copy
+        return replace(self, error=error, response=response)
 
 
 class WebhookSender:

@@ -1,8 +1,9 @@
 """The dispatcher's per-webhook shortcuts give exactly what the general code gives.
 
-Alert records the matcher wrote are decoded without the strict parser's walk, and
-webhook bodies are spliced from a per-alert part: both must be indistinguishable from
-the general path (same alert or same refusal, same body bytes).
+Alert records the matcher wrote are decoded without the strict parser's walk, webhook
+bodies are spliced from a per-alert part and attempt records are built without
+validation: each must be indistinguishable from the general path (same alert or same
+refusal, same body bytes, same record).
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newsalert.dispatcher.deliverer import webhook_body
+from newsalert.dispatcher.deliverer import attempt_record, webhook_body
+from newsalert.dispatcher.records import AttemptRecord
 from newsalert.dispatcher.service import canonical_alert
 from newsalert.errors import RecordError
 from newsalert.models import Alert, ArticleRef, RuleRef, WebhookAlertData, WebhookPayload
 from newsalert.strict_json import loads_strict
+from newsalert.webhooks.retry import Verdict
+from newsalert.webhooks.sender import AttemptResult
 
 texts = st.text(max_size=40)
 optional_texts = st.none() | texts
@@ -139,3 +143,41 @@ def test_the_webhook_body_is_the_payload_models_serialisation(
         except ValueError:  # an id with a lone surrogate cannot be serialised either way
             continue
         assert webhook_body(alert, delivery_id, subscription_id, now) == expected
+
+
+@given(
+    st.integers(min_value=1, max_value=60),
+    times,
+    st.sampled_from(list(Verdict)),
+    st.none() | st.integers(min_value=100, max_value=599),
+    st.floats(min_value=0, max_value=1e6, allow_nan=False) | st.integers(0, 10**6),
+    optional_texts,
+    texts,
+)
+def test_an_attempt_record_is_the_one_validation_would_build(
+    number: int,
+    now: datetime,
+    verdict: Verdict,
+    status: int | None,
+    latency: float,
+    error: str | None,
+    response: str,
+) -> None:
+    result = AttemptResult(status, latency, error=error, response=response)
+    built = attempt_record(number, now, verdict, result)
+    validated = AttemptRecord(
+        number=number,
+        at=now,
+        status=status,
+        latency_ms=latency,
+        verdict=verdict.value,
+        error=error,
+        response=response,
+    )
+    assert built == validated
+    assert built.model_fields_set == validated.model_fields_set
+    try:
+        expected = validated.model_dump_json()
+    except ValueError:  # a lone surrogate drawn by hypothesis fails both alike
+        return
+    assert built.model_dump_json() == expected
