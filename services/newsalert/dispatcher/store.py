@@ -100,31 +100,36 @@ if #ids > 0 then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
 return out
 """
 
-#: Records a batch of outcomes: the same commands, in the same order, as one outcome
-#: alone. ARGV[1]: JSON {subs: [[inflight, due, delivered prefix, state]], items:
-#: [[delivery id, sub n, status, attempts, at ms, next ms, error, last status, attempt
-#: JSON, kind, due score]]}; ARGV[2], ARGV[3]: record and attempt-log key prefixes; then
-#: retention, TTL and the attempts kept. Returns the failure streak each delivered
-#: outcome ended (0 for the others).
+#: Records a batch of outcomes, each as if alone. ARGV[1]: JSON {subs: [[inflight, due,
+#: delivered prefix, state]], items: [[delivery id, sub n, status, attempts, at ms, next
+#: ms, error, last status, attempt JSON, kind, due score]]}; ARGV[2], ARGV[3]: record and
+#: attempt-log key prefixes; then retention, TTL and the attempts kept. Returns the
+#: failure streak each delivered outcome ended (0 for the others). A subscription's
+#: streak is read and reset once per batch: after its first delivered outcome it is 0,
+#: so the others would read 0 and write what is already there.
 _FINISH_MANY = """
 local batch = cjson.decode(ARGV[1])
 local record_prefix, attempts_prefix = ARGV[2], ARGV[3]
 local retention, ttl, keep = ARGV[4], ARGV[5], tonumber(ARGV[6])
-local out = {}
+local out, reset = {}, {}
 for _, item in ipairs(batch.items) do
   local id, sub, kind, logged = item[1], batch.subs[item[2] + 1], item[10], item[9]
   local record, attempts, state = record_prefix .. id, attempts_prefix .. id, sub[4]
-  redis.call('HSET', record, 'status', item[3], 'attempts', item[4],
-    'updated_ms', item[5], 'next_ms', item[6], 'last_error', item[7])
-  if logged ~= '' then redis.call('HSET', record, 'last_status', item[8]) end
+  if logged ~= '' then
+    redis.call('HSET', record, 'status', item[3], 'attempts', item[4],
+      'updated_ms', item[5], 'next_ms', item[6], 'last_error', item[7], 'last_status', item[8])
+  else
+    redis.call('HSET', record, 'status', item[3], 'attempts', item[4],
+      'updated_ms', item[5], 'next_ms', item[6], 'last_error', item[7])
+  end
   redis.call('HDEL', record, 'force')
   if logged ~= '' then
     redis.call('RPUSH', attempts, logged)
     redis.call('LTRIM', attempts, -keep, -1)
-    redis.call('EXPIRE', attempts, ttl)
   end
   redis.call('ZREM', sub[1], id)
   if kind == 'requeue' then
+    if logged ~= '' then redis.call('EXPIRE', attempts, ttl) end
     redis.call('ZADD', sub[2], item[11], id)
     redis.call('EXPIRE', sub[2], ttl)
     redis.call('EXPIRE', record, ttl)
@@ -136,10 +141,13 @@ for _, item in ipairs(batch.items) do
   local ended = 0
   if kind == 'delivered' then
     redis.call('SET', sub[3] .. id, '1', 'EX', retention)
-    ended = tonumber(redis.call('HGET', state, 'streak')) or 0
-    redis.call('HSET', state, 'streak', 0)
-    redis.call('HDEL', state, 'failing_since')
-    redis.call('EXPIRE', state, ttl)
+    if not reset[state] then
+      reset[state] = true
+      ended = tonumber(redis.call('HGET', state, 'streak')) or 0
+      redis.call('HSET', state, 'streak', 0)
+      redis.call('HDEL', state, 'failing_since')
+      redis.call('EXPIRE', state, ttl)
+    end
   end
   out[#out + 1] = ended
 end

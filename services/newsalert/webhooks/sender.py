@@ -9,6 +9,7 @@ behaviour: every outcome, including refusals and timeouts, comes back as an
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -120,7 +121,7 @@ class WebhookSender:
         pool: str | None,
         started: float,
     ) -> AttemptResult:
-        scheme = urlsplit(url).scheme.lower()
+        scheme = _scheme(url)
         if scheme not in ALLOWED_SCHEMES:
             return AttemptResult(None, 0.0, error=f"scheme {scheme!r} not allowed", refused=True)
         limit = timeout_s if timeout_s is not None else self._timeout_s
@@ -206,6 +207,12 @@ def describe(exc: BaseException) -> str:
     if len(text) > MAX_ERROR_CHARS:
         text = text[:MAX_ERROR_CHARS] + "…"
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@functools.lru_cache(maxsize=1024)
+def _scheme(url: str) -> str:
+    """The lower-case scheme of ``url`` (a subscription posts to the same URL each time)."""
+    return urlsplit(url).scheme.lower()
 
 
 def _elapsed_ms(started: float) -> float:
