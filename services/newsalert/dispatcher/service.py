@@ -273,12 +273,15 @@ class DispatcherService:
                     planned.append((record, fanned))
                     count += len(fanned)
         await self._enqueue(planned, batches)
-        await kafka.commit(self._consumer, batches)
+        # The deliveries are stored: the workers may claim them while the offsets are
+        # committed (a failed commit rewinds the batch, whose deliveries are then
+        # skipped as already stored).
         self._reconcile_workers()
         for sub_id in {item.subscription_id for _record, items in planned for item in items}:
             worker = self._workers.get(sub_id)
             if worker is not None:
                 worker.wake()
+        await kafka.commit(self._consumer, batches)
 
     async def _fan_out(
         self,
