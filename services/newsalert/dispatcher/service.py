@@ -85,9 +85,15 @@ def webhook_id(subscription_id: str, alert: Alert) -> str:
     carries a different ``alert_id`` (the matcher numbers repeats); it gets its own id,
     derived from that alert id, so it is delivered instead of being taken for a replay.
     """
+    return delivery_id(subscription_id, alert.rule.id, _delivered_as(alert))
+
+
+def _delivered_as(alert: Alert) -> str:
+    """What :func:`webhook_id` derives a delivery id from besides the subscription and
+    rule: the story for the first alert of a (rule, story), else the alert's own id."""
     if alert.alert_id == alert_id(alert.rule.id, alert.story_id):
-        return delivery_id(subscription_id, alert.rule.id, alert.story_id)
-    return delivery_id(subscription_id, alert.rule.id, alert.alert_id)
+        return alert.story_id
+    return alert.alert_id
 
 
 class DispatcherService:
@@ -298,14 +304,17 @@ class DispatcherService:
         else:  # as stored: the matcher's serialisation of this very alert
             text = record.value.decode()
         deliveries: list[NewDelivery] = []
+        story = None  # _delivered_as(alert), once per alert (a hash) for all its deliveries
         for sub in subs:
             # An alert is for the subscriptions of its repeat lane only.
             lane = lanes[sub.id]
             if lane == alert.repeat_interval_ms and sub.selects(alert.rule.id, alert.tags):
                 # The fraction keeps batch order among equal enqueue milliseconds.
                 order = base + min(count + len(deliveries), 1023) / 1024.0
-                delivery = NewDelivery(webhook_id(sub.id, alert), sub.id, alert, order, text)
-                deliveries.append(delivery)
+                if story is None:
+                    story = _delivered_as(alert)
+                dlv = delivery_id(sub.id, alert.rule.id, story)  # = webhook_id(sub.id, alert)
+                deliveries.append(NewDelivery(dlv, sub.id, alert, order, text))
         metrics.SCHEDULED.inc()
         return deliveries
 
