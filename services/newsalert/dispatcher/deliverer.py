@@ -31,11 +31,14 @@ from newsalert.isolation import classify as failure_kind
 from newsalert.models import Alert
 from newsalert.subscriptions import Subscription
 from newsalert.timespec import from_ms
+from newsalert.webhooks.redact import Scrubber
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
 from newsalert.webhooks.sender import AttemptResult, WebhookSender, describe
 from newsalert.webhooks.signing import SignatureError, SignedRequest, sign_request
 
 log = logging.getLogger("newsalert.dispatcher")
+#: Subscription URLs a deliverer keeps a scrubber for (cleared when full).
+_URLS_KEPT = 1024
 
 
 @dataclass
@@ -48,9 +51,14 @@ class _Progress:
     stored: bool = False  # the outcome reached the store: nothing is left to record
 
 
-def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> SignedRequest:
-    """The exact bytes and headers of one attempt (body serialised once, then signed)."""
-    body = webhook_body(item.alert, item.delivery_id, sub.id, now)
+def build_request(
+    sub: Subscription, item: PendingDelivery, now: datetime, tails: AlertTails | None = None
+) -> SignedRequest:
+    """The exact bytes and headers of one attempt (body serialised once, then signed).
+
+    ``tails``: where the alert parts of recent bodies are kept (see :func:`webhook_body`).
+    """
+    body = webhook_body(item.alert, item.delivery_id, sub.id, now, tails)
     return sign_request(sub.signing_secrets(now), item.delivery_id, int(now.timestamp()), body)
 
 
@@ -60,11 +68,12 @@ def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> Si
 _TAIL_FIELDS = {"rule", "article", "story_id", "matched", "duplicates_folded", "event_time_clamped"}
 
 
-class _Tails:
+class AlertTails:
     """The part of the webhook body that depends on the alert only, by alert object.
 
     A fanned-out alert is one object for all its subscriptions (the store decodes each
-    stored alert once), so its tail is serialised once. Bounded: cleared when full.
+    stored alert once), so its tail is serialised once. Bounded: cleared when full. Each
+    :class:`Deliverer` has its own.
     """
 
     def __init__(self, limit: int = 4096) -> None:
@@ -88,13 +97,18 @@ def _alert_tail(alert: Alert) -> bytes:
     return alert.model_dump_json(include=_TAIL_FIELDS).encode()[1:]
 
 
-_TAILS = _Tails()
-
-
-def webhook_body(alert: Alert, delivery_id: str, subscription_id: str, now: datetime) -> bytes:
+def webhook_body(
+    alert: Alert,
+    delivery_id: str,
+    subscription_id: str,
+    now: datetime,
+    tails: AlertTails | None = None,
+) -> bytes:
     """The JSON body of one webhook: the bytes of :class:`WebhookPayload`'s
-    ``model_dump_json()``, with the alert's part serialised once per alert, not once per
-    delivery (only the ids and the timestamp differ between a fan-out's webhooks)."""
+    ``model_dump_json()``, with the alert's part taken from ``tails`` when given, so it is
+    serialised once per alert, not once per delivery (only the ids and the timestamp
+    differ between a fan-out's webhooks)."""
+    tail = _alert_tail(alert) if tails is None else tails.get(alert)
     return b"".join(
         (
             b'{"type":"news.alert","timestamp":',
@@ -104,7 +118,7 @@ def webhook_body(alert: Alert, delivery_id: str, subscription_id: str, now: date
             b',"subscription_id":',
             to_json(subscription_id),
             b",",
-            _TAILS.get(alert),
+            tail,
             b"}",
         )
     )
@@ -147,6 +161,11 @@ class Deliverer:
         # Subscriptions this process paused since their worker's last claim: the rest of
         # a claimed batch is parked instead of sent (the claim saw them active).
         self._paused: set[str] = set()
+        self._tails = AlertTails()
+        # Per subscription URL (cleared when full): every reply is scrubbed of its URL.
+        self._scrubbers: dict[str, Scrubber] = {}
+        # The attempts counter's child per verdict: ``labels()`` is a locked lookup.
+        self._attempt_counters: dict[str, Counter] = {}
 
     @property
     def events(self) -> EventSink:
@@ -156,6 +175,14 @@ class Deliverer:
     def claimed_active(self, subscription_id: str) -> None:
         """A claim found ``subscription_id`` active (not paused) in the store."""
         self._paused.discard(subscription_id)
+
+    def _scrubber(self, url: str) -> Scrubber:
+        scrubber = self._scrubbers.get(url)
+        if scrubber is None:
+            if len(self._scrubbers) >= _URLS_KEPT:
+                self._scrubbers.clear()
+            scrubber = self._scrubbers[url] = Scrubber(url)
+        return scrubber
 
     async def deliver(
         self, sub: Subscription, delivery_id: str, claimed: Claimed | None = None
@@ -212,14 +239,14 @@ class Deliverer:
             reason = f"max_alert_age exceeded ({sub.max_alert_age})"
             return await self._dead_letter(progress, None, item.attempts, reason)
         try:
-            request = build_request(sub, item, now)
+            request = build_request(sub, item, now, self._tails)
         except (SignatureError, ValueError) as exc:  # a secret that cannot sign, say
             result = AttemptResult(None, 0.0, error=f"cannot sign: {describe(exc)}", refused=True)
         else:
             timeout_s = sub.timeout_s(self._timeout_s)
             result = await self._sender.post(sub.url, request, timeout_s=timeout_s, pool=sub.id)
         # The error text goes to the delivery log, events, logs and alerts.dlq.
-        progress.result = result = result.scrubbed(sub.url)
+        progress.result = result = result.scrubbed_with(self._scrubber(sub.url))
         return await self._record(sub, progress, result)
 
     async def _record(
@@ -363,21 +390,13 @@ class Deliverer:
         )
         progress.stored = True
         if attempt is not None:
-            _attempts_counted(attempt.verdict).inc()
+            counter = self._attempt_counters.get(attempt.verdict)
+            if counter is None:
+                counter = metrics.ATTEMPTS.labels(attempt.verdict)
+                self._attempt_counters[attempt.verdict] = counter
+            counter.inc()
             metrics.ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000.0)
         return ended
-
-
-_ATTEMPT_COUNTERS: dict[str, Counter] = {}
-
-
-def _attempts_counted(verdict: str) -> Counter:
-    """The attempts counter of ``verdict``, bound on first use (``labels()`` is a locked
-    lookup, and this runs once per webhook)."""
-    counter = _ATTEMPT_COUNTERS.get(verdict)
-    if counter is None:
-        counter = _ATTEMPT_COUNTERS[verdict] = metrics.ATTEMPTS.labels(verdict)
-    return counter
 
 
 def _attempted(progress: _Progress) -> tuple[PendingDelivery, datetime]:
