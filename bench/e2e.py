@@ -316,8 +316,10 @@ async def dispatcher_phase(
     subs: int,
     rules: list[dict[str, Any]],
     src: str | None = None,
+    meter: RedisMeter | None = None,
 ) -> dict[str, Any]:
-    """``newsalert dispatcher`` draining ``alerts`` alerts to ``subs`` subscriptions."""
+    """``newsalert dispatcher`` draining ``alerts`` alerts to ``subs`` subscriptions
+    (with ``meter``: Redis's commands and CPU over the same span)."""
     settings = settings_for(base, f"disp{subs}x{int(time.time())}")
     await ensure_topics(settings)
     config = write_config(folder, rules, inbox.url, subs)
@@ -326,20 +328,26 @@ async def dispatcher_phase(
     service = Service("dispatcher", config, settings, folder / f"dispatcher-{subs}.log", src)
     expected = alerts * subs
     cpu_s = 0.0
+    redis_use: dict[str, Any] = {}
     try:
         await service.ready()
         cpu_at_ready = process_cpu_s(service.process.pid)
+        if meter is not None:
+            await meter.mark()
         deadline = time.monotonic() + 600
         # Polling: the inbox is a plain counter with no event to wait on.
         while len(inbox.seen) < expected and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
         cpu_s = process_cpu_s(service.process.pid) - cpu_at_ready
+        if meter is not None:
+            redis_use = await meter.since()
     finally:
         code = await service.stop()
     elapsed = (inbox.last_at or 0.0) - (inbox.first_at or 0.0)
     return {
         "cpu_s": cpu_s,
         "cpu_us_per_webhook": cpu_s / len(inbox.seen) * 1e6 if inbox.seen else 0.0,
+        "redis": redis_use,
         "subs": subs,
         "expected": expected,
         "distinct": len(inbox.seen),
@@ -764,15 +772,21 @@ async def main_async(args: argparse.Namespace) -> int:
                 for subs in (1, args.fanout):
                     for src in trees:
                         alerts = args.alerts if subs == 1 else max(1, args.alerts // subs)
-                        run = await dispatcher_phase(base, folder, inbox, alerts, subs, rules, src)
+                        run = await dispatcher_phase(
+                            base, folder, inbox, alerts, subs, rules, src, meter
+                        )
                         label = "before" if src else "this tree"
                         results.setdefault(f"dispatcher{subs}", {})[label] = run
+                        hooks = max(1, run["distinct"])
                         print(
                             f"dispatcher ({label}), {subs} subscription(s): {run['distinct']}/"
                             f"{run['expected']} webhooks in {run['seconds']:.2f}s = "
                             f"{run['rate']:,.0f}/s ({run['requests']} requests, "
                             f"{run['cpu_us_per_webhook']:,.0f} µs dispatcher CPU per webhook, "
-                            f"exit {run['exit']})",
+                            f"exit {run['exit']}); Redis per webhook "
+                            f"{run['redis'].get('calls', 0) / hooks:.1f} commands, "
+                            f"{1e6 * run['redis'].get('cpu_s', 0.0) / hooks:,.0f} µs CPU "
+                            f"({run['redis'].get('commands')})",
                             flush=True,
                         )
             for role in ("matcher", "run"):

@@ -18,6 +18,9 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from prometheus_client import Counter
+from pydantic_core import to_json
+
 from newsalert import metrics
 from newsalert.dispatcher.deadletter import DeadLetter, DeadLetterQueue
 from newsalert.dispatcher.events import EventSink
@@ -25,14 +28,17 @@ from newsalert.dispatcher.records import AttemptRecord, DeliveryStatus
 from newsalert.dispatcher.store import Claimed, DeliveryStore, PendingDelivery
 from newsalert.errors import StoreError
 from newsalert.isolation import classify as failure_kind
-from newsalert.models import WebhookAlertData, WebhookPayload
+from newsalert.models import Alert
 from newsalert.subscriptions import Subscription
 from newsalert.timespec import from_ms
+from newsalert.webhooks.redact import Scrubber
 from newsalert.webhooks.retry import Verdict, classify, next_delay, parse_retry_after
 from newsalert.webhooks.sender import AttemptResult, WebhookSender, describe
 from newsalert.webhooks.signing import SignatureError, SignedRequest, sign_request
 
 log = logging.getLogger("newsalert.dispatcher")
+#: Subscription URLs a deliverer keeps a scrubber for (cleared when full).
+_URLS_KEPT = 1024
 
 
 @dataclass
@@ -45,24 +51,77 @@ class _Progress:
     stored: bool = False  # the outcome reached the store: nothing is left to record
 
 
-def build_request(sub: Subscription, item: PendingDelivery, now: datetime) -> SignedRequest:
-    """The exact bytes and headers of one attempt (body serialised once, then signed)."""
-    alert = item.alert
-    payload = WebhookPayload(
-        timestamp=now,
-        data=WebhookAlertData(
-            alert_id=item.delivery_id,
-            subscription_id=sub.id,
-            rule=alert.rule,
-            article=alert.article,
-            story_id=alert.story_id,
-            matched=alert.matched,
-            duplicates_folded=alert.duplicates_folded,
-            event_time_clamped=alert.event_time_clamped,
-        ),
-    )
-    body = payload.model_dump_json().encode()
+def build_request(
+    sub: Subscription, item: PendingDelivery, now: datetime, tails: AlertTails | None = None
+) -> SignedRequest:
+    """The exact bytes and headers of one attempt (body serialised once, then signed).
+
+    ``tails``: where the alert parts of recent bodies are kept (see :func:`webhook_body`).
+    """
+    body = webhook_body(item.alert, item.delivery_id, sub.id, now, tails)
     return sign_request(sub.signing_secrets(now), item.delivery_id, int(now.timestamp()), body)
+
+
+#: The alert fields a webhook's ``data`` object repeats after its two ids: in the same
+#: order in :class:`Alert` as in :class:`WebhookAlertData`, so the alert serialises them
+#: as the payload model would (the unit tests compare the bytes).
+_TAIL_FIELDS = {"rule", "article", "story_id", "matched", "duplicates_folded", "event_time_clamped"}
+
+
+class AlertTails:
+    """The part of the webhook body that depends on the alert only, by alert object.
+
+    A fanned-out alert is one object for all its subscriptions (the store decodes each
+    stored alert once), so its tail is serialised once. Bounded: cleared when full. Each
+    :class:`Deliverer` has its own.
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._tails: dict[int, tuple[Alert, bytes]] = {}
+
+    def get(self, alert: Alert) -> bytes:
+        entry = self._tails.get(id(alert))
+        if entry is not None and entry[0] is alert:
+            return entry[1]
+        tail = _alert_tail(alert)
+        if len(self._tails) >= self._limit:
+            self._tails.clear()
+        # The alert is kept with its tail so that its id is not reused while cached.
+        self._tails[id(alert)] = (alert, tail)
+        return tail
+
+
+def _alert_tail(alert: Alert) -> bytes:
+    """``"rule":…,"event_time_clamped":…}``: the webhook ``data`` object after its ids."""
+    return alert.model_dump_json(include=_TAIL_FIELDS).encode()[1:]
+
+
+def webhook_body(
+    alert: Alert,
+    delivery_id: str,
+    subscription_id: str,
+    now: datetime,
+    tails: AlertTails | None = None,
+) -> bytes:
+    """The JSON body of one webhook: the bytes of :class:`WebhookPayload`'s
+    ``model_dump_json()``, with the alert's part taken from ``tails`` when given, so it is
+    serialised once per alert, not once per delivery (only the ids and the timestamp
+    differ between a fan-out's webhooks)."""
+    tail = _alert_tail(alert) if tails is None else tails.get(alert)
+    return b"".join(
+        (
+            b'{"type":"news.alert","timestamp":',
+            to_json(now),
+            b',"data":{"alert_id":',
+            to_json(delivery_id),
+            b',"subscription_id":',
+            to_json(subscription_id),
+            b",",
+            tail,
+            b"}",
+        )
+    )
 
 
 def pause_reason(sub: Subscription, verdict: Verdict, streak: int, since_ms: int) -> str | None:
@@ -102,6 +161,11 @@ class Deliverer:
         # Subscriptions this process paused since their worker's last claim: the rest of
         # a claimed batch is parked instead of sent (the claim saw them active).
         self._paused: set[str] = set()
+        self._tails = AlertTails()
+        # Per subscription URL (cleared when full): every reply is scrubbed of its URL.
+        self._scrubbers: dict[str, Scrubber] = {}
+        # The attempts counter's child per verdict: ``labels()`` is a locked lookup.
+        self._attempt_counters: dict[str, Counter] = {}
 
     @property
     def events(self) -> EventSink:
@@ -111,6 +175,14 @@ class Deliverer:
     def claimed_active(self, subscription_id: str) -> None:
         """A claim found ``subscription_id`` active (not paused) in the store."""
         self._paused.discard(subscription_id)
+
+    def _scrubber(self, url: str) -> Scrubber:
+        scrubber = self._scrubbers.get(url)
+        if scrubber is None:
+            if len(self._scrubbers) >= _URLS_KEPT:
+                self._scrubbers.clear()
+            scrubber = self._scrubbers[url] = Scrubber(url)
+        return scrubber
 
     async def deliver(
         self, sub: Subscription, delivery_id: str, claimed: Claimed | None = None
@@ -167,14 +239,14 @@ class Deliverer:
             reason = f"max_alert_age exceeded ({sub.max_alert_age})"
             return await self._dead_letter(progress, None, item.attempts, reason)
         try:
-            request = build_request(sub, item, now)
+            request = build_request(sub, item, now, self._tails)
         except (SignatureError, ValueError) as exc:  # a secret that cannot sign, say
             result = AttemptResult(None, 0.0, error=f"cannot sign: {describe(exc)}", refused=True)
         else:
             timeout_s = sub.timeout_s(self._timeout_s)
             result = await self._sender.post(sub.url, request, timeout_s=timeout_s, pool=sub.id)
         # The error text goes to the delivery log, events, logs and alerts.dlq.
-        progress.result = result = result.scrubbed(sub.url)
+        progress.result = result = result.scrubbed_with(self._scrubber(sub.url))
         return await self._record(sub, progress, result)
 
     async def _record(
@@ -318,7 +390,11 @@ class Deliverer:
         )
         progress.stored = True
         if attempt is not None:
-            metrics.ATTEMPTS.labels(attempt.verdict).inc()
+            counter = self._attempt_counters.get(attempt.verdict)
+            if counter is None:
+                counter = metrics.ATTEMPTS.labels(attempt.verdict)
+                self._attempt_counters[attempt.verdict] = counter
+            counter.inc()
             metrics.ATTEMPT_SECONDS.observe(attempt.latency_ms / 1000.0)
         return ended
 
@@ -332,15 +408,19 @@ def _attempted(progress: _Progress) -> tuple[PendingDelivery, datetime]:
 def attempt_record(
     number: int, now: datetime, verdict: Verdict, result: AttemptResult
 ) -> AttemptRecord:
-    """The delivery-log entry of attempt ``number`` made at ``now`` (no ``next_at`` yet)."""
-    return AttemptRecord(
-        number=number,
+    """The delivery-log entry of attempt ``number`` made at ``now`` (no ``next_at`` yet).
+
+    Built without validation (once per webhook): every value is converted to its
+    field's type here, which is all that validating these values would do.
+    """
+    return AttemptRecord.model_construct(
+        number=int(number),
         at=now,
-        status=result.status,
-        latency_ms=result.latency_ms,
-        verdict=verdict.value,
-        error=result.error,
-        response=result.response,
+        status=None if result.status is None else int(result.status),
+        latency_ms=float(result.latency_ms),
+        verdict=str(verdict.value),
+        error=None if result.error is None else str(result.error),
+        response=str(result.response),
     )
 
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
+import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -44,6 +46,35 @@ from newsalert.webhooks.ssrf import AddressPolicy
 
 log = logging.getLogger("newsalert.dispatcher")
 T = TypeVar("T")
+_FLOAT_MAX = sys.float_info.max
+
+# tansu holds a fetch for the whole wait even when records arrive: a short wait keeps
+# the latency of a steady trickle of alerts low.
+_FETCH_MAX_WAIT_MS = 20
+
+
+def canonical_alert(raw: bytes) -> Alert | None:
+    """The alert of ``raw`` when ``raw`` is exactly what the matcher writes, else ``None``.
+
+    The matcher writes ``Alert.model_dump_json()``. A record that parses to an alert
+    whose own serialisation is the same bytes has no duplicate key, no extra field, no
+    NaN, no escaped character and a nesting of three levels, so :func:`loads_strict`
+    and the validation of :meth:`DispatcherService._decode` would accept it and give the
+    same alert: that path (a JSON parse with a hook per object, a walk and a validation
+    of Python objects) is kept for every other record, which is where its reasons for
+    refusing a record come from.
+    """
+    if b"\\u" in raw:  # an escape could hide a lone surrogate: the strict path checks
+        return None
+    try:
+        alert = Alert.model_validate_json(raw)
+    except ValidationError:
+        return None
+    if alert.model_dump_json().encode() != raw:
+        return None
+    if alert.duplicates_folded > _FLOAT_MAX or (alert.repeat_interval_ms or 0) > _FLOAT_MAX:
+        return None  # loads_strict refuses integers outside the float range
+    return alert
 
 
 def webhook_id(subscription_id: str, alert: Alert) -> str:
@@ -54,9 +85,15 @@ def webhook_id(subscription_id: str, alert: Alert) -> str:
     carries a different ``alert_id`` (the matcher numbers repeats); it gets its own id,
     derived from that alert id, so it is delivered instead of being taken for a replay.
     """
+    return delivery_id(subscription_id, alert.rule.id, _delivered_as(alert))
+
+
+def _delivered_as(alert: Alert) -> str:
+    """What :func:`webhook_id` derives a delivery id from besides the subscription and
+    rule: the story for the first alert of a (rule, story), else the alert's own id."""
     if alert.alert_id == alert_id(alert.rule.id, alert.story_id):
-        return delivery_id(subscription_id, alert.rule.id, alert.story_id)
-    return delivery_id(subscription_id, alert.rule.id, alert.alert_id)
+        return alert.story_id
+    return alert.alert_id
 
 
 class DispatcherService:
@@ -138,7 +175,7 @@ class DispatcherService:
             group_id=settings.group(constants.DISPATCHER_GROUP),
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=100,
+            fetch_max_wait_ms=_FETCH_MAX_WAIT_MS,
         )
         with kafka.kafka_calls():
             await self._consumer.start()
@@ -146,6 +183,10 @@ class DispatcherService:
             asyncio.create_task(self._consume(), name="dispatcher:consume"),
             asyncio.create_task(self._supervise(), name="dispatcher:supervise"),
         ]
+        # What start-up allocated (modules, schemas, clients) lives as long as the process
+        # and is not cyclic garbage: in the collector's permanent generation, the full
+        # collections that a backlog of deliveries triggers do not rescan it each time.
+        gc.freeze()
         self.ready = True
         log.info("dispatcher consuming %s", alerts)
 
@@ -240,12 +281,15 @@ class DispatcherService:
                     planned.append((record, fanned))
                     count += len(fanned)
         await self._enqueue(planned, batches)
-        await kafka.commit(self._consumer, batches)
+        # The deliveries are stored: the workers may claim them while the offsets are
+        # committed (a failed commit rewinds the batch, whose deliveries are then
+        # skipped as already stored).
         self._reconcile_workers()
         for sub_id in {item.subscription_id for _record, items in planned for item in items}:
             worker = self._workers.get(sub_id)
             if worker is not None:
                 worker.wake()
+        await kafka.commit(self._consumer, batches)
 
     async def _fan_out(
         self,
@@ -256,15 +300,23 @@ class DispatcherService:
         count: int,
     ) -> list[NewDelivery]:
         """The deliveries of one alert record, one per subscription selecting it."""
-        alert = self._decode(record)
+        alert = None if record.value is None else canonical_alert(record.value)
+        if alert is None:
+            alert, text = self._decode_strict(record), None
+        else:  # as stored: the matcher's serialisation of this very alert
+            text = record.value.decode()
         deliveries: list[NewDelivery] = []
+        story = None  # _delivered_as(alert), once per alert (a hash) for all its deliveries
         for sub in subs:
             # An alert is for the subscriptions of its repeat lane only.
             lane = lanes[sub.id]
             if lane == alert.repeat_interval_ms and sub.selects(alert.rule.id, alert.tags):
                 # The fraction keeps batch order among equal enqueue milliseconds.
                 order = base + min(count + len(deliveries), 1023) / 1024.0
-                deliveries.append(NewDelivery(webhook_id(sub.id, alert), sub.id, alert, order))
+                if story is None:
+                    story = _delivered_as(alert)
+                dlv = delivery_id(sub.id, alert.rule.id, story)  # = webhook_id(sub.id, alert)
+                deliveries.append(NewDelivery(dlv, sub.id, alert, order, text))
         metrics.SCHEDULED.inc()
         return deliveries
 
@@ -331,6 +383,16 @@ class DispatcherService:
     @staticmethod
     def _decode(record: ConsumerRecord[bytes, bytes]) -> Alert:
         """The alert of ``record``; :class:`RecordError` when it is not a valid one."""
+        if record.value is None:
+            raise RecordError("invalid alert: empty record (no value)", "empty")
+        alert = canonical_alert(record.value)
+        if alert is not None:
+            return alert
+        return DispatcherService._decode_strict(record)
+
+    @staticmethod
+    def _decode_strict(record: ConsumerRecord[bytes, bytes]) -> Alert:
+        """:meth:`_decode` without the shortcut for records the matcher wrote."""
         if record.value is None:
             raise RecordError("invalid alert: empty record (no value)", "empty")
         try:

@@ -27,6 +27,11 @@ REAP_INTERVAL_S = 1.0
 CLAIM_FRACTION = 4
 
 
+def claim_threshold(max_in_flight: int) -> int:
+    """Free slots a worker waits for before it claims again while attempts run."""
+    return max(1, max_in_flight // CLAIM_FRACTION)
+
+
 class TokenBucket:
     """``rate`` tokens per second, bursts up to ``max(1, rate)``."""
 
@@ -132,7 +137,7 @@ class SubscriptionWorker:
             self._last_reap = now
             await self._store.reap(sub.id)
         free = sub.max_in_flight - len(self._attempts)
-        if self._attempts and free < max(1, sub.max_in_flight // CLAIM_FRACTION):
+        if self._attempts and free < claim_threshold(sub.max_in_flight):
             return  # claim in batches: a round trip per finished attempt would cost more
         if self._bucket is not None:
             free = min(free, self._bucket.available())
@@ -157,7 +162,11 @@ class SubscriptionWorker:
 
     def _attempt_done(self, task: asyncio.Task[None]) -> None:
         self._attempts.discard(task)
-        self._wake.set()  # a slot is free: claim the next due delivery now
+        # Enough slots are free for :meth:`_tick` to claim: claim now. Below that a tick
+        # would return at once, so it is left to the next wake-up or poll.
+        limit = self.subscription.max_in_flight
+        if not self._attempts or limit - len(self._attempts) >= claim_threshold(limit):
+            self._wake.set()
 
     async def _attempt(self, sub: Subscription, claimed: Claimed) -> None:
         try:

@@ -68,11 +68,26 @@ def scrub(text: str, url: str) -> str:
     """``text`` with every secret-bearing part of ``url`` replaced by its display form."""
     if not text:
         return text
-    shown = display_url(url)
-    for part in secret_parts(url):
-        if part in text:
-            text = text.replace(part, shown if part == url else _HIDDEN)
-    return text
+    return Scrubber(url)(text)
+
+
+class Scrubber:
+    """:func:`scrub` for one URL, with what it replaces worked out once: a caller that
+    scrubs every reply from the same endpoint keeps one (the dispatcher keeps one per
+    subscription URL) instead of parsing the URL for each text."""
+
+    def __init__(self, url: str) -> None:
+        shown = display_url(url)
+        self._replacements = tuple(
+            (part, shown if part == url else _HIDDEN) for part in secret_parts(url)
+        )
+
+    def __call__(self, text: str) -> str:
+        """``text`` scrubbed (the same object when nothing in it is secret)."""
+        for part, replacement in self._replacements:
+            if part in text:
+                text = text.replace(part, replacement)
+        return text
 
 
 def quiet_http_client_logs() -> None:

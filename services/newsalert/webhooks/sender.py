@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -19,7 +19,7 @@ import httpcore
 import httpx
 
 from newsalert.webhooks.http1 import Http1Client, ProtocolError, encode_headers
-from newsalert.webhooks.redact import display_url, quiet_http_client_logs, scrub
+from newsalert.webhooks.redact import Scrubber, display_url, quiet_http_client_logs, scrub
 from newsalert.webhooks.signing import SignedRequest
 from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, SSRFError
 
@@ -27,6 +27,8 @@ from newsalert.webhooks.ssrf import ALLOWED_SCHEMES, AddressPolicy, SSRFError
 MAX_RESPONSE_CHARS = 512
 #: How much of an error message an attempt keeps.
 MAX_ERROR_CHARS = 300
+#: URLs whose scheme a sender remembers (one per subscription, cleared when full).
+_URLS_KEPT = 1024
 
 log = logging.getLogger("newsalert.webhooks")
 
@@ -45,11 +47,15 @@ class AttemptResult:
 
     def scrubbed(self, url: str) -> AttemptResult:
         """This result with ``url``'s secret parts removed from the texts that are kept."""
-        return replace(
-            self,
-            error=None if self.error is None else scrub(self.error, url),
-            response=scrub(self.response, url),
-        )
+        return self.scrubbed_with(Scrubber(url))
+
+    def scrubbed_with(self, scrubber: Callable[[str], str]) -> AttemptResult:
+        """:meth:`scrubbed` with a :class:`Scrubber` (or any text filter) already made."""
+        error = scrubber(self.error) if self.error else self.error
+        response = scrubber(self.response) if self.response else self.response
+        if error is self.error and response is self.response:
+            return self  # nothing to remove (every delivered webhook): no copy
+        return replace(self, error=error, response=response)
 
 
 class WebhookSender:
@@ -69,6 +75,7 @@ class WebhookSender:
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._timeout_s = timeout_s
+        self._schemes: dict[str, str] = {}  # URL -> its lower-case scheme
         quiet_http_client_logs()  # httpx logs each request's full URL at INFO
         # Building a TLS context loads the CA bundle: once, shared by every connection.
         self._client = Http1Client(policy, httpx.create_ssl_context())
@@ -120,7 +127,11 @@ class WebhookSender:
         pool: str | None,
         started: float,
     ) -> AttemptResult:
-        scheme = urlsplit(url).scheme.lower()
+        scheme = self._schemes.get(url)
+        if scheme is None:  # a subscription posts to the same URL every time
+            if len(self._schemes) >= _URLS_KEPT:
+                self._schemes.clear()
+            scheme = self._schemes[url] = urlsplit(url).scheme.lower()
         if scheme not in ALLOWED_SCHEMES:
             return AttemptResult(None, 0.0, error=f"scheme {scheme!r} not allowed", refused=True)
         limit = timeout_s if timeout_s is not None else self._timeout_s
