@@ -8,14 +8,14 @@ is done once per shown sample, with each article normalised once for all its rul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from newsalert.analysed import AnalysedArticle, analyse
 from newsalert.models import Article
-from newsalert.rules import Document, Rule
-from newsalert.rules.evaluation.explain import positive_hits
+from newsalert.rules import Document, Rule, Term
+from newsalert.rules.evaluation.explain import TermHits, positive_hits
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,15 +82,21 @@ class Samples:
             self._explained[rule_id] = []
             for rank, pending in enumerate(self._pending[rule_id]):
                 by_article.setdefault(id(pending.article), []).append((rule_id, rank, pending))
+        # Each rule's terms once for all its samples; each term searched once per article
+        # for all the rules sharing it (the cache).
+        terms_of: dict[str, tuple[Term, ...]] = {}
+        for rule_id in wanted:
+            rule = self._rule_of(rule_id)
+            assert rule is not None  # has() checked it
+            terms_of[rule_id] = rule.positive_terms()
         done: dict[tuple[str, int], Sample] = {}
         for group in by_article.values():
             analysed = analyse(group[0][2].article)
             doc = Document.from_analysed(analysed)
+            cache: TermHits = {}
             for rule_id, rank, pending in group:
-                rule = self._rule_of(rule_id)
-                assert rule is not None  # has() checked it
                 done[rule_id, rank] = sample_of(
-                    rule, analysed, pending.time, pending.matched, doc=doc
+                    terms_of[rule_id], analysed, pending.time, pending.matched, doc=doc, cache=cache
                 )
         for (rule_id, _rank), sample in sorted(done.items(), key=lambda item: item[0]):
             self._explained[rule_id].append(sample)
@@ -98,24 +104,28 @@ class Samples:
 
 
 def sample_of(
-    rule: Rule,
+    rule: Rule | Sequence[Term],
     article: Article | AnalysedArticle,
     time: datetime,
     matched: tuple[str, ...],
     *,
     doc: Document | None = None,
+    cache: TermHits | None = None,
 ) -> Sample:
     """The headline of ``article`` and a body snippet, with ``rule``'s positive hits marked.
 
-    When several rules are explained on one article, pass its :class:`AnalysedArticle`
-    and its ``doc``: it is then normalised and cut into spans once for all of them.
+    When several rules are explained on one article, pass its :class:`AnalysedArticle`,
+    its ``doc`` and one ``cache`` (see :func:`~newsalert.rules.evaluation.explain.
+    positive_hits`; ``rule`` may then be its positive terms): it is normalised and cut
+    into spans once, and each term shared by the rules searched once, for all of them.
     """
     analysed = analyse(article)
     article = analysed.article
     spans = {"title": analysed.title.spans, "body": analysed.body.spans}
     title_spans: list[tuple[int, int]] = []
     body_spans: list[tuple[int, int]] = []
-    for hit in positive_hits(rule, doc or Document.from_analysed(analysed), spans):
+    hits = positive_hits(rule, doc or Document.from_analysed(analysed), spans, cache=cache)
+    for hit in hits:
         (title_spans if hit.field == "title" else body_spans).append((hit.start, hit.end))
     snippet, snippet_marks = _snippet(article.body, _merge(article.body, body_spans))
     return Sample(
