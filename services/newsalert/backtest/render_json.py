@@ -25,6 +25,7 @@ from newsalert.backtest.report import (
     RuleReport,
 )
 from newsalert.backtest.samples import Sample
+from newsalert.gcpause import paused_gc
 
 
 def _time(value: datetime | None) -> str | None:
@@ -177,6 +178,13 @@ def to_json(
     HTML page shows no more); ``None`` gives every rule its samples. Without ``bulk``
     the per-match and per-alert lists (``matches``, ``alerts``) are left out.
     """
+    # Up to millions of acyclic objects (rows of matches and alerts): built with the
+    # collector paused (see newsalert.gcpause).
+    with paused_gc():
+        return _report(result, sampled_rules, bulk)
+
+
+def _report(result: BacktestResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any]:
     main = result.arms[0]
     data: dict[str, Any] = {"articles": result.articles}
     if bulk:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from newsalert.analysed import AnalysedArticle, analyse
+from newsalert.gcpause import paused_gc
 from newsalert.models import Article
 from newsalert.rules import Document, Rule, Term
 from newsalert.rules.evaluation.explain import TermHits, positive_hits
@@ -90,6 +91,20 @@ class Samples:
             assert rule is not None  # has() checked it
             terms_of[rule_id] = rule.positive_terms()
         done: dict[tuple[str, int], Sample] = {}
+        # Hundreds of thousands of acyclic objects when every rule is explained: built
+        # with the collector paused (see newsalert.gcpause).
+        with paused_gc():
+            self._explain(by_article, terms_of, done)
+        for (rule_id, _rank), sample in sorted(done.items(), key=lambda item: item[0]):
+            self._explained[rule_id].append(sample)
+        return {r: self._explained.get(r, []) for r in asked}
+
+    @staticmethod
+    def _explain(
+        by_article: dict[int, list[tuple[str, int, PendingSample]]],
+        terms_of: dict[str, tuple[Term, ...]],
+        done: dict[tuple[str, int], Sample],
+    ) -> None:
         for group in by_article.values():
             analysed = analyse(group[0][2].article)
             doc = Document.from_analysed(analysed)
@@ -98,9 +113,6 @@ class Samples:
                 done[rule_id, rank] = sample_of(
                     terms_of[rule_id], analysed, pending.time, pending.matched, doc=doc, cache=cache
                 )
-        for (rule_id, _rank), sample in sorted(done.items(), key=lambda item: item[0]):
-            self._explained[rule_id].append(sample)
-        return {r: self._explained.get(r, []) for r in asked}
 
 
 def sample_of(
