@@ -268,7 +268,7 @@ class Arm:
 
     def result(self) -> ArmResult:
         """The per-rule reports; samples are explained when a report shows them."""
-        with paused_gc():  # acyclic tallies, as many as the matches
+        with paused_gc(freeze=True):  # acyclic tallies, as many as the matches, kept
             matches, pending = self._tally()
         timings = [
             RuleTiming(rule_id, int(count), total)
@@ -369,17 +369,14 @@ async def _feed(arms: list[Arm], batch: list[_Item]) -> None:
     """Feed ``batch`` to every arm, then set what it left behind aside from the collector.
 
     A dense run keeps hundreds of thousands of objects to the end (matches, claims,
-    sample candidates): with the collector on, each of its full passes rescans all of
-    them, so its work grows with the square of the run. The batch is fed with the
-    collector paused, its young garbage is collected (a pass over this batch's objects
-    only), and the survivors are frozen, out of every later pass (they hold no cycles;
-    they are freed by reference counting when the result goes).
+    sample candidates): with the collector on, its passes rescan them again and again.
+    The batch is fed with the collector paused and what survives it is frozen, out of
+    every later pass: feeding makes no cyclic garbage (only acyclic records, freed by
+    reference counting when the result goes).
     """
-    with paused_gc():
+    with paused_gc(freeze=True):
         for arm in arms:
             await arm.feed_batch(batch)
-    gc.collect(1)
-    gc.freeze()
 
 
 def _reason_kind(reason: str) -> str:
