@@ -10,13 +10,15 @@ orjson writes the hundreds of thousands of rows of a dense run in one C call.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
 import orjson
 
-from newsalert.backtest.alertlog import alert_rows
+from newsalert.backtest.alertlog import AlertLog, alert_rows
 from newsalert.backtest.report import (
+    AlertRecord,
     ArmResult,
     BacktestResult,
     Comparison,
@@ -90,7 +92,22 @@ def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any
         ],
     }
     if bulk:
-        data["alerts"] = [
+        data["alerts"] = _alerts(arm.alerts)
+    if arm.verified is not None:
+        data["verify"] = {
+            "articles": arm.verified,
+            "disagreements": [
+                {"article_id": article, "rule_id": rule} for article, rule in arm.disagreements
+            ],
+        }
+    return data
+
+
+def _alerts(alerts: Sequence[AlertRecord]) -> list[dict[str, Any]]:
+    """One row per alert; from a run's log, straight from each article's sends (the
+    article's fields once for all its alerts, no intermediate row)."""
+    if not isinstance(alerts, AlertLog):
+        return [
             {
                 "alert_id": row.alert_id,
                 "rule_id": row.rule_id,
@@ -100,16 +117,25 @@ def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any
                 "time": _iso(row.time, row.time.tzinfo),
                 "duplicates_folded": row.duplicates_folded,
             }
-            for row in alert_rows(arm.alerts)
+            for row in alert_rows(alerts)
         ]
-    if arm.verified is not None:
-        data["verify"] = {
-            "articles": arm.verified,
-            "disagreements": [
-                {"article_id": article, "rule_id": rule} for article, rule in arm.disagreements
-            ],
-        }
-    return data
+    rows: list[dict[str, Any]] = []
+    for batch in alerts.batches:
+        article_id, title, story_id = batch.article.id, batch.article.title, batch.story_id
+        time = _iso(batch.time, batch.time.tzinfo)
+        rows += [
+            {
+                "alert_id": claim.alert_id,
+                "rule_id": match.rule_id,
+                "story_id": story_id,
+                "article_id": article_id,
+                "title": title,
+                "time": time,
+                "duplicates_folded": claim.duplicates_folded,
+            }
+            for match, claim in batch.sends
+        ]
+    return rows
 
 
 def _example(example: DiffExample) -> dict[str, Any]:
