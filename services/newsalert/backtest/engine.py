@@ -168,6 +168,7 @@ class Arm:
             else:
                 matches = outcome.matches
             sent = sends(outcome) if outcome.claims else []
+            made: dict[int, PendingSample] = {}
             if matches:
                 self._fed.append(
                     _Fed(
@@ -177,7 +178,9 @@ class Arm:
                         [match.rule_id for match, _claim in sent],
                     )
                 )
-                self._candidates(article, event_time, matches, self._matched, self._matched_full)
+                self._candidates(
+                    article, event_time, matches, self._matched, self._matched_full, made
+                )
             if sent:
                 self._candidates(
                     article,
@@ -185,6 +188,7 @@ class Arm:
                     [match for match, _claim in sent],
                     self._alerted,
                     self._alerted_full,
+                    made,
                 )
                 ref = ArticleRef.of(article)
                 story = outcome.verdict.story_id
@@ -202,13 +206,18 @@ class Arm:
         matches: list[RuleMatch],
         found: dict[str, list[PendingSample]],
         full: set[str],
+        made: dict[int, PendingSample],
     ) -> None:
         """Keep ``article`` as a sample candidate of the rules of ``matches`` that still
-        have fewer than ``samples``."""
+        have fewer than ``samples``. ``made``: the candidates already made of this
+        article's matches (by the match's identity), shared by its matches and alerts."""
         limit = self._options.samples
         for match in [m for m in matches if m.rule_id not in full]:
+            sample = made.get(id(match))
+            if sample is None:
+                sample = made[id(match)] = PendingSample(article, event_time, match.matched)
             pending = found.setdefault(match.rule_id, [])
-            pending.append(PendingSample(article, event_time, match.matched))
+            pending.append(sample)
             if len(pending) >= limit:
                 full.add(match.rule_id)
 
