@@ -158,7 +158,7 @@ class Arm:
         sends = self.pipeline.sends
         for item, outcome in zip(items, outcomes, strict=True):
             article, event_time = item.article, item.event_time
-            doc: Document | None = None
+            doc = outcome.doc  # the document the pipeline matched, when it did
             if (outcome.verdict.reason or "").startswith("same-"):
                 self.duplicates += 1
             matches: list[RuleMatch]
