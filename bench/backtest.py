@@ -160,6 +160,7 @@ def breakdown(corpus: Path, rules_path: Path, limit: int) -> None:
     from newsalert.dedupe.memory import MemoryDedupe
     from newsalert.pipeline.decode import decode_article
     from newsalert.rules import Document
+    from newsalert.text import Stemmer
 
     with gzip.open(corpus, "rb") as stream:
         lines = [line.strip() for line in stream][:limit]
@@ -169,7 +170,8 @@ def breakdown(corpus: Path, rules_path: Path, limit: int) -> None:
     t0 = clock()
     articles = [decode_article(line, 1_000_000) for line in lines]
     t1 = clock()
-    docs = [Document.from_article(article) for article in articles]
+    stemmer = Stemmer()
+    docs = [Document.from_article(article, stemmer) for article in articles]
     t2 = clock()
     for doc in docs:
         compiled.match(doc)

@@ -72,6 +72,7 @@ from newsalert.rules import Document
 from newsalert.settings import Settings
 from newsalert.stack import EmbeddedStack
 from newsalert.stack.process import free_port
+from newsalert.text import Stemmer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
@@ -187,10 +188,11 @@ def index_rate(config: Path, records: list[bytes]) -> tuple[float, float]:
     """Articles/s of normalise + match (warm), and matches per article."""
     compiled = load_config(config).rules.compile()
     articles = [Article.model_validate_json(r) for r in records]
+    stemmer = Stemmer()  # one for the run, as the matcher's pipeline keeps one
     for article in articles[:500]:
-        compiled.match(Document.from_article(article))
+        compiled.match(Document.from_article(article, stemmer))
     started = time.perf_counter()
-    matches = sum(len(compiled.match(Document.from_article(a))) for a in articles)
+    matches = sum(len(compiled.match(Document.from_article(a, stemmer))) for a in articles)
     return len(articles) / (time.perf_counter() - started), matches / len(articles)
 
 

@@ -59,6 +59,7 @@ from newsalert.rules import CompiledRules, Document
 from newsalert.settings import Settings
 from newsalert.stack import EmbeddedStack
 from newsalert.stack.process import free_port
+from newsalert.text import Stemmer
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("NEWSALERT_CORPUS_DIR", REPO.parent / "shared" / "corpus"))
@@ -240,9 +241,10 @@ async def matcher_cost(
     """Per-article seconds in this process: match only, and match + Redis dedupe."""
     started = time.perf_counter()
     matches = 0
+    stemmer = Stemmer()  # one for the run, as the matcher's pipeline keeps one
     for raw in records:
         article = decode_article(raw, settings.max_article_bytes)
-        matches += len(compiled.match(Document.from_article(article)))
+        matches += len(compiled.match(Document.from_article(article, stemmer)))
     match_s = (time.perf_counter() - started) / len(records)
     store = RedisDedupe.from_url(
         settings.redis_url,

@@ -10,6 +10,11 @@ covers. Each part is computed on first use and then kept, so an article the stor
 as a redelivery is never tokenised, and one only matched is never cut into sentences;
 where the two cuts agree (ASCII text without underscores), the body's tokens are the
 words of its sentences instead of a second pass over the text.
+
+Stems come from the :class:`~newsalert.text.Stemmer` the builder passes: the article
+pipeline owns one for the life of the matcher or the backtest run, so news vocabulary is
+stemmed once, not once per article. An article analysed without one gets a fresh stemmer
+of its own (the same stems, computed anew).
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from collections.abc import Iterator
 from newsalert.models import Article
 from newsalert.text import (
     Sentence,
+    Stemmer,
     sentences,
-    stems,
     token_spans,
     tokenize,
     tokens_of_sentences,
@@ -35,11 +40,15 @@ class AnalysedText:
     ``functools.cached_property``, whose lock costs more than the work for short texts).
     """
 
-    __slots__ = ("_spans", "_stems", "_tokens", "text")
+    __slots__ = ("_spans", "_stems", "_tokens", "stemmer", "text")
 
-    def __init__(self, text: str, tokens: list[str] | None = None) -> None:
-        """``tokens``: the tokens when already known (equal to ``tokenize(text)``)."""
+    def __init__(
+        self, text: str, tokens: list[str] | None = None, stemmer: Stemmer | None = None
+    ) -> None:
+        """``tokens``: the tokens when already known (equal to ``tokenize(text)``);
+        ``stemmer``: the stemmer of whoever analyses many texts (else a fresh one)."""
         self.text = text
+        self.stemmer = Stemmer() if stemmer is None else stemmer
         self._tokens = tokens
         self._stems: list[str] | None = None
         self._spans: list[tuple[str, int, int]] | None = None
@@ -55,7 +64,7 @@ class AnalysedText:
     def stems(self) -> list[str]:
         """The stem of each token, in order."""
         if self._stems is None:
-            self._stems = stems(self.tokens)
+            self._stems = self.stemmer.stems(self.tokens)
         return self._stems
 
     @property
@@ -69,10 +78,12 @@ class AnalysedText:
 class AnalysedArticle:
     """An :class:`Article` with its text cut for matching and dedupe (each part once)."""
 
-    __slots__ = ("_body", "_sentences", "_title", "article")
+    __slots__ = ("_body", "_sentences", "_title", "article", "stemmer")
 
-    def __init__(self, article: Article) -> None:
+    def __init__(self, article: Article, stemmer: Stemmer | None = None) -> None:
+        """``stemmer``: the stemmer of whoever analyses many articles (else a fresh one)."""
         self.article = article
+        self.stemmer = Stemmer() if stemmer is None else stemmer
         self._title: AnalysedText | None = None
         self._body: AnalysedText | None = None
         self._sentences: tuple[Sentence, ...] | None = None
@@ -81,7 +92,7 @@ class AnalysedArticle:
     def title(self) -> AnalysedText:
         """The title, cut for matching."""
         if self._title is None:
-            self._title = AnalysedText(self.article.title)
+            self._title = AnalysedText(self.article.title, stemmer=self.stemmer)
         return self._title
 
     @property
@@ -94,7 +105,7 @@ class AnalysedArticle:
         if self._body is None:
             body, cut = self.article.body, self._sentences
             known = tokens_of_sentences(body, cut) if cut is not None and body else None
-            self._body = AnalysedText(body, known)
+            self._body = AnalysedText(body, known, self.stemmer)
         return self._body
 
     @property
@@ -116,6 +127,9 @@ class AnalysedArticle:
         return itertools.chain.from_iterable(self.sentences) if self.article.body else None
 
 
-def analyse(article: Article | AnalysedArticle) -> AnalysedArticle:
-    """``article`` analysed (itself when it already is)."""
-    return article if isinstance(article, AnalysedArticle) else AnalysedArticle(article)
+def analyse(article: Article | AnalysedArticle, stemmer: Stemmer | None = None) -> AnalysedArticle:
+    """``article`` analysed (itself when it already is) with ``stemmer`` (see
+    :class:`AnalysedArticle`)."""
+    if isinstance(article, AnalysedArticle):
+        return article
+    return AnalysedArticle(article, stemmer)

@@ -13,8 +13,10 @@ underscore excluded), case-folded with :meth:`str.casefold`. A run longer than
 or wildcard matches and no cache keeps (hashes, base64 blobs: never words, and a hostile
 article could otherwise fill the caches with megabytes of them). Positions count every
 token; there is no stop-word removal. Stems come from the Snowball English stemmer
-(Porter2, PyStemmer) behind a process-wide cache bounded by bytes, because news
-vocabulary repeats heavily and a dict lookup is several times cheaper than a stemmer call.
+(Porter2, PyStemmer) through a :class:`Stemmer`, which remembers them within a byte budget
+because news vocabulary repeats heavily and a dict lookup costs far less than a stemmer
+call. A stemmer belongs to whoever stems again and again (a config loader's parse caches,
+an article pipeline); this module keeps no cache of its own.
 
 Dedupe cuts the same text its own way (:func:`sentences`): NFKC without removing format
 characters, case-folded as a whole, ``\w`` words (underscore included) per sentence. Its
@@ -32,14 +34,14 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final
 
-import Stemmer
+from Stemmer import Stemmer as _Snowball
 
 from newsalert.sizedcache import SizedCache, text_bytes
 
 #: Characters of the longest token that is matched and cached (after normalisation,
 #: before case folding); longer runs of letters and digits become the empty token.
 MAX_TOKEN_CHARS: Final = 128
-#: Bytes the stem cache may hold.
+#: Bytes the stems a :class:`Stemmer` remembers may hold.
 STEM_CACHE_BYTES: Final = 32 * 1024 * 1024
 
 _TOKEN: Final = re.compile(r"[^\W_]+")
@@ -72,13 +74,9 @@ _ASCII_NON_WORD: Final = str.maketrans(
     {code: " " for code in range(1, 128) if not (chr(code).isalnum() or chr(code) == "_")}
 )
 
-_stemmer = Stemmer.Stemmer("english")
-_stem_cache: SizedCache[str, str] = SizedCache(STEM_CACHE_BYTES)
-
-
 #: The format characters (Unicode category Cf) as inclusive code point ranges, for the
-#: Unicode version of this Python (a test checks them against ``unicodedata``; scanning
-#: every code point at run time would cost a tenth of a second).
+#: Unicode version of this Python (a test checks them against ``unicodedata``, so no
+#: process scans every code point to find them).
 FORMAT_RANGES: Final = (
     (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD),
     (0x070F, 0x070F), (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E),
@@ -94,8 +92,8 @@ def _format_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """(every format character, a format character of the BMP or any astral character).
 
     The second is the quick test: a class of BMP ranges plus one astral range is
-    matched several times faster than the exact class, whose astral ranges are checked
-    one by one; texts it finds nothing in (nearly all) need no removal.
+    matched faster than the exact class, whose astral ranges are checked one by one;
+    texts it finds nothing in (nearly all) need no removal.
     """
 
     def char_class(spans: Iterable[tuple[int, int]]) -> str:
@@ -229,18 +227,30 @@ def normalized_pieces(text: str) -> tuple[str, list[int], list[int]]:
     return "".join(pieces), starts, ends
 
 
-@lru_cache(maxsize=4096)
 def _starts_piece(char: str) -> bool:
     # A boundary before ``char`` when it is a starter that composes with nothing before
     # it and whose compatibility decomposition starts with such a starter too.
-    head = unicodedata.normalize("NFKD", char)[:1] or char
+    return char not in _piece_continuations()
+
+
+@lru_cache(maxsize=1)
+def _piece_continuations() -> frozenset[str]:
+    # The characters that do not start a piece (see _starts_piece): combining ones, the
+    # second characters of compositions, and those whose compatibility decomposition
+    # starts with either. A character without a decomposition is its own NFKD (Hangul
+    # syllables decompose to a leading jamo, which starts a piece), so only characters
+    # with one are normalised. Built once, on the first non-ASCII text cut into spans.
     seconds = _composition_seconds()
-    return not (
-        unicodedata.combining(char)
-        or unicodedata.combining(head)
-        or char in seconds
-        or head in seconds
-    )
+    found = set(seconds)
+    for code in range(sys.maxunicode + 1):
+        char = chr(code)
+        if unicodedata.combining(char):
+            found.add(char)
+        elif unicodedata.decomposition(char):
+            head = unicodedata.normalize("NFKD", char)[:1]
+            if unicodedata.combining(head) or head in seconds:
+                found.add(char)
+    return frozenset(found)
 
 
 @lru_cache(maxsize=1)
@@ -257,24 +267,43 @@ def _composition_seconds() -> frozenset[str]:
     return frozenset(found)
 
 
-def stem(token: str) -> str:
-    """The Snowball English stem of one case-folded token."""
-    cached = _stem_cache.get(token)
-    if cached is None:
-        # Interned: equal stems are then one object, so the index's dict and set probes
-        # succeed on identity without comparing characters (fewer cache misses).
-        cached = sys.intern(_stemmer.stemWord(token))
-        _stem_cache.put(token, cached, 2 * text_bytes(token))  # a stem is no longer than its token
-    return cached
+class Stemmer:
+    """Snowball English stems of case-folded tokens, remembered up to a byte budget.
 
+    Emptying the memory (when the budget would be passed) changes speed, never a stem,
+    so a fresh stemmer gives the same stems as a long-lived one. Stems are interned:
+    equal stems are then one object, so the index's dict and set probes succeed on
+    identity without comparing characters (fewer cache misses). Not locked: threads
+    sharing one may stem a token twice, never wrongly.
+    """
 
-def stems(tokens: Iterable[str]) -> list[str]:
-    """The stems of ``tokens`` in order (cached)."""
-    tokens = list(tokens)
-    try:
-        return list(map(_stem_cache.__getitem__, tokens))
-    except KeyError:
-        return [stem(token) for token in tokens]
+    __slots__ = ("_memory", "_snowball")
+
+    def __init__(self, budget: int = STEM_CACHE_BYTES) -> None:
+        self._snowball = _Snowball("english")
+        self._memory: SizedCache[str, str] = SizedCache(budget)
+
+    @property
+    def used(self) -> int:
+        """Estimated bytes of the stems remembered now."""
+        return self._memory.used
+
+    def stem(self, token: str) -> str:
+        """The stem of one case-folded token."""
+        found = self._memory.get(token)
+        if found is None:
+            found = sys.intern(self._snowball.stemWord(token))
+            # A stem is no longer than its token.
+            self._memory.put(token, found, 2 * text_bytes(token))
+        return found
+
+    def stems(self, tokens: Iterable[str]) -> list[str]:
+        """The stems of ``tokens`` in order."""
+        tokens = list(tokens)
+        try:
+            return list(map(self._memory.__getitem__, tokens))
+        except KeyError:
+            return [self.stem(token) for token in tokens]
 
 
 def sentences(text: str) -> list[Sentence]:

@@ -13,11 +13,13 @@ import pytest
 from newsalert import constants
 from newsalert.dispatcher.deadletter import parse_dead_letter
 from newsalert.dispatcher.service import DispatcherService
+from newsalert.dispatcher.store import Claim
 from newsalert.kafka import make_producer, send_all
 from newsalert.models import delivery_id
 from newsalert.receiver import ReceivedRequest, Reply, WebhookInbox
 from newsalert.settings import Settings
 from tests.integration.pipeline_harness import read_topic
+from tests.integration.sentinel import settle_alerts
 from tests.integration.test_dispatcher_support import (
     OLD_SECRET,
     SECRET,
@@ -86,16 +88,58 @@ async def _is(service: DispatcherService, dlv: str, status: str) -> bool:
     return await record_status(service, dlv) == status
 
 
+class PausedClaims:
+    """What each claim of one subscription's worker found: ``True`` when it found the
+    subscription paused (and claimed nothing).
+
+    Waiting for the worker's next claims is the proof that a paused subscription sends
+    nothing: each claim is where the worker would take a delivery to send, so two claims
+    that found it paused after the last alert was kept mean it looked again and took
+    none; a claim that takes a delivery while paused is recorded as ``False``.
+    """
+
+    def __init__(self, service: DispatcherService, subscription_id: str) -> None:
+        self.found: list[bool] = []
+        claim = service.store.claim_batch
+
+        async def watched(sub_id: str, limit: int, lease_s: float) -> Claim:
+            result = await claim(sub_id, limit, lease_s)
+            if sub_id == subscription_id:
+                self.found.append(result.paused)
+            return result
+
+        service.store.claim_batch = watched  # type: ignore[method-assign]
+
+    async def two_more(self) -> None:
+        """Wait for two more claims; fails when one of them took something."""
+        start = len(self.found)
+
+        async def done() -> bool:
+            return len(self.found) >= start + 2
+
+        await eventually(done)
+        assert all(self.found[start:]), "a paused subscription's worker claimed a delivery"
+
+
 async def test_410_pauses_and_resume_delivers_the_kept_alerts_in_order(
     settings: Settings,
 ) -> None:
     gone = True
-    inbox = WebhookInbox(lambda _req: Reply(410 if gone else 200))
+    while_gone: list[ReceivedRequest] = []  # every request that came before the resume
+
+    def answer(request: ReceivedRequest) -> Reply:
+        if gone:
+            while_gone.append(request)
+            return Reply(410)
+        return Reply(200)
+
+    inbox = WebhookInbox(answer)
     await inbox.start()
     sub = subscription("gone", inbox.url, max_in_flight=1, retry_schedule=["100ms"])
     alerts = [make_alert(n) for n in range(4)]
     try:
         async with running_dispatcher(_fast(settings), [sub]) as service:
+            claims = PausedClaims(service, "gone")
             await publish_alerts(settings, alerts[:1])
             await inbox.wait_for(1, timeout_s=30)
             await eventually(lambda: _paused(service, "gone"))
@@ -103,18 +147,24 @@ async def test_410_pauses_and_resume_delivers_the_kept_alerts_in_order(
                 # One at a time: Kafka orders per partition only, the test wants a known order.
                 await publish_alerts(settings, [alert])
                 await eventually(functools.partial(_queued, service, "gone", queued))
-            await asyncio.sleep(0.5)
-            assert len(inbox.received) == 1  # paused: nothing more is sent...
+            await claims.two_more()  # paused: the worker looked again and took nothing...
             gone = False
             assert await service.store.resume("gone") == 4  # ...and nothing was dropped
-            await inbox.wait_for(5, timeout_s=30)
+            # Sentinel alerts behind the kept ones: with one attempt in flight, the worker
+            # has sent everything it will ever send of the kept alerts once they arrived.
+            sentinels = await settle_alerts(
+                settings, inbox, {"gone": lambda partition: make_alert(100 + partition)}
+            )
             last = delivery_id("gone", alerts[-1].rule.id, alerts[-1].story_id)
             await eventually(lambda: _is(service, last, "delivered"))
             events = list(service.events.emitted)
     finally:
         await inbox.stop()
-    order = [body_of(req)["data"]["article"]["id"] for req in inbox.received[1:]]
-    assert order == [a.article.id for a in alerts]
+    # Paused: nothing more was sent before the resume, however late, and after it each
+    # kept alert exactly once, in order.
+    assert len(while_gone) == 1
+    order = [body_of(req)["data"]["article"]["id"] for req in sentinels.others(inbox.received)]
+    assert order == [a.article.id for a in [alerts[0], *alerts]]
     assert ("paused", "gone") in events
     assert ("resumed", "gone") in events
 
@@ -244,25 +294,53 @@ async def test_a_hanging_endpoint_does_not_hold_back_a_fast_one(settings: Settin
 async def test_failing_endpoint_is_paused_and_operator_webhook_gets_signed_events(
     settings: Settings,
 ) -> None:
-    failing = WebhookInbox(lambda _req: Reply(500))
+    down = True
+    while_down: list[ReceivedRequest] = []  # every request that came before the resume
+
+    def answer(request: ReceivedRequest) -> Reply:
+        if down:
+            while_down.append(request)
+            return Reply(500)
+        return Reply(200)
+
+    failing = WebhookInbox(answer)
     operator = WebhookInbox()
     await failing.start()
     await operator.start()
     subs = [
-        subscription("down", failing.url, pause_after_failures=3, retry_schedule=["100ms"] * 5),
+        subscription(
+            "down",
+            failing.url,
+            pause_after_failures=3,
+            retry_schedule=["100ms"] * 5,
+            max_in_flight=1,
+        ),
         subscription("ops", operator.url, rules=["no-such-rule"], operational_events=True),
     ]
+    alert = make_alert(1)
     try:
         async with running_dispatcher(_fast(settings), subs) as service:
-            await publish_alerts(settings, [make_alert(1)])
+            claims = PausedClaims(service, "down")
+            await publish_alerts(settings, [alert])
             await eventually(lambda: _paused(service, "down"))
             events = await operator.wait_for(2, timeout_s=30)
-            await asyncio.sleep(0.5)
-            assert len(failing.received) == 3  # paused after the third failure
-            assert await service.store.queued("down") == 1  # kept, not dead-lettered
+            await claims.two_more()  # no fourth attempt is claimed...
+            assert await service.store.queued("down") == 1  # ...the alert is kept
+            down = False
+            assert await service.store.resume("down") == 1
+            # Sentinel alerts behind the kept one: with one attempt in flight, the worker
+            # has sent everything it will ever send of the kept alert once they arrived.
+            sentinels = await settle_alerts(
+                settings, failing, {"down": lambda partition: make_alert(100 + partition)}
+            )
     finally:
         await failing.stop()
         await operator.stop()
+    # Paused after the third failure: no fourth attempt before the resume, however late,
+    # and the kept alert sent once after it.
+    assert len(while_down) == 3
+    dlv = delivery_id("down", alert.rule.id, alert.story_id)
+    assert [r.headers["webhook-id"] for r in sentinels.others(failing.received)] == [dlv] * 4
     bodies = [verified(request) for request in events]
     assert [b["type"] for b in bodies] == [
         "newsalert.endpoint.failing",

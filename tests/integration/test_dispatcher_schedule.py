@@ -215,7 +215,7 @@ async def test_an_unreadable_delivery_record_goes_to_the_dlq_as_stored(
             await eventually(lambda: _queued(service, "corrupt", 1))
             # A record no longer decodable as an Alert (a bad write, an old layout).
             await store.redis.hset(store.keys.record(dlv), "alert", "{not json")
-            await store.resume("corrupt")  # its count races the worker: not checked here
+            assert await store.resume("corrupt") == 1
             [record] = await read_topic(settings, constants.TOPIC_ALERTS_DLQ, 1, 30)
             await _settled(service, "corrupt", dlv)
             await publish_alerts(settings, [sentinel])
@@ -247,8 +247,8 @@ async def test_a_delivery_record_of_the_wrong_type_goes_to_the_dlq_not_waited_fo
             await eventually(lambda: _queued(service, "clobbered", 1))
             # Written by something else: a string where the delivery's hash was.
             await store.redis.set(store.keys.record(dlv), "not a delivery record")
-            # Resumed by hand: `resume` reads the kept deliveries' records itself.
-            await store.redis.hset(store.keys.state("clobbered"), "paused", "0")
+            # `resume` passes over the clobbered record (the claim dead-letters it).
+            assert await store.resume("clobbered") == 1
             [record] = await read_topic(settings, constants.TOPIC_ALERTS_DLQ, 1, 30)
             await _settled(service, "clobbered", dlv)
             await publish_alerts(settings, [sentinel])

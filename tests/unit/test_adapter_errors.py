@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from aiokafka.errors import (
 from redis import exceptions as redis_errors
 
 from newsalert import kafka
+from newsalert.backtest import replay
 from newsalert.dispatcher.log import DeliveryLog
 from newsalert.dispatcher.store import DeliveryStore
 from newsalert.errors import (
@@ -37,6 +39,7 @@ from newsalert.errors import (
 )
 from newsalert.isolation import DeadLetterReason, classify
 from newsalert.redis_errors import converted, redis_call, redis_calls
+from newsalert.settings import Settings
 
 WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value"
 
@@ -181,3 +184,38 @@ def test_every_redis_call_of_the_delivery_store_is_converted(store: type) -> Non
     assert public
     unconverted = [name for name, member in public.items() if not hasattr(member, "__wrapped__")]
     assert unconverted == [], "decorate them with newsalert.redis_errors.redis_call"
+
+
+class _NoRecords:
+    """A source range with one partition and nothing in it."""
+
+    partitions: dict[int, None] = {0: None}  # noqa: RUF012  (read only)
+    scanned = 0
+
+    async def __aenter__(self) -> _NoRecords:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        return None
+
+    def __aiter__(self) -> _NoRecords:
+        return self
+
+    async def __anext__(self) -> Any:
+        raise StopAsyncIteration
+
+
+async def test_a_replay_that_cannot_reach_the_broker_raises_a_newsalert_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The producer's start is where an unreachable broker shows (topics taken as made).
+    async def topics_exist(*_args: Any, **_kwargs: Any) -> None:
+        return None
+
+    monkeypatch.setattr(replay, "ensure_topics", topics_exist)
+    settings = Settings(kafka_bootstrap="127.0.0.1:1")
+    moment = datetime(2026, 1, 1, tzinfo=UTC)
+    source: Any = _NoRecords()
+    with pytest.raises(KafkaUnavailableError) as caught:
+        await replay.replay_range(settings, "from", "to", moment, moment, source=source)
+    assert isinstance(caught.value.__cause__, KafkaConnectionError)

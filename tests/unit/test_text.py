@@ -9,14 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newsalert import text as text_module
 from newsalert.text import (
     FORMAT_RANGES,
     MAX_TOKEN_CHARS,
+    STEM_CACHE_BYTES,
+    Stemmer,
     is_token,
     normalize,
     normalized_pieces,
-    stem,
-    stems,
     token_spans,
     tokenize,
 )
@@ -57,13 +58,56 @@ def test_spans_are_offsets_into_the_original() -> None:
     ],
 )
 def test_snowball_english_stems(word: str, expected: str) -> None:
-    assert stem(word) == expected
+    assert Stemmer().stem(word) == expected
 
 
-def test_stems_keep_order_and_use_the_cache() -> None:
-    tokens = ["running", "runs", "zebra-unlikely-word"]
-    assert stems(tokens) == [stem(t) for t in tokens]
-    assert stems(tokens) == stems(tokens)
+def test_stems_keep_order_and_are_remembered() -> None:
+    stemmer = Stemmer()
+    tokens = ["running", "runs", "zebra", "running"]
+    assert stemmer.used == 0
+    first = stemmer.stems(tokens)
+    assert first == ["run", "run", "zebra", "run"]
+    assert stemmer.used > 0
+    again = stemmer.stems(tokens)
+    assert again == first
+    assert all(a is b for a, b in zip(again, first, strict=True))  # the remembered objects
+
+
+def test_a_stemmer_forgets_within_its_budget_and_stems_alike() -> None:
+    small, fresh = Stemmer(budget=2_000), Stemmer()
+    words = [f"walking{number}s" for number in range(200)]
+    for word in words:
+        assert small.stem(word) == fresh.stem(word)
+        assert small.used <= 2_000
+    assert Stemmer().used == 0
+    assert Stemmer(STEM_CACHE_BYTES).stems(words) == fresh.stems(words)
+
+
+def test_equal_stems_are_one_object() -> None:
+    first, second = Stemmer(), Stemmer()
+    assert first.stem("summoned") is second.stem("summoning")
+
+
+def test_piece_starts_follow_their_definition_for_every_character() -> None:
+    # A boundary before a starter that composes with nothing before it and whose
+    # compatibility decomposition starts with such a starter too.
+    seconds = text_module._composition_seconds()
+
+    def starts(char: str) -> bool:
+        head = unicodedata.normalize("NFKD", char)[:1] or char
+        return not (
+            unicodedata.combining(char)
+            or unicodedata.combining(head)
+            or char in seconds
+            or head in seconds
+        )
+
+    wrong = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if text_module._starts_piece(chr(code)) != starts(chr(code))
+    ]
+    assert wrong == []
 
 
 def test_is_token() -> None:

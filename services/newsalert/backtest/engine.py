@@ -291,7 +291,7 @@ class Arm:
             timings=timings,
             compile_s=self.compile_s,
             unindexed=self.compiled.unindexed,
-            samples=Samples(self.config.rules.get, pending),
+            samples=Samples(self.config.rules.get, pending, self.pipeline.stemmer),
             verified=self.verified if self._options.verify else None,
             disagreements=self.disagreements,
         )

@@ -9,7 +9,6 @@ orjson writes the hundreds of thousands of rows of a dense run in one C call.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
@@ -30,27 +29,37 @@ from newsalert.backtest.samples import Sample
 from newsalert.gcpause import paused_gc
 
 
-def _time(value: datetime | None) -> str | None:
-    return _iso(value, value.tzinfo) if value is not None else None
+class _Times:
+    """Times as the report writes them, for one render: many alerts share their
+    article's time, so each is formatted once (the zone is in the key: equal instants in
+    two zones print apart)."""
 
+    __slots__ = ("_written",)
 
-@functools.lru_cache(maxsize=1 << 16)
-def _iso(value: datetime, _zone: tzinfo | None) -> str:
-    """A time as the report writes it; many alerts share their article's time, so it is
-    formatted once (the zone is in the key: equal instants in two zones print apart)."""
-    return value.isoformat().replace("+00:00", "Z")
+    def __init__(self) -> None:
+        self._written: dict[tuple[datetime, tzinfo | None], str] = {}
+
+    def iso(self, value: datetime) -> str:
+        key = (value, value.tzinfo)
+        written = self._written.get(key)
+        if written is None:
+            written = self._written[key] = value.isoformat().replace("+00:00", "Z")
+        return written
+
+    def __call__(self, value: datetime | None) -> str | None:
+        return self.iso(value) if value is not None else None
 
 
 def _matches(arm: ArmResult) -> list[dict[str, str]]:
     return [{"article_id": article, "rule_id": rule} for article, rule in arm.matches]
 
 
-def _sample(sample: Sample) -> dict[str, Any]:
+def _sample(sample: Sample, time: _Times) -> dict[str, Any]:
     # Tuples are arrays to the encoder (dumps), so the marks are not copied into lists.
     return {
         "article_id": sample.article_id,
         "title": sample.title,
-        "time": _time(sample.time),
+        "time": time(sample.time),
         "matched": sample.matched,
         "title_marks": sample.title_marks,
         "snippet": sample.snippet,
@@ -58,7 +67,7 @@ def _sample(sample: Sample) -> dict[str, Any]:
     }
 
 
-def _rule(report: RuleReport, samples: list[Sample]) -> dict[str, Any]:
+def _rule(report: RuleReport, samples: list[Sample], time: _Times) -> dict[str, Any]:
     return {
         "rule_id": report.rule_id,
         "title": report.title,
@@ -66,20 +75,22 @@ def _rule(report: RuleReport, samples: list[Sample]) -> dict[str, Any]:
         "raw_matches": report.raw_matches,
         "alerts": report.alerts,
         "folded": report.folded,
-        "first_hit": _time(report.first_hit),
-        "last_hit": _time(report.last_hit),
-        "samples": [_sample(sample) for sample in samples],
+        "first_hit": time(report.first_hit),
+        "last_hit": time(report.last_hit),
+        "samples": [_sample(sample, time) for sample in samples],
     }
 
 
-def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any]:
+def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool, time: _Times) -> dict[str, Any]:
     shown = arm.sampled_rules()[:sampled_rules]
     samples = arm.samples_of(report.rule_id for report in shown)
     data: dict[str, Any] = {
         "rules_file": arm.name,
         "compile_s": round(arm.compile_s, 4),
         "unindexed_rules": arm.unindexed,
-        "rules": [_rule(report, samples.get(report.rule_id, [])) for report in arm.rules.values()],
+        "rules": [
+            _rule(report, samples.get(report.rule_id, []), time) for report in arm.rules.values()
+        ],
         "never_fired": arm.never_fired(),
         "slowest_rules": [
             {
@@ -92,7 +103,7 @@ def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any
         ],
     }
     if bulk:
-        data["alerts"] = _alerts(arm.alerts)
+        data["alerts"] = _alerts(arm.alerts, time)
     if arm.verified is not None:
         data["verify"] = {
             "articles": arm.verified,
@@ -103,7 +114,7 @@ def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any
     return data
 
 
-def _alerts(alerts: Sequence[AlertRecord]) -> list[dict[str, Any]]:
+def _alerts(alerts: Sequence[AlertRecord], time: _Times) -> list[dict[str, Any]]:
     """One row per alert; from a run's log, straight from each article's sends (the
     article's fields once for all its alerts, no intermediate row)."""
     if not isinstance(alerts, AlertLog):
@@ -114,7 +125,7 @@ def _alerts(alerts: Sequence[AlertRecord]) -> list[dict[str, Any]]:
                 "story_id": row.story_id,
                 "article_id": row.article_id,
                 "title": row.title,
-                "time": _iso(row.time, row.time.tzinfo),
+                "time": time.iso(row.time),
                 "duplicates_folded": row.duplicates_folded,
             }
             for row in alert_rows(alerts)
@@ -122,7 +133,7 @@ def _alerts(alerts: Sequence[AlertRecord]) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
     for batch in alerts.batches:
         article_id, title, story_id = batch.article.id, batch.article.title, batch.story_id
-        time = _iso(batch.time, batch.time.tzinfo)
+        at = time.iso(batch.time)
         rows += [
             {
                 "alert_id": claim.alert_id,
@@ -130,7 +141,7 @@ def _alerts(alerts: Sequence[AlertRecord]) -> list[dict[str, Any]]:
                 "story_id": story_id,
                 "article_id": article_id,
                 "title": title,
-                "time": time,
+                "time": at,
                 "duplicates_folded": claim.duplicates_folded,
             }
             for match, claim in batch.sends
@@ -138,20 +149,20 @@ def _alerts(alerts: Sequence[AlertRecord]) -> list[dict[str, Any]]:
     return rows
 
 
-def _example(example: DiffExample) -> dict[str, Any]:
+def _example(example: DiffExample, time: _Times) -> dict[str, Any]:
     return {
         "article_id": example.article_id,
         "title": example.title,
         "story_id": example.story_id,
-        "time": _time(example.time),
+        "time": time(example.time),
     }
 
 
 def _comparison(
-    comparison: Comparison, other: ArmResult, sampled_rules: int | None, bulk: bool
+    comparison: Comparison, other: ArmResult, sampled_rules: int | None, bulk: bool, time: _Times
 ) -> dict[str, Any]:
     return {
-        **_arm(other, sampled_rules, bulk),
+        **_arm(other, sampled_rules, bulk, time),
         **({"matches": _matches(other)} if bulk else {}),
         "totals": {
             "only_a": comparison.only_a,
@@ -166,8 +177,8 @@ def _comparison(
                 "only_a": diff.only_a,
                 "only_b": diff.only_b,
                 "both": diff.both,
-                "examples_a": [_example(e) for e in diff.examples_a],
-                "examples_b": [_example(e) for e in diff.examples_b],
+                "examples_a": [_example(e, time) for e in diff.examples_a],
+                "examples_b": [_example(e, time) for e in diff.examples_b],
             }
             for diff in comparison.rules
         ],
@@ -212,6 +223,7 @@ def to_json(
 
 def _report(result: BacktestResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any]:
     main = result.arms[0]
+    time = _Times()
     data: dict[str, Any] = {"articles": result.articles}
     if bulk:
         data["matches"] = _matches(main)
@@ -227,18 +239,18 @@ def _report(result: BacktestResult, sampled_rules: int | None, bulk: bool) -> di
             ],
             "duplicates": result.duplicates,
             "range": {
-                "from": _time(result.requested_from),
-                "to": _time(result.requested_to),
-                "first_article": _time(result.first_article),
-                "last_article": _time(result.last_article),
+                "from": time(result.requested_from),
+                "to": time(result.requested_to),
+                "first_article": time(result.first_article),
+                "last_article": time(result.last_article),
             },
             "elapsed_s": round(result.elapsed_s, 3),
             "records_per_s": round(result.rate, 1),
         }
     )
-    data.update(_arm(main, sampled_rules, bulk))
+    data.update(_arm(main, sampled_rules, bulk, time))
     if result.comparison is not None and len(result.arms) > 1:
-        data["compare"] = _comparison(result.comparison, result.arms[1], sampled_rules, bulk)
+        data["compare"] = _comparison(result.comparison, result.arms[1], sampled_rules, bulk, time)
     if result.labels:
         data["labels"] = _labels(result.labels[0])
         if len(result.labels) > 1 and "compare" in data:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from newsalert.backtest.kafka_range import KafkaRange, KafkaRangeError
-from newsalert.kafka import ensure_topics, make_producer
+from newsalert.kafka import ensure_topics, kafka_calls, make_producer
 from newsalert.settings import Settings
 
 _WINDOW = 1000
@@ -48,30 +48,32 @@ async def replay_range(
         partitions = len(reader.partitions)
         await ensure_topics(settings, [target_topic], partitions=partitions)
         producer = make_producer(settings, linger_ms=5)
-        await producer.start()
         try:
-            keep_partition = len(await producer.partitions_for(target_topic)) == partitions
-            pending = []
-            async for record in reader:
-                pending.append(
-                    await producer.send(
-                        target_topic,
-                        value=record.value,
-                        key=record.key,
-                        headers=list(record.headers) or None,
-                        timestamp_ms=record.timestamp_ms,
-                        partition=record.partition if keep_partition else None,
+            # aiokafka's errors become newsalert's (the command reports them, no traceback)
+            with kafka_calls():
+                await producer.start()
+                keep_partition = len(await producer.partitions_for(target_topic)) == partitions
+                pending = []
+                async for record in reader:
+                    pending.append(
+                        await producer.send(
+                            target_topic,
+                            value=record.value,
+                            key=record.key,
+                            headers=list(record.headers) or None,
+                            timestamp_ms=record.timestamp_ms,
+                            partition=record.partition if keep_partition else None,
+                        )
                     )
-                )
-                copied += 1
-                if on_record is not None:
-                    on_record(copied)
-                if len(pending) >= _WINDOW:
-                    for future in pending:
-                        await future
-                    pending.clear()
-            for future in pending:
-                await future
+                    copied += 1
+                    if on_record is not None:
+                        on_record(copied)
+                    if len(pending) >= _WINDOW:
+                        for future in pending:
+                            await future
+                        pending.clear()
+                for future in pending:
+                    await future
         finally:
             await producer.stop()
         return ReplayResult(copied=copied, scanned=reader.scanned)

@@ -18,6 +18,7 @@ from newsalert.gcpause import paused_gc
 from newsalert.models import Article
 from newsalert.rules import Document, Rule, Term
 from newsalert.rules.evaluation.explain import TermHits, positive_hits
+from newsalert.text import Stemmer
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,10 +67,15 @@ class Samples:
     """The sample candidates of every rule of a run, explained on request (cached)."""
 
     def __init__(
-        self, rule_of: Callable[[str], Rule | None], pending: dict[str, list[PendingSample]]
+        self,
+        rule_of: Callable[[str], Rule | None],
+        pending: dict[str, list[PendingSample]],
+        stemmer: Stemmer | None = None,
     ) -> None:
+        """``stemmer``: the run's (its articles' words are stemmed once), else a fresh one."""
         self._rule_of = rule_of
         self._pending = pending
+        self._stemmer = Stemmer() if stemmer is None else stemmer
         self._explained: dict[str, list[Sample]] = {}
 
     def has(self, rule_id: str) -> bool:
@@ -103,7 +109,7 @@ class Samples:
         # the result: built with the collector paused, then frozen (newsalert.gcpause).
         with paused_gc(freeze=True):
             for group in by_article.values():
-                marks = ArticleMarks(group[0][3].article)
+                marks = ArticleMarks(group[0][3].article, self._stemmer)
                 for slots, rank, terms, one in group:
                     slots[rank] = marks.sample(terms, one.time, one.matched)
         for rule_id, slots in made:
@@ -120,8 +126,9 @@ class ArticleMarks:
     the character spans a sample marks, per field.
     """
 
-    def __init__(self, article: Article | AnalysedArticle) -> None:
-        self.analysed = analyse(article)
+    def __init__(self, article: Article | AnalysedArticle, stemmer: Stemmer | None = None) -> None:
+        """``stemmer``: the run's (see :class:`Samples`), else a fresh one."""
+        self.analysed = analyse(article, stemmer)
         self._doc = Document.from_analysed(self.analysed)
         self._spans = {"title": self.analysed.title.spans, "body": self.analysed.body.spans}
         self._hits: TermHits = {}

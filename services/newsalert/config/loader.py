@@ -89,7 +89,7 @@ def load_config(
     A big config (:data:`FREEZE_RULES` rules or more) is long-lived and holds no reference
     cycles, so its millions of objects are moved to the garbage collector's permanent
     generation (``gc.freeze()``) before the collector is re-enabled: otherwise the next
-    collection scans them all (about 1.5 s for 100,000 rules) for nothing. They are still
+    collection scans them all for nothing (figures in docs/benchmarks.md). They are still
     freed by reference counting when the config is dropped.
     """
     with paused_gc():

@@ -3,7 +3,7 @@
 The loader in ``newsalert.config`` is the authority (it also checks the query syntax,
 duplicate ids and references); this model describes the file's shape so a YAML language
 server can complete and flag it while an analyst types. Its defaults, field names and id
-pattern are taken from the parser's tables; ``tests/unit/test_config_schema.py`` checks
+pattern are taken from the parser's tables; ``tests/unit/config/test_config_schema.py`` checks
 that the key sets of both agree and that both accept and refuse the same shapes.
 """
 

@@ -32,7 +32,7 @@ _VALUE = "tag:yaml.org,2002:value"
 Position = tuple[int | None, int | None]
 _BUILDING = object()  # a node whose value is being built (seen again: it contains itself)
 
-#: libyaml when PyYAML was built with it (several times faster), else pure Python.
+#: libyaml when PyYAML was built with it (much faster), else pure Python.
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # First characters of a plain scalar that some implicit type (bool, int, null, ...) may
 # start with; ``None`` would mean a resolver for every first character.

@@ -13,8 +13,8 @@ is hashed to a bucket string. Articles sharing ``min_band_hits`` buckets are
 near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measurement).
 
 Hashes are XXH3-64 (``xxhash``, seed 0): stable across processes, machines and Python
-versions (never Python's salted ``hash()``) and about ten times cheaper per shingle than
-blake2b. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
+versions (never Python's salted ``hash()``) and far cheaper per shingle than a
+cryptographic hash. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
 array; bin minima and densification are array operations, so no Python bytecode runs per
 shingle. The sentences come from :func:`newsalert.text.sentences` (an
 :class:`~newsalert.analysed.AnalysedArticle` cuts them once per article).
@@ -22,11 +22,10 @@ shingle. The sentences come from :func:`newsalert.text.sentences` (an
 
 from __future__ import annotations
 
-import functools
 import itertools
 import struct
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import xxhash
@@ -39,9 +38,9 @@ _MASK64 = (1 << 64) - 1
 _hash64 = xxhash.xxh3_64_intdigest
 _EMPTY = np.uint64(_MASK64)
 
-#: Version of the hashing scheme: bumped whenever the same text gets different buckets or
-#: sentence digests (1: blake2b per shingle, 2: XXH3-64). Buckets of different schemes
-#: never match, so replicas of different schemes must not share one Redis key space.
+#: Version of the hashing scheme (this one: XXH3-64 per shingle): bumped whenever the same
+#: text gets different buckets or sentence digests. Buckets of different schemes never
+#: match, so replicas of different schemes must not share one Redis key space.
 FINGERPRINT_SCHEME = 2
 
 
@@ -61,6 +60,9 @@ class FingerprintParams:
     edge_head: int = 2
     edge_tail: int = 3
     boilerplate_articles: int = 3
+    #: Densification's probe sequences for this many bins (built on the first sketch
+    #: that needs them, then kept as long as these parameters are).
+    probes: ProbeOrder = field(init=False, repr=False, compare=False)
 
     @property
     def bins(self) -> int:
@@ -76,6 +78,7 @@ class FingerprintParams:
             raise ValueError("edge_head, edge_tail and boilerplate_articles must be >= 0")
         if not 1 <= self.bucket_bytes <= 16:
             raise ValueError("bucket_bytes must be between 1 and 16")
+        object.__setattr__(self, "probes", ProbeOrder(self.bins))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,13 +153,37 @@ def _mix(value: int) -> int:
     return value ^ (value >> 31)
 
 
-@functools.cache
-def _probe_order(bins: int) -> tuple[tuple[int, ...], ...]:
-    """For each bin, the fixed pseudo-random sequence of bins densification borrows from."""
-    return tuple(
-        tuple(_mix((slot << 32) | attempt) % bins for attempt in range(1, 4 * bins + 1))
-        for slot in range(bins)
-    )
+class ProbeOrder:
+    """For each of ``bins`` bins, the fixed pseudo-random sequence of bins densification
+    borrows from: attempt ``a`` of bin ``s`` is ``_mix(s << 32 | a) % bins``.
+
+    The first ``4 * bins`` attempts of every bin are tabled on first use (a sketch then
+    finds the first non-empty bin in C) and kept by the owner, the
+    :class:`FingerprintParams` of a store; a rare bin that needs more goes on one attempt
+    at a time.
+    """
+
+    __slots__ = ("_table", "bins")
+
+    def __init__(self, bins: int) -> None:
+        self.bins = bins
+        self._table: tuple[tuple[int, ...], ...] | None = None
+
+    def table(self) -> tuple[tuple[int, ...], ...]:
+        """Each bin's first ``4 * bins`` attempts."""
+        if self._table is None:
+            bins = self.bins
+            # _mix over the whole table at once: uint64 arithmetic wraps modulo 2**64,
+            # as _mix's masks do.
+            values = (np.arange(bins, dtype=np.uint64)[:, None] << np.uint64(32)) | np.arange(
+                1, 4 * bins + 1, dtype=np.uint64
+            )[None, :]
+            values = values + np.uint64(0x9E3779B97F4A7C15)
+            values = (values ^ (values >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            values = (values ^ (values >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            values = values ^ (values >> np.uint64(31))
+            self._table = tuple(map(tuple, (values % np.uint64(bins)).tolist()))
+        return self._table
 
 
 def _hashes(items: Iterable[str], count: int) -> NDArray[np.uint64]:
@@ -164,7 +191,7 @@ def _hashes(items: Iterable[str], count: int) -> NDArray[np.uint64]:
     return np.fromiter(map(_hash64, map(str.encode, items)), dtype=np.uint64, count=count)
 
 
-def _sketch(hashes: NDArray[np.uint64], bins: int) -> list[int] | None:
+def _sketch(hashes: NDArray[np.uint64], probes: ProbeOrder) -> list[int] | None:
     """One-permutation MinHash of ``hashes`` with optimal densification.
 
     The bin minima are one vectorised pass; the few empty bins of a short text are
@@ -172,6 +199,7 @@ def _sketch(hashes: NDArray[np.uint64], bins: int) -> list[int] | None:
     """
     if not hashes.size:
         return None
+    bins = probes.bins
     values, slots = np.divmod(hashes, np.uint64(bins))
     table = np.full(bins, _EMPTY, dtype=np.uint64)
     np.minimum.at(table, slots, values)
@@ -179,14 +207,14 @@ def _sketch(hashes: NDArray[np.uint64], bins: int) -> list[int] | None:
     # With two or more bins no value reaches the empty mark; one bin is never empty here.
     if bins == 1 or _MASK64 not in minima:
         return minima
-    probes = _probe_order(bins)
+    order = probes.table()
     filled = list(minima)
     for slot, value in enumerate(minima):
         if value != _MASK64:
             continue
         # The first non-empty bin of the slot's probe sequence, found in C.
-        value = next(filter(_MASK64.__ne__, map(minima.__getitem__, probes[slot])), _MASK64)
-        attempt = len(probes[slot])
+        value = next(filter(_MASK64.__ne__, map(minima.__getitem__, order[slot])), _MASK64)
+        attempt = len(order[slot])
         while value == _MASK64:  # only for sets far smaller than ``bins``
             attempt += 1
             value = minima[_mix((slot << 32) | attempt) % bins]
@@ -195,8 +223,12 @@ def _sketch(hashes: NDArray[np.uint64], bins: int) -> list[int] | None:
 
 
 def sketch(items: set[str], bins: int) -> list[int] | None:
-    """One-permutation MinHash of ``items`` with optimal densification; ``None`` if empty."""
-    return _sketch(_hashes(items, len(items)), bins)
+    """One-permutation MinHash of ``items`` with optimal densification; ``None`` if empty.
+
+    Builds its own probe table when it needs one: :func:`fingerprint` keeps its
+    parameters' table instead.
+    """
+    return _sketch(_hashes(items, len(items)), ProbeOrder(bins))
 
 
 def band_buckets(signature: Sequence[int], params: FingerprintParams) -> tuple[str, ...]:
@@ -226,7 +258,7 @@ def fingerprint(
     parts = sentences(text) if isinstance(text, str) else text
     items = _shingle_list(parts, params.shingle_words, skip)
     hashes = _hashes(items, len(items))
-    signature = _sketch(hashes, params.bins)
+    signature = _sketch(hashes, params.probes)
     if signature is None:
         return Fingerprint(buckets=(), shingles=0)
     hashes.sort()

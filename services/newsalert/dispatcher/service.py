@@ -117,7 +117,8 @@ class DispatcherService:
         self._store = DeliveryStore(self._redis, settings.redis_prefix)
         await self._store.ping()
         self._producer = make_producer(settings)
-        await self._producer.start()
+        with kafka.kafka_calls():
+            await self._producer.start()
         policy = AddressPolicy.from_strings(settings.webhook_allow_networks)
         self._sender = WebhookSender(policy, timeout_s=settings.webhook_timeout_s)
         self._events = EventSink(
@@ -139,7 +140,8 @@ class DispatcherService:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=100,
         )
-        await self._consumer.start()
+        with kafka.kafka_calls():
+            await self._consumer.start()
         self._tasks = [
             asyncio.create_task(self._consume(), name="dispatcher:consume"),
             asyncio.create_task(self._supervise(), name="dispatcher:supervise"),

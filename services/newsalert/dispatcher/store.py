@@ -167,6 +167,31 @@ end
 return #ids
 """
 
+#: Resume: every kept delivery due now (at its enqueue time, oldest first) with a fresh
+#: attempt budget, then the pause lifted and the failure streak reset. A record of
+#: another type is left as it is: the claim dead-letters it. ARGV[2] is the record key
+#: prefix (:class:`DispatcherKeys`). Returns how many deliveries are queued.
+_RESUME = """
+local now = tonumber(ARGV[1])
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+for _, id in ipairs(ids) do
+  local record = ARGV[2] .. id
+  if redis.call('TYPE', record)['ok'] == 'hash' then
+    -- The stored text is the score: a Lua number would print with 14 digits and lose
+    -- the fraction that keeps a batch's order.
+    local order = redis.call('HGET', record, 'order')
+    local score = tonumber(order)
+    redis.call('ZADD', KEYS[2], (score and score < now) and order or ARGV[1], id)
+    redis.call('HSET', record, 'attempts', 0, 'status', 'scheduled')
+  else
+    redis.call('ZADD', KEYS[2], ARGV[1], id)
+  end
+end
+redis.call('HSET', KEYS[1], 'paused', '0', 'paused_reason', '', 'streak', 0)
+redis.call('HDEL', KEYS[1], 'failing_since')
+return #ids
+"""
+
 _PAUSE = """
 if redis.call('HGET', KEYS[1], 'paused') == '1' then return 0 end
 redis.call('HSET', KEYS[1], 'paused', '1', 'paused_reason', ARGV[1], 'paused_ms', ARGV[2])
@@ -244,6 +269,7 @@ class DeliveryStore:
         self._finish_script = redis.register_script(_FINISH_MANY)
         self._reap = redis.register_script(_REAP)
         self._pause = redis.register_script(_PAUSE)
+        self._resume = redis.register_script(_RESUME)
         self.log = DeliveryLog(redis, self.keys, clock=clock)
         self._alerts = _AlertCache()
         self._loads: Coalescer[tuple[str, str], tuple[PendingDelivery | None, bool, bool]] = (
@@ -531,25 +557,12 @@ class DeliveryStore:
         """Resume a subscription: its kept deliveries become due now, in alert order.
 
         Each kept delivery gets a fresh attempt budget. Returns how many are queued.
+        One script: the queue is rewritten before the pause is lifted, so a worker never
+        claims (and sends) a delivery that the rewrite would then put back as scheduled.
         """
-        key, due = self.keys.state(subscription_id), self.keys.due(subscription_id)
-        await self.redis.hset(key, mapping={"paused": "0", "paused_reason": "", "streak": 0})
-        await self.redis.hdel(key, "failing_since")
-        ids = [str(item) for item in await self.redis.zrange(due, 0, -1)]
-        if not ids:
-            return 0
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for dlv in ids:
-                pipe.hget(self.keys.record(dlv), "order")
-            orders = await pipe.execute()
-        now = self.now_ms()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            for dlv, order in zip(ids, orders, strict=True):
-                # Order scores are enqueue times: all in the past, so all due, oldest first.
-                pipe.zadd(due, {dlv: min(float(order or now), now)})
-                pipe.hset(self.keys.record(dlv), mapping={"attempts": 0, "status": "scheduled"})
-            await pipe.execute()
-        return len(ids)
+        keys = [self.keys.state(subscription_id), self.keys.due(subscription_id)]
+        args: list[str | int] = [self.now_ms(), self.keys.record("")]
+        return int(await self._resume(keys=keys, args=args))
 
 
 def _end_streak(pipe: Pipeline, key: str) -> None:

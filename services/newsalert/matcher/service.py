@@ -36,6 +36,7 @@ from newsalert.kafka import (
     PendingSends,
     await_stored,
     ensure_topics,
+    kafka_calls,
     make_producer,
     send_all,
     send_records,
@@ -109,7 +110,8 @@ class MatcherService:
         await ensure_topics(self._settings)
         metrics.PRODUCE_PENDING_AGE.set_function(self.pending.oldest_age_s)  # read at scrape
         self._producer = make_producer(self._settings)
-        await self._producer.start()
+        with kafka_calls():
+            await self._producer.start()
         broker = KafkaBroker(
             self._settings.bootstrap_servers,
             graceful_timeout=30.0,
@@ -132,7 +134,8 @@ class MatcherService:
         )
         subscriber(self._handle_batch)
         self._broker = broker
-        await broker.start()
+        with kafka_calls():  # FastStream starts aiokafka's consumer and lets its errors out
+            await broker.start()
         self.ready = True
         log.info("matcher consuming %s", self._settings.topic(constants.TOPIC_ARTICLES))
 

@@ -15,7 +15,8 @@ then handed off as a whole (:meth:`~ArticlePipeline.commit_batch` after every al
 was published, else :meth:`~ArticlePipeline.abandon_batch`).
 
 Each article is analysed once on entry (:class:`~newsalert.analysed.AnalysedArticle`);
-the dedupe store and the rules read the same analysis.
+the dedupe store and the rules read the same analysis. The pipeline owns the stemmer
+its articles share, so it lives as long as the matcher service or the backtest run.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from newsalert.dedupe.contract import (
 from newsalert.models import Alert, Article, ArticleRef, RuleRef
 from newsalert.pipeline.lanes import RepeatLanes
 from newsalert.rules import CompiledRules, Document, RuleMatch
+from newsalert.text import Stemmer
 
 
 @dataclass
@@ -76,6 +78,8 @@ class ArticlePipeline:
     ) -> None:
         """``repeat_interval`` is the default lane's; ``lanes`` adds the lanes of
         subscriptions with their own interval (without it every rule has the default lane)."""
+        #: Stems the tokens of the articles this pipeline analyses.
+        self.stemmer = Stemmer()
         self._rules = rules
         self._dedupe = dedupe
         self._repeat_interval = repeat_interval
@@ -122,7 +126,8 @@ class ArticlePipeline:
         outcomes hold their matches and claims (:meth:`sends`, :meth:`alert_of`), for a
         caller that needs only some alerts as records (the backtest)."""
         compiled = self._rules()  # one rule set for the whole batch, even mid-reload
-        analysed = [(analyse(article), event_time) for article, event_time in items]
+        stemmer = self.stemmer
+        analysed = [(analyse(article, stemmer), event_time) for article, event_time in items]
         verdicts = await self._dedupe.check_articles(analysed)
         outcomes = [
             ArticleOutcome(analysed=article, verdict=verdict)

@@ -1,9 +1,11 @@
 """The SSRF guard: webhooks may only reach public addresses, checked at connect time.
 
-The check lives in an httpcore network backend, so the address that is vetted is the
-address that is connected to: the host is resolved once, every address is checked, and
-the socket is opened to the vetted IP literal (TLS still verifies the original host
-name). A DNS answer that changes between check and connect (rebinding) cannot bypass it.
+The delivery client (:mod:`newsalert.webhooks.http1`) vets the address it connects to:
+the host is resolved once (:func:`resolve`), every address is checked
+(:meth:`AddressPolicy.check`), and the socket is opened to the vetted IP literal (TLS
+still verifies the original host name). A DNS answer that changes between check and
+connect (rebinding) cannot bypass it. A name that does not resolve is an
+``httpcore.ConnectError``, the failure the sender reports for any unreachable host.
 """
 
 from __future__ import annotations
@@ -196,44 +198,3 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
         if address not in seen:
             seen.append(address)
     return seen
-
-
-class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore backend that resolves, vets and connects to the vetted IP only."""
-
-    def __init__(
-        self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None
-    ) -> None:
-        self._policy = policy
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's backend interface)
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        """Connect to ``host`` only if every address it resolves to is allowed."""
-        address = self._policy.check(host, await resolve(host, port))
-        return await self._inner.connect_tcp(
-            str(address),
-            port,
-            timeout=timeout,
-            local_address=local_address,
-            socket_options=socket_options,
-        )
-
-    async def connect_unix_socket(
-        self,
-        path: str,  # noqa: ARG002
-        timeout: float | None = None,  # noqa: ARG002, ASYNC109 (httpcore's backend interface)
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,  # noqa: ARG002
-    ) -> httpcore.AsyncNetworkStream:
-        """Unix sockets are never a webhook target."""
-        raise SSRFError("unix sockets are not allowed for webhooks")
-
-    async def sleep(self, seconds: float) -> None:
-        """Delegate to the wrapped backend."""
-        await self._inner.sleep(seconds)

@@ -7,13 +7,12 @@ import tracemalloc
 
 import pytest
 
-from newsalert import text as text_module
 from newsalert.rules import Document
 from newsalert.rules.indexing import dockeys
 from newsalert.rules.language.caches import ParseCaches
 from newsalert.rules.language.keywords import parse_keyword
 from newsalert.sizedcache import CachePool, SizedCache, text_bytes
-from newsalert.text import MAX_TOKEN_CHARS, stem
+from newsalert.text import MAX_TOKEN_CHARS, Stemmer
 from tests.unit.rules.helpers import ruleset
 
 RULES = ruleset(
@@ -60,19 +59,22 @@ def test_articles_of_long_unique_tokens_leave_nothing_in_the_caches() -> None:
     bodies = [
         unique_tokens(rng, 900_000 // 1001, 1000) + " port strike at the docks" for _ in range(61)
     ]
-    compiled.match(Document.from_text(body=bodies.pop()))  # learns the few real words
-    stems_before = text_module._stem_cache.used
+    stemmer = Stemmer()  # the articles' one stemmer, as a pipeline's
+    # learns the few real words
+    compiled.match(Document.from_text(body=bodies.pop(), stemmer=stemmer))
+    stems_before = stemmer.used
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
         for body in bodies:
-            assert [m.rule_id for m in compiled.match(Document.from_text(body=body))] == ["a"]
+            doc = Document.from_text(body=body, stemmer=stemmer)
+            assert [m.rule_id for m in compiled.match(doc)] == ["a"]
         kept = tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
     # One shared empty token for all of them: nothing is kept per article.
     assert kept < 1_000_000, f"{kept:,} bytes kept after 60 articles"
-    assert text_module._stem_cache.used == stems_before
+    assert stemmer.used == stems_before
     assert compiled._keys.table.bytes < 1_000_000
 
 
@@ -81,20 +83,21 @@ def test_the_token_table_and_stem_cache_stay_within_their_bytes(
 ) -> None:
     budget = 256 * 1024
     monkeypatch.setattr(dockeys, "_TABLE_BYTES", budget)
-    monkeypatch.setattr(text_module, "_stem_cache", SizedCache(budget))
+    stemmer = Stemmer(budget)
     compiled = RULES.compile()
     rng = random.Random(11)
     tables = set()
     for _ in range(20):
         body = unique_tokens(rng, 2000, MAX_TOKEN_CHARS) + " the envoy was recalled"
-        assert [m.rule_id for m in compiled.match(Document.from_text(body=body))] == ["b"]
+        doc = Document.from_text(body=body, stemmer=stemmer)
+        assert [m.rule_id for m in compiled.match(doc)] == ["b"]
         table = compiled._keys.table
         tables.add(id(table))
         # A table may pass its budget by the tokens of one article, never more.
         assert table.bytes < budget + 2000 * 2 * (MAX_TOKEN_CHARS + 300)
-        assert text_module._stem_cache.used <= budget
+        assert stemmer.used <= budget
     assert len(tables) > 1, "the table never started over"
-    assert stem("recalled") == "recal"
+    assert stemmer.stem("recalled") == "recal"
 
 
 def test_parse_caches_are_bounded_by_bytes() -> None:

@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newsalert.rules import Document
-from newsalert.text import stem
+from newsalert.text import Stemmer
+
+stem = Stemmer().stem
 
 WORDS = ["run", "running", "test", "alpha", "omega", "x"]
 texts = st.lists(st.sampled_from(WORDS), max_size=20).map(" ".join)

@@ -9,9 +9,11 @@ from newsalert.rules.evaluation.evaluate import near_holds
 from newsalert.rules.evaluation.nearcheck import compile_near
 from newsalert.rules.evaluation.program import FastEvaluation, TermTable
 from newsalert.rules.language.model import FIELDS, Near, Term, Word
-from newsalert.text import stem
+from newsalert.text import Stemmer
 
 from .helpers import fires
+
+stem = Stemmer().stem
 
 
 def _word(text: str, fields: tuple[str, ...] = FIELDS) -> Term:

@@ -23,7 +23,9 @@ from newsalert.rules.language.model import (
     TermMode,
     Word,
 )
-from newsalert.text import stem
+from newsalert.text import Stemmer
+
+stem = Stemmer().stem
 
 # A tiny vocabulary so that random rules and texts overlap often; inflections share stems
 # and prefixes ("run", "running", "runner") to exercise stems vs. wildcards.

@@ -14,6 +14,7 @@ from itertools import compress
 from newsalert.analysed import AnalysedArticle, AnalysedText, analyse
 from newsalert.models import Article
 from newsalert.rules.language.model import FIELDS
+from newsalert.text import Stemmer
 
 #: Shared empty result (callers never mutate position lists).
 _NO_POSITIONS: list[int] = []
@@ -36,10 +37,15 @@ class FieldText:
     _sorted_tokens: list[str] | None = field(default=None, repr=False)
 
     @classmethod
-    def of(cls, text: str | AnalysedText) -> FieldText:
-        """The field of ``text`` (analysed now unless it already is)."""
-        analysed = text if isinstance(text, AnalysedText) else AnalysedText(text)
+    def of(cls, text: str | AnalysedText, stemmer: Stemmer | None = None) -> FieldText:
+        """The field of ``text`` (analysed now, with ``stemmer``, unless it already is)."""
+        analysed = text if isinstance(text, AnalysedText) else AnalysedText(text, stemmer=stemmer)
         return cls(analysed, analysed.text, analysed.tokens)
+
+    @property
+    def stemmer(self) -> Stemmer:
+        """The stemmer of the field's analysis (the index stems tokens new to it with it)."""
+        return self.analysed.stemmer
 
     @property
     def stems(self) -> list[str]:
@@ -137,9 +143,16 @@ class Document:
     source: str | None = None
 
     @classmethod
-    def from_article(cls, article: Article | AnalysedArticle) -> Document:
-        """Normalise ``article`` once; every rule then reads the same tokens."""
-        return cls.from_analysed(analyse(article))
+    def from_article(
+        cls, article: Article | AnalysedArticle, stemmer: Stemmer | None = None
+    ) -> Document:
+        """Normalise ``article`` once; every rule then reads the same tokens.
+
+        ``stemmer``: the stemmer of a caller that matches many articles (see
+        :class:`~newsalert.analysed.AnalysedArticle`); not used when ``article`` is
+        analysed already.
+        """
+        return cls.from_analysed(analyse(article, stemmer))
 
     @classmethod
     def from_analysed(cls, analysed: AnalysedArticle) -> Document:
@@ -161,11 +174,13 @@ class Document:
         id: str = "",
         language: str | None = None,
         source: str | None = None,
+        stemmer: Stemmer | None = None,
     ) -> Document:
         """A document from raw field texts (tests, ``rules explain --text``)."""
+        stemmer = Stemmer() if stemmer is None else stemmer
         return cls(
             id=id,
-            fields={"title": FieldText.of(title), "body": FieldText.of(body)},
+            fields={"title": FieldText.of(title, stemmer), "body": FieldText.of(body, stemmer)},
             language=language.casefold() if language else None,
             source=source.casefold() if source else None,
         )

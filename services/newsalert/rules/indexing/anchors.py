@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 
 from newsalert.rules.language.model import And, Near, Node, Not, Or, Term
-from newsalert.text import stem, tokenize
+from newsalert.text import Stemmer, tokenize
 
 #: Joins the two stems of a bigram key (never part of a token).
 BIGRAM_SEP = "\x00"
@@ -40,7 +40,7 @@ get off well much government should now where told week being see make years whi
 says say because against month day both during way still since take those through
 even very does going company market says per cent market firm
 """
-COMMON_STEMS: frozenset[str] = frozenset(stem(t) for t in tokenize(_COMMON_WORDS))
+COMMON_STEMS: frozenset[str] = frozenset(Stemmer().stems(tokenize(_COMMON_WORDS)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from newsalert.rules.indexing import kernels
 from newsalert.rules.indexing.anchors import BIGRAM_SEP, FIELD_SEP
 from newsalert.rules.language.model import FIELDS
 from newsalert.sizedcache import ENTRY_OVERHEAD
-from newsalert.text import stem
+from newsalert.text import Stemmer
 
 #: Tokens learned before the table starts over (bounded memory on endless vocabularies).
 _TABLE_LIMIT = 200_000
@@ -211,14 +211,15 @@ class KeySpace:
         self._lock = threading.Lock()
         self.table = TokenTable(_TABLE_CAPACITY)
 
-    def _learn(self, table: TokenTable, tokens: Iterable[str]) -> None:
-        """Add the rows of ``tokens`` not yet in ``table``."""
+    def _learn(self, table: TokenTable, tokens: Iterable[str], stemmer: Stemmer) -> None:
+        """Add the rows of ``tokens`` not yet in ``table`` (stemmed with the stemmer of
+        the document they come from: the index keeps no stems of its own)."""
         with self._lock:
             for token in tokens:
                 if token in table.index:
                     continue
                 prefixes = self._prefixes_of(token)
-                value = stem(token)
+                value = stemmer.stem(token)
                 stem_id = self._stem_ids.get(value, 0)
                 keys = [(stem_id, _EVERY_FIELD)] if stem_id else []
                 keys.extend(
@@ -263,7 +264,10 @@ class KeySpace:
         try:
             indexes = np.fromiter(map(table.index.__getitem__, words), np.int64, len(words))
         except KeyError:
-            self._learn(table, words)
+            for name in FIELDS:
+                text = doc.fields.get(name)
+                if text is not None:
+                    self._learn(table, text.tokens, text.stemmer)
             indexes = np.fromiter(map(table.index.__getitem__, words), np.int64, len(words))
         return table, kernels.Document(indexes, bounds)
 
@@ -276,5 +280,5 @@ class KeySpace:
         try:
             return set(chain.from_iterable(map(table.prefixes.__getitem__, tokens)))
         except KeyError:
-            self._learn(table, tokens)
+            self._learn(table, tokens, text.stemmer)
             return set(chain.from_iterable(map(table.prefixes.__getitem__, tokens)))

@@ -2,11 +2,11 @@
 
 Parsing is a pure function of the text (and of a rule's window and fields), and a big
 rule file repeats the same words, keywords and queries many times; a reload repeats
-nearly every rule. A :class:`ParseCaches` remembers them, bounded by bytes (emptying a
-cache changes speed, never results), and equal keywords then also share one immutable
-:class:`~newsalert.rules.language.model.Term`. It belongs to an owner whose lifetime is
-clear: a config loader keeps one across its loads; a parse given none uses a fresh one,
-so no result depends on what was parsed before.
+nearly every rule. A :class:`ParseCaches` remembers them and the stems of their words,
+bounded by bytes (emptying a cache changes speed, never results), and equal keywords
+then also share one immutable :class:`~newsalert.rules.language.model.Term`. It belongs
+to an owner whose lifetime is clear: a config loader keeps one across its loads; a parse
+given none uses a fresh one, so no result depends on what was parsed before.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Generic, TypeVar
 
 from newsalert.rules.language.model import Node, Rule, Term, Word
 from newsalert.sizedcache import CachePool, SizedCache
+from newsalert.text import Stemmer
 
 #: Bytes each cache may hold before it is emptied (bounds memory, not correctness).
 CACHE_BYTES = 64 * 1024 * 1024
@@ -51,7 +52,16 @@ class SettingsCache(Generic[_Parsed]):
 class ParseCaches:
     """Everything one owner's parses remember (see the module docstring)."""
 
-    __slots__ = ("chunks", "fields", "keywords", "queries", "query_terms", "rules", "words")
+    __slots__ = (
+        "chunks",
+        "fields",
+        "keywords",
+        "queries",
+        "query_terms",
+        "rules",
+        "stemmer",
+        "words",
+    )
 
     def __init__(self, budget: int = CACHE_BYTES, rule_budget: int = RULE_CACHE_BYTES) -> None:
         #: Normalised word -> :class:`Word` (one object per word).
@@ -68,3 +78,5 @@ class ParseCaches:
         self.rules: SizedCache[tuple[str, Hashable], Rule] = SizedCache(rule_budget)
         #: One tuple object per distinct ``fields`` value: rules and terms share it.
         self.fields: dict[tuple[str, ...], tuple[str, ...]] = {}
+        #: Stems of the keywords' tokens.
+        self.stemmer = Stemmer()

@@ -18,7 +18,7 @@ from newsalert.rules.language.caches import ParseCaches, SettingsCache
 from newsalert.rules.language.limits import MAX_TERM_WORDS, shown
 from newsalert.rules.language.model import Term, TermMode, Word
 from newsalert.sizedcache import ENTRY_OVERHEAD, SizedCache, text_bytes
-from newsalert.text import MAX_TOKEN_CHARS, is_token, normalize, stems, tokenize
+from newsalert.text import MAX_TOKEN_CHARS, is_token, normalize, tokenize
 
 #: Characters a wildcard needs before its ``*``.
 MIN_PREFIX = 3
@@ -62,7 +62,7 @@ def _chunk_words(chunk: str, caches: ParseCaches) -> tuple[Word, ...]:
         raise KeywordError(
             f"{shown(chunk)}: a word longer than {MAX_TOKEN_CHARS} characters never matches"
         )
-    return tuple(_word(value, caches.words) for value in stems(tokens))
+    return tuple(_word(value, caches.words) for value in caches.stemmer.stems(tokens))
 
 
 def chunk_words(chunk: str, caches: ParseCaches) -> tuple[Word, ...]:
