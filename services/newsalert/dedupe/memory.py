@@ -68,9 +68,10 @@ _GroupKey = tuple[str, str, int | None]
 
 
 def _claim_builder() -> Callable[..., AlertClaim]:
-    """``AlertClaim(*fields)`` (positional, in field order) at about half the cost: a
-    frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` by
-    name, this sets the slots directly (a dense batch builds one claim per group)."""
+    """``AlertClaim(*fields)`` (positional, in field order), built cheaper: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` by name, this
+    sets the slots directly (a dense batch builds one claim per group). Falls back to the
+    class itself if it stops being a plain frozen slots record."""
     names = [f.name for f in fields(AlertClaim)]
     if list(AlertClaim.__slots__) != names or hasattr(AlertClaim, "__post_init__"):
         return AlertClaim  # not a plain frozen slots record any more: its own __init__
