@@ -28,6 +28,7 @@ from newsalert.backtest.report import BacktestResult
 from newsalert.backtest.ruleload import load_backtest_config
 from newsalert.config import Config
 from newsalert.errors import NewsalertError
+from newsalert.gcpause import paused_gc
 from newsalert.lifecycle import settings_or_exit
 from newsalert.pipeline.eventtime import EventTimeBounds
 from newsalert.timespec import parse_duration, parse_time
@@ -228,11 +229,15 @@ def _write(result: BacktestResult, fmt: Format, output: Path | None, *, all_rule
     if fmt is Format.JSON:
         from newsalert.backtest.render_json import dumps, to_json
 
-        data = dumps(to_json(result)) + b"\n"
+        # The report's data (a row per match and alert) is built and dropped with the
+        # collector paused: no pass scans it between (newsalert.gcpause).
+        with paused_gc():
+            data = dumps(to_json(result)) + b"\n"
     elif fmt is Format.HTML:
         from newsalert.backtest.render_html import render_html
 
-        data = render_html(result, generated=datetime.now(tz=UTC))
+        with paused_gc():
+            data = render_html(result, generated=datetime.now(tz=UTC))
     else:
         from newsalert.backtest.render_text import render_text
 

@@ -158,7 +158,7 @@ class Arm:
         sends = self.pipeline.sends
         for item, outcome in zip(items, outcomes, strict=True):
             article, event_time = item.article, item.event_time
-            doc: Document | None = None
+            doc = outcome.doc  # the document the pipeline matched, when it did
             if (outcome.verdict.reason or "").startswith("same-"):
                 self.duplicates += 1
             matches: list[RuleMatch]
@@ -168,6 +168,7 @@ class Arm:
             else:
                 matches = outcome.matches
             sent = sends(outcome) if outcome.claims else []
+            made: dict[int, PendingSample] = {}
             if matches:
                 self._fed.append(
                     _Fed(
@@ -177,7 +178,9 @@ class Arm:
                         [match.rule_id for match, _claim in sent],
                     )
                 )
-                self._candidates(article, event_time, matches, self._matched, self._matched_full)
+                self._candidates(
+                    article, event_time, matches, self._matched, self._matched_full, made
+                )
             if sent:
                 self._candidates(
                     article,
@@ -185,6 +188,7 @@ class Arm:
                     [match for match, _claim in sent],
                     self._alerted,
                     self._alerted_full,
+                    made,
                 )
                 ref = ArticleRef.of(article)
                 story = outcome.verdict.story_id
@@ -202,13 +206,18 @@ class Arm:
         matches: list[RuleMatch],
         found: dict[str, list[PendingSample]],
         full: set[str],
+        made: dict[int, PendingSample],
     ) -> None:
         """Keep ``article`` as a sample candidate of the rules of ``matches`` that still
-        have fewer than ``samples``."""
+        have fewer than ``samples``. ``made``: the candidates already made of this
+        article's matches (by the match's identity), shared by its matches and alerts."""
         limit = self._options.samples
         for match in [m for m in matches if m.rule_id not in full]:
+            sample = made.get(id(match))
+            if sample is None:
+                sample = made[id(match)] = PendingSample(article, event_time, match.matched)
             pending = found.setdefault(match.rule_id, [])
-            pending.append(PendingSample(article, event_time, match.matched))
+            pending.append(sample)
             if len(pending) >= limit:
                 full.add(match.rule_id)
 
@@ -268,7 +277,8 @@ class Arm:
 
     def result(self) -> ArmResult:
         """The per-rule reports; samples are explained when a report shows them."""
-        matches, pending = self._tally()
+        with paused_gc(freeze=True):  # acyclic tallies, as many as the matches, kept
+            matches, pending = self._tally()
         timings = [
             RuleTiming(rule_id, int(count), total)
             for rule_id, (count, total) in self._timing.items()
@@ -354,16 +364,28 @@ async def run_backtest(
         profile = every > 0 and result.articles % every == 1 % every
         batch.append(_Item(article, event_time, profile, clamped))
         if len(batch) >= batch_size:
-            for arm in arms:
-                await arm.feed_batch(batch)
+            await _feed(arms, batch)
             batch = []
     if batch:
-        for arm in arms:
-            await arm.feed_batch(batch)
+        await _feed(arms, batch)
     result.duplicates = arms[0].duplicates
     result.arms = [arm.result() for arm in arms]
     result.elapsed_s = time.perf_counter() - started
     return result
+
+
+async def _feed(arms: list[Arm], batch: list[_Item]) -> None:
+    """Feed ``batch`` to every arm, then set what it left behind aside from the collector.
+
+    A dense run keeps hundreds of thousands of objects to the end (matches, claims,
+    sample candidates): with the collector on, its passes rescan them again and again.
+    The batch is fed with the collector paused and what survives it is frozen, out of
+    every later pass: feeding makes no cyclic garbage (only acyclic records, freed by
+    reference counting when the result goes).
+    """
+    with paused_gc(freeze=True):
+        for arm in arms:
+            await arm.feed_batch(batch)
 
 
 def _reason_kind(reason: str) -> str:

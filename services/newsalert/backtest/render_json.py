@@ -9,13 +9,15 @@ orjson writes the hundreds of thousands of rows of a dense run in one C call.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
 
 import orjson
 
-from newsalert.backtest.alertlog import alert_rows
+from newsalert.backtest.alertlog import AlertLog, alert_rows
 from newsalert.backtest.report import (
+    AlertRecord,
     ArmResult,
     BacktestResult,
     Comparison,
@@ -24,6 +26,7 @@ from newsalert.backtest.report import (
     RuleReport,
 )
 from newsalert.backtest.samples import Sample
+from newsalert.gcpause import paused_gc
 
 
 class _Times:
@@ -100,7 +103,22 @@ def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool, time: _Times) ->
         ],
     }
     if bulk:
-        data["alerts"] = [
+        data["alerts"] = _alerts(arm.alerts, time)
+    if arm.verified is not None:
+        data["verify"] = {
+            "articles": arm.verified,
+            "disagreements": [
+                {"article_id": article, "rule_id": rule} for article, rule in arm.disagreements
+            ],
+        }
+    return data
+
+
+def _alerts(alerts: Sequence[AlertRecord], time: _Times) -> list[dict[str, Any]]:
+    """One row per alert; from a run's log, straight from each article's sends (the
+    article's fields once for all its alerts, no intermediate row)."""
+    if not isinstance(alerts, AlertLog):
+        return [
             {
                 "alert_id": row.alert_id,
                 "rule_id": row.rule_id,
@@ -110,16 +128,25 @@ def _arm(arm: ArmResult, sampled_rules: int | None, bulk: bool, time: _Times) ->
                 "time": time.iso(row.time),
                 "duplicates_folded": row.duplicates_folded,
             }
-            for row in alert_rows(arm.alerts)
+            for row in alert_rows(alerts)
         ]
-    if arm.verified is not None:
-        data["verify"] = {
-            "articles": arm.verified,
-            "disagreements": [
-                {"article_id": article, "rule_id": rule} for article, rule in arm.disagreements
-            ],
-        }
-    return data
+    rows: list[dict[str, Any]] = []
+    for batch in alerts.batches:
+        article_id, title, story_id = batch.article.id, batch.article.title, batch.story_id
+        at = time.iso(batch.time)
+        rows += [
+            {
+                "alert_id": claim.alert_id,
+                "rule_id": match.rule_id,
+                "story_id": story_id,
+                "article_id": article_id,
+                "title": title,
+                "time": at,
+                "duplicates_folded": claim.duplicates_folded,
+            }
+            for match, claim in batch.sends
+        ]
+    return rows
 
 
 def _example(example: DiffExample, time: _Times) -> dict[str, Any]:
@@ -188,6 +215,13 @@ def to_json(
     HTML page shows no more); ``None`` gives every rule its samples. Without ``bulk``
     the per-match and per-alert lists (``matches``, ``alerts``) are left out.
     """
+    # Up to millions of acyclic objects (rows of matches and alerts): built with the
+    # collector paused (see newsalert.gcpause).
+    with paused_gc():
+        return _report(result, sampled_rules, bulk)
+
+
+def _report(result: BacktestResult, sampled_rules: int | None, bulk: bool) -> dict[str, Any]:
     main = result.arms[0]
     time = _Times()
     data: dict[str, Any] = {"articles": result.articles}

@@ -8,14 +8,16 @@ is done once per shown sample, with each article normalised once for all its rul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from newsalert.analysed import AnalysedArticle, analyse
+from newsalert.gcpause import paused_gc
 from newsalert.models import Article
-from newsalert.rules import Document, Rule
-from newsalert.rules.evaluation.explain import positive_hits
+from newsalert.rules import Document, Rule, Term
+from newsalert.rules.evaluation.explain import TermHits, positive_hits
 from newsalert.text import Stemmer
 
 
@@ -41,6 +43,8 @@ SNIPPET_CONTEXT = 90
 
 def _merge(text: str, spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
     """Sorted, non-overlapping spans; hits separated only by spaces become one mark."""
+    if len(spans) < 2:
+        return tuple(spans)
     merged: list[tuple[int, int]] = []
     for start, end in sorted(spans):
         if merged and (start <= merged[-1][1] or not text[merged[-1][1] : start].strip()):
@@ -81,26 +85,83 @@ class Samples:
     def explained(self, rule_ids: Iterable[str]) -> dict[str, list[Sample]]:
         """The samples of ``rule_ids``, explained now unless they already were."""
         asked = list(dict.fromkeys(rule_ids))
-        wanted = [r for r in asked if r not in self._explained and self.has(r)]
-        # Grouped by article: each article is normalised and cut into spans once.
-        by_article: dict[int, list[tuple[str, int, PendingSample]]] = {}
-        for rule_id in wanted:
-            self._explained[rule_id] = []
-            for rank, pending in enumerate(self._pending[rule_id]):
-                by_article.setdefault(id(pending.article), []).append((rule_id, rank, pending))
-        done: dict[tuple[str, int], Sample] = {}
-        for group in by_article.values():
-            analysed = analyse(group[0][2].article, self._stemmer)
-            doc = Document.from_analysed(analysed)
-            for rule_id, rank, pending in group:
-                rule = self._rule_of(rule_id)
-                assert rule is not None  # has() checked it
-                done[rule_id, rank] = sample_of(
-                    rule, analysed, pending.time, pending.matched, doc=doc
-                )
-        for (rule_id, _rank), sample in sorted(done.items(), key=lambda item: item[0]):
-            self._explained[rule_id].append(sample)
-        return {r: self._explained.get(r, []) for r in asked}
+        explained = self._explained
+        # Grouped by article: each article is normalised and cut into spans once. Each
+        # sample is put at its rank in its rule's list.
+        by_article: dict[
+            int, list[tuple[list[Sample | None], int, tuple[Term, ...], PendingSample]]
+        ]
+        by_article = {}
+        made: list[tuple[str, list[Sample | None]]] = []
+        for rule_id in asked:
+            pending = self._pending.get(rule_id)
+            if rule_id in explained or not pending:
+                continue
+            rule = self._rule_of(rule_id)
+            if rule is None:
+                continue
+            terms = rule.positive_terms()  # once for all the rule's samples
+            slots: list[Sample | None] = [None] * len(pending)
+            made.append((rule_id, slots))
+            for rank, one in enumerate(pending):
+                by_article.setdefault(id(one.article), []).append((slots, rank, terms, one))
+        # Hundreds of thousands of acyclic objects when every rule is explained, kept with
+        # the result: built with the collector paused, then frozen (newsalert.gcpause).
+        with paused_gc(freeze=True):
+            for group in by_article.values():
+                marks = ArticleMarks(group[0][3].article, self._stemmer)
+                for slots, rank, terms, one in group:
+                    slots[rank] = marks.sample(terms, one.time, one.matched)
+        for rule_id, slots in made:
+            explained[rule_id] = cast(list[Sample], slots)  # every slot filled above
+        return {r: explained.get(r, []) for r in asked}
+
+
+class ArticleMarks:
+    """One article, analysed once, and where each term asked so far marks it.
+
+    Several rules explained on one article share most of their terms (the rule loader
+    shares equal terms): each term is searched once, through one
+    :data:`~newsalert.rules.evaluation.explain.TermHits` cache, and its hits are kept as
+    the character spans a sample marks, per field.
+    """
+
+    def __init__(self, article: Article | AnalysedArticle, stemmer: Stemmer | None = None) -> None:
+        """``stemmer``: the run's (see :class:`Samples`), else a fresh one."""
+        self.analysed = analyse(article, stemmer)
+        self._doc = Document.from_analysed(self.analysed)
+        self._spans = {"title": self.analysed.title.spans, "body": self.analysed.body.spans}
+        self._hits: TermHits = {}
+        # id(term) -> its (title, body) spans; the terms outlive this object (the rules').
+        self._marks: dict[int, tuple[list[tuple[int, int]], list[tuple[int, int]]]] = {}
+
+    def sample(self, terms: Sequence[Term], time: datetime, matched: tuple[str, ...]) -> Sample:
+        """The sample of a rule whose positive terms (:meth:`Rule.positive_terms`) are
+        ``terms``: see :func:`sample_of`."""
+        title_spans: list[tuple[int, int]] = []
+        body_spans: list[tuple[int, int]] = []
+        cached = self._marks
+        for term in terms:
+            marks = cached.get(id(term))
+            if marks is None:
+                title: list[tuple[int, int]] = []
+                body: list[tuple[int, int]] = []
+                for hit in positive_hits((term,), self._doc, self._spans, cache=self._hits):
+                    (title if hit.field == "title" else body).append((hit.start, hit.end))
+                marks = cached[id(term)] = (title, body)
+            title_spans += marks[0]
+            body_spans += marks[1]
+        article = self.analysed.article
+        snippet, snippet_marks = _snippet(article.body, _merge(article.body, body_spans))
+        return Sample(
+            article_id=article.id,
+            title=article.title,
+            time=time,
+            title_marks=_merge(article.title, title_spans),
+            snippet=snippet,
+            snippet_marks=snippet_marks,
+            matched=matched,
+        )
 
 
 def sample_of(
@@ -108,31 +169,13 @@ def sample_of(
     article: Article | AnalysedArticle,
     time: datetime,
     matched: tuple[str, ...],
-    *,
-    doc: Document | None = None,
 ) -> Sample:
     """The headline of ``article`` and a body snippet, with ``rule``'s positive hits marked.
 
-    When several rules are explained on one article, pass its :class:`AnalysedArticle`
-    and its ``doc``: it is then normalised and cut into spans once for all of them.
+    To explain several rules on one article, use one :class:`ArticleMarks`: the article
+    is then normalised and cut into spans once, and each term searched once, for all.
     """
-    analysed = analyse(article)
-    article = analysed.article
-    spans = {"title": analysed.title.spans, "body": analysed.body.spans}
-    title_spans: list[tuple[int, int]] = []
-    body_spans: list[tuple[int, int]] = []
-    for hit in positive_hits(rule, doc or Document.from_analysed(analysed), spans):
-        (title_spans if hit.field == "title" else body_spans).append((hit.start, hit.end))
-    snippet, snippet_marks = _snippet(article.body, _merge(article.body, body_spans))
-    return Sample(
-        article_id=article.id,
-        title=article.title,
-        time=time,
-        title_marks=_merge(article.title, title_spans),
-        snippet=snippet,
-        snippet_marks=snippet_marks,
-        matched=matched,
-    )
+    return ArticleMarks(article).sample(rule.positive_terms(), time, matched)
 
 
 def _snippet(

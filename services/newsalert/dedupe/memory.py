@@ -10,8 +10,9 @@ crashed owner, which is a wall-clock event.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,8 +28,10 @@ from newsalert.dedupe.contract import (
     Decision,
     DedupeConfig,
     Handoff,
+    claim_alert_id,
     claim_in_order,
     delta_ms,
+    intervals_for,
     lane_ms,
     owner_token,
     story_id_for,
@@ -62,6 +65,60 @@ class _Group:
 
 #: (rule id, story id, lane in ms or None): one alert group.
 _GroupKey = tuple[str, str, int | None]
+
+
+def _claim_builder() -> Callable[..., AlertClaim]:
+    """``AlertClaim(*fields)`` (positional, in field order), built cheaper: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__`` by name, this
+    sets the slots directly (a dense batch builds one claim per group). Falls back to the
+    class itself if it stops being a plain frozen slots record."""
+    names = [f.name for f in fields(AlertClaim)]
+    if list(AlertClaim.__slots__) != names or hasattr(AlertClaim, "__post_init__"):
+        return AlertClaim  # not a plain frozen slots record any more: its own __init__
+    setters = [getattr(AlertClaim, name).__set__ for name in names]
+    (
+        set_rule,
+        set_story,
+        set_send,
+        set_folded,
+        set_seq,
+        set_id,
+        set_time,
+        set_iv,
+        set_tok,
+        set_lane,
+    ) = setters
+    new = object.__new__
+
+    def build(
+        rule_id: str,
+        story_id: str,
+        send: bool,
+        duplicates_folded: int,
+        sequence: int,
+        alert_id: str,
+        event_time: datetime,
+        repeat_interval: timedelta,
+        token: str,
+        lane: timedelta | None,
+    ) -> AlertClaim:
+        claim = new(AlertClaim)
+        set_rule(claim, rule_id)
+        set_story(claim, story_id)
+        set_send(claim, send)
+        set_folded(claim, duplicates_folded)
+        set_seq(claim, sequence)
+        set_id(claim, alert_id)
+        set_time(claim, event_time)
+        set_iv(claim, repeat_interval)
+        set_tok(claim, token)
+        set_lane(claim, lane)
+        return claim
+
+    return build
+
+
+_new_claim = _claim_builder()
 
 
 def _group_of(key: AlertKey | AlertClaim, story_id: str) -> _GroupKey:
@@ -223,7 +280,93 @@ class MemoryDedupe:
 
     async def claim_batch(self, requests: Sequence[ClaimRequest]) -> list[list[AlertClaim]]:
         """Each request's claims as if the earlier requests' claims had been committed."""
+        claims = self._claim_unblocked(requests)
+        if claims is not None:
+            return claims
+        # A group is behind another owner's live lease: item by item, polling for it.
         return await claim_in_order(requests, self._claim_items, self.config)
+
+    def _claim_unblocked(self, requests: Sequence[ClaimRequest]) -> list[list[AlertClaim]] | None:
+        """:meth:`claim_batch` in one pass when no group of ``requests`` is behind another
+        owner's live lease (the usual case), else ``None`` with nothing changed but new
+        empty groups.
+
+        The same decisions as :meth:`_claim_items` (keep the two alike) and the claims
+        :func:`~newsalert.dedupe.contract.claim_in_order` would build from them, without
+        its per-item records: a dense batch claims one group per (matched rule, article).
+        """
+        intervals = [intervals_for(r.rule_ids, r.repeat_interval) for r in requests]
+        tokens = [request.owner or uuid.uuid4().hex for request in requests]
+        now = self._clock()
+        groups = self._groups
+        # First pass: every item's group, and whether one is behind a live lease. A group
+        # blocked for its first item blocks the call; a later item of a group an earlier
+        # one claimed is not blocked (checking it anyway only ever sends the call to the
+        # general path, which decides the same).
+        found: list[list[tuple[_GroupKey, _Group]]] = []
+        for request, keys, token in zip(requests, intervals, tokens, strict=True):
+            story_id = request.story_id
+            mine: list[tuple[_GroupKey, _Group]] = []
+            for key in keys:
+                lane = key.lane
+                group_key = (key.rule_id, story_id, None if lane is None else delta_ms(lane))
+                group = groups.get(group_key)
+                if group is None:
+                    group = groups[group_key] = _Group()
+                elif (
+                    group.pending_token is not None
+                    and group.pending_token != token
+                    and group.pending_until > now
+                ):
+                    return None
+                mine.append((group_key, group))
+            found.append(mine)
+        until = now + self.config.pending_ttl.total_seconds()
+        window_ms = self._window_ms
+        played: dict[_GroupKey, list[Any]] = {}
+        out: list[list[AlertClaim]] = []
+        interval_of: timedelta | None = None
+        interval_ms = 0
+        for request, keys, token, mine in zip(requests, intervals, tokens, found, strict=True):
+            story_id = request.story_id
+            event_time = request.event_time
+            event_ms = to_ms(event_time)
+            claims: list[AlertClaim] = []
+            for (key, interval), (group_key, group) in zip(keys.items(), mine, strict=True):
+                if interval is not interval_of:
+                    interval_of, interval_ms = interval, delta_ms(interval)
+                if group.touched_ms < event_ms:
+                    group.touched_ms = event_ms
+                if group.keep_ms < interval_ms + window_ms:
+                    group.keep_ms = interval_ms + window_ms
+                state = played.get(group_key)
+                if state is None:
+                    state = played[group_key] = [group.last_ms, group.sequence, group.folded]
+                last_ms, sequence, folded = state
+                send = last_ms is None or event_ms >= last_ms + interval_ms
+                if send:
+                    group.pending_token = token
+                    group.pending_until = until
+                    state[0], state[1], state[2] = event_ms, sequence + 1, 0
+                else:
+                    state[2] = folded + 1
+                rule_id, lane = key
+                claims.append(
+                    _new_claim(
+                        rule_id,
+                        story_id,
+                        send,
+                        folded,
+                        sequence,
+                        claim_alert_id(rule_id, story_id, sequence, lane),
+                        event_time,
+                        interval,
+                        token,
+                        lane,
+                    )
+                )
+            out.append(claims)
+        return out
 
     async def _claim_items(self, items: list[ClaimItem]) -> dict[ClaimItem, Decision | None]:
         """Decide ``items`` in order. A group behind another owner's live lease is not
@@ -290,7 +433,8 @@ class MemoryDedupe:
             time_of: datetime | None = None  # a hand-off's claims share their time
             claim_ms = 0
             for claim in claims:
-                key = _group_of(claim, claim.story_id)
+                lane = claim.lane  # _group_of inlined: one pass per claimed group
+                key = (claim.rule_id, claim.story_id, None if lane is None else delta_ms(lane))
                 group = groups.get(key)
                 if group is None:
                     group = groups[key] = _Group()

@@ -51,6 +51,8 @@ class ArticleOutcome:
     alerts: list[Alert] = field(default_factory=list)
     #: The alert groups of each match (one per repeat lane), in the order of ``matches``.
     groups: list[tuple[AlertKey, ...]] = field(default_factory=list)
+    #: What the rules read of the article (``None``: not matched, a redelivery).
+    doc: Document | None = None
 
     @property
     def article(self) -> Article:
@@ -145,7 +147,8 @@ class ArticlePipeline:
         (one call)."""
         for outcome in outcomes:
             if not outcome.duplicate:
-                outcome.matches = compiled.match(Document.from_analysed(outcome.analysed))
+                outcome.doc = Document.from_analysed(outcome.analysed)
+                outcome.matches = compiled.match(outcome.doc)
         matched = [outcome for outcome in outcomes if outcome.matches]
         for outcome in matched:
             if self._lanes is None:  # every rule in the default lane only

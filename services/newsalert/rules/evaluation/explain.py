@@ -136,17 +136,39 @@ def _spans(field: FieldText, text: str) -> list[tuple[str, int, int]]:
     return field.analysed.spans if text == field.text else token_spans(text)
 
 
+#: The hits of terms already searched in one document, by the term's identity: the rule
+#: loader shares equal terms between rules, so thousands of rules explained on one
+#: article search each of their common terms once (see :func:`positive_hits`).
+TermHits = dict[int, tuple[Hit, ...]]
+
+
 def positive_hits(
-    rule: Rule, doc: Document, spans: Mapping[str, Sequence[tuple[str, int, int]]]
+    rule: Rule | Sequence[Term],
+    doc: Document,
+    spans: Mapping[str, Sequence[tuple[str, int, int]]],
+    *,
+    cache: TermHits | None = None,
 ) -> list[Hit]:
     """Where the terms of ``rule`` that are not under a NOT matched in ``doc``.
 
     What a highlighted sample needs, without :func:`explain`'s verdicts: a term has hits
     exactly when it matches in one of its fields. ``spans`` as for :func:`explain`.
+    ``rule`` may be given as its :meth:`~Rule.positive_terms` (a caller explaining one
+    rule on several documents computes them once). ``cache``: an empty dict per
+    document, passed for every rule explained on it, so a term shared by several rules
+    is searched once (keyed by identity: the cache must not outlive the rules' terms).
     """
+    terms = rule.positive_terms() if isinstance(rule, Rule) else rule
     hits: list[Hit] = []
-    for term in dict.fromkeys(iter_terms(rule.expr, negated=False)):
-        hits.extend(_hits(term, doc, spans))
+    if cache is None:
+        for term in terms:
+            hits.extend(_hits(term, doc, spans))
+        return hits
+    for term in terms:
+        found = cache.get(id(term))
+        if found is None:
+            found = cache[id(term)] = _hits(term, doc, spans)
+        hits.extend(found)
     return hits
 
 
