@@ -6,7 +6,8 @@ step for step. Value layouts (``|``-separated; story ids and tokens never hold `
 
 * ``seen:<digest>`` string: ``d|<story>|<event_ms>`` (committed) or
   ``p|<story>|<event_ms>|<token>`` (pending; never makes a copy a duplicate).
-* ``story:<band>:<bucket>`` string: ``<story>|<event_ms>`` of the newest article there.
+* ``story:bands`` hash, field ``<band>:<bucket>``: ``<story>|<event_ms>`` of the newest
+  article there (each field with its own TTL).
 * ``line:<digest>`` string: ``<last article>|<articles>|<event_ms>`` of one source's
   edge sentence (:mod:`newsalert.dedupe.boilerplate`).
 * ``alerted:<rule>:<story>`` hash: ``last`` (event ms of the last sent alert), ``seq``
@@ -19,38 +20,46 @@ from __future__ import annotations
 #: A batch of articles, decided in order (``check_articles``). Each decided article's seen
 #: marks are then read as committed by the later ones (``d|<story>|<event_ms>`` in the
 #: local table ``over``, never written: Redis gets the pending marks).
-#: KEYS, per article: its seen keys (nseen), band keys in band order (nbands), then its
-#: edge-sentence line keys (nlines).
-#: ARGV: window_ms, ttl_ms, min_band_hits, nseed, nseed pairs (seen key, committed value)
-#: of earlier articles of the batch, then per article: nseen, nbands, nlines, event_ms,
-#: token, new_story, the article's id digest, 1 when the caller sent no band keys because
-#: it read a committed exact mark (0 otherwise), then the kind (id, url, body) of each
-#: seen key.
+#: KEYS: the band hash, then per article: its seen keys (nseen), then its edge-sentence
+#: line keys (nlines).
+#: ARGV: window_ms, ttl_ms, min_band_hits, bucket width (characters), nseed, nseed pairs
+#: (seen key, committed value) of earlier articles of the batch, then per article: nseen,
+#: nlines, event_ms, token, new_story, the article's id digest, 1 when the caller sent no
+#: band buckets because it read a committed exact mark (0 otherwise), its band buckets
+#: in band order concatenated into one string ('' for none), then the kind (id, url,
+#: body) of each seen key.
 #: Returns per article {state, story, reason or ""}: state 1 a duplicate (the same record
 #: committed), 0 decided, 2 "no committed exact mark after all: call again from this
-#: article with its band keys" (the last entry; later articles are left undecided).
+#: article with its band buckets" (the last entry; later articles are left undecided).
 #: A committed exact copy (same url or body, another record) takes that mark's story and
 #: leaves bands and learned boilerplate alone, as MemoryDedupe does.
+#: The bands are fields ``<band>:<bucket>`` of one hash, each with its own TTL
+#: (``HPEXPIRE``): reading and writing an article's bands is one command each instead of
+#: one per band. The hash itself gets the same TTL on every write, so it is gone one TTL
+#: after the last article, like every other key.
 CHECK_ARTICLES = """
 local window = tonumber(ARGV[1])
 local ttl = ARGV[2]
 local min_hits = tonumber(ARGV[3])
+local width = tonumber(ARGV[4])
+local band_key = KEYS[1]
 local over = {}
-local a = 5
-for _ = 1, tonumber(ARGV[4]) do
+local a = 6
+for _ = 1, tonumber(ARGV[5]) do
   over[ARGV[a]] = ARGV[a + 1]
   a = a + 2
 end
-local k = 0
+local k = 1
 local out = {}
 while a <= #ARGV do
-  local nseen, nbands, nlines = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local ts = ARGV[a + 3]
+  local nseen, nlines = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local ts = ARGV[a + 2]
   local t = tonumber(ts)
-  local token, new_story, article, exact_only = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
+  local token, new_story, article, exact_only = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  local buckets = ARGV[a + 7]
   local kinds = a + 7
   a = a + 8 + nseen
-  local seen0, band0, line0 = k, k + nseen, k + nseen + nbands
+  local seen0, line0 = k, k + nseen
   k = line0 + nlines
   local story, reason, exact, dup = nil, '', false, nil
   local live = {}
@@ -78,15 +87,18 @@ while a <= #ARGV do
     out[#out + 1] = {2, '', ''}
     return out
   else
-    local bands = {}
+    local fields, bands = {}, {}
     if not exact then
-      for i = band0 + 1, line0 do
-        bands[i] = redis.call('GET', KEYS[i])
+      for b = 1, #buckets / width do
+        fields[b] = (b - 1) .. ':' .. string.sub(buckets, (b - 1) * width + 1, b * width)
+      end
+      if #fields > 0 then
+        bands = redis.call('HMGET', band_key, unpack(fields))
       end
       if not story then
         local counts, best, best_hits = {}, nil, 0
-        for i = band0 + 1, line0 do
-          local v = bands[i]
+        for b = 1, #fields do
+          local v = bands[b]
           if v then
             local s, ms = string.match(v, '^([^|]+)|(%-?%d+)$')
             if s and math.abs(t - tonumber(ms)) <= window then
@@ -107,12 +119,21 @@ while a <= #ARGV do
       over[KEYS[seen0 + i]] = 'd|' .. story .. '|' .. ts
     end
     if not exact then
-      for i = band0 + 1, line0 do
-        local v = bands[i]
+      local writes, fresh = {}, {}
+      local mark = story .. '|' .. ts
+      for b = 1, #fields do
+        local v = bands[b]
         local ms = v and string.match(v, '|(%-?%d+)$')
         if (not ms) or tonumber(ms) <= t then
-          redis.call('SET', KEYS[i], story .. '|' .. ts, 'PX', ttl)
+          writes[#writes + 1] = fields[b]
+          writes[#writes + 1] = mark
+          fresh[#fresh + 1] = fields[b]
         end
+      end
+      if #fresh > 0 then
+        redis.call('HSET', band_key, unpack(writes))
+        redis.call('HPEXPIRE', band_key, ttl, 'FIELDS', #fresh, unpack(fresh))
+        redis.call('PEXPIRE', band_key, ttl)
       end
       -- boilerplate.next_mark: last article that carried each edge sentence, how many did
       for i = line0 + 1, line0 + nlines do
