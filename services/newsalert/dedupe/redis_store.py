@@ -222,17 +222,21 @@ class RedisDedupe:
         keys: list[str] = [self._bands_key]
         for plan in plans:
             keys += [*plan.seen_keys, *plan.line_keys]
-            args += [
-                len(plan.seen_keys),
-                len(plan.line_keys),
-                plan.event_ms,
-                plan.token,
-                story_id_for(plan.article),
-                plan.digests["id"],
-                0 if plan.fingerprinted else 1,
-                plan.buckets,
-                *plan.digests,
-            ]
+            args.append(
+                "|".join(
+                    (
+                        str(len(plan.seen_keys)),
+                        str(len(plan.line_keys)),
+                        str(plan.event_ms),
+                        plan.token,
+                        story_id_for(plan.article),
+                        plan.digests["id"],
+                        "0" if plan.fingerprinted else "1",
+                        plan.buckets,
+                        *plan.digests,
+                    )
+                )
+            )
         return await self._run(self._check, keys, args)
 
     async def claim_alerts(
@@ -261,15 +265,11 @@ class RedisDedupe:
         for item in items:
             if item.request not in requests:
                 requests[item.request] = len(requests) + 1
-                head += [item.token, to_ms(item.event_time)]
+                head.append(f"{to_ms(item.event_time)}|{item.token}")
             key = self._group_key(item.key.rule_id, item.story_id, item.key.lane)
             position = groups.setdefault(key, len(groups) + 1)
-            tail += [
-                requests[item.request],
-                position,
-                delta_ms(item.interval),
-                self._group_ttl_ms(item.interval),
-            ]
+            ttl = self._group_ttl_ms(item.interval)
+            tail.append(f"{requests[item.request]}|{position}|{delta_ms(item.interval)}|{ttl}")
         args = [delta_ms(self.config.pending_ttl), len(requests), *head, *tail]
         replies = await self._run(self._claim, list(groups), args)
         answers: dict[ClaimItem, Decision | None] = {}
@@ -296,17 +296,14 @@ class RedisDedupe:
             seen = [] if verdict.duplicate else list(verdict.seen_digests)
             keys += [constants.seen_article_key(self.prefix, d) for d in seen]
             value = f"d|{verdict.story_id}|{to_ms(verdict.event_time)}" if seen else ""
-            args += [len(seen), value, self._window_ms + self._grace_ms, len(claims)]
+            args.append(f"{len(seen)}|{len(claims)}|{self._window_ms + self._grace_ms}|{value}")
             for claim in claims:
                 keys.append(self._group_key(claim.rule_id, claim.story_id, claim.lane))
-                args += [
-                    1 if claim.send else 0,
-                    claim.token,
-                    claim.sequence,
-                    to_ms(claim.event_time),
-                    claim.duplicates_folded,
-                    self._group_ttl_ms(claim.repeat_interval),
-                ]
+                args.append(
+                    f"{1 if claim.send else 0}|{claim.sequence}|{to_ms(claim.event_time)}"
+                    f"|{claim.duplicates_folded}|{self._group_ttl_ms(claim.repeat_interval)}"
+                    f"|{claim.token}"
+                )
         if keys:
             await self._run(self._commit, keys, args)
 
