@@ -15,8 +15,9 @@ near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measure
 Hashes are XXH3-64 (``xxhash``, seed 0): stable across processes, machines and Python
 versions (never Python's salted ``hash()``) and about ten times cheaper per shingle than
 blake2b. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
-array; bin minima and densification are array operations, so no Python bytecode runs per
-shingle. The sentences come from :func:`newsalert.text.sentences` (an
+array; bin minima, densification and the distinct count are one compiled call
+(:mod:`newsalert.dedupe.sketchjit`), so no Python bytecode runs per shingle. The
+sentences come from :func:`newsalert.text.sentences` (an
 :class:`~newsalert.analysed.AnalysedArticle` cuts them once per article).
 """
 
@@ -32,6 +33,7 @@ import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
+from newsalert.dedupe.sketchjit import sketch_into
 from newsalert.models import Article
 from newsalert.text import Sentence, sentences
 
@@ -159,6 +161,12 @@ def _probe_order(bins: int) -> tuple[tuple[int, ...], ...]:
     )
 
 
+@functools.cache
+def _probe_array(bins: int) -> NDArray[np.int64]:
+    """:func:`_probe_order` as an array, for :func:`~newsalert.dedupe.sketchjit.sketch_into`."""
+    return np.array(_probe_order(bins), dtype=np.int64)
+
+
 def _hashes(items: Iterable[str], count: int) -> NDArray[np.uint64]:
     """The 64-bit hash of each item (one C-level pass: encode, hash, store)."""
     return np.fromiter(map(_hash64, map(str.encode, items)), dtype=np.uint64, count=count)
@@ -169,6 +177,8 @@ def _sketch(hashes: NDArray[np.uint64], bins: int) -> list[int] | None:
 
     The bin minima are one vectorised pass; the few empty bins of a short text are
     filled in Python (a handful of list probes costs less than more array calls).
+    :func:`fingerprint` uses the compiled :func:`~newsalert.dedupe.sketchjit.sketch_into`
+    instead; this is its reference (tests) and :func:`sketch`'s implementation.
     """
     if not hashes.size:
         return None
@@ -205,8 +215,12 @@ def band_buckets(signature: Sequence[int], params: FingerprintParams) -> tuple[s
     The bucket is the first ``bucket_bytes`` bytes of the XXH3 digest (64-bit, or
     128-bit for buckets wider than 8 bytes) of the band's bins packed little-endian.
     """
+    return _packed_buckets(struct.pack(f"<{params.bins}Q", *signature[: params.bins]), params)
+
+
+def _packed_buckets(packed: bytes, params: FingerprintParams) -> tuple[str, ...]:
+    """:func:`band_buckets` of the signature's bins packed as little-endian uint64s."""
     width = params.rows * 8
-    packed = struct.pack(f"<{params.bins}Q", *signature[: params.bins])
     digest = xxhash.xxh3_64_hexdigest if params.bucket_bytes <= 8 else xxhash.xxh3_128_hexdigest
     chars = params.bucket_bytes * 2
     return tuple(
@@ -225,13 +239,14 @@ def fingerprint(
     """
     parts = sentences(text) if isinstance(text, str) else text
     items = _shingle_list(parts, params.shingle_words, skip)
-    hashes = _hashes(items, len(items))
-    signature = _sketch(hashes, params.bins)
-    if signature is None:
+    if not items:
         return Fingerprint(buckets=(), shingles=0)
-    hashes.sort()
-    distinct = 1 + int(np.count_nonzero(hashes[1:] != hashes[:-1]))
-    return Fingerprint(buckets=band_buckets(signature, params), shingles=distinct)
+    # The sketch of :func:`_sketch`, in one compiled call (the numpy version's per-call
+    # overheads were most of its cost on an article's few hundred shingles).
+    minima = np.empty(params.bins, dtype=np.uint64)
+    distinct = sketch_into(_hashes(items, len(items)), _probe_array(params.bins), minima)
+    packed = minima.astype("<u8", copy=False).tobytes()
+    return Fingerprint(buckets=_packed_buckets(packed, params), shingles=distinct)
 
 
 def estimated_jaccard(first: list[int], second: list[int]) -> float:
