@@ -26,14 +26,13 @@ from __future__ import annotations
 import functools
 import itertools
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xxhash
 from numpy.typing import NDArray
 
-from newsalert.dedupe.sketchjit import sketch_into
 from newsalert.models import Article
 from newsalert.text import Sentence, sentences
 
@@ -161,6 +160,24 @@ def _probe_order(bins: int) -> tuple[tuple[int, ...], ...]:
     )
 
 
+_Kernel = Callable[[NDArray[np.uint64], NDArray[np.int64], NDArray[np.uint64]], int]
+
+
+@functools.cache
+def _compiled() -> _Kernel:
+    """The compiled sketch, imported on first use: numba is large, and a process that
+    never fingerprints (the dispatcher) does not load it."""
+    from newsalert.dedupe.sketchjit import sketch_into
+
+    return sketch_into
+
+
+def warm_up() -> None:
+    """Compile the sketch kernel (or load it from numba's disk cache) now: a matcher
+    does it while it starts, not on its first article (seconds when not cached)."""
+    fingerprint("warm up the compiled sketch", FingerprintParams())
+
+
 @functools.cache
 def _probe_array(bins: int) -> NDArray[np.int64]:
     """:func:`_probe_order` as an array, for :func:`~newsalert.dedupe.sketchjit.sketch_into`."""
@@ -244,7 +261,7 @@ def fingerprint(
     # The sketch of :func:`_sketch`, in one compiled call (the numpy version's per-call
     # overheads were most of its cost on an article's few hundred shingles).
     minima = np.empty(params.bins, dtype=np.uint64)
-    distinct = sketch_into(_hashes(items, len(items)), _probe_array(params.bins), minima)
+    distinct = _compiled()(_hashes(items, len(items)), _probe_array(params.bins), minima)
     packed = minima.astype("<u8", copy=False).tobytes()
     return Fingerprint(buckets=_packed_buckets(packed, params), shingles=distinct)
 
