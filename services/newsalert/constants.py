@@ -34,9 +34,10 @@ def seen_article_key(prefix: str, digest: str) -> str:
     return f"{prefix}seen:{digest}"
 
 
-def story_band_key(prefix: str, band: int, bucket: str) -> str:
-    """Near-duplicate LSH band bucket: which story ids hashed into it."""
-    return f"{prefix}story:{band}:{bucket}"
+def story_bands_key(prefix: str) -> str:
+    """Near-duplicate LSH band buckets: one hash, field ``<band>:<bucket>`` -> the story
+    whose newest article hashed into it (each field has its own TTL, and the hash too)."""
+    return f"{prefix}story:bands"
 
 
 def boilerplate_line_key(prefix: str, digest: str) -> str:

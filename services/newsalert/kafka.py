@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
+import struct
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -91,6 +93,45 @@ async def ensure_topics(
         await admin.close()
 
 
+_M = 0x5BD1E995
+_U32 = 0xFFFFFFFF
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's ``Utils.murmur2`` of ``data`` as an unsigned 32-bit int.
+
+    The same function as aiokafka's ``partitioner.murmur2`` and the Java client's (so a
+    key lands on the partition every Kafka client picks for it), with the 4-byte words
+    unpacked in one call: per word it runs a third of the bytecode of aiokafka's version,
+    which does the work per byte, and a matcher hashes the key of every alert it sends.
+    """
+    length = len(data)
+    h = 0x9747B28C ^ length
+    words = length >> 2
+    for k in struct.unpack_from(f"<{words}I", data):
+        k = (k * _M) & _U32
+        k = ((k ^ (k >> 24)) * _M) & _U32
+        h = ((h * _M) & _U32) ^ k
+    rest = length & 3
+    if rest:
+        tail = words << 2
+        if rest == 3:
+            h ^= data[tail + 2] << 16
+        if rest >= 2:
+            h ^= data[tail + 1] << 8
+        h = ((h ^ data[tail]) * _M) & _U32
+    h = ((h ^ (h >> 13)) * _M) & _U32
+    return h ^ (h >> 15)
+
+
+def partition_for(key: bytes | None, all_partitions: list[int], available: list[int]) -> int:
+    """Kafka's default partitioner: ``murmur2(key) & 0x7fffffff`` modulo the partition
+    count; a record without a key goes to a random available partition."""
+    if key is None:
+        return random.choice(available or all_partitions)
+    return all_partitions[(murmur2(key) & 0x7FFFFFFF) % len(all_partitions)]
+
+
 def make_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer:
     """A producer that confirms each send only once the broker stored it."""
     return AIOKafkaProducer(
@@ -102,6 +143,7 @@ def make_producer(settings: Settings, *, linger_ms: int = 0) -> AIOKafkaProducer
         # alerts per partition batch (the default 16 KiB holds a few dozen).
         max_batch_size=512 * 1024,
         max_request_size=4 * 1024 * 1024,
+        partitioner=partition_for,
     )
 
 

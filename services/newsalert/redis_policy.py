@@ -12,6 +12,10 @@ So the services (``run``, ``matcher``, ``dispatcher``) read the policy before th
 and refuse any other, unless ``NEWSALERT_REDIS_ALLOW_EVICTION=1`` accepts the risk. A
 server that does not let us read it (``CONFIG`` renamed away, an ACL without ``+config``,
 some managed services) gets a warning and is trusted.
+
+The matcher also needs hash field expiration (``HPEXPIRE``: Redis 7.4, Valkey 9.0): its
+near-duplicate band marks are fields of one hash, each with its own TTL. It refuses to
+start on a server without it rather than fail every batch's dedupe check.
 """
 
 from __future__ import annotations
@@ -42,6 +46,32 @@ CONNECT_BACKOFF_S = (0.25, 0.5, 1.0, 2.0, 4.0, 5.0)
 
 class RedisPolicyError(ConfigError):
     """Redis may evict newsalert's keys and nothing accepts that risk."""
+
+
+class RedisFeatureError(RedisPolicyError):
+    """Redis lacks a command the matcher's dedupe scripts use."""
+
+
+#: The message for a Redis without hash field expiration.
+NO_FIELD_EXPIRY = (
+    "Redis does not support hash field expiration (HPEXPIRE), which the matcher's dedupe "
+    "store uses for its near-duplicate band marks: run Redis 7.4 or later, or Valkey 9.0 "
+    "or later. See docs/dedupe.md (Redis layout)."
+)
+
+
+async def check_field_expiry(redis: Redis) -> None:
+    """Raise :class:`RedisFeatureError` unless the server knows ``HPEXPIRE``.
+
+    Probes with ``HPEXPIRE`` on a key that does not exist, which changes nothing.
+    """
+    with redis_calls("probing HPEXPIRE"):
+        try:
+            await redis.hpexpire("newsalert:probe:missing", 1, "f")
+        except ResponseError as exc:
+            if "unknown command" in str(exc).lower():
+                raise RedisFeatureError(NO_FIELD_EXPIRY) from exc
+            raise
 
 
 def refusal(policy: str) -> str:
@@ -90,11 +120,15 @@ async def check_eviction_policy(redis: Redis, *, allow_eviction: bool) -> str | 
     return policy
 
 
-async def verify_redis_policy(settings: Settings, *, wait_s: float = CONNECT_WAIT_S) -> None:
-    """Check the policy of the Redis at ``settings.redis_url``, waiting for it to answer.
+async def verify_redis_policy(
+    settings: Settings, *, wait_s: float = CONNECT_WAIT_S, field_expiry: bool = False
+) -> None:
+    """Check the policy of the Redis at ``settings.redis_url``, waiting for it to answer;
+    with ``field_expiry`` (a matcher), also that it supports ``HPEXPIRE``.
 
-    Raises :class:`RedisPolicyError` (refused policy) or :class:`StackError` (Redis did
-    not answer within ``wait_s`` seconds).
+    Raises :class:`RedisPolicyError` (refused policy), :class:`RedisFeatureError` (no
+    hash field expiration) or :class:`StackError` (Redis did not answer within
+    ``wait_s`` seconds).
     """
     redis = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=5.0)
     deadline = time.monotonic() + wait_s
@@ -103,6 +137,8 @@ async def verify_redis_policy(settings: Settings, *, wait_s: float = CONNECT_WAI
         while True:
             try:
                 await check_eviction_policy(redis, allow_eviction=settings.redis_allow_eviction)
+                if field_expiry:
+                    await check_field_expiry(redis)
                 return
             except RedisUnavailableError as exc:
                 delay = backoff.next_delay()

@@ -221,7 +221,8 @@ async def run_until_stopped(
     reload_task = asyncio.create_task(source.run(stop), name="config-watcher")
     try:
         if roles.matcher or roles.dispatcher:
-            await verify_redis_policy(settings)  # before anything is consumed
+            # before anything is consumed
+            await verify_redis_policy(settings, field_expiry=roles.matcher)
         await start_services(
             services,
             started,

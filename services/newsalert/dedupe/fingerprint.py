@@ -15,16 +15,18 @@ near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measure
 Hashes are XXH3-64 (``xxhash``, seed 0): stable across processes, machines and Python
 versions (never Python's salted ``hash()``) and far cheaper per shingle than a
 cryptographic hash. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
-array; bin minima and densification are array operations, so no Python bytecode runs per
-shingle. The sentences come from :func:`newsalert.text.sentences` (an
+array; bin minima, densification and the distinct count are one compiled call
+(:mod:`newsalert.dedupe.sketchjit`), so no Python bytecode runs per shingle. The
+sentences come from :func:`newsalert.text.sentences` (an
 :class:`~newsalert.analysed.AnalysedArticle` cuts them once per article).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -163,11 +165,12 @@ class ProbeOrder:
     at a time.
     """
 
-    __slots__ = ("_table", "bins")
+    __slots__ = ("_array", "_table", "bins")
 
     def __init__(self, bins: int) -> None:
         self.bins = bins
         self._table: tuple[tuple[int, ...], ...] | None = None
+        self._array: NDArray[np.int64] | None = None
 
     def table(self) -> tuple[tuple[int, ...], ...]:
         """Each bin's first ``4 * bins`` attempts."""
@@ -185,6 +188,31 @@ class ProbeOrder:
             self._table = tuple(map(tuple, (values % np.uint64(bins)).tolist()))
         return self._table
 
+    def array(self) -> NDArray[np.int64]:
+        """:meth:`table` as a ``bins`` × ``4 * bins`` array, for
+        :func:`~newsalert.dedupe.sketchjit.sketch_into`."""
+        if self._array is None:
+            self._array = np.array(self.table(), dtype=np.int64).reshape(self.bins, -1)
+        return self._array
+
+
+_Kernel = Callable[[NDArray[np.uint64], NDArray[np.int64], NDArray[np.uint64]], int]
+
+
+@functools.cache
+def _compiled() -> _Kernel:
+    """The compiled sketch, imported on first use: numba is large, and a process that
+    never fingerprints (the dispatcher) does not load it."""
+    from newsalert.dedupe.sketchjit import sketch_into
+
+    return sketch_into
+
+
+def warm_up() -> None:
+    """Compile the sketch kernel (or load it from numba's disk cache) now: a matcher
+    does it while it starts, not on its first article (seconds when not cached)."""
+    fingerprint("warm up the compiled sketch", FingerprintParams())
+
 
 def _hashes(items: Iterable[str], count: int) -> NDArray[np.uint64]:
     """The 64-bit hash of each item (one C-level pass: encode, hash, store)."""
@@ -196,6 +224,8 @@ def _sketch(hashes: NDArray[np.uint64], probes: ProbeOrder) -> list[int] | None:
 
     The bin minima are one vectorised pass; the few empty bins of a short text are
     filled in Python (a handful of list probes costs less than more array calls).
+    :func:`fingerprint` uses the compiled :func:`~newsalert.dedupe.sketchjit.sketch_into`
+    instead; this is its reference (tests) and :func:`sketch`'s implementation.
     """
     if not hashes.size:
         return None
@@ -237,8 +267,12 @@ def band_buckets(signature: Sequence[int], params: FingerprintParams) -> tuple[s
     The bucket is the first ``bucket_bytes`` bytes of the XXH3 digest (64-bit, or
     128-bit for buckets wider than 8 bytes) of the band's bins packed little-endian.
     """
+    return _packed_buckets(struct.pack(f"<{params.bins}Q", *signature[: params.bins]), params)
+
+
+def _packed_buckets(packed: bytes, params: FingerprintParams) -> tuple[str, ...]:
+    """:func:`band_buckets` of the signature's bins packed as little-endian uint64s."""
     width = params.rows * 8
-    packed = struct.pack(f"<{params.bins}Q", *signature[: params.bins])
     digest = xxhash.xxh3_64_hexdigest if params.bucket_bytes <= 8 else xxhash.xxh3_128_hexdigest
     chars = params.bucket_bytes * 2
     return tuple(
@@ -257,13 +291,14 @@ def fingerprint(
     """
     parts = sentences(text) if isinstance(text, str) else text
     items = _shingle_list(parts, params.shingle_words, skip)
-    hashes = _hashes(items, len(items))
-    signature = _sketch(hashes, params.probes)
-    if signature is None:
+    if not items:
         return Fingerprint(buckets=(), shingles=0)
-    hashes.sort()
-    distinct = 1 + int(np.count_nonzero(hashes[1:] != hashes[:-1]))
-    return Fingerprint(buckets=band_buckets(signature, params), shingles=distinct)
+    # The sketch of :func:`_sketch`, in one compiled call (the numpy version's per-call
+    # overheads were most of its cost on an article's few hundred shingles).
+    minima = np.empty(params.bins, dtype=np.uint64)
+    distinct = _compiled()(_hashes(items, len(items)), params.probes.array(), minima)
+    packed = minima.astype("<u8", copy=False).tobytes()
+    return Fingerprint(buckets=_packed_buckets(packed, params), shingles=distinct)
 
 
 def estimated_jaccard(first: list[int], second: list[int]) -> float:

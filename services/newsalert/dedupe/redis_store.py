@@ -81,6 +81,7 @@ class RedisDedupe:
         self._abandon = client.register_script(scripts.ABANDON_BATCH)
         self._window_ms = delta_ms(self.config.story_window)
         self._grace_ms = delta_ms(self.config.retention_grace)
+        self._bands_key = constants.story_bands_key(prefix)
 
     @classmethod
     def from_url(
@@ -173,7 +174,7 @@ class RedisDedupe:
                 plan.duplicate_of = found[1]
                 continue
             if found is None or (index == 0 and full_first):
-                plan.fingerprint(lines, self.prefix, self.config.fingerprint, self._window_ms)
+                plan.fingerprint(lines, self.config.fingerprint, self._window_ms)
             for key in plan.seen_keys:
                 ahead[key] = f"d|@{index}|{plan.event_ms}"
         scripted = [plan for plan in plans if plan.duplicate_of is None]
@@ -213,24 +214,29 @@ class RedisDedupe:
             self._window_ms,
             self._window_ms + self._grace_ms,
             self.config.fingerprint.min_band_hits,
+            2 * self.config.fingerprint.bucket_bytes,  # hex characters per bucket
             len(committed),
         ]
         for key, value in committed.items():
             args += [key, value]
-        keys: list[str] = []
+        keys: list[str] = [self._bands_key]
         for plan in plans:
-            keys += [*plan.seen_keys, *plan.band_keys, *plan.line_keys]
-            args += [
-                len(plan.seen_keys),
-                len(plan.band_keys),
-                len(plan.line_keys),
-                plan.event_ms,
-                plan.token,
-                story_id_for(plan.article),
-                plan.digests["id"],
-                0 if plan.fingerprinted else 1,
-                *plan.digests,
-            ]
+            keys += [*plan.seen_keys, *plan.line_keys]
+            args.append(
+                "|".join(
+                    (
+                        str(len(plan.seen_keys)),
+                        str(len(plan.line_keys)),
+                        str(plan.event_ms),
+                        plan.token,
+                        story_id_for(plan.article),
+                        plan.digests["id"],
+                        "0" if plan.fingerprinted else "1",
+                        plan.buckets,
+                        *plan.digests,
+                    )
+                )
+            )
         return await self._run(self._check, keys, args)
 
     async def claim_alerts(
@@ -259,15 +265,11 @@ class RedisDedupe:
         for item in items:
             if item.request not in requests:
                 requests[item.request] = len(requests) + 1
-                head += [item.token, to_ms(item.event_time)]
+                head.append(f"{to_ms(item.event_time)}|{item.token}")
             key = self._group_key(item.key.rule_id, item.story_id, item.key.lane)
             position = groups.setdefault(key, len(groups) + 1)
-            tail += [
-                requests[item.request],
-                position,
-                delta_ms(item.interval),
-                self._group_ttl_ms(item.interval),
-            ]
+            ttl = self._group_ttl_ms(item.interval)
+            tail.append(f"{requests[item.request]}|{position}|{delta_ms(item.interval)}|{ttl}")
         args = [delta_ms(self.config.pending_ttl), len(requests), *head, *tail]
         replies = await self._run(self._claim, list(groups), args)
         answers: dict[ClaimItem, Decision | None] = {}
@@ -294,17 +296,14 @@ class RedisDedupe:
             seen = [] if verdict.duplicate else list(verdict.seen_digests)
             keys += [constants.seen_article_key(self.prefix, d) for d in seen]
             value = f"d|{verdict.story_id}|{to_ms(verdict.event_time)}" if seen else ""
-            args += [len(seen), value, self._window_ms + self._grace_ms, len(claims)]
+            args.append(f"{len(seen)}|{len(claims)}|{self._window_ms + self._grace_ms}|{value}")
             for claim in claims:
                 keys.append(self._group_key(claim.rule_id, claim.story_id, claim.lane))
-                args += [
-                    1 if claim.send else 0,
-                    claim.token,
-                    claim.sequence,
-                    to_ms(claim.event_time),
-                    claim.duplicates_folded,
-                    self._group_ttl_ms(claim.repeat_interval),
-                ]
+                args.append(
+                    f"{1 if claim.send else 0}|{claim.sequence}|{to_ms(claim.event_time)}"
+                    f"|{claim.duplicates_folded}|{self._group_ttl_ms(claim.repeat_interval)}"
+                    f"|{claim.token}"
+                )
         if keys:
             await self._run(self._commit, keys, args)
 
@@ -348,25 +347,22 @@ class _Plan:
             constants.boilerplate_line_key(store.prefix, line_digest(article.source, d))
             for d in self.edges
         ]
-        self.band_keys: list[str] = []
+        #: The band buckets in band order, concatenated (fixed width): one script argument.
+        self.buckets = ""
         self.fingerprinted = False
         self.duplicate_of: str | None = None
 
     def fingerprint(
         self,
         lines: dict[str, LineMark | None],
-        prefix: str,
         params: FingerprintParams,
         window_ms: int,
     ) -> None:
-        """Band keys from the fingerprint, learned boilerplate left out; then play this
+        """Band buckets from the fingerprint, learned boilerplate left out; then play this
         article's update of ``lines`` (what the script will write) for the later ones."""
         marks = {d: lines[key] for d, key in zip(self.edges, self.line_keys, strict=True)}
         skip = boilerplate(marks, self.event_ms, window_ms, params.boilerplate_articles)
-        buckets = fingerprint(self.parts, params, skip).buckets
-        self.band_keys = [
-            constants.story_band_key(prefix, band, bucket) for band, bucket in enumerate(buckets)
-        ]
+        self.buckets = "".join(fingerprint(self.parts, params, skip).buckets)
         self.fingerprinted = True
         for key in self.line_keys:
             lines[key] = next_mark(lines[key], self.digests["id"], self.event_ms, window_ms)

@@ -6,7 +6,8 @@ step for step. Value layouts (``|``-separated; story ids and tokens never hold `
 
 * ``seen:<digest>`` string: ``d|<story>|<event_ms>`` (committed) or
   ``p|<story>|<event_ms>|<token>`` (pending; never makes a copy a duplicate).
-* ``story:<band>:<bucket>`` string: ``<story>|<event_ms>`` of the newest article there.
+* ``story:bands`` hash, field ``<band>:<bucket>``: ``<story>|<event_ms>`` of the newest
+  article there (each field with its own TTL).
 * ``line:<digest>`` string: ``<last article>|<articles>|<event_ms>`` of one source's
   edge sentence (:mod:`newsalert.dedupe.boilerplate`).
 * ``alerted:<rule>:<story>`` hash: ``last`` (event ms of the last sent alert), ``seq``
@@ -19,38 +20,49 @@ from __future__ import annotations
 #: A batch of articles, decided in order (``check_articles``). Each decided article's seen
 #: marks are then read as committed by the later ones (``d|<story>|<event_ms>`` in the
 #: local table ``over``, never written: Redis gets the pending marks).
-#: KEYS, per article: its seen keys (nseen), band keys in band order (nbands), then its
-#: edge-sentence line keys (nlines).
-#: ARGV: window_ms, ttl_ms, min_band_hits, nseed, nseed pairs (seen key, committed value)
-#: of earlier articles of the batch, then per article: nseen, nbands, nlines, event_ms,
-#: token, new_story, the article's id digest, 1 when the caller sent no band keys because
-#: it read a committed exact mark (0 otherwise), then the kind (id, url, body) of each
-#: seen key.
+#: KEYS: the band hash, then per article: its seen keys (nseen), then its edge-sentence
+#: line keys (nlines).
+#: ARGV: window_ms, ttl_ms, min_band_hits, bucket width (characters), nseed, nseed pairs
+#: (seen key, committed value) of earlier articles of the batch, then one argument per
+#: article, its fields joined by ``|``: nseen, nlines, event_ms, token, new_story, the
+#: article's id digest, 1 when the caller sent no band buckets because it read a
+#: committed exact mark (0 otherwise), its band buckets in band order concatenated into
+#: one string ('' for none), then the kind (id, url, body) of each seen key. (One
+#: argument per article rather than one per field: the client's cost of a call grows
+#: with its number of arguments.)
 #: Returns per article {state, story, reason or ""}: state 1 a duplicate (the same record
 #: committed), 0 decided, 2 "no committed exact mark after all: call again from this
-#: article with its band keys" (the last entry; later articles are left undecided).
+#: article with its band buckets" (the last entry; later articles are left undecided).
 #: A committed exact copy (same url or body, another record) takes that mark's story and
 #: leaves bands and learned boilerplate alone, as MemoryDedupe does.
+#: The bands are fields ``<band>:<bucket>`` of one hash, each with its own TTL
+#: (``HPEXPIRE``): reading and writing an article's bands is one command each instead of
+#: one per band. The hash itself gets the same TTL on every write, so it is gone one TTL
+#: after the last article, like every other key.
 CHECK_ARTICLES = """
 local window = tonumber(ARGV[1])
 local ttl = ARGV[2]
 local min_hits = tonumber(ARGV[3])
+local width = tonumber(ARGV[4])
+local band_key = KEYS[1]
 local over = {}
-local a = 5
-for _ = 1, tonumber(ARGV[4]) do
+local a = 6
+for _ = 1, tonumber(ARGV[5]) do
   over[ARGV[a]] = ARGV[a + 1]
   a = a + 2
 end
-local k = 0
+local k = 1
 local out = {}
 while a <= #ARGV do
-  local nseen, nbands, nlines = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  local ts = ARGV[a + 3]
+  local f = {}
+  for field in string.gmatch(ARGV[a] .. '|', '([^|]*)|') do f[#f + 1] = field end
+  a = a + 1
+  local nseen, nlines = tonumber(f[1]), tonumber(f[2])
+  local ts = f[3]
   local t = tonumber(ts)
-  local token, new_story, article, exact_only = ARGV[a + 4], ARGV[a + 5], ARGV[a + 6], ARGV[a + 7]
-  local kinds = a + 7
-  a = a + 8 + nseen
-  local seen0, band0, line0 = k, k + nseen, k + nseen + nbands
+  local token, new_story, article, exact_only, buckets = f[4], f[5], f[6], f[7], f[8]
+  local kinds = 8
+  local seen0, line0 = k, k + nseen
   k = line0 + nlines
   local story, reason, exact, dup = nil, '', false, nil
   local live = {}
@@ -59,13 +71,13 @@ while a <= #ARGV do
     if v then
       local state, s, ms = string.match(v, '^(%a)|([^|]+)|(%-?%d+)')
       if ms and math.abs(t - tonumber(ms)) <= window then
-        if state == 'd' and ARGV[kinds + i] == 'id' then
+        if state == 'd' and f[kinds + i] == 'id' then
           dup = s
           break
         end
         live[i] = true
         if state == 'd' and not exact then
-          story, reason, exact = s, 'same-' .. ARGV[kinds + i], true
+          story, reason, exact = s, 'same-' .. f[kinds + i], true
         elseif not story then
           story, reason = s, 'copy-in-flight'
         end
@@ -78,15 +90,18 @@ while a <= #ARGV do
     out[#out + 1] = {2, '', ''}
     return out
   else
-    local bands = {}
+    local fields, bands = {}, {}
     if not exact then
-      for i = band0 + 1, line0 do
-        bands[i] = redis.call('GET', KEYS[i])
+      for b = 1, #buckets / width do
+        fields[b] = (b - 1) .. ':' .. string.sub(buckets, (b - 1) * width + 1, b * width)
+      end
+      if #fields > 0 then
+        bands = redis.call('HMGET', band_key, unpack(fields))
       end
       if not story then
         local counts, best, best_hits = {}, nil, 0
-        for i = band0 + 1, line0 do
-          local v = bands[i]
+        for b = 1, #fields do
+          local v = bands[b]
           if v then
             local s, ms = string.match(v, '^([^|]+)|(%-?%d+)$')
             if s and math.abs(t - tonumber(ms)) <= window then
@@ -107,12 +122,21 @@ while a <= #ARGV do
       over[KEYS[seen0 + i]] = 'd|' .. story .. '|' .. ts
     end
     if not exact then
-      for i = band0 + 1, line0 do
-        local v = bands[i]
+      local writes, fresh = {}, {}
+      local mark = story .. '|' .. ts
+      for b = 1, #fields do
+        local v = bands[b]
         local ms = v and string.match(v, '|(%-?%d+)$')
         if (not ms) or tonumber(ms) <= t then
-          redis.call('SET', KEYS[i], story .. '|' .. ts, 'PX', ttl)
+          writes[#writes + 1] = fields[b]
+          writes[#writes + 1] = mark
+          fresh[#fresh + 1] = fields[b]
         end
+      end
+      if #fresh > 0 then
+        redis.call('HSET', band_key, unpack(writes))
+        redis.call('HPEXPIRE', band_key, ttl, 'FIELDS', #fresh, unpack(fresh))
+        redis.call('PEXPIRE', band_key, ttl)
       end
       -- boilerplate.next_mark: last article that carried each edge sentence, how many did
       for i = line0 + 1, line0 + nlines do
@@ -140,8 +164,8 @@ return out
 #: owner's live lease when first read is left undecided for every item of the call; every
 #: other group is decided on a local copy that plays the commits of the earlier items.
 #: KEYS: the distinct alert group keys.
-#: ARGV: pending_ms, nreq, per request: token, event_ms; then per item: request index
-#: (1-based), key index (1-based), interval_ms, ttl_ms.
+#: ARGV: pending_ms, nreq, per request ``event_ms|token``; then per item
+#: ``request index|key index|interval_ms|ttl_ms`` (indexes 1-based).
 #: Returns per item {state, folded, seq}: state 1 send, 0 fold, 2 another owner's lease.
 CLAIM_BATCH = """
 local pending = tonumber(ARGV[1])
@@ -149,12 +173,15 @@ local nreq = tonumber(ARGV[2])
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local played, blocked, out = {}, {}, {}
-local a = 3 + 2 * nreq
-while a <= #ARGV do
-  local r, k = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
-  local interval, ttl = tonumber(ARGV[a + 2]), ARGV[a + 3]
-  a = a + 4
-  local token, t = ARGV[1 + 2 * r], tonumber(ARGV[2 + 2 * r])
+local tokens, times = {}, {}
+for r = 1, nreq do
+  local ms, token = string.match(ARGV[2 + r], '^(%-?%d+)|(.*)$')
+  times[r], tokens[r] = tonumber(ms), token
+end
+for a = 3 + nreq, #ARGV do
+  local rs, ks, is, ttl = string.match(ARGV[a], '^(%d+)|(%d+)|(%d+)|(%d+)$')
+  local r, k, interval = tonumber(rs), tonumber(ks), tonumber(is)
+  local token, t = tokens[r], times[r]
   local key = KEYS[k]
   if not played[k] and not blocked[k] then
     local h = redis.call('HMGET', key, 'last', 'seq', 'folded', 'ptok', 'puntil')
@@ -182,14 +209,14 @@ return out
 
 #: A batch of hand-offs, committed in order.
 #: KEYS, per hand-off: its seen keys (nseen), then one alert group key per claim.
-#: ARGV, per hand-off: nseen, seen value ('' for none), seen_ttl_ms, nclaims, then per
-#: claim: send 1/0, token, seq, event_ms, folded_reported, ttl_ms.
+#: ARGV, per hand-off: ``nseen|nclaims|seen_ttl_ms|seen value`` (value '' for none), then
+#: per claim ``send 1/0|seq|event_ms|folded_reported|ttl_ms|token``.
 COMMIT_BATCH = """
 local a, k = 1, 0
 while a <= #ARGV do
-  local nseen, value, seen_ttl = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2]
-  local nclaims = tonumber(ARGV[a + 3])
-  a = a + 4
+  local ns, nc, seen_ttl, value = string.match(ARGV[a], '^(%d+)|(%d+)|(%d+)|(.*)$')
+  local nseen, nclaims = tonumber(ns), tonumber(nc)
+  a = a + 1
   for _ = 1, nseen do
     k = k + 1
     if value ~= '' then
@@ -199,21 +226,23 @@ while a <= #ARGV do
   for _ = 1, nclaims do
     k = k + 1
     local key = KEYS[k]
-    if ARGV[a] == '1' then
-      local seq = tonumber(ARGV[a + 2])
+    local send, sq, last, reported, ttl, token =
+      string.match(ARGV[a], '^([01])|(%d+)|(%-?%d+)|(%d+)|(%d+)|(.*)$')
+    if send == '1' then
+      local seq = tonumber(sq)
       local h = redis.call('HMGET', key, 'seq', 'folded', 'ptok')
       if (tonumber(h[1]) or 0) <= seq then
-        local folded = math.max(0, (tonumber(h[2]) or 0) - tonumber(ARGV[a + 4]))
-        redis.call('HSET', key, 'seq', seq + 1, 'last', ARGV[a + 3], 'folded', folded)
+        local folded = math.max(0, (tonumber(h[2]) or 0) - tonumber(reported))
+        redis.call('HSET', key, 'seq', seq + 1, 'last', last, 'folded', folded)
       end
-      if h[3] == ARGV[a + 1] then
+      if h[3] == token then
         redis.call('HDEL', key, 'ptok', 'puntil')
       end
     else
       redis.call('HINCRBY', key, 'folded', 1)
     end
-    redis.call('PEXPIRE', key, ARGV[a + 5])
-    a = a + 6
+    redis.call('PEXPIRE', key, ttl)
+    a = a + 1
   end
 end
 return 1

@@ -30,6 +30,7 @@ from faststream.kafka.annotations import KafkaMessage
 from newsalert import constants, metrics
 from newsalert.backoff import MATCHER_BATCH_S, Backoff
 from newsalert.dedupe import DedupeStore
+from newsalert.dedupe.fingerprint import warm_up as warm_up_fingerprint
 from newsalert.errors import InfraError, OversizedRecordError
 from newsalert.isolation import DeadLetterReason, PoisonTracker, classify, position
 from newsalert.kafka import (
@@ -107,6 +108,9 @@ class MatcherService:
 
     async def start(self) -> None:
         """Create topics if missing, connect, and start consuming."""
+        # The fingerprint's compiled sketch now, not on the first article (a thread: the
+        # loop keeps serving the API while numba loads or compiles it).
+        await asyncio.to_thread(warm_up_fingerprint)
         await ensure_topics(self._settings)
         metrics.PRODUCE_PENDING_AGE.set_function(self.pending.oldest_age_s)  # read at scrape
         self._producer = make_producer(self._settings)
