@@ -61,12 +61,11 @@ async def publish_file(
 ) -> int:
     """Send every line of ``path`` to ``topic``; returns how many were sent."""
     producer = make_producer(settings, linger_ms=5)
-    with kafka_calls():
-        await producer.start()
     sent = 0
-    try:
-        pending = []
+    pending = []
+    try:  # stopped even when its start fails: a half-started client holds connections
         with kafka_calls():
+            await producer.start()
             for line in read_lines(path):
                 key, timestamp_ms = record_key_and_time(line)
                 pending.append(

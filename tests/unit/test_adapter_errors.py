@@ -219,3 +219,40 @@ async def test_a_replay_that_cannot_reach_the_broker_raises_a_newsalert_error(
     with pytest.raises(KafkaUnavailableError) as caught:
         await replay.replay_range(settings, "from", "to", moment, moment, source=source)
     assert isinstance(caught.value.__cause__, KafkaConnectionError)
+
+
+@pytest.mark.parametrize("command", ["publish", "deliver"])
+async def test_a_producer_that_cannot_start_is_closed_and_reported(
+    command: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``newsalert publish`` and a backtest's ``--deliver`` on a broker that refuses:
+    a newsalert error, and the half-started producer closed (not left to the collector)."""
+    from newsalert import publishing
+    from newsalert.backtest import deliver
+    from newsalert.stack.process import free_port
+
+    module: Any = publishing if command == "publish" else deliver
+    made: list[Any] = []
+
+    def recording(settings: Settings, **options: Any) -> Any:
+        made.append(kafka.make_producer(settings, **options))
+        return made[-1]
+
+    monkeypatch.setattr(module, "make_producer", recording)
+    settings = Settings(kafka_bootstrap=f"127.0.0.1:{free_port()}")  # nothing listens there
+    articles = tmp_path / "articles.jsonl"
+    articles.write_text('{"id": "a1", "title": "t", "body": "b"}\n')
+    monkeypatch.setattr(deliver, "ensure_topics", _no_topics)
+    run = (
+        publishing.publish_file(settings, articles, "articles")
+        if command == "publish"
+        else deliver.deliver_alerts(settings, [])
+    )
+    with pytest.raises(KafkaUnavailableError):
+        await run
+    assert len(made) == 1
+    assert made[0]._closed
+
+
+async def _no_topics(*_: Any, **__: Any) -> None:
+    return None

@@ -38,9 +38,9 @@ async def deliver_alerts(settings: Settings, alerts: Sequence[Alert]) -> int:
     topic = settings.topic(constants.TOPIC_ALERTS)
     await ensure_topics(settings, [topic])
     producer = make_producer(settings, linger_ms=5)
-    with kafka_calls():
-        await producer.start()
-    try:
+    try:  # stopped even when its start fails: a half-started client holds connections
+        with kafka_calls():
+            await producer.start()
         for start in range(0, len(alerts), _CHUNK):
             chunk = alerts[start : start + _CHUNK]
             await send_all(
