@@ -31,7 +31,9 @@ Articles: ``--articles`` Reuters-21578 articles (skips without the corpus); rule
     .venv/bin/python bench/e2e.py --articles 3000 --phases raw,index,matcher,latency,scale
 
 ``NEWSALERT_BENCH_PROFILE=DIR`` runs each service under cProfile; ``NEWSALERT_BENCH_PYSPY=DIR``
-samples each (wall clock, idle included) with ``py-spy`` (``pip install py-spy``).
+samples each (wall clock, idle included) with ``py-spy`` (``pip install py-spy``);
+``NEWSALERT_BENCH_PYINSTRUMENT=DIR`` runs each under ``pyinstrument`` (``pip install
+pyinstrument``; a call tree with wall time per frame, for where py-spy cannot attach).
 """
 
 from __future__ import annotations
@@ -208,6 +210,12 @@ class Service:
         if profile:
             out_file = Path(profile) / f"{role}-{self.port}.prof"
             command = [sys.executable, "-m", "cProfile", "-o", str(out_file), "-m", "newsalert"]
+        sampled = os.environ.get("NEWSALERT_BENCH_PYINSTRUMENT")  # a folder: sample each process
+        if sampled:
+            out_file = Path(sampled) / f"{role}-{self.port}.txt"
+            instrument = str(Path(sys.executable).with_name("pyinstrument"))
+            command = [instrument, "-i", "0.0005", "-r", "text", "--show-all", "-o", str(out_file)]
+            command += ["-m", "newsalert"]
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [*command, role, "--config", str(config), "--api-port", str(self.port)],

@@ -183,6 +183,41 @@ def test_token_table_growth_and_overflow_keep_answers(monkeypatch: pytest.Monkey
         assert compiled.match(doc) == brute_force_match(rules.rules, doc)
 
 
+def test_tokens_that_contribute_nothing_share_one_row_and_keep_answers() -> None:
+    # Numbers and names that are no key get the table's shared row 0 (no rows of their
+    # own); they must still break up phrases and count in proximities like any token.
+    rules = ruleset(
+        """
+        version: 1
+        rules:
+          - {id: phrase, all: ['"military cooperation"']}
+          - {id: near, query: 'envoy NEAR/1 summoned'}
+          - {id: wild, all: [summon*, xqz*]}
+          - {id: title, all: [seoul], fields: [title]}
+        """
+    )
+    compiled = rules.compile()
+    texts = [
+        ("Seoul", "military cooperation"),
+        ("talks", "military 1987 cooperation"),
+        ("Seoul 1987", "envoy summoned"),
+        ("zzyzx", "envoy zzyzx qwerty summoned"),
+        ("qwerty", "summoned xqzzy and 42 envoys"),
+        ("42", "the envoy 42 summoned, military cooperation 1987"),
+    ]
+    for title, body in texts:
+        doc = Document.from_text(title=title, body=body)
+        assert compiled.match(doc) == brute_force_match(rules.rules, doc), (title, body)
+    table = compiled._keys.table
+    inert = ["1987", "zzyzx", "qwerty", "42", "the", "and", "talks"]
+    assert [table.index[token] for token in inert] == [0] * len(inert)
+    keyed = ["military", "cooperation", "envoy", "envoys", "summoned", "xqzzy", "seoul"]
+    rows = [table.index[token] for token in keyed]
+    assert 0 not in rows
+    assert len(set(rows)) == len(rows)
+    assert table.rows == len(keyed) + 1
+
+
 def test_threads_sharing_a_growing_token_table_keep_answers(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

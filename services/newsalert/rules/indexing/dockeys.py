@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import chain
+from itertools import chain, filterfalse
 from typing import TypeVar
 
 import ahocorasick
@@ -50,10 +50,13 @@ class TokenTable:
     Token ``t`` (``index[token]``): ``stem[t]``, the id of its stem as a key of every
     field (0: not a key); ``field_stem[f, t]``, its stem's id as a key of field ``f``
     only; its key ids ``keys[key_start[t]:key_start[t + 1]]``, each with the field it
-    counts in (``key_field``, -1: every field). Tokens are only ever added; a token's
-    index is published (``index``) after its rows are written, and arrays that grow
-    are copied before they are swapped in, so a reader that looked up its tokens first
-    and read the arrays after sees every row it needs.
+    counts in (``key_field``, -1: every field). Row 0 is all zeros and has no keys: it
+    is the row of every token that contributes nothing (its stem is no key, it starts
+    no wildcard prefix), most of the tokens a news stream brings (numbers, names), so
+    those cost a dict entry and no rows. Tokens are only ever added; a token's index is
+    published (``index``) after its rows are written, and arrays that grow are copied
+    before they are swapped in, so a reader that looked up its tokens first and read
+    the arrays after sees every row it needs.
     """
 
     __slots__ = (
@@ -65,6 +68,7 @@ class TokenTable:
         "key_start",
         "keys",
         "prefixes",
+        "rows",
         "stem",
     )
 
@@ -77,6 +81,8 @@ class TokenTable:
         self.keys: npt.NDArray[np.int32] = np.zeros(2 * capacity, dtype=np.int32)
         self.key_field: npt.NDArray[np.int8] = np.zeros(2 * capacity, dtype=np.int8)
         self.entries = 0
+        #: Rows in use (row 0 is the shared row of the tokens that contribute nothing).
+        self.rows = 1
         #: Estimated bytes of the learned tokens (dict entries, strings, prefix tuples)
         #: and of the arrays.
         self.bytes = self._array_bytes()
@@ -94,7 +100,7 @@ class TokenTable:
         keys: Sequence[tuple[int, int]],
     ) -> None:
         """Append ``token``'s rows (callers hold the learning lock)."""
-        number = len(self.index)
+        number = self.rows
         before = self._array_bytes()
         if number + 1 >= self.stem.size:
             grown = 2 * self.stem.size
@@ -114,9 +120,17 @@ class TokenTable:
             self.key_field[self.entries] = field
             self.entries += 1
         self.key_start[number + 1] = self.entries
+        self.rows = number + 1
         self.prefixes[token] = prefixes
         self.index[token] = number
         self.bytes += self._array_bytes() - before + _token_bytes(token, prefixes)
+
+    def add_inert(self, token: str) -> None:
+        """Give ``token``, which contributes nothing, the shared row 0 (callers hold the
+        learning lock)."""
+        self.prefixes[token] = _NONE
+        self.index[token] = 0
+        self.bytes += _token_bytes(token, _NONE)
 
     @property
     def arrays(self) -> kernels.TokenArrays:
@@ -155,6 +169,7 @@ class KeySpace:
         "_automaton",
         "_field_prefixes",
         "_field_stems",
+        "_key_stems",
         "_lock",
         "_prefix_ids",
         "_stem_ids",
@@ -208,6 +223,9 @@ class KeySpace:
                 automaton.add_word(" " + prefix, prefix)
             automaton.make_automaton()
             self._automaton = automaton
+        #: Every stem that is a key of some field (a token whose stem is none of these and
+        #: that starts no wildcard prefix gets the shared row 0).
+        self._key_stems = frozenset(self._stem_ids).union(*self._field_stems)
         self._lock = threading.Lock()
         self.table = TokenTable(_TABLE_CAPACITY)
 
@@ -220,6 +238,9 @@ class KeySpace:
                     continue
                 prefixes = self._prefixes_of(token)
                 value = stemmer.stem(token)
+                if not prefixes and value not in self._key_stems:
+                    table.add_inert(token)
+                    continue
                 stem_id = self._stem_ids.get(value, 0)
                 keys = [(stem_id, _EVERY_FIELD)] if stem_id else []
                 keys.extend(
@@ -267,7 +288,9 @@ class KeySpace:
             for name in FIELDS:
                 text = doc.fields.get(name)
                 if text is not None:
-                    self._learn(table, text.tokens, text.stemmer)
+                    # Only the new tokens reach Python: the filter runs in C.
+                    new = list(filterfalse(table.index.__contains__, text.tokens))
+                    self._learn(table, new, text.stemmer)
             indexes = np.fromiter(map(table.index.__getitem__, words), np.int64, len(words))
         return table, kernels.Document(indexes, bounds)
 
