@@ -11,33 +11,18 @@ cache.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
+from newsalert.jitcache import cache_where_writable
+
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
-def _cache_where_writable(config: Any) -> None:
-    """Let numba cache the kernel even when this package's folder is read-only (as
-    :mod:`newsalert.rules.indexing.jitted` does): the temporary folder, when neither the
-    package nor the home folder is writable and no cache folder was configured."""
-    here = Path(__file__).parent
-    cache = here / "__pycache__"
-    if config.CACHE_DIR or os.access(cache if cache.exists() else here, os.W_OK):
-        return
-    home_cache = Path.home() / ".cache"
-    if os.access(home_cache if home_cache.exists() else Path.home(), os.W_OK):
-        return
-    config.CACHE_DIR = str(Path(tempfile.gettempdir()) / f"newsalert-numba-{os.getuid()}")
-
-
-_cache_where_writable(numba.config)  # before the first compile reads it
+cache_where_writable(numba.config, Path(__file__).parent)  # before the first compile
 _JIT = numba.njit(cache=True, nogil=True)
 
 

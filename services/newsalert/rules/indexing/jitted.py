@@ -9,8 +9,6 @@ compiles the caller).
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -19,6 +17,7 @@ import numba
 import numpy as np
 import numpy.typing as npt
 
+from newsalert.jitcache import cache_where_writable
 from newsalert.rules.indexing.arrays import (
     CLAUSE_BITS,
     CLAUSE_MASK,
@@ -42,24 +41,7 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 _HASH_MULTIPLIER = 6364136223846793005
 
 
-def _cache_where_writable(config: Any) -> None:
-    """Let numba cache the kernels even when this package's folder is read-only.
-
-    numba caches beside the source file, else in the user's cache folder, and fails
-    when neither is writable (a container with a read-only root and no home): then,
-    and only when no cache folder was configured, the temporary folder is used.
-    """
-    here = Path(__file__).parent
-    cache = here / "__pycache__"
-    if config.CACHE_DIR or os.access(cache if cache.exists() else here, os.W_OK):
-        return
-    home_cache = Path.home() / ".cache"
-    if os.access(home_cache if home_cache.exists() else Path.home(), os.W_OK):
-        return
-    config.CACHE_DIR = str(Path(tempfile.gettempdir()) / f"newsalert-numba-{os.getuid()}")
-
-
-_cache_where_writable(numba.config)  # before the first compile reads it
+cache_where_writable(numba.config, Path(__file__).parent)  # before the first compile
 _JIT = numba.njit(cache=True, nogil=True)
 
 
