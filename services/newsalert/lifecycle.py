@@ -23,6 +23,8 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 #: Signals that stop a running process cleanly.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
+log = logging.getLogger(__name__)
+
 
 def configure_logging(level: str, fmt: str = LOG_FORMAT) -> None:
     """Log at ``level`` (a name like ``"info"``) to stderr, one line per record."""
@@ -34,7 +36,8 @@ def settings_or_exit(*, configure_log: bool = True) -> Settings:
     ``configure_log`` is false (a tool whose stderr carries its own output).
 
     An invalid ``NEWSALERT_*`` variable is reported by name on stderr and the process
-    exits with status 2 (bad usage), without a traceback.
+    exits with status 2 (bad usage), without a traceback; a setting that no longer has
+    an effect is logged as a warning (with ``configure_log`` only).
     """
     try:
         settings = Settings()
@@ -45,6 +48,8 @@ def settings_or_exit(*, configure_log: bool = True) -> Settings:
         raise typer.Exit(2) from exc
     if configure_log:
         configure_logging(settings.log_level)
+        for reason in settings.ignored():
+            log.warning("%s", reason)
     return settings
 
 

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
         ge=1,
         description="No effect: the matcher decides a whole Kafka batch with one dedupe "
         "round trip per stage, so there are no per-article round trips left to overlap. "
-        "Still accepted so existing deployments keep starting.",
+        "Still accepted, with a warning at start, so existing deployments keep starting.",
     )
     repeat_interval_s: float = Field(
         86_400.0,
@@ -105,6 +105,17 @@ class Settings(BaseSettings):
         SecretStr(""),
         description="API tokens that may also change state (pause, redeliver, recover, ...).",
     )
+
+    def ignored(self) -> list[str]:
+        """Why each setting given that no longer has an effect is ignored (for a
+        warning at start: a deployment that still sets one keeps starting)."""
+        if self.matcher_concurrency == 1:
+            return []
+        return [
+            f"NEWSALERT_MATCHER_CONCURRENCY={self.matcher_concurrency} has no effect: the "
+            "matcher decides a whole Kafka batch with one dedupe round trip per stage; "
+            "run more matcher processes to use more cores"
+        ]
 
     def topic(self, name: str) -> str:
         """The full topic name for one of the ``constants.TOPIC_*`` names."""

@@ -86,11 +86,9 @@ async def test_article_in_signed_webhook_out(settings: Settings, tmp_path: Path)
         assert data["matched"]
 
 
-@pytest.mark.parametrize("concurrency", [1, 8])
 async def test_repeat_no_second_alert_and_bad_input_to_dlq(
-    settings: Settings, tmp_path: Path, concurrency: int
+    settings: Settings, tmp_path: Path
 ) -> None:
-    settings = settings.model_copy(update={"matcher_concurrency": concurrency})
     repeat_by_url = dict(SUMMONS, id="kr-1-copy", url="https://NEWS.example.org/world/kr-1/#top")
     async with running_pipeline(settings, tmp_path) as pipe:
         await pipe.publish_articles(constants.TOPIC_ARTICLES, SUMMONS)

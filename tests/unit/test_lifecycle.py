@@ -54,3 +54,21 @@ def test_a_tool_can_keep_logging_unconfigured(monkeypatch: pytest.MonkeyPatch) -
     assert configured == []
     lifecycle.settings_or_exit()
     assert configured == ["debug"]
+
+
+def test_a_setting_without_effect_is_accepted_with_a_warning(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("NEWSALERT_MATCHER_CONCURRENCY", "8")
+    with caplog.at_level("WARNING", logger="newsalert.lifecycle"):
+        assert settings_or_exit().matcher_concurrency == 8
+    assert "NEWSALERT_MATCHER_CONCURRENCY=8 has no effect" in caplog.text
+
+
+def test_no_warning_for_the_default(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("NEWSALERT_MATCHER_CONCURRENCY", raising=False)
+    with caplog.at_level("WARNING", logger="newsalert.lifecycle"):
+        settings_or_exit()
+    assert "has no effect" not in caplog.text
