@@ -12,10 +12,13 @@ shingle and permutation. The sketch is cut into ``bands`` of ``rows`` bins; each
 is hashed to a bucket string. Articles sharing ``min_band_hits`` buckets are
 near-duplicates (see ``docs/dedupe.md`` for the parameter choice and its measurement).
 
-Hashes are XXH3-64 (``xxhash``, seed 0): stable across processes, machines and Python
-versions (never Python's salted ``hash()``) and far cheaper per shingle than a
-cryptographic hash. Shingles are built, encoded and hashed by C-level ``map`` chains into one numpy
-array; bin minima, densification and the distinct count are one compiled call
+Hashes are XXH3-64 (``xxhash``, seed 0) of the shingle's words joined by single spaces,
+UTF-8: stable across processes, machines and Python versions (never Python's salted
+``hash()``) and far cheaper per shingle than a cryptographic hash. :func:`fingerprint`
+computes them in one compiled call over the article's words
+(:mod:`newsalert.dedupe.xxh3jit`: the same XXH3, tested against ``xxhash``, over byte
+windows of one buffer; :func:`_shingle_list` and :func:`_hashes` are the reference);
+bin minima, densification and the distinct count are one more compiled call
 (:mod:`newsalert.dedupe.sketchjit`), so no Python bytecode runs per shingle. The
 sentences come from :func:`newsalert.text.sentences` (an
 :class:`~newsalert.analysed.AnalysedArticle` cuts them once per article).
@@ -208,9 +211,22 @@ def _compiled() -> _Kernel:
     return sketch_into
 
 
+_ShingleHasher = Callable[[Sequence[Sentence], int], "NDArray[np.uint64] | None"]
+
+
+@functools.cache
+def _compiled_shingles() -> _ShingleHasher:
+    """The compiled shingle hashing (:mod:`newsalert.dedupe.xxh3jit`), imported on first
+    use like :func:`_compiled`."""
+    from newsalert.dedupe.xxh3jit import shingle_hashes
+
+    return shingle_hashes
+
+
 def warm_up() -> None:
-    """Compile the sketch kernel (or load it from numba's disk cache) now: a matcher
-    does it while it starts, not on its first article (seconds when not cached)."""
+    """Compile the shingle and sketch kernels (or load them from numba's disk cache) now:
+    a matcher does it while it starts, not on its first article (seconds when not
+    cached)."""
     fingerprint("warm up the compiled sketch", FingerprintParams())
 
 
@@ -290,13 +306,20 @@ def fingerprint(
     shingles is not to be expected).
     """
     parts = sentences(text) if isinstance(text, str) else text
-    items = _shingle_list(parts, params.shingle_words, skip)
-    if not items:
+    if skip:
+        parts = [tokens for tokens in parts if sentence_digest(tokens) not in skip]
+    # The hashes of :func:`_shingle_list`'s shingles, computed over one buffer of the
+    # words without a string per shingle; the reference path when a window is too long.
+    hashes = _compiled_shingles()(parts, params.shingle_words)
+    if hashes is None:
+        items = _shingle_list(parts, params.shingle_words)
+        hashes = _hashes(items, len(items))
+    if not hashes.size:
         return Fingerprint(buckets=(), shingles=0)
     # The sketch of :func:`_sketch`, in one compiled call (the numpy version's per-call
     # overheads were most of its cost on an article's few hundred shingles).
     minima = np.empty(params.bins, dtype=np.uint64)
-    distinct = _compiled()(_hashes(items, len(items)), params.probes.array(), minima)
+    distinct = _compiled()(hashes, params.probes.array(), minima)
     packed = minima.astype("<u8", copy=False).tobytes()
     return Fingerprint(buckets=_packed_buckets(packed, params), shingles=distinct)
 
