@@ -26,6 +26,7 @@ from newsalert.dedupe.fingerprint import (
 )
 from newsalert.dedupe.xxh3jit import MAX_INPUT, shingle_hashes, xxh3_64
 from newsalert.text import Sentence, sentences
+from tests.hostile_input import ODD_CHARS
 
 
 def _reference(parts: Sequence[Sentence], words: int) -> Counter[int]:
@@ -126,3 +127,38 @@ def test_corpus_fingerprints_equal_the_reference(corpus_dir: Path) -> None:
                 checked += 1
     if not checked:
         pytest.skip("no corpus file")
+
+
+_HOSTILE_WORD = st.one_of(
+    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=30),
+    st.text(st.sampled_from(ODD_CHARS + "port strike "), min_size=1, max_size=30),
+    st.builds(lambda w, n: w * n, st.sampled_from(["x", "é", "\u200b", "日"]), st.integers(1, 400)),
+)
+
+
+# No deadline: the first call compiles the kernel (or loads it from numba's cache).
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_HOSTILE_WORD, max_size=60).map(" ".join))
+def test_hostile_text_fingerprints_equal_the_reference(text: str) -> None:
+    """Format and bidi characters, combining marks, NUL, full-width letters, any script,
+    tokens far longer than a compiled window: what an article body may hold once the
+    edge has refused lone surrogates."""
+    params = FingerprintParams()
+    parts = sentences(text)
+    assert fingerprint(parts, params) == _fingerprint_by_reference(parts, params)
+
+
+def test_a_megabyte_article_fingerprints_equal_the_reference() -> None:
+    rng = random.Random(7)
+    vocabulary = ["port", "strike", "ministry", "Zürich", "日本", "\u200bzero", "x" * 70]
+    text = ". ".join(
+        " ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 30))) for _ in range(30_000)
+    )
+    assert len(text.encode()) > 1_000_000
+    params = FingerprintParams()
+    parts = sentences(text)
+    assert fingerprint(parts, params) == _fingerprint_by_reference(parts, params)
+    without_long = [tuple(w for w in p if len(w) < 60) for p in parts]
+    hashes = shingle_hashes(without_long, params.shingle_words)
+    assert hashes is not None
+    assert Counter(hashes.tolist()) == _reference(without_long, params.shingle_words)
